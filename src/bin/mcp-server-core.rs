@@ -1,0 +1,162 @@
+//! The runnable MCP server: built-in tools over TCP or stdio.
+//!
+//! ```text
+//! cargo run --release -- --tcp 127.0.0.1:7878
+//! cargo run --release -- --stdio
+//! ```
+//!
+//! Logs go to stderr (`RUST_LOG` sets the filter). SIGINT and SIGTERM start a
+//! graceful shutdown; the process exits 0 once it has drained.
+
+#[cfg(not(any(loom, shuttle)))]
+mod app {
+    use std::net::SocketAddr;
+    use std::time::Duration;
+
+    use anyhow::Context;
+    use clap::{Parser, ValueEnum};
+    use mcp_server_core::config::{
+        DEFAULT_LISTEN_BACKLOG, DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_IN_FLIGHT_PER_SESSION,
+        DEFAULT_MAX_SESSIONS, DEFAULT_OUTBOX_CAPACITY,
+    };
+    use mcp_server_core::{FullPolicy, Server, ServerConfig, ServerHandle, transport::tcp};
+    use tracing_subscriber::EnvFilter;
+
+    /// An MCP server with the built-in tools echo, sleep and broadcast.
+    ///
+    /// Speaks MCP 2024-11-05 .. 2025-11-25 (initialize handshake) and
+    /// 2026-07-28 (stateless, per-request _meta), one JSON-RPC message per
+    /// line, over TCP or stdio.
+    #[derive(Debug, Parser)]
+    #[command(version, about, long_about)]
+    struct Args {
+        /// Serve MCP over TCP on this address (the default, on 127.0.0.1:7878).
+        #[arg(long, value_name = "ADDR", conflicts_with = "stdio")]
+        tcp: Option<SocketAddr>,
+
+        /// Serve one client over stdin/stdout; logs go to stderr.
+        #[arg(long)]
+        stdio: bool,
+
+        /// Most sessions at once; one more is told the server is at capacity and closed.
+        #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_SESSIONS)]
+        max_sessions: usize,
+
+        /// Messages queued per session before notifications are dropped (or the
+        /// client disconnected, see --full-policy) and responses wait.
+        #[arg(long, value_name = "N", default_value_t = DEFAULT_OUTBOX_CAPACITY)]
+        outbox_capacity: usize,
+
+        /// What a full outbox does to a notification.
+        #[arg(long, value_enum, default_value_t = Policy::Drop)]
+        full_policy: Policy,
+
+        /// Longest accepted message line, in bytes; longer lines get an error and are skipped.
+        #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_FRAME_BYTES)]
+        max_frame_bytes: usize,
+
+        /// Requests one session may run at once; at the cap the server stops reading from it.
+        #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_IN_FLIGHT_PER_SESSION)]
+        max_in_flight: usize,
+
+        /// A request running longer than this is cancelled and answered with an error, in milliseconds.
+        #[arg(long, value_name = "MS", default_value_t = 60_000)]
+        request_timeout_ms: u64,
+
+        /// How long shutdown waits for sessions before aborting them, in milliseconds.
+        #[arg(long, value_name = "MS", default_value_t = 5_000)]
+        shutdown_grace_ms: u64,
+
+        /// Listen backlog of the TCP socket (capped by net.core.somaxconn).
+        #[arg(long, value_name = "N", default_value_t = DEFAULT_LISTEN_BACKLOG)]
+        backlog: u32,
+    }
+
+    #[derive(Debug, Clone, Copy, ValueEnum)]
+    enum Policy {
+        /// Drop the notification and count it.
+        Drop,
+        /// Drop it, count it, and disconnect the slow client.
+        Disconnect,
+    }
+
+    pub(crate) fn main() -> anyhow::Result<()> {
+        let args = Args::parse();
+        tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+            .init();
+        let config = ServerConfig::default()
+            .max_sessions(args.max_sessions)
+            .outbox_capacity(args.outbox_capacity)
+            .full_policy(match args.full_policy {
+                Policy::Drop => FullPolicy::Drop,
+                Policy::Disconnect => FullPolicy::Disconnect,
+            })
+            .max_frame_bytes(args.max_frame_bytes)
+            .max_in_flight_per_session(args.max_in_flight)
+            .request_timeout(Duration::from_millis(args.request_timeout_ms))
+            .shutdown_grace(Duration::from_millis(args.shutdown_grace_ms))
+            .listen_backlog(args.backlog);
+        let server = Server::builder().config(config).builtin_tools().build();
+        let runtime = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
+        let result = runtime.block_on(serve(server, &args));
+        // stdin is read on a blocking thread that may never return: do not wait for it.
+        runtime.shutdown_timeout(Duration::from_millis(100));
+        result
+    }
+
+    async fn serve(server: Server, args: &Args) -> anyhow::Result<()> {
+        tokio::spawn(shutdown_on_signal(server.handle()));
+        let report = if args.stdio {
+            tracing::info!("serving MCP on stdio");
+            server
+                .serve_connection(tokio::io::stdin(), tokio::io::stdout())
+                .await
+                .context("serving stdio")?
+        } else {
+            let addr = args
+                .tcp
+                .unwrap_or_else(|| "127.0.0.1:7878".parse().expect("a valid address"));
+            let listener = tcp::bind(addr, args.backlog)
+                .await
+                .with_context(|| format!("binding {addr}"))?;
+            tracing::info!(addr = %listener.local_addr()?, "serving MCP over TCP");
+            server.serve_tcp(listener).await
+        };
+        tracing::info!(
+            closed = report.sessions_closed,
+            aborted = report.sessions_aborted,
+            elapsed_ms = report.elapsed.as_millis() as u64,
+            "server stopped"
+        );
+        Ok(())
+    }
+
+    async fn shutdown_on_signal(handle: ServerHandle) {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = match signal(SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: shutting down"),
+            _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+        }
+        handle.shutdown();
+    }
+}
+
+#[cfg(not(any(loom, shuttle)))]
+fn main() -> anyhow::Result<()> {
+    app::main()
+}
+
+/// Model builds (`--cfg loom` / `--cfg shuttle`) have no runtime to serve with.
+#[cfg(any(loom, shuttle))]
+fn main() {
+    eprintln!("mcp-server-core: built for model checking; rebuild without --cfg loom/shuttle to serve");
+}

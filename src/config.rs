@@ -1,0 +1,133 @@
+//! Server configuration: every limit the server enforces, with its default.
+//!
+//! Each bound on memory or time in the server comes from a field here, so the
+//! worst case of a session is a formula of this struct (see the README).
+
+use std::time::Duration;
+
+/// Default for [`ServerConfig::max_sessions`]: live sessions at once.
+pub const DEFAULT_MAX_SESSIONS: usize = 1024;
+/// Default for [`ServerConfig::outbox_capacity`]: messages queued per session.
+pub const DEFAULT_OUTBOX_CAPACITY: usize = 256;
+/// Default for [`ServerConfig::max_in_flight_per_session`]: concurrent requests per session.
+pub const DEFAULT_MAX_IN_FLIGHT_PER_SESSION: usize = 32;
+/// Default for [`ServerConfig::max_frame_bytes`]: 4 MiB per JSON-RPC line.
+pub const DEFAULT_MAX_FRAME_BYTES: usize = 4 * 1024 * 1024;
+/// Default for [`ServerConfig::request_timeout`]: 60 s.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default for [`ServerConfig::shutdown_grace`]: 5 s.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// Default for [`ServerConfig::listen_backlog`]: pending connections the kernel queues.
+pub const DEFAULT_LISTEN_BACKLOG: u32 = 4096;
+
+/// What happens to a notification when the session's outbox is full.
+///
+/// Responses to a client's own requests never take this path: they wait for
+/// room instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum FullPolicy {
+    /// Drop the notification and count it in `messages_dropped`.
+    #[default]
+    Drop,
+    /// Drop the notification, count it, and disconnect the slow client.
+    Disconnect,
+}
+
+/// The limits and timings of a server.
+///
+/// Build it with [`ServerConfig::default`] and the setters:
+///
+/// ```
+/// use mcp_server_core::ServerConfig;
+/// let config = ServerConfig::default().max_sessions(100).outbox_capacity(64);
+/// assert_eq!(config.max_sessions, 100);
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ServerConfig {
+    /// Sessions admitted at once; connection `max_sessions + 1` is told the
+    /// server is at capacity and closed.
+    pub max_sessions: usize,
+    /// Messages (responses and notifications) queued per session before
+    /// notifications are dropped and responses wait.
+    pub outbox_capacity: usize,
+    /// What a full outbox does to a notification.
+    pub full_policy: FullPolicy,
+    /// Requests one session may have running at once; at the cap the server
+    /// stops reading from that client.
+    pub max_in_flight_per_session: usize,
+    /// Longest accepted JSON-RPC line, in bytes (without the newline).
+    pub max_frame_bytes: usize,
+    /// How long a request may run before it is cancelled and answered with an error.
+    pub request_timeout: Duration,
+    /// How long shutdown waits for sessions to finish before aborting them.
+    pub shutdown_grace: Duration,
+    /// Listen backlog for TCP listeners the server binds itself.
+    pub listen_backlog: u32,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            max_sessions: DEFAULT_MAX_SESSIONS,
+            outbox_capacity: DEFAULT_OUTBOX_CAPACITY,
+            full_policy: FullPolicy::Drop,
+            max_in_flight_per_session: DEFAULT_MAX_IN_FLIGHT_PER_SESSION,
+            max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            listen_backlog: DEFAULT_LISTEN_BACKLOG,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// Sets [`ServerConfig::max_sessions`] (at least 1).
+    pub fn max_sessions(mut self, n: usize) -> Self {
+        self.max_sessions = n.max(1);
+        self
+    }
+
+    /// Sets [`ServerConfig::outbox_capacity`] (at least 1).
+    pub fn outbox_capacity(mut self, n: usize) -> Self {
+        self.outbox_capacity = n.max(1);
+        self
+    }
+
+    /// Sets [`ServerConfig::full_policy`].
+    pub fn full_policy(mut self, policy: FullPolicy) -> Self {
+        self.full_policy = policy;
+        self
+    }
+
+    /// Sets [`ServerConfig::max_in_flight_per_session`] (at least 1).
+    pub fn max_in_flight_per_session(mut self, n: usize) -> Self {
+        self.max_in_flight_per_session = n.max(1);
+        self
+    }
+
+    /// Sets [`ServerConfig::max_frame_bytes`] (at least 64).
+    pub fn max_frame_bytes(mut self, n: usize) -> Self {
+        self.max_frame_bytes = n.max(64);
+        self
+    }
+
+    /// Sets [`ServerConfig::request_timeout`].
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// Sets [`ServerConfig::shutdown_grace`].
+    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
+        self.shutdown_grace = grace;
+        self
+    }
+
+    /// Sets [`ServerConfig::listen_backlog`].
+    pub fn listen_backlog(mut self, backlog: u32) -> Self {
+        self.listen_backlog = backlog;
+        self
+    }
+}

@@ -1,0 +1,322 @@
+//! The lifecycle of sessions: admit, register, deregister, release; and
+//! shutdown with its drain.
+//!
+//! # Invariants
+//!
+//! 1. At most `max_sessions` sessions are registered at any instant: a
+//!    session is registered only with a [`Permit`], and the permit is
+//!    released only after the session has been removed from the registry.
+//! 2. Once [`Core::shutdown`] has been called, [`Core::register`] refuses new
+//!    sessions, and every registered session's token is cancelled.
+//! 3. [`Core::drained`] returns only after shutdown has begun and every
+//!    session ever registered has been deregistered and has released its
+//!    permit. The drain token of a session is taken *before* the shutdown
+//!    check in `register`, so a session that slips in just before shutdown
+//!    is always waited for, and one that comes after is always refused.
+//! 4. `notify` and `broadcast` clone what they need under the registry lock
+//!    and send after dropping it; a send to a session that is ending either
+//!    lands in its outbox (and is then delivered or counted as dropped) or
+//!    reports the session gone.
+//!
+//! Lock order: the registry lock is the only lock, and nothing is awaited or
+//! sent while it is held.
+
+use bytes::Bytes;
+use serde::Serialize;
+
+use super::admission::Admission;
+use super::outbox::outbox;
+use super::registry::{Registry, SessionEntry};
+use super::{OutboxReceiver, OutboxSender, Permit, SessionAttrs, SessionId};
+use crate::config::{FullPolicy, ServerConfig};
+use crate::error::{AdmitError, NotifyError};
+use crate::metrics::{Metrics, MetricsSnapshot, decr, incr};
+use crate::sync::{Arc, AtomicU64, CancellationToken, Ordering, TaskTracker, TaskTrackerToken};
+
+/// The shared state of a server: cheap to clone, every clone is the same core.
+#[derive(Debug, Clone)]
+pub struct Core {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    admission: Admission,
+    registry: Registry,
+    /// The root of every session's and request's token.
+    root: CancellationToken,
+    /// Counts live sessions for the drain.
+    drain: TaskTracker,
+    metrics: Arc<Metrics>,
+    next_id: AtomicU64,
+    outbox_capacity: usize,
+    full_policy: FullPolicy,
+}
+
+/// What a broadcast did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct BroadcastReport {
+    /// Sessions whose outbox took the message.
+    pub queued: usize,
+    /// Sessions whose outbox was full; the message was dropped and counted.
+    pub dropped: usize,
+    /// Sessions that ended between the snapshot and the send.
+    pub gone: usize,
+}
+
+/// A reading of one live session.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct SessionInfo {
+    /// The session's id.
+    pub id: SessionId,
+    /// Messages waiting in its outbox.
+    pub queue_depth: usize,
+    /// The protocol version it speaks, once known.
+    pub protocol_version: Option<&'static str>,
+}
+
+impl Core {
+    /// A core sized by `config`.
+    pub fn new(config: &ServerConfig) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                admission: Admission::new(config.max_sessions),
+                registry: Registry::default(),
+                root: CancellationToken::new(),
+                drain: TaskTracker::new(),
+                metrics: Arc::new(Metrics::default()),
+                next_id: AtomicU64::new(1),
+                outbox_capacity: config.outbox_capacity,
+                full_policy: config.full_policy,
+            }),
+        }
+    }
+
+    /// Takes an admission permit, or counts a rejection.
+    ///
+    /// # Errors
+    ///
+    /// [`AdmitError::AtCapacity`] when `max_sessions` sessions hold permits,
+    /// [`AdmitError::ShuttingDown`] after [`Core::shutdown`].
+    pub fn admit(&self) -> Result<Permit, AdmitError> {
+        let result = if self.is_shutting_down() {
+            Err(AdmitError::ShuttingDown)
+        } else {
+            self.inner.admission.try_admit()
+        };
+        if result.is_err() {
+            incr(&self.inner.metrics.sessions_rejected);
+        }
+        result
+    }
+
+    /// Registers a session that holds `permit`: gives it an id, a child of
+    /// the root token and an outbox.
+    ///
+    /// # Errors
+    ///
+    /// [`AdmitError::ShuttingDown`] after [`Core::shutdown`]; the permit is
+    /// released.
+    pub fn register(&self, permit: Permit) -> Result<(Session, OutboxReceiver), AdmitError> {
+        let inner = &self.inner;
+        // Taken before the check (invariant 3).
+        let tracked = inner.drain.token();
+        let token = inner.root.child_token();
+        if token.is_cancelled() {
+            incr(&inner.metrics.sessions_rejected);
+            return Err(AdmitError::ShuttingDown);
+        }
+        let id = SessionId(inner.next_id.fetch_add(1, Ordering::Relaxed));
+        let (tx, rx) = outbox(
+            id,
+            inner.outbox_capacity,
+            inner.full_policy,
+            token.clone(),
+            Arc::clone(&inner.metrics),
+        );
+        let attrs = Arc::new(SessionAttrs::default());
+        inner.registry.insert(
+            id,
+            SessionEntry {
+                outbox: tx.clone(),
+                token: token.clone(),
+                attrs: Arc::clone(&attrs),
+            },
+        );
+        incr(&inner.metrics.sessions_admitted);
+        incr(&inner.metrics.sessions_active);
+        let session = Session {
+            id,
+            token,
+            outbox: tx,
+            attrs,
+            core: self.clone(),
+            permit: Some(permit),
+            _tracked: tracked,
+        };
+        Ok((session, rx))
+    }
+
+    /// Queues a notification for one session without waiting.
+    ///
+    /// # Errors
+    ///
+    /// As [`OutboxSender::try_notify`]; [`NotifyError::Gone`] if no session
+    /// has this id.
+    pub fn notify(&self, id: SessionId, frame: Bytes) -> Result<(), NotifyError> {
+        // The guard is dropped at the end of this statement.
+        let entry = self.inner.registry.get(id);
+        match entry {
+            Some(entry) => entry.outbox.try_notify(frame),
+            None => Err(NotifyError::Gone(id)),
+        }
+    }
+
+    /// Queues a notification for every session whose gate admits `level`,
+    /// without waiting: a full outbox is that session's problem.
+    pub fn broadcast(&self, frame: &Bytes, level: u8) -> BroadcastReport {
+        let targets = self.inner.registry.snapshot(|entry| entry.attrs.admits(level));
+        let mut report = BroadcastReport::default();
+        for (_, entry) in targets {
+            match entry.outbox.try_notify(frame.clone()) {
+                Ok(()) => report.queued += 1,
+                Err(NotifyError::Gone(_)) => report.gone += 1,
+                Err(_) => report.dropped += 1,
+            }
+        }
+        report
+    }
+
+    /// Cancels one session (its task then ends and deregisters it); false if
+    /// no session has this id.
+    pub fn disconnect(&self, id: SessionId) -> bool {
+        let entry = self.inner.registry.get(id);
+        entry.map(|entry| entry.token.cancel()).is_some()
+    }
+
+    /// Readings of every live session.
+    pub fn sessions(&self) -> Vec<SessionInfo> {
+        let mut sessions: Vec<SessionInfo> = self
+            .inner
+            .registry
+            .snapshot(|_| true)
+            .into_iter()
+            .map(|(id, entry)| SessionInfo {
+                id,
+                queue_depth: entry.outbox.depth(),
+                protocol_version: entry.attrs.protocol_version(),
+            })
+            .collect();
+        sessions.sort_by_key(|s| s.id);
+        sessions
+    }
+
+    /// Sessions registered now.
+    pub fn live(&self) -> usize {
+        self.inner.registry.len()
+    }
+
+    /// Admission permits not held by a session.
+    pub fn available_permits(&self) -> usize {
+        self.inner.admission.available()
+    }
+
+    /// The configured `max_sessions`.
+    pub fn max_sessions(&self) -> usize {
+        self.inner.admission.limit()
+    }
+
+    /// The counters.
+    pub fn metrics(&self) -> MetricsSnapshot {
+        self.inner.metrics.snapshot()
+    }
+
+    pub(crate) fn metrics_ref(&self) -> &Arc<Metrics> {
+        &self.inner.metrics
+    }
+
+    /// The root token: cancelled when shutdown begins.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.inner.root.clone()
+    }
+
+    /// Begins shutdown: cancels every session and refuses new ones.
+    /// Idempotent.
+    pub fn shutdown(&self) {
+        self.inner.root.cancel();
+        self.inner.drain.close();
+    }
+
+    /// True once [`Core::shutdown`] has been called.
+    pub fn is_shutting_down(&self) -> bool {
+        self.inner.root.is_cancelled()
+    }
+
+    /// Waits until shutdown has begun and every session has ended.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe; it only waits.
+    pub async fn drained(&self) {
+        self.inner.root.cancelled().await;
+        self.inner.drain.wait().await;
+    }
+}
+
+/// A registered session. Dropping it deregisters the session, then releases
+/// its permit, then lets the drain count it as ended (in that order).
+#[derive(Debug)]
+pub struct Session {
+    id: SessionId,
+    token: CancellationToken,
+    outbox: OutboxSender,
+    attrs: Arc<SessionAttrs>,
+    core: Core,
+    permit: Option<Permit>,
+    /// Dropped last, after `Drop::drop` has deregistered and released.
+    _tracked: TaskTrackerToken,
+}
+
+impl Session {
+    /// The session's id.
+    pub fn id(&self) -> SessionId {
+        self.id
+    }
+
+    /// The session's token: cancelled by shutdown, by the `Disconnect`
+    /// policy, or by [`Session::token`]`.cancel()` from the session itself.
+    pub fn token(&self) -> &CancellationToken {
+        &self.token
+    }
+
+    /// The sending side of the session's own outbox.
+    pub fn outbox(&self) -> &OutboxSender {
+        &self.outbox
+    }
+
+    /// The session's protocol-level attributes.
+    pub fn attrs(&self) -> &Arc<SessionAttrs> {
+        &self.attrs
+    }
+
+    /// The core the session belongs to.
+    pub fn core(&self) -> &Core {
+        &self.core
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        // Everything the session started (its requests) stops with it.
+        self.token.cancel();
+        let metrics = &self.core.inner.metrics;
+        if self.core.inner.registry.remove(self.id) {
+            decr(&metrics.sessions_active);
+        }
+        // Release only after deregistering (invariant 1).
+        drop(self.permit.take());
+        // `_tracked` drops after this body: the drain sees the session end last.
+    }
+}

@@ -1,0 +1,81 @@
+//! The model-checked core: admission, session registry, shutdown and drain,
+//! outboxes.
+//!
+//! It uses only `crate::sync`: it never spawns a task and never touches a
+//! socket. The lifecycle of a session is a handful of functions, which the
+//! server calls with real work and the loom and shuttle models call with toy
+//! work:
+//!
+//! ```text
+//! Core::admit -> Core::register -> (run the work) -> drop(Session): deregister, then release
+//! Core::shutdown -> Core::drained
+//! ```
+
+mod admission;
+mod lifecycle;
+mod outbox;
+mod registry;
+
+pub use admission::Permit;
+pub use lifecycle::{BroadcastReport, Core, Session, SessionInfo};
+pub use outbox::{Envelope, OutboxReceiver, OutboxSender};
+
+use std::fmt;
+
+use crate::sync::{AtomicU8, Mutex, Ordering};
+
+/// The id of a session, unique for the life of a server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub struct SessionId(pub u64);
+
+impl fmt::Display for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// A `notify_gate` value that lets no broadcast through.
+pub const GATE_CLOSED: u8 = u8::MAX;
+
+/// Protocol-level facts about a session that the core needs to route
+/// broadcasts, set by the protocol layer.
+#[derive(Debug)]
+pub struct SessionAttrs {
+    /// Lowest level (in the protocol's own scale) of broadcast this session
+    /// receives; [`GATE_CLOSED`] until the protocol layer opens it.
+    notify_gate: AtomicU8,
+    /// The protocol version the session speaks, once known.
+    protocol_version: Mutex<Option<&'static str>>,
+}
+
+impl Default for SessionAttrs {
+    fn default() -> Self {
+        Self {
+            notify_gate: AtomicU8::new(GATE_CLOSED),
+            protocol_version: Mutex::new(None),
+        }
+    }
+}
+
+impl SessionAttrs {
+    /// Sets the lowest broadcast level this session receives.
+    pub fn set_notify_gate(&self, level: u8) {
+        self.notify_gate.store(level, Ordering::Release);
+    }
+
+    /// True if a broadcast at `level` reaches this session.
+    pub fn admits(&self, level: u8) -> bool {
+        let gate = self.notify_gate.load(Ordering::Acquire);
+        gate != GATE_CLOSED && level >= gate
+    }
+
+    /// Records the negotiated protocol version.
+    pub fn set_protocol_version(&self, version: &'static str) {
+        *self.protocol_version.lock() = Some(version);
+    }
+
+    /// The negotiated protocol version, once known.
+    pub fn protocol_version(&self) -> Option<&'static str> {
+        *self.protocol_version.lock()
+    }
+}

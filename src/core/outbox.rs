@@ -1,0 +1,202 @@
+//! The per-session outbox: a bounded queue of encoded messages.
+//!
+//! # Invariants
+//!
+//! 1. The queue never holds more than its capacity (it is a bounded `mpsc`).
+//! 2. Every message handed to an outbox is either written to the client
+//!    ([`Envelope::delivered`], counted in `messages_sent`) or counted in
+//!    `messages_dropped`. The count is made by [`Envelope`]'s `Drop`, so it
+//!    covers every path that loses a message: a full queue, a message still
+//!    queued when the session ends, a writer that fails mid-write.
+//! 3. Notifications never wait ([`OutboxSender::try_notify`] applies the
+//!    configured [`FullPolicy`]); responses wait for room
+//!    ([`OutboxSender::send`]).
+
+use bytes::Bytes;
+
+use crate::config::FullPolicy;
+use crate::core::SessionId;
+use crate::error::NotifyError;
+use crate::metrics::{Metrics, incr};
+use crate::sync::{Arc, CancellationToken, mpsc};
+
+/// One encoded message on its way to a client.
+///
+/// Dropping it without calling [`Envelope::delivered`] counts it as dropped.
+#[derive(Debug)]
+pub struct Envelope {
+    frame: Bytes,
+    metrics: Option<Arc<Metrics>>,
+}
+
+impl Envelope {
+    fn new(frame: Bytes, metrics: &Arc<Metrics>) -> Self {
+        Self {
+            frame,
+            metrics: Some(Arc::clone(metrics)),
+        }
+    }
+
+    /// The encoded message (one JSON-RPC line, without the newline).
+    pub fn frame(&self) -> &Bytes {
+        &self.frame
+    }
+
+    /// Marks the message as written to the client and counts it as sent.
+    pub fn delivered(mut self) {
+        if let Some(metrics) = self.metrics.take() {
+            incr(&metrics.messages_sent);
+        }
+    }
+
+    /// Takes the message back without counting it either way (it was never
+    /// accepted by an outbox).
+    fn disarm(mut self) -> Bytes {
+        self.metrics = None;
+        std::mem::take(&mut self.frame)
+    }
+}
+
+impl Drop for Envelope {
+    fn drop(&mut self) {
+        if let Some(metrics) = self.metrics.take() {
+            incr(&metrics.messages_dropped);
+        }
+    }
+}
+
+/// Creates the outbox of a session.
+pub(crate) fn outbox(
+    session: SessionId,
+    capacity: usize,
+    policy: FullPolicy,
+    token: CancellationToken,
+    metrics: Arc<Metrics>,
+) -> (OutboxSender, OutboxReceiver) {
+    let (tx, rx) = mpsc::channel(capacity);
+    (
+        OutboxSender {
+            session,
+            tx,
+            policy,
+            token,
+            metrics,
+        },
+        OutboxReceiver { rx },
+    )
+}
+
+/// The sending side of a session's outbox. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct OutboxSender {
+    session: SessionId,
+    tx: mpsc::Sender<Envelope>,
+    policy: FullPolicy,
+    /// The session's token: cancelled by the `Disconnect` policy.
+    token: CancellationToken,
+    metrics: Arc<Metrics>,
+}
+
+impl OutboxSender {
+    /// Queues a notification without waiting.
+    ///
+    /// # Errors
+    ///
+    /// - [`NotifyError::Dropped`] or [`NotifyError::Disconnected`] when the
+    ///   queue is full (the message is counted as dropped; with
+    ///   [`FullPolicy::Disconnect`] the session is also cancelled).
+    /// - [`NotifyError::Gone`] when the session has ended; nothing is counted.
+    pub fn try_notify(&self, frame: Bytes) -> Result<(), NotifyError> {
+        match self.tx.try_send(Envelope::new(frame, &self.metrics)) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Full(envelope)) => {
+                drop(envelope); // counted as dropped
+                match self.policy {
+                    FullPolicy::Drop => Err(NotifyError::Dropped(self.session)),
+                    FullPolicy::Disconnect => {
+                        self.token.cancel();
+                        Err(NotifyError::Disconnected(self.session))
+                    }
+                }
+            }
+            Err(mpsc::error::TrySendError::Closed(envelope)) => {
+                envelope.disarm();
+                Err(NotifyError::Gone(self.session))
+            }
+        }
+    }
+
+    /// Queues a response if there is room, without applying the full policy.
+    ///
+    /// # Errors
+    ///
+    /// `Err(Some(frame))` with the message back when the queue is full,
+    /// `Err(None)` when the session has ended. Nothing is counted.
+    pub fn try_send(&self, frame: Bytes) -> Result<(), Option<Bytes>> {
+        match self.tx.try_send(Envelope::new(frame, &self.metrics)) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Full(envelope)) => Err(Some(envelope.disarm())),
+            Err(mpsc::error::TrySendError::Closed(envelope)) => {
+                envelope.disarm();
+                Err(None)
+            }
+        }
+    }
+
+    /// Queues a message, waiting for room.
+    ///
+    /// # Errors
+    ///
+    /// [`NotifyError::Gone`] when the session has ended.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: if the future is dropped before it completes, the message
+    /// was not queued and is counted as dropped.
+    pub async fn send(&self, frame: Bytes) -> Result<(), NotifyError> {
+        match self.tx.send(Envelope::new(frame, &self.metrics)).await {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::SendError(envelope)) => {
+                envelope.disarm();
+                Err(NotifyError::Gone(self.session))
+            }
+        }
+    }
+
+    /// Messages queued now.
+    pub fn depth(&self) -> usize {
+        self.tx.max_capacity() - self.tx.capacity()
+    }
+
+    /// The session this outbox belongs to.
+    pub fn session(&self) -> SessionId {
+        self.session
+    }
+}
+
+/// The receiving side of a session's outbox, owned by the session's writer.
+#[derive(Debug)]
+pub struct OutboxReceiver {
+    rx: mpsc::Receiver<Envelope>,
+}
+
+impl OutboxReceiver {
+    /// Waits for the next message; `None` once every sender is gone.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: a message is never lost by dropping this future.
+    pub async fn recv(&mut self) -> Option<Envelope> {
+        self.rx.recv().await
+    }
+
+    /// The next message if one is queued, without waiting.
+    pub fn try_recv(&mut self) -> Option<Envelope> {
+        self.rx.try_recv().ok()
+    }
+
+    /// Stops accepting messages; those already queued can still be received.
+    pub fn close(&mut self) {
+        self.rx.close();
+    }
+}

@@ -1,0 +1,83 @@
+//! Server-wide counters: atomic, lock-free, readable as a snapshot.
+//!
+//! Every counter only grows except `sessions_active` and `requests_in_flight`,
+//! which are gauges. Relaxed ordering is enough: a snapshot is a set of
+//! independent readings, not a consistent cut.
+
+use serde::Serialize;
+
+use crate::sync::{AtomicU64, Ordering};
+
+/// The live counters, shared by the core and the server.
+#[derive(Debug, Default)]
+pub(crate) struct Metrics {
+    pub(crate) sessions_active: AtomicU64,
+    pub(crate) sessions_admitted: AtomicU64,
+    pub(crate) sessions_rejected: AtomicU64,
+    pub(crate) messages_sent: AtomicU64,
+    pub(crate) messages_dropped: AtomicU64,
+    pub(crate) requests_in_flight: AtomicU64,
+    pub(crate) requests_total: AtomicU64,
+    pub(crate) requests_cancelled: AtomicU64,
+    pub(crate) requests_timed_out: AtomicU64,
+    pub(crate) requests_panicked: AtomicU64,
+    pub(crate) accept_errors: AtomicU64,
+}
+
+/// Adds one to a counter.
+pub(crate) fn incr(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Subtracts one from a gauge.
+pub(crate) fn decr(counter: &AtomicU64) {
+    counter.fetch_sub(1, Ordering::Relaxed);
+}
+
+impl Metrics {
+    /// Reads every counter.
+    pub(crate) fn snapshot(&self) -> MetricsSnapshot {
+        let read = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        MetricsSnapshot {
+            sessions_active: read(&self.sessions_active),
+            sessions_admitted: read(&self.sessions_admitted),
+            sessions_rejected: read(&self.sessions_rejected),
+            messages_sent: read(&self.messages_sent),
+            messages_dropped: read(&self.messages_dropped),
+            requests_in_flight: read(&self.requests_in_flight),
+            requests_total: read(&self.requests_total),
+            requests_cancelled: read(&self.requests_cancelled),
+            requests_timed_out: read(&self.requests_timed_out),
+            requests_panicked: read(&self.requests_panicked),
+            accept_errors: read(&self.accept_errors),
+        }
+    }
+}
+
+/// A reading of the server's counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[non_exhaustive]
+pub struct MetricsSnapshot {
+    /// Sessions registered now.
+    pub sessions_active: u64,
+    /// Connections admitted since start.
+    pub sessions_admitted: u64,
+    /// Connections refused because the server was at capacity or shutting down.
+    pub sessions_rejected: u64,
+    /// Messages written to clients.
+    pub messages_sent: u64,
+    /// Messages dropped: a full outbox, or still queued when a session ended.
+    pub messages_dropped: u64,
+    /// Requests running now.
+    pub requests_in_flight: u64,
+    /// Requests received since start.
+    pub requests_total: u64,
+    /// Requests cancelled by the client, a disconnect or shutdown.
+    pub requests_cancelled: u64,
+    /// Requests cancelled because they ran past `request_timeout`.
+    pub requests_timed_out: u64,
+    /// Requests whose handler panicked.
+    pub requests_panicked: u64,
+    /// Errors from `accept` (each retried after a short backoff).
+    pub accept_errors: u64,
+}

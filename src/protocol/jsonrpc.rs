@@ -1,0 +1,297 @@
+//! JSON-RPC 2.0: parsing one line into a message, encoding replies.
+//!
+//! Pure: no I/O, no tokio. Every way a line can be wrong maps to the error
+//! the JSON-RPC specification names for it.
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+/// Invalid JSON was received.
+pub const PARSE_ERROR: i64 = -32700;
+/// The JSON is not a valid JSON-RPC request.
+pub const INVALID_REQUEST: i64 = -32600;
+/// The method does not exist or is not available.
+pub const METHOD_NOT_FOUND: i64 = -32601;
+/// Invalid method parameters.
+pub const INVALID_PARAMS: i64 = -32602;
+/// Internal error (a handler failed or panicked).
+pub const INTERNAL_ERROR: i64 = -32603;
+/// Implementation-defined server error: the server is at capacity.
+pub const SERVER_AT_CAPACITY: i64 = -32000;
+/// Implementation-defined server error: the request timed out.
+pub const REQUEST_TIMED_OUT: i64 = -32001;
+/// Implementation-defined server error: the session is not initialized.
+pub const NOT_INITIALIZED: i64 = -32002;
+
+/// A request id: a string or an integer, echoed back verbatim.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum RequestId {
+    /// An integer id.
+    Number(i64),
+    /// A string id.
+    String(String),
+}
+
+impl RequestId {
+    /// Reads an id from a JSON value (a string or an integer).
+    pub fn from_value(value: &Value) -> Option<Self> {
+        match value {
+            Value::String(s) => Some(Self::String(s.clone())),
+            Value::Number(n) => n.as_i64().map(Self::Number),
+            _ => None,
+        }
+    }
+}
+
+/// The error object of a JSON-RPC error response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
+#[error("JSON-RPC error {code}: {message}")]
+pub struct ErrorObject {
+    /// The error code.
+    pub code: i64,
+    /// A short description.
+    pub message: String,
+    /// Extra information.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<Value>,
+}
+
+impl ErrorObject {
+    /// An error with `code` and `message`.
+    pub fn new(code: i64, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            data: None,
+        }
+    }
+
+    /// Adds `data`.
+    pub fn with_data(mut self, data: Value) -> Self {
+        self.data = Some(data);
+        self
+    }
+
+    /// -32601 for `method`.
+    pub fn method_not_found(method: &str) -> Self {
+        Self::new(METHOD_NOT_FOUND, format!("method not found: {method}"))
+    }
+
+    /// -32602 with `message`.
+    pub fn invalid_params(message: impl Into<String>) -> Self {
+        Self::new(INVALID_PARAMS, message)
+    }
+
+    /// -32603 with `message`.
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(INTERNAL_ERROR, message)
+    }
+}
+
+/// One message from a client.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Incoming {
+    /// A request: it expects a response.
+    Request {
+        /// Its id.
+        id: RequestId,
+        /// The method.
+        method: String,
+        /// The params object or array, if any.
+        params: Option<Value>,
+    },
+    /// A notification: no response.
+    Notification {
+        /// The method.
+        method: String,
+        /// The params, if any.
+        params: Option<Value>,
+    },
+    /// A response to a request the server sent.
+    Response {
+        /// The id of the server's request.
+        id: RequestId,
+    },
+}
+
+/// A line that is not a valid message, and what to answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejection {
+    /// The id to answer with, if one could be read (else `null`).
+    pub id: Option<RequestId>,
+    /// The error.
+    pub error: ErrorObject,
+}
+
+impl Rejection {
+    fn new(id: Option<RequestId>, code: i64, message: &str) -> Self {
+        Self {
+            id,
+            error: ErrorObject::new(code, message),
+        }
+    }
+}
+
+/// Parses one line into a message.
+///
+/// # Errors
+///
+/// -32700 for bytes that are not JSON (or not UTF-8), -32600 for JSON that is
+/// not a JSON-RPC 2.0 message (including batches, which MCP does not use).
+pub fn parse(line: &[u8]) -> Result<Incoming, Rejection> {
+    let value: Value = serde_json::from_slice(line)
+        .map_err(|e| Rejection::new(None, PARSE_ERROR, &format!("parse error: {e}")))?;
+    let mut obj = match value {
+        Value::Object(obj) => obj,
+        Value::Array(_) => {
+            return Err(Rejection::new(
+                None,
+                INVALID_REQUEST,
+                "invalid request: batches are not supported",
+            ));
+        }
+        _ => {
+            return Err(Rejection::new(
+                None,
+                INVALID_REQUEST,
+                "invalid request: expected a JSON object",
+            ));
+        }
+    };
+    let raw_id = obj.remove("id");
+    let id = match &raw_id {
+        None => None,
+        Some(v) => match RequestId::from_value(v) {
+            Some(id) => Some(id),
+            None => {
+                return Err(Rejection::new(
+                    None,
+                    INVALID_REQUEST,
+                    "invalid request: id must be a string or an integer",
+                ));
+            }
+        },
+    };
+    if obj.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
+        return Err(Rejection::new(
+            id,
+            INVALID_REQUEST,
+            "invalid request: jsonrpc must be \"2.0\"",
+        ));
+    }
+    let params = obj.remove("params");
+    if let Some(p) = &params
+        && !(p.is_object() || p.is_array())
+    {
+        return Err(Rejection::new(
+            id,
+            INVALID_REQUEST,
+            "invalid request: params must be an object or an array",
+        ));
+    }
+    match (obj.remove("method"), id) {
+        (Some(Value::String(method)), Some(id)) => Ok(Incoming::Request { id, method, params }),
+        (Some(Value::String(method)), None) => Ok(Incoming::Notification { method, params }),
+        (Some(_), id) => Err(Rejection::new(
+            id,
+            INVALID_REQUEST,
+            "invalid request: method must be a string",
+        )),
+        (None, Some(id)) if obj.contains_key("result") || obj.contains_key("error") => {
+            Ok(Incoming::Response { id })
+        }
+        (None, id) => Err(Rejection::new(
+            id,
+            INVALID_REQUEST,
+            "invalid request: missing method",
+        )),
+    }
+}
+
+fn to_frame(value: &Value) -> Bytes {
+    Bytes::from(serde_json::to_vec(value).expect("a serde_json::Value always serializes"))
+}
+
+/// Encodes a success response.
+pub fn encode_result(id: &RequestId, result: Value) -> Bytes {
+    to_frame(&json!({"jsonrpc": "2.0", "id": id, "result": result}))
+}
+
+/// Encodes an error response (`id: null` when the id is unknown).
+pub fn encode_error(id: Option<&RequestId>, error: &ErrorObject) -> Bytes {
+    to_frame(&json!({"jsonrpc": "2.0", "id": id, "error": error}))
+}
+
+/// Encodes a notification.
+pub fn encode_notification(method: &str, params: Option<Value>) -> Bytes {
+    let mut obj = Map::with_capacity(3);
+    obj.insert("jsonrpc".into(), Value::from("2.0"));
+    obj.insert("method".into(), Value::from(method));
+    if let Some(params) = params {
+        obj.insert("params".into(), params);
+    }
+    to_frame(&Value::Object(obj))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(line: &str) -> i64 {
+        parse(line.as_bytes()).expect_err("should be rejected").error.code
+    }
+
+    #[test]
+    fn parses_each_kind() {
+        assert!(matches!(
+            parse(br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#),
+            Ok(Incoming::Request {
+                id: RequestId::Number(1),
+                ..
+            })
+        ));
+        assert!(matches!(
+            parse(br#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#),
+            Ok(Incoming::Notification { .. })
+        ));
+        assert!(matches!(
+            parse(br#"{"jsonrpc":"2.0","id":"a","result":{}}"#),
+            Ok(Incoming::Response { .. })
+        ));
+    }
+
+    #[test]
+    fn rejects_with_the_spec_codes() {
+        assert_eq!(code("{not json"), PARSE_ERROR);
+        assert_eq!(code("[1,2]"), INVALID_REQUEST);
+        assert_eq!(code("42"), INVALID_REQUEST);
+        assert_eq!(code(r#"{"jsonrpc":"1.0","id":1,"method":"x"}"#), INVALID_REQUEST);
+        assert_eq!(
+            code(r#"{"jsonrpc":"2.0","id":1.5,"method":"x"}"#),
+            INVALID_REQUEST
+        );
+        assert_eq!(code(r#"{"jsonrpc":"2.0","id":1,"method":7}"#), INVALID_REQUEST);
+        assert_eq!(
+            code(r#"{"jsonrpc":"2.0","id":1,"method":"x","params":3}"#),
+            INVALID_REQUEST
+        );
+        assert_eq!(code(r#"{"jsonrpc":"2.0","id":1}"#), INVALID_REQUEST);
+    }
+
+    #[test]
+    fn keeps_the_id_when_it_can() {
+        let r = parse(br#"{"jsonrpc":"1.0","id":"x","method":"m"}"#).unwrap_err();
+        assert_eq!(r.id, Some(RequestId::String("x".into())));
+        let bytes = encode_error(r.id.as_ref(), &r.error);
+        let v: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(v["id"], "x");
+        assert_eq!(v["error"]["code"], INVALID_REQUEST);
+    }
+
+    #[test]
+    fn invalid_utf8_is_a_parse_error() {
+        assert_eq!(parse(b"\xff\xfe").unwrap_err().error.code, PARSE_ERROR);
+    }
+}

@@ -1,0 +1,131 @@
+//! The built-in tools, so the binary serves something useful with no setup:
+//! `echo`, `sleep` and `broadcast`.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::Notification;
+use super::tools::{RequestContext, Tool, ToolError, ToolOutput};
+use crate::protocol::mcp::{LOG_LEVELS, log_level_rank};
+
+/// Longest `sleep` accepted, in milliseconds (one hour).
+pub const MAX_SLEEP_MS: u64 = 3_600_000;
+/// Progress notifications a `sleep` sends at most, when asked for progress.
+const SLEEP_PROGRESS_STEPS: u64 = 10;
+
+/// All built-in tools.
+pub fn tools() -> Vec<Tool> {
+    vec![echo(), sleep(), broadcast()]
+}
+
+/// `echo`: returns its `text`.
+pub fn echo() -> Tool {
+    Tool::new(
+        "echo",
+        "Returns the given text unchanged.",
+        json!({
+            "type": "object",
+            "properties": {"text": {"type": "string", "description": "The text to return."}},
+            "required": ["text"],
+        }),
+        |args: Value, _ctx: RequestContext| async move {
+            let text = string_arg(&args, "text")?;
+            Ok(ToolOutput::text(text))
+        },
+    )
+}
+
+/// `sleep`: waits `ms` milliseconds, stopping early when cancelled, and
+/// reports progress when the request carries a `progressToken`.
+pub fn sleep() -> Tool {
+    Tool::new(
+        "sleep",
+        "Waits the given number of milliseconds, then returns. Stops early when cancelled; \
+         reports progress when asked.",
+        json!({
+            "type": "object",
+            "properties": {"ms": {
+                "type": "integer", "minimum": 0, "maximum": MAX_SLEEP_MS,
+                "description": "How long to wait, in milliseconds."
+            }},
+            "required": ["ms"],
+        }),
+        |args: Value, ctx: RequestContext| async move {
+            let ms = args
+                .get("ms")
+                .and_then(Value::as_u64)
+                .filter(|ms| *ms <= MAX_SLEEP_MS)
+                .ok_or_else(|| {
+                    ToolError::InvalidArguments(format!("ms must be an integer from 0 to {MAX_SLEEP_MS}"))
+                })?;
+            let steps = if ctx.wants_progress() {
+                SLEEP_PROGRESS_STEPS.min(ms.max(1))
+            } else {
+                1
+            };
+            let total = Duration::from_millis(ms);
+            let start = tokio::time::Instant::now();
+            for step in 1..=steps {
+                let until = start + total.mul_f64(step as f64 / steps as f64);
+                tokio::select! {
+                    biased;
+                    () = ctx.cancelled() => return Ok(ToolOutput::error(format!("cancelled after {} ms", start.elapsed().as_millis()))),
+                    () = tokio::time::sleep_until(until) => {}
+                }
+                // A dropped progress notification is counted; the sleep goes on.
+                let _ = ctx.progress(
+                    step as f64,
+                    Some(steps as f64),
+                    Some(&format!("slept {step}/{steps}")),
+                );
+            }
+            Ok(ToolOutput::text(format!("slept {ms} ms")))
+        },
+    )
+}
+
+/// `broadcast`: sends a `notifications/message` to every client that may
+/// receive it and says how many got it and how many were dropped.
+pub fn broadcast() -> Tool {
+    Tool::new(
+        "broadcast",
+        "Sends a log message (notifications/message) to every connected client that may receive it, \
+         and reports how many got it and how many were dropped.",
+        json!({
+            "type": "object",
+            "properties": {
+                "message": {"type": "string", "description": "The message to send."},
+                "level": {"type": "string", "enum": LOG_LEVELS, "default": "info"}
+            },
+            "required": ["message"],
+        }),
+        |args: Value, ctx: RequestContext| async move {
+            let message = string_arg(&args, "message")?;
+            let level = match args.get("level") {
+                None => "info",
+                Some(level) => level
+                    .as_str()
+                    .filter(|l| log_level_rank(l).is_some())
+                    .ok_or_else(|| {
+                        ToolError::InvalidArguments(format!("level must be one of {LOG_LEVELS:?}"))
+                    })?,
+            };
+            let report =
+                ctx.server()
+                    .broadcast(&Notification::log(level, Some("broadcast"), Value::from(message)));
+            Ok(ToolOutput::structured(json!({
+                "delivered": report.queued,
+                "dropped": report.dropped,
+                "gone": report.gone,
+            })))
+        },
+    )
+}
+
+fn string_arg(args: &Value, name: &str) -> Result<String, ToolError> {
+    args.get(name)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| ToolError::InvalidArguments(format!("{name} (string) is required")))
+}

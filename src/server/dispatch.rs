@@ -1,0 +1,131 @@
+//! Request dispatch: which method does what, and what it answers.
+//!
+//! Everything but `tools/call` is answered here, synchronously, by the
+//! session loop; `tools/call` becomes a [`Route::Call`] that the session runs
+//! as its own task.
+
+use serde_json::{Value, json};
+
+use super::Shared;
+use super::tools::Tool;
+use crate::protocol::jsonrpc::ErrorObject;
+use crate::protocol::mcp::{Generation, Lifecycle, finish_result, log_level_rank, supported_versions};
+
+/// What to do with a request.
+#[derive(Debug)]
+pub(crate) enum Route {
+    /// Answer now.
+    Reply(Result<Value, ErrorObject>),
+    /// Run a tool.
+    Call {
+        tool: Tool,
+        args: Value,
+        progress_token: Option<Value>,
+        generation: Generation,
+    },
+    /// `logging/setLevel` accepted: apply this level rank, then answer `{}`.
+    SetLogLevel(u8, Generation),
+}
+
+/// Routes one request of a session.
+pub(crate) fn route(
+    shared: &Shared,
+    lifecycle: &mut Lifecycle,
+    method: &str,
+    params: Option<Value>,
+) -> Route {
+    let generation = match lifecycle.classify(method, params.as_ref()) {
+        Ok(generation) => generation,
+        Err(error) => return Route::Reply(Err(error)),
+    };
+    let reply = |result: Value| Route::Reply(Ok(finish_result(generation, result)));
+    match method {
+        "initialize" if !generation.is_stateless() => match lifecycle.initialize(params.as_ref()) {
+            Ok(version) => {
+                let mut result = json!({
+                    "protocolVersion": version,
+                    "capabilities": capabilities(),
+                    "serverInfo": server_info(shared),
+                });
+                if let Some(instructions) = &shared.instructions {
+                    result["instructions"] = json!(instructions);
+                }
+                Route::Reply(Ok(result))
+            }
+            Err(error) => Route::Reply(Err(error)),
+        },
+        "ping" => reply(json!({})),
+        "server/discover" => {
+            let mut result = json!({
+                "supportedVersions": supported_versions(),
+                "capabilities": capabilities(),
+                "serverInfo": server_info(shared),
+            });
+            if let Some(instructions) = &shared.instructions {
+                result["instructions"] = json!(instructions);
+            }
+            // Discovery is a stateless operation in every generation.
+            Route::Reply(Ok(finish_result(Generation::Stateless("2026-07-28"), result)))
+        }
+        "tools/list" => reply(json!({"tools": shared.tools.list()})),
+        "tools/call" => route_call(shared, params, generation),
+        "logging/setLevel" => {
+            let level = params
+                .as_ref()
+                .and_then(|p| p.get("level"))
+                .and_then(Value::as_str);
+            match level.and_then(log_level_rank) {
+                Some(rank) => Route::SetLogLevel(rank, generation),
+                None => Route::Reply(Err(ErrorObject::invalid_params(
+                    "logging/setLevel: level must be one of debug, info, notice, warning, error, \
+                     critical, alert, emergency",
+                ))),
+            }
+        }
+        _ => Route::Reply(Err(ErrorObject::method_not_found(method))),
+    }
+}
+
+fn route_call(shared: &Shared, params: Option<Value>, generation: Generation) -> Route {
+    let Some(Value::Object(mut params)) = params else {
+        return Route::Reply(Err(ErrorObject::invalid_params(
+            "tools/call: params must be an object",
+        )));
+    };
+    let Some(name) = params.get("name").and_then(Value::as_str) else {
+        return Route::Reply(Err(ErrorObject::invalid_params(
+            "tools/call: name (string) is required",
+        )));
+    };
+    let Some(tool) = shared.tools.get(name) else {
+        return Route::Reply(Err(ErrorObject::invalid_params(format!("unknown tool: {name}"))));
+    };
+    let args = match params.remove("arguments") {
+        None | Some(Value::Null) => json!({}),
+        Some(args @ Value::Object(_)) => args,
+        Some(_) => {
+            return Route::Reply(Err(ErrorObject::invalid_params(
+                "tools/call: arguments must be an object",
+            )));
+        }
+    };
+    let progress_token = params
+        .get("_meta")
+        .and_then(|m| m.get("progressToken"))
+        .filter(|t| t.is_string() || t.is_number())
+        .cloned();
+    Route::Call {
+        tool: tool.clone(),
+        args,
+        progress_token,
+        generation,
+    }
+}
+
+fn capabilities() -> Value {
+    json!({"tools": {"listChanged": false}, "logging": {}})
+}
+
+fn server_info(shared: &Shared) -> Value {
+    json!({"name": shared.name, "version": shared.version})
+}
