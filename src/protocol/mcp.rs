@@ -168,6 +168,22 @@ pub fn finish_result(generation: Generation, mut result: Value) -> Value {
     result
 }
 
+/// Adds the 2026-07-28 caching directives (`ttlMs`, `cacheScope`) that
+/// cacheable results (`server/discover`, `tools/list`, ...) must carry on a
+/// stateless request. `public` says the result does not depend on who asks.
+pub fn cacheable(generation: Generation, mut result: Value, ttl_ms: u64, public: bool) -> Value {
+    if generation.is_stateless()
+        && let Value::Object(obj) = &mut result
+    {
+        obj.insert("ttlMs".into(), Value::from(ttl_ms));
+        obj.insert(
+            "cacheScope".into(),
+            Value::from(if public { "public" } else { "private" }),
+        );
+    }
+    result
+}
+
 /// The log levels of `logging/setLevel` and `notifications/message`, lowest first.
 pub const LOG_LEVELS: [&str; 8] = [
     "debug",

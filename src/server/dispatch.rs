@@ -9,7 +9,13 @@ use serde_json::{Value, json};
 use super::Shared;
 use super::tools::Tool;
 use crate::protocol::jsonrpc::ErrorObject;
-use crate::protocol::mcp::{Generation, Lifecycle, finish_result, log_level_rank, supported_versions};
+use crate::protocol::mcp::{
+    Generation, Lifecycle, STATELESS_VERSIONS, cacheable, finish_result, log_level_rank, supported_versions,
+};
+
+/// How long a client may cache `server/discover` and `tools/list` (2026-07-28),
+/// in milliseconds. The tool set is fixed when the server is built.
+const CACHE_TTL_MS: u64 = 60_000;
 
 /// What to do with a request.
 #[derive(Debug)]
@@ -65,9 +71,18 @@ pub(crate) fn route(
                 result["instructions"] = json!(instructions);
             }
             // Discovery is a stateless operation in every generation.
-            Route::Reply(Ok(finish_result(Generation::Stateless("2026-07-28"), result)))
+            let stateless = Generation::Stateless(STATELESS_VERSIONS[0]);
+            Route::Reply(Ok(finish_result(
+                stateless,
+                cacheable(stateless, result, CACHE_TTL_MS, true),
+            )))
         }
-        "tools/list" => reply(json!({"tools": shared.tools.list()})),
+        "tools/list" => reply(cacheable(
+            generation,
+            json!({"tools": shared.tools.list()}),
+            CACHE_TTL_MS,
+            true,
+        )),
         "tools/call" => route_call(shared, params, generation),
         "logging/setLevel" => {
             let level = params

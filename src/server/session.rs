@@ -379,7 +379,10 @@ impl CallTask {
             }
             Outcome::Done(Ok(Err(error))) => {
                 gauge.end_ok();
-                Some(encode_error(Some(&id), &error.to_error_object()))
+                Some(match error.into_answer() {
+                    Ok(output) => encode_result(&id, finish_result(self.generation, output.into_result())),
+                    Err(error) => encode_error(Some(&id), &error),
+                })
             }
             Outcome::Done(Err(_panic)) => {
                 gauge.end(&self.metrics.requests_panicked);

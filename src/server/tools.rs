@@ -153,11 +153,15 @@ impl ToolOutput {
     }
 }
 
-/// A protocol failure of a tool call, answered as a JSON-RPC error.
+/// A failure of a tool call.
+///
+/// Invalid arguments are answered as a tool result with `isError: true`
+/// (since MCP 2025-11-25, so that the model can correct itself); an internal
+/// failure as a JSON-RPC error (-32603).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ToolError {
-    /// The arguments are not what the tool's schema asks for (-32602).
+    /// The arguments are not what the tool's schema asks for (a result with `isError: true`).
     #[error("invalid arguments: {0}")]
     InvalidArguments(String),
     /// The tool failed in a way the model cannot act on (-32603).
@@ -166,10 +170,12 @@ pub enum ToolError {
 }
 
 impl ToolError {
-    pub(crate) fn to_error_object(&self) -> ErrorObject {
+    /// The answer to the call: a tool result for invalid arguments, a
+    /// JSON-RPC error otherwise.
+    pub(crate) fn into_answer(self) -> Result<ToolOutput, ErrorObject> {
         match self {
-            Self::InvalidArguments(m) => ErrorObject::invalid_params(format!("invalid arguments: {m}")),
-            Self::Internal(m) => ErrorObject::internal(m.clone()),
+            Self::InvalidArguments(m) => Ok(ToolOutput::error(format!("invalid arguments: {m}"))),
+            Self::Internal(m) => Err(ErrorObject::internal(m)),
         }
     }
 }
