@@ -179,7 +179,14 @@ impl SessionLoop {
         outbox: &mut OutboxReceiver,
     ) {
         self.session.token().cancel();
-        self.in_flight.abort_all();
+        // Every request sees its token cancelled and ends at its next poll
+        // (a handler that ignores the token is dropped by its task's
+        // `select!`), so this wait is short; the grace bounds it anyway.
+        let grace = self.shared.config.shutdown_grace;
+        let ended = async { while self.in_flight.join_next().await.is_some() {} };
+        if tokio::time::timeout(grace, ended).await.is_err() {
+            self.in_flight.abort_all();
+        }
         outbox.close();
         if matches!(reason, QuitReason::Shutdown | QuitReason::ClientClosed) {
             let flush = async {

@@ -1,0 +1,136 @@
+//! The binary as a user runs it: over stdio (logs only on stderr), and over
+//! TCP with a graceful exit on SIGTERM and SIGINT while clients are connected.
+
+mod support;
+
+use std::io::{BufRead, BufReader as StdBufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+const BIN: &str = env!("CARGO_BIN_EXE_mcp-server-core");
+
+/// Starts the binary on an ephemeral TCP port; returns it and the address it
+/// logged.
+fn start_tcp() -> (Child, std::net::SocketAddr) {
+    let mut child = Command::new(BIN)
+        .args(["--tcp", "127.0.0.1:0", "--shutdown-grace-ms", "2000"])
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the binary");
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = StdBufReader::new(stderr).lines();
+    let addr = loop {
+        let line = lines.next().expect("the binary exited before listening").unwrap();
+        if let Some(rest) = line.split("addr=").nth(1) {
+            break rest.split_whitespace().next().unwrap().parse().unwrap();
+        }
+    };
+    // Keep draining stderr so the child never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (child, addr)
+}
+
+fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + support::HANG;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(std::time::Instant::now() < deadline, "the binary did not exit");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+async fn graceful_exit_on(signal: &str) {
+    let (mut child, addr) = start_tcp();
+    let mut clients = Vec::new();
+    for _ in 0..5 {
+        let mut client = support::Client::connect(addr).await;
+        client.initialize().await;
+        client
+            .send(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "sleep", "arguments": {"ms": 600000}}}))
+            .await;
+        clients.push(client);
+    }
+    let started = std::time::Instant::now();
+    let status = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    for client in &mut clients {
+        client.expect_closed().await;
+    }
+    let status = wait_exit(&mut child);
+    assert!(status.success(), "exit status {status}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn sigterm_closes_clients_and_exits_zero_within_the_grace() {
+    graceful_exit_on("-TERM").await;
+}
+
+#[tokio::test]
+async fn sigint_closes_clients_and_exits_zero_within_the_grace() {
+    graceful_exit_on("-INT").await;
+}
+
+#[tokio::test]
+async fn stdio_serves_one_client_and_keeps_stdout_for_protocol_only() {
+    let mut child = tokio::process::Command::new(BIN)
+        .arg("--stdio")
+        .env("RUST_LOG", "debug")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let requests = [
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}}),
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "echo", "arguments": {"text": "over stdio"}}}),
+    ];
+    for request in &requests {
+        stdin.write_all(format!("{request}\n").as_bytes()).await.unwrap();
+    }
+    let mut responses = Vec::new();
+    while responses.len() < 2 {
+        let line = tokio::time::timeout(support::HANG, stdout.next_line())
+            .await
+            .expect("stdio response timed out")
+            .unwrap()
+            .expect("stdout closed early");
+        // Every line on stdout is a JSON-RPC message.
+        let message: Value = serde_json::from_str(&line).expect("stdout carries only JSON-RPC");
+        responses.push(message);
+    }
+    assert_eq!(responses[0]["result"]["protocolVersion"], "2025-06-18");
+    assert_eq!(responses[1]["result"]["content"][0]["text"], "over stdio");
+    drop(stdin); // EOF: the client is done
+    let status = tokio::time::timeout(support::HANG, child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success());
+    assert!(stdout.next_line().await.unwrap().is_none());
+    let mut stderr = String::new();
+    tokio::io::AsyncReadExt::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr)
+        .await
+        .unwrap();
+    assert!(
+        stderr.contains("serving MCP on stdio"),
+        "logs go to stderr: {stderr}"
+    );
+}

@@ -1,0 +1,64 @@
+//! Shutdown with clients connected and requests in flight: every client sees
+//! its connection closed, every handler sees its cancellation, the registry
+//! empties, every permit comes back, and `serve_tcp` returns its report.
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use mcp_server_core::{ServerConfig, Tool, ToolOutput};
+use serde_json::json;
+use support::TestServer;
+
+#[tokio::test]
+async fn shutdown_with_clients_connected_closes_everything_and_reports() {
+    let seen = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&seen);
+    let patient = Tool::new(
+        "patient",
+        "waits for cancellation",
+        json!({"type": "object"}),
+        move |_, ctx| {
+            let counter = Arc::clone(&counter);
+            async move {
+                ctx.cancelled().await;
+                counter.fetch_add(1, Ordering::SeqCst);
+                Ok(ToolOutput::text("cancelled"))
+            }
+        },
+    );
+    let config = ServerConfig::default().max_sessions(50);
+    let server = TestServer::start(config, vec![patient]).await;
+    let mut clients = Vec::new();
+    for i in 0..20 {
+        let mut client = server.client().await;
+        client.initialize().await;
+        if i % 2 == 0 {
+            client
+                .send(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "patient"}}))
+                .await;
+        }
+        clients.push(client);
+    }
+    server
+        .wait_for("the calls to start", |h| h.metrics().requests_in_flight == 10)
+        .await;
+
+    let handle = server.handle.clone();
+    let report = server.stop().await;
+    assert_eq!(report.sessions_closed, 20);
+    assert_eq!(report.sessions_aborted, 0);
+    for client in &mut clients {
+        client.expect_closed().await;
+    }
+    assert_eq!(seen.load(Ordering::SeqCst), 10);
+    assert!(handle.sessions().is_empty());
+    assert_eq!(handle.available_permits(), 50);
+    let metrics = handle.metrics();
+    assert_eq!((metrics.sessions_active, metrics.requests_in_flight), (0, 0));
+    assert_eq!(metrics.requests_cancelled, 10);
+
+    // After shutdown nobody is admitted.
+    assert!(handle.is_shutting_down());
+}

@@ -1,0 +1,221 @@
+//! Shared helpers of the integration tests: a server on a real TCP socket and
+//! a line-oriented JSON-RPC client.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use mcp_server_core::{Server, ServerConfig, ServerHandle, ShutdownReport, Tool, transport::tcp};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::task::JoinHandle;
+
+/// How long a test waits for one message before calling it a hang.
+pub const HANG: Duration = Duration::from_secs(20);
+
+/// A server serving on 127.0.0.1 on a port of its own.
+pub struct TestServer {
+    pub handle: ServerHandle,
+    pub addr: SocketAddr,
+    pub join: JoinHandle<ShutdownReport>,
+}
+
+impl TestServer {
+    /// Starts a server with the built-in tools and `tools`.
+    pub async fn start(config: ServerConfig, tools: Vec<Tool>) -> Self {
+        let mut builder = Server::builder().config(config).builtin_tools();
+        for tool in tools {
+            builder = builder.tool(tool);
+        }
+        let server = builder.build();
+        let listener = tcp::bind("127.0.0.1:0".parse().unwrap(), 4096).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let handle = server.handle();
+        let join = tokio::spawn(async move { server.serve_tcp(listener).await });
+        Self { handle, addr, join }
+    }
+
+    /// Shuts down and returns the report (panics if it hangs).
+    pub async fn stop(self) -> ShutdownReport {
+        self.handle.shutdown();
+        tokio::time::timeout(HANG, self.join)
+            .await
+            .expect("serve_tcp did not return after shutdown")
+            .expect("serve_tcp panicked")
+    }
+
+    pub async fn client(&self) -> Client {
+        Client::connect(self.addr).await
+    }
+
+    /// Waits until `cond` holds on the handle (panics after [`HANG`]).
+    pub async fn wait_for(&self, what: &str, cond: impl Fn(&ServerHandle) -> bool) {
+        let deadline = tokio::time::Instant::now() + HANG;
+        while !cond(&self.handle) {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out waiting for {what}"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+}
+
+/// A JSON-RPC client over one TCP connection.
+pub struct Client {
+    reader: BufReader<OwnedReadHalf>,
+    writer: OwnedWriteHalf,
+    /// Notifications received while waiting for a response.
+    pub notifications: VecDeque<Value>,
+}
+
+impl Client {
+    pub async fn connect(addr: SocketAddr) -> Self {
+        let stream = TcpStream::connect(addr).await.expect("connect");
+        stream.set_nodelay(true).unwrap();
+        let (r, w) = stream.into_split();
+        Self {
+            reader: BufReader::new(r),
+            writer: w,
+            notifications: VecDeque::new(),
+        }
+    }
+
+    pub async fn send_raw(&mut self, line: &[u8]) {
+        self.writer.write_all(line).await.expect("write");
+        self.writer.write_all(b"\n").await.expect("write");
+    }
+
+    pub async fn send(&mut self, message: &Value) {
+        self.send_raw(message.to_string().as_bytes()).await;
+    }
+
+    /// The next message, or `None` at EOF (or when the server reset the
+    /// connection). Panics after [`HANG`].
+    pub async fn recv(&mut self) -> Option<Value> {
+        self.recv_within(HANG)
+            .await
+            .expect("timed out waiting for a message")
+    }
+
+    /// The next message within `wait`: `Err(())` if none came in time.
+    pub async fn recv_within(&mut self, wait: Duration) -> Result<Option<Value>, ()> {
+        let mut line = String::new();
+        match tokio::time::timeout(wait, self.reader.read_line(&mut line)).await {
+            Err(_) => Err(()),
+            Ok(Ok(0)) | Ok(Err(_)) => Ok(None),
+            Ok(Ok(_)) => Ok(Some(
+                serde_json::from_str(&line).expect("server sent invalid JSON"),
+            )),
+        }
+    }
+
+    /// Waits for the response with `id`, keeping notifications aside.
+    pub async fn response(&mut self, id: &Value) -> Value {
+        loop {
+            let message = self
+                .recv()
+                .await
+                .expect("connection closed while waiting for a response");
+            if message.get("id") == Some(id) && message.get("method").is_none() {
+                return message;
+            }
+            if message.get("method").is_some() {
+                self.notifications.push_back(message);
+            } else {
+                panic!("unexpected message while waiting for {id}: {message}");
+            }
+        }
+    }
+
+    pub async fn request(&mut self, id: impl Into<Value>, method: &str, params: Value) -> Value {
+        let id = id.into();
+        self.send(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
+            .await;
+        self.response(&id).await
+    }
+
+    pub async fn notify(&mut self, method: &str, params: Value) {
+        self.send(&json!({"jsonrpc": "2.0", "method": method, "params": params}))
+            .await;
+    }
+
+    /// The `initialize` handshake at `version`; returns the initialize result.
+    pub async fn initialize_at(&mut self, version: &str) -> Value {
+        let response = self
+            .request(
+                0,
+                "initialize",
+                json!({
+                    "protocolVersion": version,
+                    "capabilities": {},
+                    "clientInfo": {"name": "test", "version": "0"}
+                }),
+            )
+            .await;
+        self.notify("notifications/initialized", json!({})).await;
+        response["result"].clone()
+    }
+
+    pub async fn initialize(&mut self) -> Value {
+        self.initialize_at("2025-11-25").await
+    }
+
+    /// `tools/call`; returns the whole response.
+    pub async fn call(&mut self, id: impl Into<Value>, tool: &str, args: Value) -> Value {
+        self.request(id, "tools/call", json!({"name": tool, "arguments": args}))
+            .await
+    }
+
+    /// Waits for a notification with `method` (from those kept aside first).
+    pub async fn notification(&mut self, method: &str) -> Value {
+        if let Some(pos) = self.notifications.iter().position(|n| n["method"] == method) {
+            return self.notifications.remove(pos).unwrap();
+        }
+        loop {
+            let message = self
+                .recv()
+                .await
+                .expect("connection closed while waiting for a notification");
+            if message["method"] == method {
+                return message;
+            }
+            self.notifications.push_back(message);
+        }
+    }
+
+    /// Reads until EOF, panicking if it does not come.
+    pub async fn expect_closed(&mut self) {
+        while let Some(message) = self.recv().await {
+            let _ = message;
+        }
+    }
+
+    pub async fn close_write(&mut self) {
+        let _ = self.writer.shutdown().await;
+    }
+}
+
+/// The `params` of a 2026-07-28 stateless request, with `extra` merged in.
+pub fn stateless(extra: Value) -> Value {
+    let mut params = json!({"_meta": {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+        "io.modelcontextprotocol/clientInfo": {"name": "test", "version": "0"}
+    }});
+    if let (Value::Object(p), Value::Object(e)) = (&mut params, extra) {
+        p.extend(e);
+    }
+    params
+}
+
+/// The error code of a response (panics if it is not an error).
+pub fn error_code(response: &Value) -> i64 {
+    response["error"]["code"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("not an error: {response}"))
+}

@@ -1,0 +1,171 @@
+//! `tools/call` over a real socket: results, progress, cancellation by the
+//! client, by disconnecting and by timeout, and a panicking handler.
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use mcp_server_core::{ServerConfig, Tool, ToolOutput};
+use serde_json::json;
+use support::{TestServer, error_code};
+
+/// A tool that waits until cancelled and counts the cancellations it saw.
+fn patient(seen: Arc<AtomicUsize>) -> Tool {
+    Tool::new(
+        "patient",
+        "waits for cancellation",
+        json!({"type": "object"}),
+        move |_, ctx| {
+            let seen = Arc::clone(&seen);
+            async move {
+                ctx.cancelled().await;
+                seen.fetch_add(1, Ordering::SeqCst);
+                Ok(ToolOutput::text("cancelled"))
+            }
+        },
+    )
+}
+
+fn panicking() -> Tool {
+    Tool::new("panic", "panics", json!({"type": "object"}), |_, _| async move {
+        if true {
+            panic!("this tool always panics");
+        }
+        Ok(ToolOutput::text("unreachable"))
+    })
+}
+
+#[tokio::test]
+async fn echo_and_progress() {
+    let server = TestServer::start(ServerConfig::default(), vec![]).await;
+    let mut client = server.client().await;
+    client.initialize().await;
+    let echoed = client.call(1, "echo", json!({"text": "hi"})).await;
+    assert_eq!(
+        echoed["result"],
+        json!({"content": [{"type": "text", "text": "hi"}], "isError": false})
+    );
+
+    let slept = client
+        .request(
+            2,
+            "tools/call",
+            json!({"name": "sleep", "arguments": {"ms": 20}, "_meta": {"progressToken": "tok"}}),
+        )
+        .await;
+    assert_eq!(slept["result"]["content"][0]["text"], "slept 20 ms");
+    let progress: Vec<_> = client
+        .notifications
+        .iter()
+        .filter(|n| n["method"] == "notifications/progress")
+        .collect();
+    assert_eq!(progress.len(), 10);
+    assert!(progress.iter().all(|n| n["params"]["progressToken"] == "tok"));
+    assert_eq!(progress.last().unwrap()["params"]["progress"], 10.0);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn notifications_cancelled_stops_the_handler_and_no_response_is_sent() {
+    let seen = Arc::new(AtomicUsize::new(0));
+    let server = TestServer::start(ServerConfig::default(), vec![patient(Arc::clone(&seen))]).await;
+    let mut client = server.client().await;
+    client.initialize().await;
+    client
+        .send(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "patient"}}))
+        .await;
+    server
+        .wait_for("the call to start", |h| h.metrics().requests_in_flight == 1)
+        .await;
+    client
+        .notify(
+            "notifications/cancelled",
+            json!({"requestId": 1, "reason": "test"}),
+        )
+        .await;
+    server
+        .wait_for("the handler to stop", |h| h.metrics().requests_in_flight == 0)
+        .await;
+    assert_eq!(seen.load(Ordering::SeqCst), 1);
+    assert_eq!(server.handle.metrics().requests_cancelled, 1);
+    // The next response on the wire is the ping's: the cancelled request got none.
+    let pong = client.request(2, "ping", json!({})).await;
+    assert_eq!(pong["id"], 2);
+    assert!(client.notifications.is_empty());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_disconnect_cancels_the_clients_requests_and_removes_the_session() {
+    let seen = Arc::new(AtomicUsize::new(0));
+    let server = TestServer::start(ServerConfig::default(), vec![patient(Arc::clone(&seen))]).await;
+    let mut client = server.client().await;
+    client.initialize().await;
+    for id in 1..=3 {
+        client
+            .send(&json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": "patient"}}))
+            .await;
+    }
+    server
+        .wait_for("the calls to start", |h| h.metrics().requests_in_flight == 3)
+        .await;
+    drop(client);
+    server
+        .wait_for("the session to go", |h| h.sessions().is_empty())
+        .await;
+    server
+        .wait_for("the handlers to stop", |h| h.metrics().requests_in_flight == 0)
+        .await;
+    assert_eq!(seen.load(Ordering::SeqCst), 3);
+    assert_eq!(server.handle.metrics().requests_cancelled, 3);
+    assert_eq!(
+        server.handle.available_permits(),
+        ServerConfig::default().max_sessions
+    );
+    server.stop().await;
+}
+
+/// Paused time: the 10-minute sleep and the 5-second timeout pass instantly.
+#[tokio::test(start_paused = true)]
+async fn a_request_past_its_timeout_is_cancelled_and_answered_with_an_error() {
+    let config = ServerConfig::default().request_timeout(Duration::from_secs(5));
+    let server = TestServer::start(config, vec![]).await;
+    let mut client = server.client().await;
+    client.initialize().await;
+    let started = tokio::time::Instant::now();
+    let timed_out = client.call(1, "sleep", json!({"ms": 600_000})).await;
+    assert_eq!(error_code(&timed_out), -32001);
+    assert!(
+        timed_out["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("timed out after 5000 ms")
+    );
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_secs(5) && waited < Duration::from_secs(10),
+        "{waited:?}"
+    );
+    assert_eq!(server.handle.metrics().requests_timed_out, 1);
+    let quick = client.call(2, "echo", json!({"text": "next"})).await;
+    assert_eq!(quick["result"]["content"][0]["text"], "next");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_panicking_tool_gets_internal_error_and_everything_goes_on() {
+    let server = TestServer::start(ServerConfig::default(), vec![panicking()]).await;
+    let mut client = server.client().await;
+    client.initialize().await;
+    let failed = client.call(1, "panic", json!({})).await;
+    assert_eq!(error_code(&failed), -32603);
+    let echoed = client.call(2, "echo", json!({"text": "alive"})).await;
+    assert_eq!(echoed["result"]["content"][0]["text"], "alive");
+    let mut other = server.client().await;
+    other.initialize().await;
+    assert_eq!(server.handle.metrics().requests_panicked, 1);
+    assert_eq!(server.handle.sessions().len(), 2);
+    server.stop().await;
+}
