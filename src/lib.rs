@@ -53,3 +53,8 @@ pub use server::{
     Notification, RequestContext, Server, ServerBuilder, ServerHandle, ShutdownReport, Tool, ToolError,
     ToolOutput,
 };
+
+/// Compiles the README's Rust example as a doctest, so it stays true.
+#[cfg(all(doctest, not(any(loom, shuttle))))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
