@@ -14,23 +14,7 @@
 //! - `server`: the accept loops, session tasks, dispatch, tools.
 //! - `transport`: line framing, TCP.
 //!
-//! ```no_run
-//! # async fn run() -> std::io::Result<()> {
-//! use mcp_server_core::{Server, ServerConfig, transport::tcp};
-//! let server = Server::builder()
-//!     .config(ServerConfig::default().max_sessions(100))
-//!     .builtin_tools()
-//!     .build();
-//! let listener = tcp::bind("127.0.0.1:7878".parse().unwrap(), 1024).await?;
-//! let handle = server.handle();
-//! tokio::spawn(async move {
-//!     tokio::signal::ctrl_c().await.ok();
-//!     handle.shutdown();
-//! });
-//! let report = server.serve_tcp(listener).await;
-//! println!("{report:?}");
-//! # Ok(()) }
-//! ```
+//! The README shows a server with a tool of its own (compiled as a doctest).
 
 pub mod config;
 pub mod core;

@@ -1,6 +1,8 @@
 //! The binary as a user runs it: over stdio (logs only on stderr), and over
 //! TCP with a graceful exit on SIGTERM and SIGINT while clients are connected.
 
+#![cfg(not(any(loom, shuttle)))]
+
 mod support;
 
 use std::io::{BufRead, BufReader as StdBufReader};

@@ -1,6 +1,8 @@
 //! Bad input over a real socket: every JSON-RPC error the spec names, and an
 //! oversized line; after each the session goes on.
 
+#![cfg(not(any(loom, shuttle)))]
+
 mod support;
 
 use mcp_server_core::ServerConfig;

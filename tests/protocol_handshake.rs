@@ -1,6 +1,8 @@
 //! Both protocol generations over a real socket: the 2024-11-05 .. 2025-11-25
 //! `initialize` handshake and the 2026-07-28 stateless requests.
 
+#![cfg(not(any(loom, shuttle)))]
+
 mod support;
 
 use mcp_server_core::ServerConfig;

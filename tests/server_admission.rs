@@ -1,6 +1,8 @@
 //! Capacity over a real socket: connection `max_sessions + 1` is told the
 //! server is at capacity, with the limit, and closed; a slot freed is reused.
 
+#![cfg(not(any(loom, shuttle)))]
+
 mod support;
 
 use mcp_server_core::ServerConfig;

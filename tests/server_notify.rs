@@ -1,5 +1,7 @@
 //! `notify_client` and `broadcast` over real sockets: who receives what.
 
+#![cfg(not(any(loom, shuttle)))]
+
 mod support;
 
 use mcp_server_core::{Notification, ServerConfig};

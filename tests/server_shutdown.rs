@@ -2,6 +2,8 @@
 //! its connection closed, every handler sees its cancellation, the registry
 //! empties, every permit comes back, and `serve_tcp` returns its report.
 
+#![cfg(not(any(loom, shuttle)))]
+
 mod support;
 
 use std::sync::Arc;

@@ -1,6 +1,8 @@
 //! `tools/call` over a real socket: results, progress, cancellation by the
 //! client, by disconnecting and by timeout, and a panicking handler.
 
+#![cfg(not(any(loom, shuttle)))]
+
 mod support;
 
 use std::sync::Arc;

@@ -9,10 +9,13 @@
 //! 2. Once [`Core::shutdown`] has been called, [`Core::register`] refuses new
 //!    sessions, and every registered session's token is cancelled.
 //! 3. [`Core::drained`] returns only after shutdown has begun and every
-//!    session ever registered has been deregistered and has released its
-//!    permit. The drain token of a session is taken *before* the shutdown
-//!    check in `register`, so a session that slips in just before shutdown
-//!    is always waited for, and one that comes after is always refused.
+//!    permit ever handed out has been released (so every session has been
+//!    deregistered). Each permit carries a drain token taken *before* the
+//!    shutdown check in `admit`, so a connection that slips in just before
+//!    shutdown is always waited for, and one that comes after is always
+//!    refused. (loom found the first version of this, which took the token
+//!    in `register`: a permit held between `admit` and `register` was
+//!    invisible to the drain.)
 //! 4. `notify` and `broadcast` clone what they need under the registry lock
 //!    and send after dropping it; a send to a session that is ending either
 //!    lands in its outbox (and is then delivered or counted as dropped) or
@@ -20,6 +23,12 @@
 //!
 //! Lock order: the registry lock is the only lock, and nothing is awaited or
 //! sent while it is held.
+//!
+//! Known-bad variants (model builds only, switched on by `ci/mutants.sh`):
+//! `drain_token_after_check` breaks invariant 3 (the drain token is taken
+//! after the shutdown check and the registry insert, so a drain can finish
+//! with a session still registered); `release_before_deregister` breaks invariant 1 (the permit
+//! goes back while the session is still registered).
 
 use bytes::Bytes;
 use serde::Serialize;
@@ -31,7 +40,7 @@ use super::{OutboxReceiver, OutboxSender, Permit, SessionAttrs, SessionId};
 use crate::config::{FullPolicy, ServerConfig};
 use crate::error::{AdmitError, NotifyError};
 use crate::metrics::{Metrics, MetricsSnapshot, decr, incr};
-use crate::sync::{Arc, AtomicU64, CancellationToken, Ordering, TaskTracker, TaskTrackerToken};
+use crate::sync::{Arc, AtomicU64, CancellationToken, Ordering, TaskTracker, mutant};
 
 /// The shared state of a server: cheap to clone, every clone is the same core.
 #[derive(Debug, Clone)]
@@ -101,15 +110,23 @@ impl Core {
     /// [`AdmitError::AtCapacity`] when `max_sessions` sessions hold permits,
     /// [`AdmitError::ShuttingDown`] after [`Core::shutdown`].
     pub fn admit(&self) -> Result<Permit, AdmitError> {
+        // Taken before the shutdown check (invariant 3).
+        let tracked = (!mutant("drain_token_after_check")).then(|| self.inner.drain.token());
         let result = if self.is_shutting_down() {
             Err(AdmitError::ShuttingDown)
         } else {
             self.inner.admission.try_admit()
         };
-        if result.is_err() {
-            incr(&self.inner.metrics.sessions_rejected);
+        match result {
+            Ok(mut permit) => {
+                permit.tracked = tracked;
+                Ok(permit)
+            }
+            Err(error) => {
+                incr(&self.inner.metrics.sessions_rejected);
+                Err(error)
+            }
         }
-        result
     }
 
     /// Registers a session that holds `permit`: gives it an id, a child of
@@ -119,10 +136,8 @@ impl Core {
     ///
     /// [`AdmitError::ShuttingDown`] after [`Core::shutdown`]; the permit is
     /// released.
-    pub fn register(&self, permit: Permit) -> Result<(Session, OutboxReceiver), AdmitError> {
+    pub fn register(&self, mut permit: Permit) -> Result<(Session, OutboxReceiver), AdmitError> {
         let inner = &self.inner;
-        // Taken before the check (invariant 3).
-        let tracked = inner.drain.token();
         let token = inner.root.child_token();
         if token.is_cancelled() {
             incr(&inner.metrics.sessions_rejected);
@@ -147,6 +162,10 @@ impl Core {
         );
         incr(&inner.metrics.sessions_admitted);
         incr(&inner.metrics.sessions_active);
+        if permit.tracked.is_none() {
+            // Only the `drain_token_after_check` variant gets here: too late.
+            permit.tracked = Some(inner.drain.token());
+        }
         let session = Session {
             id,
             token,
@@ -154,7 +173,6 @@ impl Core {
             attrs,
             core: self.clone(),
             permit: Some(permit),
-            _tracked: tracked,
         };
         Ok((session, rx))
     }
@@ -233,6 +251,7 @@ impl Core {
         self.inner.metrics.snapshot()
     }
 
+    #[cfg_attr(any(loom, shuttle), allow(dead_code))]
     pub(crate) fn metrics_ref(&self) -> &Arc<Metrics> {
         &self.inner.metrics
     }
@@ -265,8 +284,9 @@ impl Core {
     }
 }
 
-/// A registered session. Dropping it deregisters the session, then releases
-/// its permit, then lets the drain count it as ended (in that order).
+/// A registered session. Dropping it cancels its token, deregisters the
+/// session, then releases its permit, then lets the drain count it as ended
+/// (in that order).
 #[derive(Debug)]
 pub struct Session {
     id: SessionId,
@@ -274,9 +294,8 @@ pub struct Session {
     outbox: OutboxSender,
     attrs: Arc<SessionAttrs>,
     core: Core,
+    /// Dropped after deregistration; it releases the slot, then the drain token.
     permit: Option<Permit>,
-    /// Dropped last, after `Drop::drop` has deregistered and released.
-    _tracked: TaskTrackerToken,
 }
 
 impl Session {
@@ -311,12 +330,15 @@ impl Drop for Session {
     fn drop(&mut self) {
         // Everything the session started (its requests) stops with it.
         self.token.cancel();
+        if mutant("release_before_deregister") {
+            drop(self.permit.take());
+        }
         let metrics = &self.core.inner.metrics;
         if self.core.inner.registry.remove(self.id) {
             decr(&metrics.sessions_active);
         }
-        // Release only after deregistering (invariant 1).
+        // Release only after deregistering (invariant 1); the permit's drain
+        // token goes last, so the drain sees the session end last.
         drop(self.permit.take());
-        // `_tracked` drops after this body: the drain sees the session end last.
     }
 }

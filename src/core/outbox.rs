@@ -11,6 +11,11 @@
 //! 3. Notifications never wait ([`OutboxSender::try_notify`] applies the
 //!    configured [`FullPolicy`]); responses wait for room
 //!    ([`OutboxSender::send`]).
+//!
+//! Known-bad variants (model builds only, see `ci/mutants.sh`):
+//! `envelope_drop_uncounted` loses dropped messages silently;
+//! `closed_outbox_reports_ok` tells a notifier its message was queued when
+//! the session had already gone. The outbox models catch both.
 
 use bytes::Bytes;
 
@@ -18,7 +23,7 @@ use crate::config::FullPolicy;
 use crate::core::SessionId;
 use crate::error::NotifyError;
 use crate::metrics::{Metrics, incr};
-use crate::sync::{Arc, CancellationToken, mpsc};
+use crate::sync::{Arc, CancellationToken, mpsc, mutant};
 
 /// One encoded message on its way to a client.
 ///
@@ -59,6 +64,9 @@ impl Envelope {
 
 impl Drop for Envelope {
     fn drop(&mut self) {
+        if mutant("envelope_drop_uncounted") {
+            return;
+        }
         if let Some(metrics) = self.metrics.take() {
             incr(&metrics.messages_dropped);
         }
@@ -121,6 +129,9 @@ impl OutboxSender {
             }
             Err(mpsc::error::TrySendError::Closed(envelope)) => {
                 envelope.disarm();
+                if mutant("closed_outbox_reports_ok") {
+                    return Ok(());
+                }
                 Err(NotifyError::Gone(self.session))
             }
         }

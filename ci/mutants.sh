@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Proof that the model checks can fail: switches on each known-bad variant of
+# the core (MCP_MUTANT=<name>, compiled into model builds only) and runs the
+# model that should catch it, under loom and under shuttle. Prints one line
+# per (bug, checker, model) and fails unless every one is caught.
+#
+# A run that hangs past its timeout is reported as MISSED: a checker must
+# report the bug, not just stop.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+export RUST_BACKTRACE=0
+export LOOM_MAX_PREEMPTIONS="${MUTANT_LOOM_MAX_PREEMPTIONS:-2}"
+export SHUTTLE_ITERATIONS="${MUTANT_SHUTTLE_ITERATIONS:-10000}"
+TIMEOUT=300
+
+# bug | model test that must catch it
+CASES=(
+    "admit_check_then_act|admission_exact_when_nobody_leaves"
+    "admit_check_then_act|admission_never_over_the_limit_while_sessions_leave"
+    "release_before_deregister|admission_never_over_the_limit_while_sessions_leave"
+    "release_before_deregister|shutdown_races_admission_and_exit"
+    "drain_token_after_check|shutdown_races_admission_and_exit"
+    "drain_lost_wakeup|shutdown_races_admission_and_exit"
+    "closed_outbox_reports_ok|cleanup_races_notify_and_broadcast"
+    "closed_outbox_reports_ok|outbox_close_loses_nothing"
+    "envelope_drop_uncounted|cleanup_races_notify_and_broadcast"
+    "envelope_drop_uncounted|outbox_close_loses_nothing"
+)
+
+caught=0
+missed=0
+for checker in loom shuttle; do
+    # Build once per checker; the mutation is chosen at run time.
+    RUSTFLAGS="--cfg $checker" CARGO_TARGET_DIR="target/$checker" \
+        cargo test --release --no-run --test "${checker}_core" >/dev/null 2>&1 || {
+        echo "mutants: the $checker models do not build"; exit 1; }
+    for case in "${CASES[@]}"; do
+        bug="${case%%|*}"
+        model="${case##*|}"
+        log="target/$checker/mutant-$bug-$model.log"
+        start=$(date +%s%N)
+        MCP_MUTANT="$bug" RUSTFLAGS="--cfg $checker" CARGO_TARGET_DIR="target/$checker" \
+            timeout "$TIMEOUT" cargo test --release --test "${checker}_core" -- --exact "$model" \
+            --test-threads=1 >"$log" 2>&1
+        rc=$?
+        ms=$(( ($(date +%s%N) - start) / 1000000 ))
+        if [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && grep -qE "deadlock|panicked|failing schedule" "$log"; then
+            why=$(grep -m1 -oE "deadlock|a session [a-z ]+|a permit [a-z ]+|session work [a-z ]+|a message was lost silently|[0-9]+ (sessions live|registered) with max_sessions = [0-9]+|admitted with nobody leaving" "$log" | head -1)
+            printf "caught  %-8s %-26s by %-52s (%5d ms) %s\n" "$checker" "$bug" "$model" "$ms" "$why"
+            caught=$((caught + 1))
+        else
+            printf "MISSED  %-8s %-26s by %-52s (exit %s; log %s)\n" "$checker" "$bug" "$model" "$rc" "$log"
+            missed=$((missed + 1))
+        fi
+    done
+done
+echo "mutants: $caught passed, $missed failed"
+[ "$missed" -eq 0 ]

@@ -1,0 +1,52 @@
+//! loom models of the core: every interleaving of the scenarios in
+//! `scenarios/`, up to `LOOM_MAX_PREEMPTIONS` preemptions (default 2 here).
+//!
+//! Run: `RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test --release --test loom_core`
+//! (or `ci/model-check.sh`). Sizes stay within loom's limit of 5 threads.
+
+#![cfg(loom)]
+
+mod scenarios;
+
+/// Runs `f` under loom with a bounded number of preemptions.
+fn check(f: impl Fn() + Sync + Send + 'static) {
+    let mut builder = loom::model::Builder::new();
+    if builder.preemption_bound.is_none() {
+        builder.preemption_bound = Some(2);
+    }
+    builder.check(f);
+}
+
+/// 3 clients, 2 permits, nobody leaves. Catches `admit_check_then_act`.
+#[test]
+fn admission_exact_when_nobody_leaves() {
+    check(|| scenarios::admission(3, 2, false));
+}
+
+/// 2 clients, 1 permit, each leaves at once. Catches `admit_check_then_act`
+/// and `release_before_deregister`.
+#[test]
+fn admission_never_over_the_limit_while_sessions_leave() {
+    check(|| scenarios::admission(2, 1, true));
+}
+
+/// The session ends while 2 threads notify and broadcast to it. Catches
+/// `closed_outbox_reports_ok` and `envelope_drop_uncounted`.
+#[test]
+fn cleanup_races_notify_and_broadcast() {
+    check(|| scenarios::cleanup_races_notify(2, 2));
+}
+
+/// Shutdown and drain while 2 clients connect to 1 permit. Catches
+/// `drain_token_after_check` and `drain_lost_wakeup`.
+#[test]
+fn shutdown_races_admission_and_exit() {
+    check(|| scenarios::shutdown_races(2, 1));
+}
+
+/// An outbox of 1 closed while a sender waits for room. Catches
+/// `envelope_drop_uncounted` and `closed_outbox_reports_ok`.
+#[test]
+fn outbox_close_loses_nothing() {
+    check(|| scenarios::outbox_close(1, 3));
+}

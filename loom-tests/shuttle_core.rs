@@ -1,0 +1,62 @@
+//! shuttle models of the core: the scenarios of `scenarios/` with more
+//! threads than loom can afford, under random and PCT schedules.
+//!
+//! Run: `RUSTFLAGS="--cfg shuttle" CARGO_TARGET_DIR=target/shuttle cargo test --release --test shuttle_core`
+//! (or `ci/model-check.sh`). `SHUTTLE_ITERATIONS` sets the schedules per
+//! scheduler and scenario (default 10,000).
+//!
+//! A failure prints the failing schedule. To replay it, run the same test
+//! with `SHUTTLE_REPLAY='<schedule>'`: the scenario then runs exactly that
+//! schedule once (under a debugger, if you like).
+
+#![cfg(shuttle)]
+
+mod scenarios;
+
+fn iterations() -> usize {
+    std::env::var("SHUTTLE_ITERATIONS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(10_000)
+}
+
+/// Runs `f` under `check_random` and `check_pct` (depth 3), or replays one
+/// schedule if `SHUTTLE_REPLAY` is set.
+fn check(f: impl Fn() + Sync + Send + Clone + 'static) {
+    if let Ok(schedule) = std::env::var("SHUTTLE_REPLAY") {
+        shuttle::replay(f, &schedule);
+        return;
+    }
+    shuttle::check_random(f.clone(), iterations());
+    shuttle::check_pct(f, iterations(), 3);
+}
+
+/// 8 clients, 3 permits, nobody leaves.
+#[test]
+fn admission_exact_when_nobody_leaves() {
+    check(|| scenarios::admission(8, 3, false));
+}
+
+/// 6 clients, 2 permits, each leaves at once.
+#[test]
+fn admission_never_over_the_limit_while_sessions_leave() {
+    check(|| scenarios::admission(6, 2, true));
+}
+
+/// The session ends while 4 threads notify and broadcast 4 messages each.
+#[test]
+fn cleanup_races_notify_and_broadcast() {
+    check(|| scenarios::cleanup_races_notify(4, 4));
+}
+
+/// Shutdown and drain while 6 clients connect to 3 permits.
+#[test]
+fn shutdown_races_admission_and_exit() {
+    check(|| scenarios::shutdown_races(6, 3));
+}
+
+/// An outbox of 2 closed while a sender sends 8 messages.
+#[test]
+fn outbox_close_loses_nothing() {
+    check(|| scenarios::outbox_close(2, 8));
+}

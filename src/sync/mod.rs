@@ -1,0 +1,144 @@
+//! The sync shim: the only module that names `std::sync`, `tokio::sync`,
+//! `tokio_util`'s primitives, loom or shuttle.
+//!
+//! Three modes, chosen with `--cfg` (never a cargo feature: features merge
+//! across a build):
+//!
+//! - ordinary builds re-export the standard library, tokio and tokio-util, so
+//!   production runs on their primitives;
+//! - `--cfg loom` and `--cfg shuttle` substitute the small models in
+//!   [`model`](self), written on the checker's own `Mutex`, atomics and the
+//!   standard `Waker`, so that the checker can interleave *inside* them. A
+//!   tokio primitive would be one opaque step to the checker, and a lost
+//!   wake-up inside it would never be found.
+//!
+//! The core (`crate::core`) is written against exactly this subset:
+//!
+//! - [`Mutex`]: `lock()` returns the guard directly (a poisoned lock is
+//!   recovered: every critical section here leaves the data consistent). The
+//!   guard is `!Send`, so holding it across an `.await` in a spawned task does
+//!   not compile.
+//! - `Semaphore`: `new`, `try_acquire_owned`, `available_permits`.
+//! - [`CancellationToken`]: `new`, `child_token`, `cancel`, `is_cancelled`,
+//!   `cancelled().await`.
+//! - `mpsc`: bounded `channel`, `Sender::{try_send, send, capacity,
+//!   max_capacity}`, `Receiver::{recv, try_recv, close}`.
+//! - `TaskTracker`: `token`, `close`, `wait().await`.
+
+#[cfg(all(loom, shuttle))]
+compile_error!("choose one model checker: --cfg loom or --cfg shuttle, not both");
+
+#[cfg(not(any(loom, shuttle)))]
+mod imp {
+    pub(crate) use std::sync::Arc;
+    pub(crate) use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+    pub(crate) type RawMutex<T> = std::sync::Mutex<T>;
+    pub(crate) type RawGuard<'a, T> = std::sync::MutexGuard<'a, T>;
+
+    pub(crate) use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+    pub use tokio_util::sync::CancellationToken;
+    pub(crate) use tokio_util::task::{TaskTracker, task_tracker::TaskTrackerToken};
+}
+
+#[cfg(loom)]
+mod imp {
+    pub(crate) use loom::sync::Arc;
+    pub(crate) use loom::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
+    pub(crate) type RawMutex<T> = loom::sync::Mutex<T>;
+    pub(crate) type RawGuard<'a, T> = loom::sync::MutexGuard<'a, T>;
+
+    pub use super::model::CancellationToken;
+    pub(crate) use super::model::{OwnedSemaphorePermit, Semaphore, TaskTracker, TaskTrackerToken, mpsc};
+}
+
+#[cfg(shuttle)]
+mod imp {
+    pub(crate) use shuttle::sync::Arc;
+    pub(crate) use shuttle::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
+    pub(crate) type RawMutex<T> = shuttle::sync::Mutex<T>;
+    pub(crate) type RawGuard<'a, T> = shuttle::sync::MutexGuard<'a, T>;
+
+    pub use super::model::CancellationToken;
+    pub(crate) use super::model::{OwnedSemaphorePermit, Semaphore, TaskTracker, TaskTrackerToken, mpsc};
+}
+
+#[cfg(any(loom, shuttle))]
+mod model;
+
+#[cfg(any(loom, shuttle))]
+pub(crate) use imp::AtomicUsize;
+pub use imp::CancellationToken;
+pub(crate) use imp::{
+    Arc, AtomicU8, AtomicU64, Ordering, OwnedSemaphorePermit, Semaphore, TaskTracker, TaskTrackerToken, mpsc,
+};
+
+/// A mutex whose `lock` returns the guard directly, as loom's does.
+///
+/// The guard is `!Send` in every mode: a spawned task that holds it across an
+/// `.await` does not compile. This does not compile:
+///
+#[cfg_attr(not(any(loom, shuttle)), doc = "```compile_fail")]
+#[cfg_attr(any(loom, shuttle), doc = "```ignore")]
+/// use mcp_server_core::sync::Mutex;
+/// let shared = std::sync::Arc::new(Mutex::new(0u32));
+/// tokio::spawn(async move {
+///     let guard = shared.lock();
+///     tokio::task::yield_now().await; // the guard lives across this .await
+///     drop(guard);
+/// });
+/// ```
+///
+/// while cloning what is needed and dropping the guard first does:
+///
+#[cfg_attr(not(any(loom, shuttle)), doc = "```")]
+#[cfg_attr(any(loom, shuttle), doc = "```ignore")]
+/// use mcp_server_core::sync::Mutex;
+/// let shared = std::sync::Arc::new(Mutex::new(0u32));
+/// # let _rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+/// # let _enter = _rt.enter();
+/// tokio::spawn(async move {
+///     let value = *shared.lock(); // the guard drops at the end of this statement
+///     tokio::task::yield_now().await;
+///     value
+/// });
+/// ```
+#[derive(Debug)]
+pub struct Mutex<T>(imp::RawMutex<T>);
+
+impl<T: Default> Default for Mutex<T> {
+    fn default() -> Self {
+        Self::new(T::default())
+    }
+}
+
+impl<T> Mutex<T> {
+    /// Creates a mutex holding `value`.
+    pub fn new(value: T) -> Self {
+        Self(imp::RawMutex::new(value))
+    }
+
+    /// Locks the mutex, recovering the data if a previous holder panicked.
+    ///
+    /// Every critical section in this crate is a single map or counter
+    /// operation, so the data is consistent even after such a panic.
+    pub fn lock(&self) -> imp::RawGuard<'_, T> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// True if the known-bad variant `name` is switched on.
+///
+/// Model builds only: each model test has a documented mutation (a known
+/// bug) that `ci/mutants.sh` switches on with `MCP_MUTANT=<name>` to show the
+/// checker catches it. Ordinary builds compile every mutation out.
+#[cfg(any(loom, shuttle))]
+pub(crate) fn mutant(name: &str) -> bool {
+    std::env::var("MCP_MUTANT").is_ok_and(|m| m == name)
+}
+
+/// Ordinary builds: no mutation is ever on.
+#[cfg(not(any(loom, shuttle)))]
+#[inline(always)]
+pub(crate) fn mutant(_name: &str) -> bool {
+    false
+}
