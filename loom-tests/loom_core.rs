@@ -8,13 +8,26 @@
 
 mod scenarios;
 
-/// Runs `f` under loom with a bounded number of preemptions.
+/// Runs `f` under loom with a bounded number of preemptions, and reports how
+/// many interleavings it explored (shown with `--nocapture`).
 fn check(f: impl Fn() + Sync + Send + 'static) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
     let mut builder = loom::model::Builder::new();
     if builder.preemption_bound.is_none() {
         builder.preemption_bound = Some(2);
     }
-    builder.check(f);
+    // A plain std counter: it only counts runs and is not part of the model.
+    let runs = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = std::sync::Arc::clone(&runs);
+    builder.check(move || {
+        counter.fetch_add(1, Ordering::Relaxed);
+        f();
+    });
+    eprintln!(
+        "loom: {} interleavings explored (preemption bound {:?})",
+        runs.load(Ordering::Relaxed),
+        builder.preemption_bound
+    );
 }
 
 /// 3 clients, 2 permits, nobody leaves. Catches `admit_check_then_act`.
