@@ -66,7 +66,8 @@ pub struct MetricsSnapshot {
     pub sessions_rejected: u64,
     /// Messages written to clients.
     pub messages_sent: u64,
-    /// Messages dropped: a full outbox, or still queued when a session ended.
+    /// Messages dropped: a full outbox, still queued when a session ended, or
+    /// a reply abandoned because its session ended first.
     pub messages_dropped: u64,
     /// Requests running now.
     pub requests_in_flight: u64,

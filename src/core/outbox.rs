@@ -137,16 +137,23 @@ impl OutboxSender {
         }
     }
 
+    /// Wraps a message for this outbox: from here on it is either delivered
+    /// or counted as dropped.
+    pub fn envelope(&self, frame: Bytes) -> Envelope {
+        Envelope::new(frame, &self.metrics)
+    }
+
     /// Queues a response if there is room, without applying the full policy.
     ///
     /// # Errors
     ///
-    /// `Err(Some(frame))` with the message back when the queue is full,
-    /// `Err(None)` when the session has ended. Nothing is counted.
-    pub fn try_send(&self, frame: Bytes) -> Result<(), Option<Bytes>> {
+    /// `Err(Some(envelope))` with the message back, still counted, when the
+    /// queue is full (hand it to [`OutboxSender::send_envelope`]);
+    /// `Err(None)` when the session has ended (nothing is counted).
+    pub fn try_send(&self, frame: Bytes) -> Result<(), Option<Envelope>> {
         match self.tx.try_send(Envelope::new(frame, &self.metrics)) {
             Ok(()) => Ok(()),
-            Err(mpsc::error::TrySendError::Full(envelope)) => Err(Some(envelope.disarm())),
+            Err(mpsc::error::TrySendError::Full(envelope)) => Err(Some(envelope)),
             Err(mpsc::error::TrySendError::Closed(envelope)) => {
                 envelope.disarm();
                 Err(None)
@@ -165,7 +172,22 @@ impl OutboxSender {
     /// Cancel-safe: if the future is dropped before it completes, the message
     /// was not queued and is counted as dropped.
     pub async fn send(&self, frame: Bytes) -> Result<(), NotifyError> {
-        match self.tx.send(Envelope::new(frame, &self.metrics)).await {
+        self.send_envelope(Envelope::new(frame, &self.metrics)).await
+    }
+
+    /// Queues an envelope, waiting for room.
+    ///
+    /// # Errors
+    ///
+    /// [`NotifyError::Gone`] when the session has ended (the message is then
+    /// not counted: it never reached a queue).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`OutboxSender::send`]: dropped before completion, the message
+    /// counts as dropped.
+    pub async fn send_envelope(&self, envelope: Envelope) -> Result<(), NotifyError> {
+        match self.tx.send(envelope).await {
             Ok(()) => Ok(()),
             Err(mpsc::error::SendError(envelope)) => {
                 envelope.disarm();

@@ -7,7 +7,7 @@
 //! deregistered and released its permit.
 
 use std::io;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -150,7 +150,8 @@ impl Server {
     /// Waits up to the grace period for the sessions, aborts the rest, and
     /// waits for the core's drain.
     async fn drain(&self, mut sessions: JoinSet<QuitReason>, mut closed: u64) -> ShutdownReport {
-        let started = Instant::now();
+        // tokio's clock, so that tests with paused time see virtual time.
+        let started = tokio::time::Instant::now();
         let core = &self.shared.core;
         let deadline = tokio::time::Instant::now() + self.shared.config.shutdown_grace;
         let mut aborted = 0u64;

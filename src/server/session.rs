@@ -272,11 +272,11 @@ impl SessionLoop {
     fn reply(&mut self, frame: bytes::Bytes) {
         match self.session.outbox().try_send(frame) {
             Ok(()) | Err(None) => {}
-            Err(Some(frame)) => {
+            Err(Some(envelope)) => {
                 let outbox = self.session.outbox().clone();
                 let token = self.session.token().clone();
                 self.in_flight.spawn(async move {
-                    send_reply(&outbox, &token, frame).await;
+                    send_reply(&outbox, &token, envelope).await;
                     None
                 });
             }
@@ -335,12 +335,14 @@ async fn write_batch<W: AsyncWrite + Unpin>(
     Ok(())
 }
 
-/// Waits for outbox room for a reply, unless the session ends first.
-async fn send_reply(outbox: &OutboxSender, session_token: &CancellationToken, frame: bytes::Bytes) {
+/// Waits for outbox room for a reply, unless the session ends first (the
+/// reply is then counted as dropped when its envelope drops).
+async fn send_reply(outbox: &OutboxSender, session_token: &CancellationToken, envelope: Envelope) {
+    let send = outbox.send_envelope(envelope);
     tokio::select! {
         biased;
         () = session_token.cancelled() => {}
-        _ = outbox.send(frame) => {}
+        _ = send => {}
     }
 }
 
@@ -411,7 +413,7 @@ impl CallTask {
             Outcome::Cancelled => unreachable!("the token branch fires only once the token is cancelled"),
         };
         if let Some(frame) = reply {
-            send_reply(&outbox, &self.session_token, frame).await;
+            send_reply(&outbox, &self.session_token, outbox.envelope(frame)).await;
         }
         Some(id)
     }

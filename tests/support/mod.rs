@@ -108,6 +108,9 @@ impl Client {
         match tokio::time::timeout(wait, self.reader.read_line(&mut line)).await {
             Err(_) => Err(()),
             Ok(Ok(0)) | Ok(Err(_)) => Ok(None),
+            // A line cut off by EOF: the server closed a connection that was
+            // not reading mid-message (a slow client cut off, or shutdown).
+            Ok(Ok(_)) if !line.ends_with('\n') => Ok(None),
             Ok(Ok(_)) => Ok(Some(
                 serde_json::from_str(&line).expect("server sent invalid JSON"),
             )),
@@ -193,6 +196,12 @@ impl Client {
         while let Some(message) = self.recv().await {
             let _ = message;
         }
+    }
+
+    /// The line reader and the writer, for tests that read on their own.
+    pub fn into_parts(self) -> (BufReader<OwnedReadHalf>, OwnedWriteHalf) {
+        assert!(self.notifications.is_empty(), "unread notifications");
+        (self.reader, self.writer)
     }
 
     pub async fn close_write(&mut self) {

@@ -1,0 +1,601 @@
+//! The seed's core suite: each test checks one of the seed's criteria against
+//! a real `Server` over real TCP sockets on 127.0.0.1.
+//!
+//! The tests share one lock and run one at a time: they measure the process
+//! (CPU time, resident memory) and load both cores, so running them side by
+//! side would make each disturb the others. Timeouts here only catch hangs;
+//! nothing is a benchmark.
+
+#![cfg(not(any(loom, shuttle)))]
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use mcp_server_core::{FullPolicy, Notification, ServerConfig, ServerHandle, Tool, ToolOutput};
+use serde_json::{Value, json};
+use support::{Client, HANG, TestServer, error_code};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::task::JoinSet;
+
+/// One test at a time (see the module docs).
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Makes sure the process may open `n` more files (each connection is two
+/// descriptors here: the client's and the server's).
+fn allow_open_files(n: u64) {
+    let (soft, hard) = rlimit::Resource::NOFILE.get().expect("read RLIMIT_NOFILE");
+    if soft < n {
+        rlimit::Resource::NOFILE
+            .set(n.min(hard), hard)
+            .expect("raise RLIMIT_NOFILE");
+    }
+}
+
+/// Connects and initializes `n` clients concurrently.
+async fn connect_many(server: &TestServer, n: usize) -> Vec<Client> {
+    let mut tasks = JoinSet::new();
+    for _ in 0..n {
+        let addr = server.addr;
+        tasks.spawn(async move {
+            let mut client = Client::connect(addr).await;
+            client.initialize().await;
+            client
+        });
+    }
+    let mut clients = Vec::with_capacity(n);
+    while let Some(client) = tasks.join_next().await {
+        clients.push(client.expect("a client failed to connect and initialize"));
+    }
+    clients
+}
+
+/// A tool that waits until cancelled and counts the cancellations it saw.
+fn patient(seen: Arc<AtomicUsize>) -> Tool {
+    Tool::new(
+        "patient",
+        "waits for cancellation",
+        json!({"type": "object"}),
+        move |_, ctx| {
+            let seen = Arc::clone(&seen);
+            async move {
+                ctx.cancelled().await;
+                seen.fetch_add(1, Ordering::SeqCst);
+                Ok(ToolOutput::text("cancelled"))
+            }
+        },
+    )
+}
+
+fn call(id: u64, tool: &str, args: Value) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": tool, "arguments": args}})
+}
+
+/// Seed criterion: **no deadlock on shutdown, under load.** 500 connected
+/// sessions and 100 requests in flight (60 in a tool that waits for its
+/// cancellation, 40 in the built-in `sleep`). After shutdown: `serve` returns
+/// within 5 s, every client sees its connection closed, every slow handler
+/// saw its cancellation, the registry is empty, every permit is back, and the
+/// report adds up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_deadlock_on_shutdown_under_load() {
+    let _serial = SERIAL.lock().await;
+    allow_open_files(4096);
+    let seen = Arc::new(AtomicUsize::new(0));
+    let config = ServerConfig::default().max_sessions(1000);
+    let server = TestServer::start(config, vec![patient(Arc::clone(&seen))]).await;
+    let mut clients = connect_many(&server, 500).await;
+    for (i, client) in clients.iter_mut().take(100).enumerate() {
+        let request = if i < 60 {
+            call(1, "patient", json!({}))
+        } else {
+            call(1, "sleep", json!({"ms": 600_000}))
+        };
+        client.send(&request).await;
+    }
+    server
+        .wait_for("100 requests in flight", |h| {
+            h.metrics().requests_in_flight == 100
+        })
+        .await;
+    assert_eq!(server.handle.sessions().len(), 500);
+
+    let handle = server.handle.clone();
+    handle.shutdown();
+    let report = tokio::time::timeout(Duration::from_secs(5), server.join)
+        .await
+        .expect("serve did not return within 5 s of shutdown")
+        .expect("serve panicked");
+    assert_eq!(
+        report.sessions_closed + report.sessions_aborted,
+        500,
+        "{report:?}"
+    );
+    for client in &mut clients {
+        client.expect_closed().await;
+    }
+    assert_eq!(
+        seen.load(Ordering::SeqCst),
+        60,
+        "every patient handler saw its cancellation"
+    );
+    let metrics = handle.metrics();
+    assert_eq!(metrics.requests_cancelled, 100);
+    assert_eq!(metrics.requests_in_flight, 0);
+    assert_eq!(metrics.sessions_active, 0);
+    assert!(handle.sessions().is_empty(), "the registry is empty");
+    assert_eq!(handle.available_permits(), 1000, "every permit is back");
+}
+
+enum Attempt {
+    Admitted(TcpStream),
+    Refused,
+}
+
+/// Connects, sends `initialize`, and reads the first line back.
+async fn attempt(addr: std::net::SocketAddr) -> Attempt {
+    let stream = TcpStream::connect(addr).await.expect("connect");
+    // Close with a reset when dropped: ten rounds of a thousand clients would
+    // otherwise leave thousands of local ports in TIME_WAIT. (Deprecated
+    // because a non-zero linger blocks the dropping thread; zero does not.)
+    #[allow(deprecated)]
+    stream.set_linger(Some(Duration::ZERO)).unwrap();
+    let mut stream = BufReader::new(stream);
+    let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "storm", "version": "0"}}});
+    stream
+        .get_mut()
+        .write_all(format!("{init}\n").as_bytes())
+        .await
+        .expect("send initialize");
+    let mut line = String::new();
+    tokio::time::timeout(HANG, stream.read_line(&mut line))
+        .await
+        .expect("no answer to initialize")
+        .expect("read the answer");
+    let answer: Value = serde_json::from_str(&line).expect("a JSON-RPC answer");
+    if answer["result"]["protocolVersion"].is_string() {
+        Attempt::Admitted(stream.into_inner())
+    } else {
+        assert_eq!(error_code(&answer), -32000, "{answer}");
+        assert_eq!(answer["error"]["data"]["maxSessions"], 100);
+        Attempt::Refused
+    }
+}
+
+/// Seed criterion: **the connection limit is atomic.** Ten rounds of 1,000
+/// concurrent connects against `max_sessions = 100`, every admitted client
+/// staying connected until the round ends: exactly 100 complete the handshake
+/// and 900 get the capacity error, every round; a watcher sampling the
+/// server's gauges throughout never sees more than 100.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_limit_is_atomic() {
+    let _serial = SERIAL.lock().await;
+    allow_open_files(4096);
+    let server = TestServer::start(ServerConfig::default().max_sessions(100), vec![]).await;
+    let peak = Arc::new(AtomicU64::new(0));
+    let watching = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let watcher = {
+        let (handle, peak, watching) = (server.handle.clone(), Arc::clone(&peak), Arc::clone(&watching));
+        tokio::spawn(async move {
+            while watching.load(Ordering::SeqCst) {
+                let live = handle
+                    .metrics()
+                    .sessions_active
+                    .max(handle.sessions().len() as u64);
+                peak.fetch_max(live, Ordering::SeqCst);
+                tokio::task::yield_now().await;
+            }
+        })
+    };
+    for round in 0..10 {
+        let mut tasks = JoinSet::new();
+        for _ in 0..1000 {
+            tasks.spawn(attempt(server.addr));
+        }
+        let mut admitted = Vec::new();
+        let mut refused = 0;
+        while let Some(result) = tasks.join_next().await {
+            match result.expect("a connect task failed") {
+                Attempt::Admitted(stream) => admitted.push(stream),
+                Attempt::Refused => refused += 1,
+            }
+        }
+        assert_eq!((admitted.len(), refused), (100, 900), "round {round}");
+        let metrics = server.handle.metrics();
+        assert_eq!(metrics.sessions_admitted, 100 * (round + 1));
+        assert_eq!(metrics.sessions_rejected, 900 * (round + 1));
+        drop(admitted);
+        server
+            .wait_for("every session to leave", |h| {
+                h.sessions().is_empty() && h.available_permits() == 100
+            })
+            .await;
+    }
+    watching.store(false, Ordering::SeqCst);
+    watcher.await.unwrap();
+    assert!(
+        peak.load(Ordering::SeqCst) <= 100,
+        "saw {} live sessions",
+        peak.load(Ordering::SeqCst)
+    );
+    assert_eq!(peak.load(Ordering::SeqCst), 100);
+    server.stop().await;
+}
+
+/// Seed criterion: **lock contention.** Eight tasks call `notify_client`,
+/// `broadcast` and `sessions()` as fast as they can while four others connect
+/// and disconnect sessions in a loop and ten clients stay connected. The
+/// test finishes (no deadlock), and every notification handed to the server
+/// is delivered or counted as dropped: at the end, messages sent plus
+/// dropped equals notifications accepted or dropped plus one response per
+/// request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lock_contention_loses_nothing() {
+    let _serial = SERIAL.lock().await;
+    allow_open_files(4096);
+    let config = ServerConfig::default().max_sessions(200).outbox_capacity(8);
+    let server = TestServer::start(config, vec![]).await;
+    let stable = connect_many(&server, 10).await;
+    let mut readers = JoinSet::new();
+    for mut client in stable {
+        readers.spawn(async move {
+            let mut received = 0u64;
+            while client.recv().await.is_some() {
+                received += 1;
+            }
+            received
+        });
+    }
+    let handed = Arc::new(AtomicU64::new(0));
+    let work = async {
+        let mut tasks = JoinSet::new();
+        for churner in 0..4 {
+            let addr = server.addr;
+            tasks.spawn(async move {
+                for i in 0..60 {
+                    let mut client = Client::connect(addr).await;
+                    if (i + churner) % 3 != 0 {
+                        client.initialize().await;
+                    }
+                    drop(client);
+                }
+            });
+        }
+        for notifier in 0..8u64 {
+            let (handle, handed) = (server.handle.clone(), Arc::clone(&handed));
+            tasks.spawn(async move {
+                let note = Notification::log("info", Some("contention"), json!("x"));
+                for i in 0..400u64 {
+                    match (i + notifier) % 3 {
+                        0 => {
+                            let sessions = handle.sessions();
+                            if let Some(target) = sessions.get((i as usize) % sessions.len().max(1)) {
+                                match handle.notify_client(target.id, &note) {
+                                    Ok(()) => handed.fetch_add(1, Ordering::SeqCst),
+                                    Err(e) if e.is_dropped() => handed.fetch_add(1, Ordering::SeqCst),
+                                    Err(_) => 0,
+                                };
+                            }
+                        }
+                        1 => {
+                            let report = handle.broadcast(&note);
+                            handed.fetch_add((report.queued + report.dropped) as u64, Ordering::SeqCst);
+                        }
+                        _ => assert!(handle.sessions().len() <= 200),
+                    }
+                    if i % 16 == 0 {
+                        tokio::task::yield_now().await;
+                    }
+                }
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            done.expect("a contention task panicked");
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(60), work)
+        .await
+        .expect("contention did not finish: deadlock?");
+    let handle = server.handle.clone();
+    server.stop().await;
+    let mut received = 0;
+    while let Some(count) = readers.join_next().await {
+        received += count.unwrap();
+    }
+    let m = handle.metrics();
+    let handed = handed.load(Ordering::SeqCst);
+    assert!(
+        handed > 1000 && received > 0,
+        "the test did little: {handed} handed, {received} received"
+    );
+    assert_eq!(
+        m.messages_sent + m.messages_dropped,
+        handed + m.requests_total,
+        "lost silently: {m:?}, {handed} notifications handed"
+    );
+}
+
+/// Resident memory of this process, in KiB (from `/proc/self/status`).
+fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("read /proc/self/status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS in /proc/self/status")
+}
+
+/// A client that reads everything, counts notifications, and answers pings.
+struct GoodClient {
+    writer: tokio::net::tcp::OwnedWriteHalf,
+    responses: tokio::sync::mpsc::Receiver<Value>,
+    notifications: Arc<AtomicU64>,
+}
+
+/// Broadcasts until both sessions have finished their handshake and receive
+/// broadcasts (the `initialized` notification may still be on its way).
+async fn wait_until_both_receive(handle: &ServerHandle, note: &Notification) {
+    let deadline = tokio::time::Instant::now() + HANG;
+    while handle.broadcast(note).queued < 2 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "sessions never became receivers"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+async fn good_client(server: &TestServer) -> GoodClient {
+    let mut client = Client::connect(server.addr).await;
+    client.initialize().await;
+    let (reader, writer) = client.into_parts();
+    let (tx, responses) = tokio::sync::mpsc::channel(16);
+    let notifications = Arc::new(AtomicU64::new(0));
+    let counter = Arc::clone(&notifications);
+    tokio::spawn(async move {
+        let mut lines = reader.lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            let message: Value = serde_json::from_str(&line).unwrap();
+            if message.get("method").is_some() {
+                counter.fetch_add(1, Ordering::Relaxed);
+            } else if tx.send(message).await.is_err() {
+                break;
+            }
+        }
+    });
+    GoodClient {
+        writer,
+        responses,
+        notifications,
+    }
+}
+
+impl GoodClient {
+    /// Round trip of one ping.
+    async fn ping(&mut self, id: u64) -> Duration {
+        let started = tokio::time::Instant::now();
+        let ping = json!({"jsonrpc": "2.0", "id": id, "method": "ping"});
+        self.writer
+            .write_all(format!("{ping}\n").as_bytes())
+            .await
+            .unwrap();
+        let answer = tokio::time::timeout(HANG, self.responses.recv())
+            .await
+            .expect("the well-behaved client got no answer")
+            .expect("the well-behaved client's connection closed");
+        assert_eq!(answer["id"], id);
+        started.elapsed()
+    }
+}
+
+/// Seed criterion: **backpressure.** One client never reads while the server
+/// broadcasts 100,000 notifications of 1 KiB: its outbox never holds more
+/// than its capacity, its drops are counted, a well-behaved client on the
+/// same server keeps getting answers, and resident memory stays flat (an
+/// unbounded queue would hold about 100 MiB).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backpressure_keeps_memory_flat_under_a_client_that_never_reads() {
+    let _serial = SERIAL.lock().await;
+    const CAPACITY: usize = 256;
+    const TOTAL: u64 = 100_000;
+    let server = TestServer::start(ServerConfig::default().outbox_capacity(CAPACITY), vec![]).await;
+    let mut slow = Client::connect(server.addr).await;
+    slow.initialize().await; // then never reads again
+    let mut good = good_client(&server).await;
+    let slow_id = server.handle.sessions()[0].id;
+    let note = Notification::log("info", Some("flood"), json!("x".repeat(1024)));
+    wait_until_both_receive(&server.handle, &note).await;
+
+    let (mut queued, mut dropped, mut gone) = (0u64, 0u64, 0u64);
+    let mut baseline = 0;
+    let mut peak = 0;
+    let mut slowest_ping = Duration::ZERO;
+    for i in 0..TOTAL {
+        let report = server.handle.broadcast(&note);
+        queued += report.queued as u64;
+        dropped += report.dropped as u64;
+        gone += report.gone as u64;
+        if i % 1000 == 999 {
+            let depth = server
+                .handle
+                .sessions()
+                .into_iter()
+                .find(|s| s.id == slow_id)
+                .expect("the slow client stays connected")
+                .queue_depth;
+            assert!(depth <= CAPACITY, "outbox holds {depth} > {CAPACITY}");
+            if i == 9_999 {
+                baseline = rss_kib(); // after the queues and socket buffers filled
+            }
+            peak = peak.max(rss_kib());
+        }
+        if i % 10_000 == 5_000 {
+            slowest_ping = slowest_ping.max(good.ping(i).await);
+        }
+        if i % 64 == 0 {
+            tokio::task::yield_now().await;
+        }
+    }
+    slowest_ping = slowest_ping.max(good.ping(TOTAL).await);
+    eprintln!(
+        "backpressure: queued {queued}, dropped {dropped}, baseline {baseline} KiB, peak {peak} KiB, \
+         slowest ping {slowest_ping:?}, well-behaved client received {}",
+        good.notifications.load(Ordering::Relaxed)
+    );
+    assert_eq!(
+        queued + dropped + gone,
+        2 * TOTAL,
+        "both sessions were targeted every time"
+    );
+    assert_eq!(gone, 0);
+    assert!(
+        dropped > TOTAL / 2,
+        "the slow client's overflow was dropped and counted: {dropped}"
+    );
+    assert!(server.handle.metrics().messages_dropped >= dropped);
+    let growth = peak.saturating_sub(baseline);
+    assert!(growth < 16 * 1024, "resident memory grew by {growth} KiB");
+    drop(slow);
+    server.stop().await;
+}
+
+/// Seed criterion: **backpressure**, with the policy that disconnects a slow
+/// client: the client that never reads is cut off, the well-behaved one
+/// stays and keeps getting answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backpressure_can_disconnect_the_slow_client_instead() {
+    let _serial = SERIAL.lock().await;
+    let config = ServerConfig::default()
+        .outbox_capacity(64)
+        .full_policy(FullPolicy::Disconnect);
+    let server = TestServer::start(config, vec![]).await;
+    let mut slow = Client::connect(server.addr).await;
+    slow.initialize().await;
+    let mut good = good_client(&server).await;
+    let note = Notification::log("info", None, json!("y".repeat(1024)));
+    wait_until_both_receive(&server.handle, &note).await;
+    // Paced so that the well-behaved client keeps up: it never lags more than
+    // half its outbox behind, so only the client that never reads overflows.
+    let mut sent = 1u64;
+    while server.handle.sessions().len() == 2 {
+        while sent - good.notifications.load(Ordering::Relaxed) > 32 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        server.handle.broadcast(&note);
+        sent += 1;
+        assert!(sent < 1_000_000, "the slow client was never disconnected");
+    }
+    good.ping(1).await;
+    assert_eq!(server.handle.sessions().len(), 1);
+    assert!(server.handle.metrics().messages_dropped > 0);
+    slow.expect_closed().await;
+    server.stop().await;
+}
+
+/// CPU time (user + system) of this process, from `/proc/self/stat`, in
+/// clock ticks (10 ms each).
+fn cpu_ticks() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").expect("read /proc/self/stat");
+    // Fields after the command name (which is in parentheses); utime and
+    // stime are fields 14 and 15 of the whole line.
+    let rest = &stat[stat.rfind(')').expect("comm") + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+/// Seed criterion: **no busy wait.** An idle server with 100 idle sessions
+/// uses about 0 % CPU: the process's CPU time grows by less than 1 % of the
+/// wall time over 2 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_busy_wait_when_idle() {
+    let _serial = SERIAL.lock().await;
+    let server = TestServer::start(ServerConfig::default(), vec![]).await;
+    let clients = connect_many(&server, 100).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (before, started) = (cpu_ticks(), std::time::Instant::now());
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (used_ms, wall_ms) = ((cpu_ticks() - before) * 10, started.elapsed().as_millis() as u64);
+    eprintln!("idle: {used_ms} ms of CPU in {wall_ms} ms with 100 sessions");
+    assert!(
+        used_ms * 100 < wall_ms,
+        "{used_ms} ms of CPU in {wall_ms} ms: busy waiting?"
+    );
+    assert_eq!(server.handle.sessions().len(), 100);
+    drop(clients);
+    server.stop().await;
+}
+
+/// Seed criterion: **shutdown finishes within the grace period under any
+/// load**, with paused time: a client that never reads has its socket and
+/// outbox full when shutdown begins, so its session cannot flush. `serve`
+/// returns once the grace (10 s of virtual time) is over, with the session
+/// accounted for, and not later.
+#[tokio::test(start_paused = true)]
+async fn shutdown_grace_bounds_a_session_that_cannot_flush() {
+    let _serial = SERIAL.lock().await;
+    let grace = Duration::from_secs(10);
+    let server = TestServer::start(ServerConfig::default().shutdown_grace(grace), vec![]).await;
+    let mut stuck = Client::connect(server.addr).await;
+    stuck.initialize().await;
+    let note = Notification::log("info", None, json!("z".repeat(64 * 1024)));
+    // Fill the kernel's socket buffers and the outbox.
+    loop {
+        let report = server.handle.broadcast(&note);
+        tokio::task::yield_now().await;
+        if report.dropped > 0 {
+            break;
+        }
+    }
+    let handle = server.handle.clone();
+    let report = server.stop().await;
+    eprintln!("grace: {report:?}");
+    assert_eq!(report.sessions_closed + report.sessions_aborted, 1);
+    assert!(
+        report.elapsed >= grace && report.elapsed < grace + Duration::from_secs(1),
+        "{report:?}"
+    );
+    assert!(handle.sessions().is_empty());
+    assert_eq!(handle.available_permits(), ServerConfig::default().max_sessions);
+    drop(stuck);
+}
+
+/// Seed criterion: **requests time out**, with paused time: 50 concurrent
+/// requests to a 10-minute `sleep` on five sessions are each cancelled at the
+/// 5 s timeout and answered with -32001; the sessions go on.
+#[tokio::test(start_paused = true)]
+async fn request_timeout_under_paused_time() {
+    let _serial = SERIAL.lock().await;
+    let config = ServerConfig::default().request_timeout(Duration::from_secs(5));
+    let server = TestServer::start(config, vec![]).await;
+    let mut clients = connect_many(&server, 5).await;
+    let started = tokio::time::Instant::now();
+    for client in &mut clients {
+        for id in 1..=10 {
+            client.send(&call(id, "sleep", json!({"ms": 600_000}))).await;
+        }
+    }
+    for client in &mut clients {
+        for id in 1..=10u64 {
+            let answer = client.response(&json!(id)).await;
+            assert_eq!(error_code(&answer), -32001);
+        }
+        let echoed = client.call(99, "echo", json!({"text": "on"})).await;
+        assert_eq!(echoed["result"]["content"][0]["text"], "on");
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(server.handle.metrics().requests_timed_out, 50);
+    server.stop().await;
+}
+
+#[allow(dead_code)]
+fn assert_handle_is_send_sync(handle: ServerHandle) -> impl Send + Sync {
+    handle
+}
