@@ -5,7 +5,7 @@
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 /// Invalid JSON was received.
 pub const PARSE_ERROR: i64 = -32700;
@@ -134,6 +134,47 @@ impl Rejection {
     }
 }
 
+/// The fields of a message, read without building a map of the whole
+/// object (the fast path; anything unexpected falls back to [`classify`]).
+#[derive(Deserialize)]
+struct Raw {
+    #[serde(default)]
+    jsonrpc: Field,
+    #[serde(default)]
+    id: Field,
+    #[serde(default)]
+    method: Field,
+    #[serde(default)]
+    params: Field,
+    #[serde(default)]
+    result: Field,
+    #[serde(default)]
+    error: Field,
+}
+
+/// A member that may be absent; unlike `Option`, a present `null` is kept.
+#[derive(Default)]
+enum Field {
+    #[default]
+    Absent,
+    Present(Value),
+}
+
+impl<'de> Deserialize<'de> for Field {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Value::deserialize(d).map(Field::Present)
+    }
+}
+
+impl Field {
+    fn take(self) -> Option<Value> {
+        match self {
+            Field::Absent => None,
+            Field::Present(v) => Some(v),
+        }
+    }
+}
+
 /// Parses one line into a message.
 ///
 /// # Errors
@@ -141,29 +182,30 @@ impl Rejection {
 /// -32700 for bytes that are not JSON (or not UTF-8), -32600 for JSON that is
 /// not a JSON-RPC 2.0 message (including batches, which MCP does not use).
 pub fn parse(line: &[u8]) -> Result<Incoming, Rejection> {
-    let value: Value = serde_json::from_slice(line)
-        .map_err(|e| Rejection::new(None, PARSE_ERROR, &format!("parse error: {e}")))?;
-    let mut obj = match value {
-        Value::Object(obj) => obj,
-        Value::Array(_) => {
-            return Err(Rejection::new(
-                None,
-                INVALID_REQUEST,
-                "invalid request: batches are not supported",
-            ));
-        }
-        _ => {
-            return Err(Rejection::new(
-                None,
-                INVALID_REQUEST,
-                "invalid request: expected a JSON object",
-            ));
-        }
-    };
-    let raw_id = obj.remove("id");
-    let id = match &raw_id {
+    match serde_json::from_slice::<Raw>(line) {
+        Ok(raw) => message(raw),
+        // Not an object of the expected shape: find out what it is.
+        Err(_) => Err(classify(line)),
+    }
+}
+
+/// Why a line that is not a JSON object (or not valid JSON) is refused.
+fn classify(line: &[u8]) -> Rejection {
+    match serde_json::from_slice::<Value>(line) {
+        Err(e) => Rejection::new(None, PARSE_ERROR, &format!("parse error: {e}")),
+        Ok(Value::Array(_)) => Rejection::new(
+            None,
+            INVALID_REQUEST,
+            "invalid request: batches are not supported",
+        ),
+        Ok(_) => Rejection::new(None, INVALID_REQUEST, "invalid request: expected a JSON object"),
+    }
+}
+
+fn message(raw: Raw) -> Result<Incoming, Rejection> {
+    let id = match raw.id.take() {
         None => None,
-        Some(v) => match RequestId::from_value(v) {
+        Some(v) => match RequestId::from_value(&v) {
             Some(id) => Some(id),
             None => {
                 return Err(Rejection::new(
@@ -174,14 +216,14 @@ pub fn parse(line: &[u8]) -> Result<Incoming, Rejection> {
             }
         },
     };
-    if obj.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
+    if !matches!(raw.jsonrpc.take(), Some(Value::String(v)) if v == "2.0") {
         return Err(Rejection::new(
             id,
             INVALID_REQUEST,
             "invalid request: jsonrpc must be \"2.0\"",
         ));
     }
-    let params = obj.remove("params");
+    let params = raw.params.take();
     if let Some(p) = &params
         && !(p.is_object() || p.is_array())
     {
@@ -191,7 +233,8 @@ pub fn parse(line: &[u8]) -> Result<Incoming, Rejection> {
             "invalid request: params must be an object or an array",
         ));
     }
-    match (obj.remove("method"), id) {
+    let is_response = matches!(raw.result, Field::Present(_)) || matches!(raw.error, Field::Present(_));
+    match (raw.method.take(), id) {
         (Some(Value::String(method)), Some(id)) => Ok(Incoming::Request { id, method, params }),
         (Some(Value::String(method)), None) => Ok(Incoming::Notification { method, params }),
         (Some(_), id) => Err(Rejection::new(
@@ -199,9 +242,7 @@ pub fn parse(line: &[u8]) -> Result<Incoming, Rejection> {
             INVALID_REQUEST,
             "invalid request: method must be a string",
         )),
-        (None, Some(id)) if obj.contains_key("result") || obj.contains_key("error") => {
-            Ok(Incoming::Response { id })
-        }
+        (None, Some(id)) if is_response => Ok(Incoming::Response { id }),
         (None, id) => Err(Rejection::new(
             id,
             INVALID_REQUEST,
@@ -210,29 +251,57 @@ pub fn parse(line: &[u8]) -> Result<Incoming, Rejection> {
     }
 }
 
-fn to_frame(value: &Value) -> Bytes {
-    Bytes::from(serde_json::to_vec(value).expect("a serde_json::Value always serializes"))
+#[derive(Serialize)]
+struct ResultMessage<'a> {
+    jsonrpc: &'static str,
+    id: &'a RequestId,
+    result: &'a Value,
+}
+
+#[derive(Serialize)]
+struct ErrorMessage<'a> {
+    jsonrpc: &'static str,
+    id: Option<&'a RequestId>,
+    error: &'a ErrorObject,
+}
+
+#[derive(Serialize)]
+struct NotificationMessage<'a> {
+    jsonrpc: &'static str,
+    method: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    params: Option<&'a Value>,
+}
+
+fn to_frame(message: &impl Serialize) -> Bytes {
+    Bytes::from(serde_json::to_vec(message).expect("a JSON-RPC message always serializes"))
 }
 
 /// Encodes a success response.
 pub fn encode_result(id: &RequestId, result: Value) -> Bytes {
-    to_frame(&json!({"jsonrpc": "2.0", "id": id, "result": result}))
+    to_frame(&ResultMessage {
+        jsonrpc: "2.0",
+        id,
+        result: &result,
+    })
 }
 
 /// Encodes an error response (`id: null` when the id is unknown).
 pub fn encode_error(id: Option<&RequestId>, error: &ErrorObject) -> Bytes {
-    to_frame(&json!({"jsonrpc": "2.0", "id": id, "error": error}))
+    to_frame(&ErrorMessage {
+        jsonrpc: "2.0",
+        id,
+        error,
+    })
 }
 
 /// Encodes a notification.
 pub fn encode_notification(method: &str, params: Option<Value>) -> Bytes {
-    let mut obj = Map::with_capacity(3);
-    obj.insert("jsonrpc".into(), Value::from("2.0"));
-    obj.insert("method".into(), Value::from(method));
-    if let Some(params) = params {
-        obj.insert("params".into(), params);
-    }
-    to_frame(&Value::Object(obj))
+    to_frame(&NotificationMessage {
+        jsonrpc: "2.0",
+        method,
+        params: params.as_ref(),
+    })
 }
 
 #[cfg(test)]
@@ -278,6 +347,27 @@ mod tests {
             INVALID_REQUEST
         );
         assert_eq!(code(r#"{"jsonrpc":"2.0","id":1}"#), INVALID_REQUEST);
+        assert_eq!(
+            code(r#"{"jsonrpc":"2.0","id":null,"method":"x"}"#),
+            INVALID_REQUEST
+        );
+        let r = parse(br#"{"jsonrpc":2,"id":1,"method":"x"}"#).unwrap_err();
+        assert_eq!(
+            (r.error.code, r.id),
+            (INVALID_REQUEST, Some(RequestId::Number(1)))
+        );
+        assert_eq!(code(r#"{"jsonrpc":"2.0","id":1,"method":"x""#), PARSE_ERROR);
+    }
+
+    #[test]
+    fn encodes_members_in_the_usual_order() {
+        let frame = encode_result(&RequestId::Number(7), Value::from(true));
+        assert_eq!(&frame[..], br#"{"jsonrpc":"2.0","id":7,"result":true}"#);
+        let frame = encode_notification("notifications/initialized", None);
+        assert_eq!(
+            &frame[..],
+            br#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#
+        );
     }
 
     #[test]

@@ -7,17 +7,20 @@
 //! growing. Every branch of the `select!` is cancel-safe (see each one).
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::io;
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_util::FutureExt;
 use serde_json::Value;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, BufWriter};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::task::{JoinError, JoinSet};
 
 use super::dispatch::{Route, route};
-use super::tools::{RequestContext, Tool};
+use super::tools::{RequestContext, Tool, ToolError, ToolOutput};
 use super::{ServerHandle, Shared};
 use crate::core::{Envelope, OutboxReceiver, OutboxSender, Session};
 use crate::metrics::{Metrics, decr, incr};
@@ -28,10 +31,13 @@ use crate::protocol::mcp::{Generation, Lifecycle, finish_result};
 use crate::sync::{Arc, CancellationToken};
 use crate::transport::framing::{Frame, LineReader};
 
-/// Most messages written between two flushes.
+/// Most messages written with one `write`.
 const WRITE_BATCH: usize = 64;
-/// Buffer size of the reader and of the writer, in bytes.
-const IO_BUFFER_BYTES: usize = 8 * 1024;
+/// Read buffer of a session, in bytes. Small, because every idle session
+/// keeps it; a longer line is assembled across reads by the `LineReader`.
+/// There is no write buffer to keep: each batch is assembled in a buffer
+/// that lives only while it is written.
+const READ_BUFFER_BYTES: usize = 2 * 1024;
 /// The log level rank a session receives until it sets one (`debug`: all).
 const DEFAULT_LOG_LEVEL: u8 = 0;
 
@@ -81,8 +87,8 @@ where
         in_flight: JoinSet::new(),
         requests: HashMap::new(),
     };
-    let mut lines = LineReader::new(BufReader::with_capacity(IO_BUFFER_BYTES, reader), max_frame);
-    let mut writer = BufWriter::with_capacity(IO_BUFFER_BYTES, writer);
+    let mut lines = LineReader::new(BufReader::with_capacity(READ_BUFFER_BYTES, reader), max_frame);
+    let mut writer = writer;
     let mut outbox = outbox;
     let reason = state.serve(&mut lines, &mut writer, &mut outbox).await;
     state.finish(reason, &mut writer, &mut outbox).await;
@@ -283,6 +289,11 @@ impl SessionLoop {
         }
     }
 
+    /// Starts a `tools/call`. The handler is polled once right here: a tool
+    /// that finishes without waiting (like `echo`) is answered at once, with
+    /// no task, no timer and no entry in `requests`. Otherwise the
+    /// half-run call moves into a task of its own, which polls it again at
+    /// once (so it registers that task's waker) and adds the timeout.
     fn spawn_call(
         &mut self,
         id: RequestId,
@@ -291,28 +302,42 @@ impl SessionLoop {
         progress_token: Option<Value>,
         generation: Generation,
     ) {
+        let metrics = Arc::clone(self.shared.core.metrics_ref());
+        let mut gauge = InFlight::new(Arc::clone(&metrics));
         let token = self.session.token().child_token();
-        self.requests.insert(id.clone(), token.clone());
         let ctx = RequestContext {
             request_id: id.clone(),
-            token,
+            token: token.clone(),
             progress_token,
             outbox: self.session.outbox().clone(),
             server: self.handle.clone(),
         };
-        let call = CallTask {
-            metrics: Arc::clone(self.shared.core.metrics_ref()),
+        let mut call: CallFuture = Box::pin(AssertUnwindSafe(tool.call(args, ctx)).catch_unwind());
+        let first = {
+            let mut cx = Context::from_waker(futures_util::task::noop_waker_ref());
+            // A panic in this poll is caught by `catch_unwind` inside `call`.
+            call.as_mut().poll(&mut cx)
+        };
+        if let Poll::Ready(result) = first {
+            let answer = answer(&metrics, &mut gauge, &tool, &id, generation, result);
+            self.reply(answer);
+            return;
+        }
+        self.requests.insert(id.clone(), token.clone());
+        let task = CallTask {
+            metrics,
             session_token: self.session.token().clone(),
+            outbox: self.session.outbox().clone(),
             timeout: self.shared.config.request_timeout,
             generation,
         };
-        self.in_flight.spawn(call.run(id, tool, args, ctx));
+        self.in_flight.spawn(task.run(id, tool, call, token, gauge));
     }
 }
 
-/// Writes `first` and whatever else is queued (up to [`WRITE_BATCH`]), then
-/// flushes. Messages count as sent only once flushed; if the future fails or
-/// is dropped, the unsent ones count as dropped.
+/// Writes `first` and whatever else is queued (up to [`WRITE_BATCH`]) with
+/// one `write_all`, then flushes. Messages count as sent only once written;
+/// if the future fails or is dropped, the unsent ones count as dropped.
 async fn write_batch<W: AsyncWrite + Unpin>(
     writer: &mut W,
     first: Envelope,
@@ -326,10 +351,12 @@ async fn write_batch<W: AsyncWrite + Unpin>(
             None => break,
         }
     }
+    let mut bytes = Vec::with_capacity(batch.iter().map(|e| e.frame().len() + 1).sum());
     for envelope in &batch {
-        writer.write_all(envelope.frame()).await?;
-        writer.write_all(b"\n").await?;
+        bytes.extend_from_slice(envelope.frame());
+        bytes.push(b'\n');
     }
+    writer.write_all(&bytes).await?;
     writer.flush().await?;
     batch.into_iter().for_each(Envelope::delivered);
     Ok(())
@@ -346,26 +373,65 @@ async fn send_reply(outbox: &OutboxSender, session_token: &CancellationToken, en
     }
 }
 
-/// One `tools/call` in flight.
+/// A tool call, with panics caught.
+type CallFuture = Pin<Box<dyn Future<Output = std::thread::Result<Result<ToolOutput, ToolError>>> + Send>>;
+
+/// The answer to a finished call.
+fn answer(
+    metrics: &Metrics,
+    gauge: &mut InFlight,
+    tool: &Tool,
+    id: &RequestId,
+    generation: Generation,
+    result: std::thread::Result<Result<ToolOutput, ToolError>>,
+) -> bytes::Bytes {
+    match result {
+        Ok(Ok(output)) => {
+            gauge.end_ok();
+            encode_result(id, finish_result(generation, output.into_result()))
+        }
+        Ok(Err(error)) => {
+            gauge.end_ok();
+            match error.into_answer() {
+                Ok(output) => encode_result(id, finish_result(generation, output.into_result())),
+                Err(error) => encode_error(Some(id), &error),
+            }
+        }
+        Err(_panic) => {
+            gauge.end(&metrics.requests_panicked);
+            tracing::warn!(tool = tool.name(), ?id, "tool handler panicked");
+            encode_error(
+                Some(id),
+                &ErrorObject::internal(format!("tool {} panicked", tool.name())),
+            )
+        }
+    }
+}
+
+/// One `tools/call` that did not finish on its first poll.
 struct CallTask {
     metrics: Arc<Metrics>,
     session_token: CancellationToken,
+    outbox: OutboxSender,
     timeout: Duration,
     generation: Generation,
 }
 
 enum Outcome {
-    Done(std::thread::Result<Result<super::ToolOutput, super::ToolError>>),
+    Done(std::thread::Result<Result<ToolOutput, ToolError>>),
     Cancelled,
     TimedOut,
 }
 
 impl CallTask {
-    async fn run(self, id: RequestId, tool: Tool, args: Value, ctx: RequestContext) -> Option<RequestId> {
-        let mut gauge = InFlight::new(&self.metrics);
-        let token = ctx.token.clone();
-        let outbox = ctx.outbox.clone();
-        let call = AssertUnwindSafe(tool.call(args, ctx)).catch_unwind();
+    async fn run(
+        self,
+        id: RequestId,
+        tool: Tool,
+        call: CallFuture,
+        token: CancellationToken,
+        mut gauge: InFlight,
+    ) -> Option<RequestId> {
         let outcome = tokio::select! {
             // The handler first: a cooperative handler sees its cancellation
             // and returns before the token branch drops it.
@@ -379,28 +445,14 @@ impl CallTask {
                 gauge.end(&self.metrics.requests_cancelled);
                 None
             }
-            Outcome::Done(Ok(Ok(output))) => {
-                gauge.end_ok();
-                Some(encode_result(
-                    &id,
-                    finish_result(self.generation, output.into_result()),
-                ))
-            }
-            Outcome::Done(Ok(Err(error))) => {
-                gauge.end_ok();
-                Some(match error.into_answer() {
-                    Ok(output) => encode_result(&id, finish_result(self.generation, output.into_result())),
-                    Err(error) => encode_error(Some(&id), &error),
-                })
-            }
-            Outcome::Done(Err(_panic)) => {
-                gauge.end(&self.metrics.requests_panicked);
-                tracing::warn!(tool = tool.name(), ?id, "tool handler panicked");
-                Some(encode_error(
-                    Some(&id),
-                    &ErrorObject::internal(format!("tool {} panicked", tool.name())),
-                ))
-            }
+            Outcome::Done(result) => Some(answer(
+                &self.metrics,
+                &mut gauge,
+                &tool,
+                &id,
+                self.generation,
+                result,
+            )),
             Outcome::TimedOut => {
                 token.cancel();
                 gauge.end(&self.metrics.requests_timed_out);
@@ -413,7 +465,7 @@ impl CallTask {
             Outcome::Cancelled => unreachable!("the token branch fires only once the token is cancelled"),
         };
         if let Some(frame) = reply {
-            send_reply(&outbox, &self.session_token, outbox.envelope(frame)).await;
+            send_reply(&self.outbox, &self.session_token, self.outbox.envelope(frame)).await;
         }
         Some(id)
     }
@@ -422,13 +474,13 @@ impl CallTask {
 /// Counts a request in `requests_in_flight` while it runs. A request that is
 /// dropped before it ends (its session ended and aborted it) counts as
 /// cancelled.
-struct InFlight<'a> {
-    metrics: &'a Metrics,
+struct InFlight {
+    metrics: Arc<Metrics>,
     ended: bool,
 }
 
-impl<'a> InFlight<'a> {
-    fn new(metrics: &'a Metrics) -> Self {
+impl InFlight {
+    fn new(metrics: Arc<Metrics>) -> Self {
         incr(&metrics.requests_in_flight);
         Self {
             metrics,
@@ -448,7 +500,7 @@ impl<'a> InFlight<'a> {
     }
 }
 
-impl Drop for InFlight<'_> {
+impl Drop for InFlight {
     fn drop(&mut self) {
         decr(&self.metrics.requests_in_flight);
         if !self.ended {

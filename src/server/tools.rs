@@ -17,19 +17,24 @@ use crate::sync::{Arc, CancellationToken};
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 type Handler = dyn Fn(Value, RequestContext) -> BoxFuture<Result<ToolOutput, ToolError>> + Send + Sync;
 
-/// A tool the server offers through `tools/list` and `tools/call`.
+/// A tool the server offers through `tools/list` and `tools/call`. Cheap to
+/// clone (one `Arc`): each call takes a clone.
 #[derive(Clone)]
 pub struct Tool {
+    inner: Arc<ToolInner>,
+}
+
+struct ToolInner {
     name: String,
     description: String,
     input_schema: Value,
-    handler: Arc<Handler>,
+    handler: Box<Handler>,
 }
 
 impl fmt::Debug for Tool {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Tool")
-            .field("name", &self.name)
+            .field("name", &self.inner.name)
             .finish_non_exhaustive()
     }
 }
@@ -51,27 +56,29 @@ impl Tool {
         Fut: Future<Output = Result<ToolOutput, ToolError>> + Send + 'static,
     {
         Self {
-            name: name.into(),
-            description: description.into(),
-            input_schema,
-            handler: Arc::new(move |args, ctx| Box::pin(handler(args, ctx))),
+            inner: Arc::new(ToolInner {
+                name: name.into(),
+                description: description.into(),
+                input_schema,
+                handler: Box::new(move |args, ctx| Box::pin(handler(args, ctx))),
+            }),
         }
     }
 
     /// The tool's name.
     pub fn name(&self) -> &str {
-        &self.name
+        &self.inner.name
     }
 
     pub(crate) fn call(&self, args: Value, ctx: RequestContext) -> BoxFuture<Result<ToolOutput, ToolError>> {
-        (self.handler)(args, ctx)
+        (self.inner.handler)(args, ctx)
     }
 
     fn describe(&self) -> Value {
         json!({
-            "name": self.name,
-            "description": self.description,
-            "inputSchema": self.input_schema,
+            "name": self.inner.name,
+            "description": self.inner.description,
+            "inputSchema": self.inner.input_schema,
         })
     }
 }
@@ -87,9 +94,9 @@ impl ToolSet {
     /// Adds or replaces a tool.
     pub(crate) fn insert(&mut self, tool: Tool) {
         if !self.by_name.contains_key(tool.name()) {
-            self.order.push(tool.name.clone());
+            self.order.push(tool.name().to_owned());
         }
-        self.by_name.insert(tool.name.clone(), tool);
+        self.by_name.insert(tool.name().to_owned(), tool);
     }
 
     pub(crate) fn get(&self, name: &str) -> Option<&Tool> {
