@@ -14,9 +14,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use mcp_server_core::{FullPolicy, Notification, ServerConfig, ServerHandle, Tool, ToolOutput};
+use mcp_server_core::{FullPolicy, Notification, ServerConfig, ServerHandle};
 use serde_json::{Value, json};
-use support::{Client, HANG, TestServer, error_code};
+use support::{Client, HANG, TestServer, error_code, patient};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::task::JoinSet;
@@ -51,23 +51,6 @@ async fn connect_many(server: &TestServer, n: usize) -> Vec<Client> {
         clients.push(client.expect("a client failed to connect and initialize"));
     }
     clients
-}
-
-/// A tool that waits until cancelled and counts the cancellations it saw.
-fn patient(seen: Arc<AtomicUsize>) -> Tool {
-    Tool::new(
-        "patient",
-        "waits for cancellation",
-        json!({"type": "object"}),
-        move |_, ctx| {
-            let seen = Arc::clone(&seen);
-            async move {
-                ctx.cancelled().await;
-                seen.fetch_add(1, Ordering::SeqCst);
-                Ok(ToolOutput::text("cancelled"))
-            }
-        },
-    )
 }
 
 fn call(id: u64, tool: &str, args: Value) -> Value {

@@ -7,6 +7,7 @@ mod support;
 
 use std::io::{BufRead, BufReader as StdBufReader};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -14,11 +15,13 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mcp-server-core");
 
-/// Starts the binary on an ephemeral TCP port; returns it and the address it
-/// logged.
-fn start_tcp() -> (Child, std::net::SocketAddr) {
-    let mut child = Command::new(BIN)
-        .args(["--tcp", "127.0.0.1:0", "--shutdown-grace-ms", "2000"])
+/// Starts the binary on an ephemeral TCP port (through `bash -c` with
+/// `prefix` before it, e.g. a `ulimit`); returns it, the address it logged,
+/// and its stderr lines as they come.
+fn start_tcp_with(prefix: &str) -> (Child, std::net::SocketAddr, Arc<Mutex<Vec<String>>>) {
+    let script = format!("{prefix} exec {BIN} --tcp 127.0.0.1:0 --shutdown-grace-ms 2000");
+    let mut child = Command::new("bash")
+        .args(["-c", &script])
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -33,7 +36,18 @@ fn start_tcp() -> (Child, std::net::SocketAddr) {
         }
     };
     // Keep draining stderr so the child never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&log);
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            sink.lock().unwrap().push(line);
+        }
+    });
+    (child, addr, log)
+}
+
+fn start_tcp() -> (Child, std::net::SocketAddr) {
+    let (child, addr, _) = start_tcp_with("");
     (child, addr)
 }
 
@@ -135,4 +149,40 @@ async fn stdio_serves_one_client_and_keeps_stdout_for_protocol_only() {
         stderr.contains("serving MCP on stdio"),
         "logs go to stderr: {stderr}"
     );
+}
+
+/// With only 48 file descriptors, the server runs out while accepting: each
+/// `accept` error is logged and retried after a short pause, the server
+/// keeps serving the clients it has, and once they leave it accepts again.
+#[tokio::test]
+async fn accept_errors_are_retried_and_never_end_the_server() {
+    let (mut child, addr, log) = start_tcp_with("ulimit -n 48 &&");
+    let mut clients = Vec::new();
+    for _ in 0..80 {
+        // Connections past the limit wait in the listen backlog.
+        clients.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+    }
+    let deadline = std::time::Instant::now() + support::HANG;
+    while !log.lock().unwrap().iter().any(|l| l.contains("accept failed")) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server never ran out of descriptors"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the server died on an accept error"
+    );
+    drop(clients);
+    // Descriptors come back as the sessions end; a new client is served.
+    let mut client = support::Client::connect(addr).await;
+    let result = client.initialize().await;
+    assert_eq!(result["protocolVersion"], "2025-11-25");
+    assert!(child.try_wait().unwrap().is_none());
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(wait_exit(&mut child).success());
 }

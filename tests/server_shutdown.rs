@@ -9,29 +9,15 @@ mod support;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use mcp_server_core::{ServerConfig, Tool, ToolOutput};
+use mcp_server_core::ServerConfig;
 use serde_json::json;
-use support::TestServer;
+use support::{TestServer, patient};
 
 #[tokio::test]
 async fn shutdown_with_clients_connected_closes_everything_and_reports() {
     let seen = Arc::new(AtomicUsize::new(0));
-    let counter = Arc::clone(&seen);
-    let patient = Tool::new(
-        "patient",
-        "waits for cancellation",
-        json!({"type": "object"}),
-        move |_, ctx| {
-            let counter = Arc::clone(&counter);
-            async move {
-                ctx.cancelled().await;
-                counter.fetch_add(1, Ordering::SeqCst);
-                Ok(ToolOutput::text("cancelled"))
-            }
-        },
-    );
     let config = ServerConfig::default().max_sessions(50);
-    let server = TestServer::start(config, vec![patient]).await;
+    let server = TestServer::start(config, vec![patient(Arc::clone(&seen))]).await;
     let mut clients = Vec::new();
     for i in 0..20 {
         let mut client = server.client().await;

@@ -11,24 +11,7 @@ use std::time::Duration;
 
 use mcp_server_core::{ServerConfig, Tool, ToolOutput};
 use serde_json::json;
-use support::{TestServer, error_code};
-
-/// A tool that waits until cancelled and counts the cancellations it saw.
-fn patient(seen: Arc<AtomicUsize>) -> Tool {
-    Tool::new(
-        "patient",
-        "waits for cancellation",
-        json!({"type": "object"}),
-        move |_, ctx| {
-            let seen = Arc::clone(&seen);
-            async move {
-                ctx.cancelled().await;
-                seen.fetch_add(1, Ordering::SeqCst);
-                Ok(ToolOutput::text("cancelled"))
-            }
-        },
-    )
-}
+use support::{TestServer, error_code, patient};
 
 fn panicking() -> Tool {
     Tool::new("panic", "panics", json!({"type": "object"}), |_, _| async move {

@@ -29,6 +29,20 @@ pub use shuttle::{
 
 const FRAME: Bytes = Bytes::from_static(b"{\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\"}");
 
+/// Every message handed to an outbox (`queued` landed, `full` were refused
+/// by a full queue) is counted as sent or as dropped: none lost silently.
+fn assert_all_counted(core: &Core, queued: &AtomicUsize, full: &AtomicUsize) {
+    let m = core.metrics();
+    let handed = (queued.load(Ordering::SeqCst) + full.load(Ordering::SeqCst)) as u64;
+    assert_eq!(
+        handed,
+        m.messages_sent + m.messages_dropped,
+        "a message was lost silently (sent {}, dropped {})",
+        m.messages_sent,
+        m.messages_dropped
+    );
+}
+
 fn core(limit: usize, outbox: usize) -> Core {
     Core::new(
         &ServerConfig::default()
@@ -132,15 +146,7 @@ pub fn cleanup_races_notify(notifiers: usize, messages: usize) {
     senders.into_iter().for_each(|h| h.join().unwrap());
     assert_eq!(core.live(), 0, "the session stayed registered");
     assert!(core.notify(id, FRAME).unwrap_err().is_gone());
-    let m = core.metrics();
-    let handed = (queued.load(Ordering::SeqCst) + full.load(Ordering::SeqCst)) as u64;
-    assert_eq!(
-        handed,
-        m.messages_sent + m.messages_dropped,
-        "a message was lost silently (sent {}, dropped {})",
-        m.messages_sent,
-        m.messages_dropped
-    );
+    assert_all_counted(&core, &queued, &full);
 }
 
 /// **Shutdown racing admission and session exit.** `clients` threads connect
@@ -228,13 +234,5 @@ pub fn outbox_close(capacity: usize, sends: usize) {
     drop(outbox);
     producer.join().unwrap();
     drop(session);
-    let m = core.metrics();
-    let handed = (queued.load(Ordering::SeqCst) + full.load(Ordering::SeqCst)) as u64;
-    assert_eq!(
-        handed,
-        m.messages_sent + m.messages_dropped,
-        "a message was lost silently (sent {}, dropped {})",
-        m.messages_sent,
-        m.messages_dropped
-    );
+    assert_all_counted(&core, &queued, &full);
 }

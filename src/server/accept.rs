@@ -182,7 +182,7 @@ impl Server {
             sessions_aborted: aborted,
             elapsed: started.elapsed(),
         };
-        tracing::info!(?report, "shutdown complete");
+        tracing::info!(?report, metrics = ?core.metrics(), "shutdown complete");
         report
     }
 }

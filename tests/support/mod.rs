@@ -7,7 +7,10 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use mcp_server_core::{Server, ServerConfig, ServerHandle, ShutdownReport, Tool, transport::tcp};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use mcp_server_core::{Server, ServerConfig, ServerHandle, ShutdownReport, Tool, ToolOutput, transport::tcp};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
@@ -227,4 +230,22 @@ pub fn error_code(response: &Value) -> i64 {
     response["error"]["code"]
         .as_i64()
         .unwrap_or_else(|| panic!("not an error: {response}"))
+}
+
+/// A tool `patient` that waits until its request is cancelled, then counts
+/// the cancellation in `seen`.
+pub fn patient(seen: Arc<AtomicUsize>) -> Tool {
+    Tool::new(
+        "patient",
+        "waits for cancellation",
+        json!({"type": "object"}),
+        move |_, ctx| {
+            let seen = Arc::clone(&seen);
+            async move {
+                ctx.cancelled().await;
+                seen.fetch_add(1, Ordering::SeqCst);
+                Ok(ToolOutput::text("cancelled"))
+            }
+        },
+    )
 }
