@@ -152,6 +152,23 @@ mod load {
         first_error: Option<String>,
     }
 
+    /// What the generator reads of a message from the server.
+    #[derive(serde::Deserialize)]
+    struct Reply {
+        #[serde(default)]
+        id: Value,
+        method: Option<serde::de::IgnoredAny>,
+        error: Option<Value>,
+        result: Option<ResultHead>,
+    }
+
+    /// Of a result, only whether the tool reported an error.
+    #[derive(serde::Deserialize)]
+    struct ResultHead {
+        #[serde(rename = "isError", default)]
+        is_error: bool,
+    }
+
     /// One session's connection: lines in, lines out, and the child process
     /// when the transport is stdio.
     struct Conn {
@@ -224,7 +241,7 @@ mod load {
                 });
                 conn.request("initialize", params).await?
             };
-            if let Some(error) = first.get("error") {
+            if let Some(error) = first.error {
                 if error["code"] == -32000 {
                     return Ok(Opened::Rejected);
                 }
@@ -251,39 +268,47 @@ mod load {
         }
 
         /// Sends a request and waits for its response, skipping notifications.
-        async fn request(&mut self, method: &str, params: Value) -> anyhow::Result<Value> {
+        async fn request(&mut self, method: &str, params: Value) -> anyhow::Result<Reply> {
+            let params = serde_json::to_string(&params)?;
+            self.request_raw(method, &params).await
+        }
+
+        /// As [`Conn::request`], with the params already encoded. Responses
+        /// are read into [`Reply`], which skips over the result instead of
+        /// building it: the generator shares the machine with the server, so
+        /// its own cost per call is kept small.
+        async fn request_raw(&mut self, method: &str, params: &str) -> anyhow::Result<Reply> {
             self.next_id += 1;
             let id = self.next_id;
-            self.send(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
-                .await?;
+            let line =
+                format!("{{\"jsonrpc\":\"2.0\",\"id\":{id},\"method\":\"{method}\",\"params\":{params}}}\n");
+            self.writer.write_all(line.as_bytes()).await?;
+            self.writer.flush().await?;
             let mut line = String::new();
             loop {
                 line.clear();
                 if self.reader.read_line(&mut line).await? == 0 {
                     bail!("the server closed the connection");
                 }
-                let message: Value = serde_json::from_str(&line).context("the server sent invalid JSON")?;
-                if message.get("method").is_none() && message["id"] == id {
-                    return Ok(message);
+                let reply: Reply = serde_json::from_str(&line).context("the server sent invalid JSON")?;
+                if reply.method.is_some() {
+                    continue; // a notification
                 }
-                if message.get("method").is_none() && message["id"].is_null() {
-                    // An error about no request in particular (e.g. at capacity).
-                    return Ok(message);
+                // An answer to this request, or an error about no request in
+                // particular (e.g. at capacity).
+                if reply.id.as_u64() == Some(id) || reply.id.is_null() {
+                    return Ok(reply);
                 }
             }
         }
 
-        async fn call(&mut self, tool: &str, arguments: &Value) -> anyhow::Result<()> {
-            let mut params = json!({"name": tool, "arguments": arguments});
-            if self.stateless() {
-                params["_meta"] = meta(&self.protocol);
-            }
-            let response = self.request("tools/call", params).await?;
-            if let Some(error) = response.get("error") {
+        async fn call(&mut self, params: &str) -> anyhow::Result<()> {
+            let reply = self.request_raw("tools/call", params).await?;
+            if let Some(error) = reply.error {
                 bail!("tools/call failed: {error}");
             }
-            if response["result"]["isError"] == true {
-                bail!("the tool reported an error: {}", response["result"]);
+            if reply.result.is_some_and(|r| r.is_error) {
+                bail!("the tool reported an error");
             }
             Ok(())
         }
@@ -366,14 +391,19 @@ mod load {
             };
             let mut calling = JoinSet::new();
             for mut conn in conns.drain(..) {
-                let (args, arguments, bar) = (std::sync::Arc::clone(&args), arguments.clone(), bar.clone());
+                let mut params = json!({"name": args.tool, "arguments": arguments});
+                if conn.stateless() {
+                    params["_meta"] = meta(&conn.protocol);
+                }
+                let params = serde_json::to_string(&params)?;
+                let bar = bar.clone();
                 calling.spawn(async move {
                     let mut samples = Vec::with_capacity(per_session.min(1 << 20) as usize);
                     let mut failure = None;
                     let mut n = 0u64;
                     while deadline.map_or(n < per_session, |d| Instant::now() < d) {
                         let t = Instant::now();
-                        match conn.call(&args.tool, &arguments).await {
+                        match conn.call(&params).await {
                             Ok(()) => samples.push(t.elapsed().as_micros() as u64),
                             Err(e) => {
                                 failure = Some(format!("{e:#}"));
