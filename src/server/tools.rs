@@ -44,7 +44,12 @@ impl Tool {
     /// `input_schema` and whose calls run `handler`.
     ///
     /// The handler gets the call's `arguments` (an object, `{}` if absent)
-    /// and a [`RequestContext`].
+    /// and a [`RequestContext`]. Its future is first polled on the
+    /// session's own task: a handler that finishes without waiting is
+    /// answered right there, with no task spawned; one that waits continues
+    /// in a task of its own, under the request timeout. So a handler should
+    /// not do long blocking work before its first `.await` (use
+    /// `tokio::task::spawn_blocking` for that).
     pub fn new<F, Fut>(
         name: impl Into<String>,
         description: impl Into<String>,
