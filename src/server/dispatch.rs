@@ -1,8 +1,8 @@
 //! Request dispatch: which method does what, and what it answers.
 //!
 //! Everything but `tools/call` is answered here, synchronously, by the
-//! session loop; `tools/call` becomes a [`Route::Call`] that the session runs
-//! as its own task.
+//! session loop; `tools/call` becomes a [`Route::Call`], which the session
+//! polls once itself and, if the tool has to wait, runs as a task of its own.
 
 use serde_json::{Value, json};
 
