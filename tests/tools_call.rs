@@ -154,3 +154,57 @@ async fn a_panicking_tool_gets_internal_error_and_everything_goes_on() {
     assert_eq!(server.handle.sessions().len(), 2);
     server.stop().await;
 }
+
+/// Sets a flag when dropped: shows that a handler's future was dropped.
+struct DropFlag(Arc<AtomicUsize>);
+
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A handler that never looks at its token is still stopped: its future is
+/// dropped when the request is cancelled, and no response is sent.
+#[tokio::test]
+async fn a_handler_that_ignores_cancellation_is_dropped() {
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let flag = Arc::clone(&dropped);
+    let stubborn = Tool::new(
+        "stubborn",
+        "ignores its token",
+        json!({"type": "object"}),
+        move |_, _ctx| {
+            let guard = DropFlag(Arc::clone(&flag));
+            async move {
+                tokio::time::sleep(std::time::Duration::from_secs(600)).await;
+                drop(guard);
+                Ok(ToolOutput::text("too late"))
+            }
+        },
+    );
+    let server = TestServer::start(ServerConfig::default(), vec![stubborn]).await;
+    let mut client = server.client().await;
+    client.initialize().await;
+    client
+        .send(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "stubborn"}}))
+        .await;
+    server
+        .wait_for("the call to start", |h| h.metrics().requests_in_flight == 1)
+        .await;
+    client
+        .notify("notifications/cancelled", json!({"requestId": 1}))
+        .await;
+    server
+        .wait_for("the call to stop", |h| h.metrics().requests_in_flight == 0)
+        .await;
+    assert_eq!(
+        dropped.load(Ordering::SeqCst),
+        1,
+        "the handler's future was dropped"
+    );
+    assert_eq!(server.handle.metrics().requests_cancelled, 1);
+    assert_eq!(client.request(2, "ping", json!({})).await["id"], 2);
+    assert!(client.notifications.is_empty());
+    server.stop().await;
+}

@@ -456,31 +456,34 @@ mod load {
         Ok(())
     }
 
+    impl std::fmt::Display for Percentiles {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            let ms = |us: u64| us as f64 / 1000.0;
+            write!(
+                f,
+                "p50 {:.3} ms, p90 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
+                ms(self.p50_us),
+                ms(self.p90_us),
+                ms(self.p99_us),
+                ms(self.max_us)
+            )
+        }
+    }
+
     fn print_report(r: &Report) {
-        let ms = |us: u64| us as f64 / 1000.0;
         println!(
             "sessions: {} admitted, {} rejected, {} failed (of {}, over {})",
             r.sessions_admitted, r.sessions_rejected, r.sessions_failed, r.concurrency, r.transport
         );
-        println!(
-            "connect to first response: p50 {:.3} ms, p90 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
-            ms(r.connect.p50_us),
-            ms(r.connect.p90_us),
-            ms(r.connect.p99_us),
-            ms(r.connect.max_us)
-        );
-        if r.latency.count > 0 {
+        println!("connect to first response: {}", r.connect);
+        if r.requests_ok + r.requests_failed > 0 {
             println!(
                 "calls: {} ok, {} failed in {:.2} s: {:.0} requests/s",
                 r.requests_ok, r.requests_failed, r.elapsed_s, r.requests_per_s
             );
-            println!(
-                "latency: p50 {:.3} ms, p90 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
-                ms(r.latency.p50_us),
-                ms(r.latency.p90_us),
-                ms(r.latency.p99_us),
-                ms(r.latency.max_us)
-            );
+        }
+        if r.latency.count > 0 {
+            println!("latency: {}", r.latency);
         }
         if let Some(e) = &r.first_error {
             println!("first error: {e}");

@@ -28,7 +28,7 @@ use crate::protocol::jsonrpc::{
     self, ErrorObject, INVALID_REQUEST, Incoming, REQUEST_TIMED_OUT, RequestId, encode_error, encode_result,
 };
 use crate::protocol::mcp::{Generation, Lifecycle, finish_result};
-use crate::sync::{Arc, CancellationToken};
+use crate::sync::{Arc, AtomicU64, CancellationToken};
 use crate::transport::framing::{Frame, LineReader};
 
 /// Most messages written with one `write`.
@@ -302,8 +302,7 @@ impl SessionLoop {
         progress_token: Option<Value>,
         generation: Generation,
     ) {
-        let metrics = Arc::clone(self.shared.core.metrics_ref());
-        let mut gauge = InFlight::new(Arc::clone(&metrics));
+        let mut gauge = InFlight::new(Arc::clone(self.shared.core.metrics_ref()));
         let token = self.session.token().child_token();
         let ctx = RequestContext {
             request_id: id.clone(),
@@ -319,13 +318,12 @@ impl SessionLoop {
             call.as_mut().poll(&mut cx)
         };
         if let Poll::Ready(result) = first {
-            let answer = answer(&metrics, &mut gauge, &tool, &id, generation, result);
+            let answer = answer(&mut gauge, &tool, &id, generation, result);
             self.reply(answer);
             return;
         }
         self.requests.insert(id.clone(), token.clone());
         let task = CallTask {
-            metrics,
             session_token: self.session.token().clone(),
             outbox: self.session.outbox().clone(),
             timeout: self.shared.config.request_timeout,
@@ -378,7 +376,6 @@ type CallFuture = Pin<Box<dyn Future<Output = std::thread::Result<Result<ToolOut
 
 /// The answer to a finished call.
 fn answer(
-    metrics: &Metrics,
     gauge: &mut InFlight,
     tool: &Tool,
     id: &RequestId,
@@ -398,7 +395,7 @@ fn answer(
             }
         }
         Err(_panic) => {
-            gauge.end(&metrics.requests_panicked);
+            gauge.end(|m| &m.requests_panicked);
             tracing::warn!(tool = tool.name(), ?id, "tool handler panicked");
             encode_error(
                 Some(id),
@@ -410,7 +407,6 @@ fn answer(
 
 /// One `tools/call` that did not finish on its first poll.
 struct CallTask {
-    metrics: Arc<Metrics>,
     session_token: CancellationToken,
     outbox: OutboxSender,
     timeout: Duration,
@@ -442,20 +438,13 @@ impl CallTask {
         };
         let reply = match outcome {
             Outcome::Cancelled | Outcome::Done(_) if token.is_cancelled() => {
-                gauge.end(&self.metrics.requests_cancelled);
+                gauge.end(|m| &m.requests_cancelled);
                 None
             }
-            Outcome::Done(result) => Some(answer(
-                &self.metrics,
-                &mut gauge,
-                &tool,
-                &id,
-                self.generation,
-                result,
-            )),
+            Outcome::Done(result) => Some(answer(&mut gauge, &tool, &id, self.generation, result)),
             Outcome::TimedOut => {
                 token.cancel();
-                gauge.end(&self.metrics.requests_timed_out);
+                gauge.end(|m| &m.requests_timed_out);
                 let ms = self.timeout.as_millis();
                 Some(encode_error(
                     Some(&id),
@@ -493,9 +482,9 @@ impl InFlight {
         self.ended = true;
     }
 
-    /// Ends the request and counts it in `counter`.
-    fn end(&mut self, counter: &crate::sync::AtomicU64) {
-        incr(counter);
+    /// Ends the request and counts it in the counter `counter` picks.
+    fn end(&mut self, counter: impl FnOnce(&Metrics) -> &AtomicU64) {
+        incr(counter(&self.metrics));
         self.ended = true;
     }
 }
