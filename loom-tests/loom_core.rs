@@ -30,7 +30,8 @@ fn check(f: impl Fn() + Sync + Send + 'static) {
     );
 }
 
-/// 3 clients, 2 permits, nobody leaves. Catches `admit_check_then_act`.
+/// 3 clients, 2 permits, nobody leaves. Catches `admit_check_then_act` and
+/// `session_id_racy`.
 #[test]
 fn admission_exact_when_nobody_leaves() {
     check(|| scenarios::admission(3, 2, false));
@@ -51,7 +52,8 @@ fn cleanup_races_notify_and_broadcast() {
 }
 
 /// Shutdown and drain while 2 clients connect to 1 permit. Catches
-/// `drain_token_after_check` and `drain_lost_wakeup`.
+/// `drain_token_after_check`, `drain_lost_wakeup`, `register_ignores_shutdown`
+/// and `release_before_deregister`.
 #[test]
 fn shutdown_races_admission_and_exit() {
     check(|| scenarios::shutdown_races(2, 1));
@@ -62,4 +64,18 @@ fn shutdown_races_admission_and_exit() {
 #[test]
 fn outbox_close_loses_nothing() {
     check(|| scenarios::outbox_close(1, 3));
+}
+
+/// The drain awaited on another thread while a client connects to 1 permit
+/// and shutdown runs. Catches `tracker_close_wakes_nobody`.
+#[test]
+fn drain_awaited_elsewhere() {
+    check(|| scenarios::drain_awaited_elsewhere(1, 1));
+}
+
+/// A full outbox of 1 whose receiver is dropped while a sender waits for
+/// room. Catches `receiver_drop_wakes_nobody`.
+#[test]
+fn receiver_dropped_releases_sender() {
+    check(|| scenarios::receiver_dropped_releases_sender(1));
 }

@@ -60,3 +60,15 @@ fn shutdown_races_admission_and_exit() {
 fn outbox_close_loses_nothing() {
     check(|| scenarios::outbox_close(2, 8));
 }
+
+/// The drain awaited on another thread while 4 clients connect to 2 permits.
+#[test]
+fn drain_awaited_elsewhere() {
+    check(|| scenarios::drain_awaited_elsewhere(4, 2));
+}
+
+/// A full outbox of 2 whose receiver is dropped while a sender waits.
+#[test]
+fn receiver_dropped_releases_sender() {
+    check(|| scenarios::receiver_dropped_releases_sender(2));
+}

@@ -14,7 +14,8 @@
 //! - `server`: the accept loops, session tasks, dispatch, tools.
 //! - `transport`: line framing, TCP.
 //!
-//! The README shows a server with a tool of its own (compiled as a doctest).
+//! The README shows a server with a tool of its own; `tests/readme_example.rs`
+//! compiles it and checks that the README still shows exactly that code.
 
 pub mod config;
 pub mod core;
@@ -37,8 +38,3 @@ pub use server::{
     Notification, RequestContext, Server, ServerBuilder, ServerHandle, ShutdownReport, Tool, ToolError,
     ToolOutput,
 };
-
-/// Compiles the README's Rust example as a doctest, so it stays true.
-#[cfg(all(doctest, not(any(loom, shuttle))))]
-#[doc = include_str!("../README.md")]
-struct ReadmeDoctests;

@@ -10,20 +10,20 @@
 
 use bytes::Bytes;
 use mcp_server_core::ServerConfig;
-use mcp_server_core::core::Core;
+use mcp_server_core::core::{Core, SessionId};
 
 #[cfg(loom)]
 pub use loom::{
     future::block_on,
     sync::Arc,
-    sync::atomic::{AtomicUsize, Ordering},
+    sync::atomic::{AtomicBool, AtomicUsize, Ordering},
     thread,
 };
 #[cfg(shuttle)]
 pub use shuttle::{
     future::block_on,
     sync::Arc,
-    sync::atomic::{AtomicUsize, Ordering},
+    sync::atomic::{AtomicBool, AtomicUsize, Ordering},
     thread,
 };
 
@@ -56,11 +56,13 @@ fn core(limit: usize, outbox: usize) -> Core {
 /// - Never more than `limit` sessions live or registered, at any point.
 /// - With `leave == false` (nobody leaves): exactly `min(clients, limit)`
 ///   admitted.
+/// - No two sessions ever get the same id, even when one has ended.
 /// - Afterwards every permit is back and the registry is empty.
 ///
-/// Catches `admit_check_then_act` (one too many admitted) and, with
-/// `leave == true`, `release_before_deregister` (a new session registered
-/// while the old one still is).
+/// Catches `admit_check_then_act` (one too many admitted), with `leave ==
+/// false` `session_id_racy` (two concurrent registrations share an id), and
+/// with `leave == true` `release_before_deregister` (a new session
+/// registered while the old one still is).
 pub fn admission(clients: usize, limit: usize, leave: bool) {
     let core = core(limit, 1);
     let live = Arc::new(AtomicUsize::new(0));
@@ -77,13 +79,14 @@ pub fn admission(clients: usize, limit: usize, leave: bool) {
                     registered <= limit,
                     "{registered} registered with max_sessions = {limit}"
                 );
+                let id = session.id();
                 if leave {
                     live.fetch_sub(1, Ordering::SeqCst);
                     drop(outbox);
                     drop(session);
-                    return Some(None);
+                    return Some((id, None));
                 }
-                Some(Some((session, outbox)))
+                Some((id, Some((session, outbox))))
             })
         })
         .collect();
@@ -92,9 +95,19 @@ pub fn admission(clients: usize, limit: usize, leave: bool) {
         let admitted = results.iter().filter(|r| r.is_some()).count();
         assert_eq!(admitted, clients.min(limit), "admitted with nobody leaving");
     }
+    assert_unique(results.iter().flatten().map(|(id, _)| *id));
     drop(results);
     assert_eq!(core.live(), 0, "a session stayed registered");
     assert_eq!(core.available_permits(), limit, "a permit was leaked");
+}
+
+/// No id in `ids` appears twice.
+fn assert_unique(ids: impl Iterator<Item = SessionId>) {
+    let mut ids: Vec<SessionId> = ids.collect();
+    ids.sort();
+    if let Some(pair) = ids.windows(2).find(|pair| pair[0] == pair[1]) {
+        panic!("session id {} given twice", pair[0]);
+    }
 }
 
 /// **Session cleanup racing `notify_client` and `broadcast`.** One session
@@ -151,22 +164,30 @@ pub fn cleanup_races_notify(notifiers: usize, messages: usize) {
 
 /// **Shutdown racing admission and session exit.** `clients` threads connect
 /// and work until their session is cancelled; meanwhile shutdown begins and
-/// waits for the drain.
+/// waits for the drain. Each client takes its permit, then looks whether
+/// shutdown has returned, then registers.
 ///
 /// - The drain's wait never misses its wake-up (a miss is a deadlock the
 ///   checker reports).
+/// - A registration that starts after `shutdown()` has returned is refused,
+///   even with a permit taken before it.
 /// - Once `drained()` returns: nothing registered, every permit back, no
 ///   session work running.
 ///
-/// Catches `drain_token_after_check` and `drain_lost_wakeup`.
+/// Catches `drain_token_after_check`, `drain_lost_wakeup`,
+/// `register_ignores_shutdown` and `release_before_deregister`.
 pub fn shutdown_races(clients: usize, limit: usize) {
     let core = core(limit, 1);
     let running = Arc::new(AtomicUsize::new(0));
+    let shut = Arc::new(AtomicBool::new(false));
     let handles: Vec<_> = (0..clients)
         .map(|_| {
-            let (core, running) = (core.clone(), Arc::clone(&running));
+            let (core, running, shut) = (core.clone(), Arc::clone(&running), Arc::clone(&shut));
             thread::spawn(move || {
-                if let Ok((session, outbox)) = core.admit().and_then(|p| core.register(p)) {
+                let Ok(permit) = core.admit() else { return };
+                let after_shutdown = shut.load(Ordering::SeqCst);
+                if let Ok((session, outbox)) = core.register(permit) {
+                    assert!(!after_shutdown, "a session registered after shutdown");
                     running.fetch_add(1, Ordering::SeqCst);
                     block_on(session.token().cancelled());
                     running.fetch_sub(1, Ordering::SeqCst);
@@ -177,13 +198,9 @@ pub fn shutdown_races(clients: usize, limit: usize) {
         })
         .collect();
     core.shutdown();
+    shut.store(true, Ordering::SeqCst);
     block_on(core.drained());
-    assert_eq!(core.live(), 0, "a session is registered after the drain");
-    assert_eq!(
-        core.available_permits(),
-        limit,
-        "a permit is held after the drain"
-    );
+    assert_drained(&core, limit);
     assert_eq!(
         running.load(Ordering::SeqCst),
         0,
@@ -191,6 +208,53 @@ pub fn shutdown_races(clients: usize, limit: usize) {
     );
     handles.into_iter().for_each(|h| h.join().unwrap());
     assert!(core.admit().is_err(), "admitted after shutdown");
+}
+
+/// Nothing registered and every permit back.
+fn assert_drained(core: &Core, limit: usize) {
+    assert_eq!(core.live(), 0, "a session is registered after the drain");
+    assert_eq!(
+        core.available_permits(),
+        limit,
+        "a permit is held after the drain"
+    );
+}
+
+/// **The drain awaited on another thread.** As the server does it: one
+/// thread parks in `drained()` before shutdown begins, `clients` threads
+/// connect and work until cancelled, and the main thread calls `shutdown()`
+/// and then only waits for the waiter.
+///
+/// - The parked waiter is woken by shutdown and by the last session's end,
+///   whichever comes last (a miss is a deadlock the checker reports).
+/// - When it returns: nothing registered, every permit back.
+///
+/// Catches `tracker_close_wakes_nobody`, which no model that calls
+/// `shutdown()` and `drained()` on one thread can see.
+pub fn drain_awaited_elsewhere(clients: usize, limit: usize) {
+    let core = core(limit, 1);
+    let waiter = {
+        let core = core.clone();
+        thread::spawn(move || {
+            block_on(core.drained());
+            assert_drained(&core, limit);
+        })
+    };
+    let handles: Vec<_> = (0..clients)
+        .map(|_| {
+            let core = core.clone();
+            thread::spawn(move || {
+                if let Ok((session, outbox)) = core.admit().and_then(|p| core.register(p)) {
+                    block_on(session.token().cancelled());
+                    drop(outbox);
+                    drop(session);
+                }
+            })
+        })
+        .collect();
+    core.shutdown();
+    waiter.join().unwrap();
+    handles.into_iter().for_each(|h| h.join().unwrap());
 }
 
 /// **Outbox close.** A sender alternates `try_notify` and `send().await`
@@ -235,4 +299,38 @@ pub fn outbox_close(capacity: usize, sends: usize) {
     producer.join().unwrap();
     drop(session);
     assert_all_counted(&core, &queued, &full);
+}
+
+/// **A dropped receiver releases a blocked sender.** An outbox of
+/// `capacity` is full; a sender waits for room with `send().await`; the
+/// session drops its receiver without receiving again (as it does when it
+/// ends by cancellation, a failed read or a failed write).
+///
+/// - The waiting sender is released with "session gone" (no hang).
+/// - The messages that were queued are counted as dropped; none is lost
+///   silently, and the refused one is not counted at all.
+///
+/// Catches `receiver_drop_wakes_nobody`.
+pub fn receiver_dropped_releases_sender(capacity: usize) {
+    let core = core(1, capacity);
+    let (session, outbox) = core.admit().and_then(|p| core.register(p)).unwrap();
+    let sender = session.outbox().clone();
+    for _ in 0..capacity {
+        sender.try_notify(FRAME).expect("room in a fresh outbox");
+    }
+    let producer = thread::spawn(move || block_on(sender.send(FRAME)));
+    drop(outbox);
+    let result = producer.join().unwrap();
+    assert!(
+        result.is_err_and(|e| e.is_gone()),
+        "a send into a full outbox succeeded with nobody receiving"
+    );
+    drop(session);
+    let queued = AtomicUsize::new(capacity);
+    assert_all_counted(&core, &queued, &AtomicUsize::new(0));
+    assert_eq!(
+        core.metrics().messages_sent,
+        0,
+        "a message counted as sent was never received"
+    );
 }

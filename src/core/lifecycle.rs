@@ -24,11 +24,17 @@
 //! Lock order: the registry lock is the only lock, and nothing is awaited or
 //! sent while it is held.
 //!
+//! 5. Session ids are unique for the life of the core: each is one
+//!    `fetch_add` on a counter, however many threads register at once.
+//!
 //! Known-bad variants (model builds only, switched on by `ci/mutants.sh`):
 //! `drain_token_after_check` breaks invariant 3 (the drain token is taken
 //! after the shutdown check and the registry insert, so a drain can finish
-//! with a session still registered); `release_before_deregister` breaks invariant 1 (the permit
-//! goes back while the session is still registered).
+//! with a session still registered); `release_before_deregister` breaks
+//! invariant 1 (the permit goes back while the session is still registered);
+//! `register_ignores_shutdown` breaks invariant 2 (a permit taken before
+//! shutdown still registers after it); `session_id_racy` breaks invariant 5
+//! (the id counter is read, then written, in two steps).
 
 use bytes::Bytes;
 use serde::Serialize;
@@ -139,11 +145,18 @@ impl Core {
     pub fn register(&self, mut permit: Permit) -> Result<(Session, OutboxReceiver), AdmitError> {
         let inner = &self.inner;
         let token = inner.root.child_token();
-        if token.is_cancelled() {
+        if token.is_cancelled() && !mutant("register_ignores_shutdown") {
             incr(&inner.metrics.sessions_rejected);
             return Err(AdmitError::ShuttingDown);
         }
-        let id = SessionId(inner.next_id.fetch_add(1, Ordering::Relaxed));
+        let id = if mutant("session_id_racy") {
+            // Known-bad: read, then write back one more, in two steps.
+            let next = inner.next_id.load(Ordering::Relaxed);
+            inner.next_id.store(next + 1, Ordering::Relaxed);
+            SessionId(next)
+        } else {
+            SessionId(inner.next_id.fetch_add(1, Ordering::Relaxed))
+        };
         let (tx, rx) = outbox(
             id,
             inner.outbox_capacity,

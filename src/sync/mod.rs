@@ -75,33 +75,10 @@ pub(crate) use imp::{
 /// A mutex whose `lock` returns the guard directly, as loom's does.
 ///
 /// The guard is `!Send` in every mode: a spawned task that holds it across an
-/// `.await` does not compile. This does not compile:
-///
-#[cfg_attr(not(any(loom, shuttle)), doc = "```compile_fail")]
-#[cfg_attr(any(loom, shuttle), doc = "```ignore")]
-/// use mcp_server_core::sync::Mutex;
-/// let shared = std::sync::Arc::new(Mutex::new(0u32));
-/// tokio::spawn(async move {
-///     let guard = shared.lock();
-///     tokio::task::yield_now().await; // the guard lives across this .await
-///     drop(guard);
-/// });
-/// ```
-///
-/// while cloning what is needed and dropping the guard first does:
-///
-#[cfg_attr(not(any(loom, shuttle)), doc = "```")]
-#[cfg_attr(any(loom, shuttle), doc = "```ignore")]
-/// use mcp_server_core::sync::Mutex;
-/// let shared = std::sync::Arc::new(Mutex::new(0u32));
-/// # let _rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
-/// # let _enter = _rt.enter();
-/// tokio::spawn(async move {
-///     let value = *shared.lock(); // the guard drops at the end of this statement
-///     tokio::task::yield_now().await;
-///     value
-/// });
-/// ```
+/// `.await` does not compile, while one that clones what it needs and drops
+/// the guard first does. `tests/compile_fail.rs` proves both with trybuild
+/// (`tests/compile-fail/guard_across_await.rs` must fail to compile, and
+/// `tests/compile-fail/guard_dropped_before_await.rs` must compile).
 #[derive(Debug)]
 pub struct Mutex<T>(imp::RawMutex<T>);
 

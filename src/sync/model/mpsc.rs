@@ -1,7 +1,13 @@
 //! Model of `tokio::sync::mpsc`'s bounded channel, the subset the outbox
 //! uses: `try_send` (never waits), `send().await` (waits for room),
 //! `recv().await`, `try_recv`, `close`, and dropping the receiver, which
-//! closes the channel and drops what is still queued.
+//! closes the channel, releases every sender waiting for room and drops what
+//! is still queued.
+//!
+//! Known-bad variant `receiver_drop_wakes_nobody` (see `ci/mutants.sh`):
+//! dropping the receiver marks the channel closed but leaves the senders
+//! that wait for room parked. The model `receiver_dropped_releases_sender`
+//! catches it as a deadlock.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -198,7 +204,11 @@ impl<T> Receiver<T> {
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        self.close();
+        if crate::sync::mutant("receiver_drop_wakes_nobody") {
+            self.chan.state.lock().closed = true;
+        } else {
+            self.close();
+        }
         // Dropped outside the lock: a value's own Drop may do anything.
         let queued = std::mem::take(&mut self.chan.state.lock().queue);
         drop(queued);

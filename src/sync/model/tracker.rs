@@ -6,6 +6,11 @@
 //! checks the condition and registers its waker in two critical sections, so
 //! the last token can drop in between and wake nobody. The shutdown model
 //! catches it as a deadlock.
+//!
+//! Known-bad variant `tracker_close_wakes_nobody`: `close` marks the tracker
+//! closed but does not wake a waiter already parked in `wait`. Only a waiter
+//! on another thread than the one that closes can be parked then; the model
+//! `drain_awaited_elsewhere` has one, and catches it as a deadlock.
 
 use std::fmt;
 use std::future::Future;
@@ -60,7 +65,7 @@ impl TaskTracker {
         let waiters = {
             let mut state = self.inner.state.lock();
             state.closed = true;
-            if state.done() {
+            if state.done() && !mutant("tracker_close_wakes_nobody") {
                 std::mem::take(&mut state.waiters)
             } else {
                 Vec::new()
