@@ -11,8 +11,9 @@
 //! - [`core`]: admission, registry, shutdown and drain, outboxes; the part the
 //!   model checkers run.
 //! - [`protocol`]: JSON-RPC 2.0 and the MCP lifecycle (pure).
-//! - `server`: the accept loops, session tasks, dispatch, tools.
-//! - `transport`: line framing, TCP.
+//! - `server`: what a session does with its messages: lifecycle, dispatch,
+//!   tools, notify and broadcast.
+//! - `transport`: line framing, the line session driver, TCP and stdio.
 //!
 //! The README shows a server with a tool of its own; `tests/readme_example.rs`
 //! compiles it and checks that the README still shows exactly that code.

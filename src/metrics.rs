@@ -22,6 +22,8 @@ pub(crate) struct Metrics {
     pub(crate) requests_timed_out: AtomicU64,
     pub(crate) requests_panicked: AtomicU64,
     pub(crate) accept_errors: AtomicU64,
+    pub(crate) requests_rejected: AtomicU64,
+    pub(crate) connections_rejected: AtomicU64,
 }
 
 /// Adds one to a counter.
@@ -50,6 +52,8 @@ impl Metrics {
             requests_timed_out: read(&self.requests_timed_out),
             requests_panicked: read(&self.requests_panicked),
             accept_errors: read(&self.accept_errors),
+            requests_rejected: read(&self.requests_rejected),
+            connections_rejected: read(&self.connections_rejected),
         }
     }
 }
@@ -81,4 +85,8 @@ pub struct MetricsSnapshot {
     pub requests_panicked: u64,
     /// Errors from `accept` (each retried after a short backoff).
     pub accept_errors: u64,
+    /// Stateless requests refused because `max_concurrent_requests` were running.
+    pub requests_rejected: u64,
+    /// HTTP connections refused because `max_connections` were open.
+    pub connections_rejected: u64,
 }

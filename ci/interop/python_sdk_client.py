@@ -1,53 +1,84 @@
-"""A real MCP client (the official Python SDK) against the binary over stdio.
+"""A real MCP client (the official Python SDK) against the binary, over stdio
+and over Streamable HTTP.
 
 Usage: python_sdk_client.py PATH_TO_SERVER_BINARY
 
-Runs twice: once in the SDK's default mode ("auto": probes server/discover and
-speaks 2026-07-28 statelessly if the server offers it), once forcing the
-initialize handshake ("legacy"). Each run lists the tools, calls echo, calls
-sleep with progress, and checks what comes back. Exits non-zero on any
-mismatch.
+For each transport it runs twice: once in the SDK's default mode ("auto":
+probes server/discover and speaks 2026-07-28 statelessly if the server offers
+it), once forcing the initialize handshake ("legacy"). Each run lists the
+tools, calls echo, calls sleep with progress, and checks what comes back.
+Exits non-zero on any mismatch.
 """
 
 import asyncio
+import socket
+import subprocess
 import sys
+import time
 
 from mcp import Client, StdioServerParameters
 
 EXPECTED_TOOLS = ["broadcast", "echo", "sleep"]
 
 
-async def run(binary: str, mode: str) -> None:
-    params = StdioServerParameters(command=binary, args=["--stdio"], env={"RUST_LOG": "warn"})
+async def run(server: "StdioServerParameters | str", mode: str, transport: str) -> None:
     progress = []
 
     async def on_progress(p: float, total: float | None, message: str | None) -> None:
         progress.append(p)
 
-    async with Client(params, mode=mode) as client:
+    async with Client(server, mode=mode) as client:
         listed = await client.list_tools()
         names = sorted(t.name for t in listed.tools)
-        assert names == EXPECTED_TOOLS, f"{mode}: tools {names}"
+        assert names == EXPECTED_TOOLS, f"{transport} {mode}: tools {names}"
 
         echoed = await client.call_tool("echo", {"text": "hello from python"})
-        assert not echoed.is_error, f"{mode}: echo failed: {echoed}"
-        assert echoed.content[0].text == "hello from python", f"{mode}: echo returned {echoed.content}"
+        assert not echoed.is_error, f"{transport} {mode}: echo failed: {echoed}"
+        assert echoed.content[0].text == "hello from python", f"{transport} {mode}: echo returned {echoed.content}"
 
         slept = await client.call_tool("sleep", {"ms": 50}, progress_callback=on_progress)
-        assert not slept.is_error, f"{mode}: sleep failed: {slept}"
-        assert progress, f"{mode}: no progress notifications"
+        assert not slept.is_error, f"{transport} {mode}: sleep failed: {slept}"
+        assert progress, f"{transport} {mode}: no progress notifications"
 
         bad = await client.call_tool("echo", {})
-        assert bad.is_error, f"{mode}: echo without text should fail"
+        assert bad.is_error, f"{transport} {mode}: echo without text should fail"
 
-        print(f"python sdk ({mode}): protocol {client.protocol_version}, tools {names}, "
+        print(f"python sdk ({transport}, {mode}): protocol {client.protocol_version}, tools {names}, "
               f"echo ok, {len(progress)} progress notifications")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, deadline_s: float = 20.0) -> None:
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"the server never listened on port {port}")
 
 
 def main() -> None:
     binary = sys.argv[1]
+    stdio = StdioServerParameters(command=binary, args=["--stdio"], env={"RUST_LOG": "warn"})
     for mode in ("auto", "legacy"):
-        asyncio.run(run(binary, mode))
+        asyncio.run(run(stdio, mode, "stdio"))
+    port = free_port()
+    server = subprocess.Popen([binary, "--http", f"127.0.0.1:{port}"], env={"RUST_LOG": "warn"})
+    try:
+        wait_for_port(port)
+        for mode in ("auto", "legacy"):
+            asyncio.run(run(f"http://127.0.0.1:{port}/mcp", mode, "http"))
+    finally:
+        server.terminate()
+        code = server.wait(timeout=20)
+    assert code == 0, f"the HTTP server exited with {code} after SIGTERM"
 
 
 if __name__ == "__main__":

@@ -1,7 +1,10 @@
-//! The runnable MCP server: built-in tools over TCP or stdio.
+//! The runnable MCP server: built-in tools over TCP, Streamable HTTP or
+//! stdio.
 //!
 //! ```text
 //! cargo run --release -- --tcp 127.0.0.1:7878
+//! cargo run --release -- --http 127.0.0.1:8080       # http://127.0.0.1:8080/mcp
+//! cargo run --release -- --tcp 127.0.0.1:7878 --http 127.0.0.1:8080
 //! cargo run --release -- --stdio
 //! ```
 //!
@@ -16,23 +19,72 @@ mod app {
     use anyhow::Context;
     use clap::{Parser, ValueEnum};
     use mcp_server_core::config::{
-        DEFAULT_LISTEN_BACKLOG, DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_IN_FLIGHT_PER_SESSION,
-        DEFAULT_MAX_SESSIONS, DEFAULT_OUTBOX_CAPACITY,
+        DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_LISTEN_BACKLOG, DEFAULT_MAX_BODY_BYTES,
+        DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_FRAME_BYTES,
+        DEFAULT_MAX_IN_FLIGHT_PER_SESSION, DEFAULT_MAX_SESSIONS, DEFAULT_OUTBOX_CAPACITY,
+        DEFAULT_SESSION_IDLE_TIMEOUT, HttpConfig,
     };
-    use mcp_server_core::{FullPolicy, Server, ServerConfig, ServerHandle, transport::tcp};
+    use mcp_server_core::transport::{http::ENDPOINT, tcp};
+    use mcp_server_core::{FullPolicy, Server, ServerConfig, ServerHandle, ShutdownReport};
     use tracing_subscriber::EnvFilter;
 
     /// An MCP server with the built-in tools echo, sleep and broadcast.
     ///
     /// Speaks MCP 2024-11-05 .. 2025-11-25 (initialize handshake) and
-    /// 2026-07-28 (stateless, per-request _meta), one JSON-RPC message per
-    /// line, over TCP or stdio.
+    /// 2026-07-28 (stateless, per-request _meta): one JSON-RPC message per
+    /// line over TCP or stdio, and Streamable HTTP at /mcp. --tcp and --http
+    /// may be given together: one server, one admission limit.
     #[derive(Debug, Parser)]
     #[command(version, about, long_about)]
     struct Args {
-        /// Serve MCP over TCP on this address (the default, on 127.0.0.1:7878).
+        /// Serve MCP over TCP on this address (the default, on 127.0.0.1:7878,
+        /// when neither --http nor --stdio is given).
         #[arg(long, value_name = "ADDR", conflicts_with = "stdio")]
         tcp: Option<SocketAddr>,
+
+        /// Serve MCP over Streamable HTTP on this address, at /mcp.
+        #[arg(long, value_name = "ADDR", conflicts_with = "stdio")]
+        http: Option<SocketAddr>,
+
+        /// Host names an HTTP request's Host header may name (comma-separated;
+        /// "*" allows any). DNS rebinding protection.
+        #[arg(
+            long,
+            value_name = "HOSTS",
+            value_delimiter = ',',
+            default_value = "localhost,127.0.0.1,[::1]"
+        )]
+        allowed_hosts: Vec<String>,
+
+        /// Origins an HTTP request's Origin header, when present, may name: a host
+        /// name (any scheme and port) or scheme://host[:port]; comma-separated; "*" allows any.
+        #[arg(
+            long,
+            value_name = "ORIGINS",
+            value_delimiter = ',',
+            default_value = "localhost,127.0.0.1,[::1]"
+        )]
+        allowed_origins: Vec<String>,
+
+        /// Largest HTTP request body, in bytes; a larger one gets 413.
+        #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_BODY_BYTES)]
+        max_body_bytes: usize,
+
+        /// HTTP connections open at once; one more is answered 503 and closed.
+        #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CONNECTIONS)]
+        max_connections: usize,
+
+        /// Stateless (2026-07-28) HTTP requests running at once; one more gets 503.
+        #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CONCURRENT_REQUESTS)]
+        max_concurrent_requests: usize,
+
+        /// An HTTP session idle this long (no request running, no stream open) ends, in milliseconds.
+        #[arg(long, value_name = "MS", default_value_t = DEFAULT_SESSION_IDLE_TIMEOUT.as_millis() as u64)]
+        session_idle_timeout_ms: u64,
+
+        /// How long an HTTP client may take to send a request's headers, in milliseconds.
+        #[arg(long, value_name = "MS", default_value_t = DEFAULT_HEADER_READ_TIMEOUT.as_millis() as u64)]
+        header_read_timeout_ms: u64,
 
         /// Serve one client over stdin/stdout; logs go to stderr.
         #[arg(long)]
@@ -98,7 +150,17 @@ mod app {
             .max_in_flight_per_session(args.max_in_flight)
             .request_timeout(Duration::from_millis(args.request_timeout_ms))
             .shutdown_grace(Duration::from_millis(args.shutdown_grace_ms))
-            .listen_backlog(args.backlog);
+            .listen_backlog(args.backlog)
+            .http(
+                HttpConfig::default()
+                    .allowed_hosts(any_or(&args.allowed_hosts))
+                    .allowed_origins(any_or(&args.allowed_origins))
+                    .max_body_bytes(args.max_body_bytes)
+                    .max_connections(args.max_connections)
+                    .max_concurrent_requests(args.max_concurrent_requests)
+                    .session_idle_timeout(Duration::from_millis(args.session_idle_timeout_ms))
+                    .header_read_timeout(Duration::from_millis(args.header_read_timeout_ms)),
+            );
         let server = Server::builder().config(config).builtin_tools().build();
         let runtime = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
         let result = runtime.block_on(serve(server, &args));
@@ -107,31 +169,73 @@ mod app {
         result
     }
 
+    /// A list that is just "*" means any (an empty list in the config).
+    fn any_or(list: &[String]) -> Vec<String> {
+        if list.iter().any(|item| item == "*") {
+            Vec::new()
+        } else {
+            list.to_vec()
+        }
+    }
+
     async fn serve(server: Server, args: &Args) -> anyhow::Result<()> {
         tokio::spawn(shutdown_on_signal(server.handle()));
-        let report = if args.stdio {
+        if args.stdio {
             tracing::info!("serving MCP on stdio");
-            server
+            let report = server
                 .serve_connection(tokio::io::stdin(), tokio::io::stdout())
                 .await
-                .context("serving stdio")?
-        } else {
-            let addr = args
-                .tcp
-                .unwrap_or_else(|| "127.0.0.1:7878".parse().expect("a valid address"));
-            let listener = tcp::bind(addr, args.backlog)
-                .await
-                .with_context(|| format!("binding {addr}"))?;
-            tracing::info!(addr = %listener.local_addr()?, "serving MCP over TCP");
-            server.serve_tcp(listener).await
+                .context("serving stdio")?;
+            log_report("stdio", &report);
+            return Ok(());
+        }
+        let tcp_addr = match (args.tcp, args.http) {
+            (None, None) => Some("127.0.0.1:7878".parse().expect("a valid address")),
+            (tcp, _) => tcp,
         };
+        let tcp_listener = match tcp_addr {
+            Some(addr) => Some(
+                tcp::bind(addr, args.backlog)
+                    .await
+                    .with_context(|| format!("binding {addr}"))?,
+            ),
+            None => None,
+        };
+        let http_listener = match args.http {
+            Some(addr) => Some(
+                tcp::bind(addr, args.backlog)
+                    .await
+                    .with_context(|| format!("binding {addr}"))?,
+            ),
+            None => None,
+        };
+        let over_tcp = async {
+            if let Some(listener) = tcp_listener {
+                tracing::info!(addr = %listener.local_addr()?, "serving MCP over TCP");
+                log_report("tcp", &server.serve_tcp(listener).await);
+            }
+            anyhow::Ok(())
+        };
+        let over_http = async {
+            if let Some(listener) = http_listener {
+                let addr = listener.local_addr()?;
+                tracing::info!(url = %format!("http://{addr}{ENDPOINT}"), "serving MCP over Streamable HTTP");
+                log_report("http", &server.serve_http(listener).await);
+            }
+            anyhow::Ok(())
+        };
+        let (tcp_result, http_result) = tokio::join!(over_tcp, over_http);
+        tcp_result.and(http_result)
+    }
+
+    fn log_report(transport: &str, report: &ShutdownReport) {
         tracing::info!(
+            transport,
             closed = report.sessions_closed,
             aborted = report.sessions_aborted,
             elapsed_ms = report.elapsed.as_millis() as u64,
             "server stopped"
         );
-        Ok(())
     }
 
     async fn shutdown_on_signal(handle: ServerHandle) {

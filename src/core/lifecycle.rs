@@ -57,6 +57,8 @@ pub struct Core {
 #[derive(Debug)]
 struct Inner {
     admission: Admission,
+    /// The gate of stateless requests (`max_concurrent_requests`).
+    requests: Admission,
     registry: Registry,
     /// The root of every session's and request's token.
     root: CancellationToken,
@@ -98,6 +100,7 @@ impl Core {
         Self {
             inner: Arc::new(Inner {
                 admission: Admission::new(config.max_sessions),
+                requests: Admission::new(config.http.max_concurrent_requests),
                 registry: Registry::default(),
                 root: CancellationToken::new(),
                 drain: TaskTracker::new(),
@@ -130,6 +133,33 @@ impl Core {
             }
             Err(error) => {
                 incr(&self.inner.metrics.sessions_rejected);
+                Err(error)
+            }
+        }
+    }
+
+    /// Takes a permit of the stateless-request gate, or counts a rejection.
+    /// Like a session's, the permit carries a drain token taken before the
+    /// shutdown check, so the drain waits for every request that got one.
+    ///
+    /// # Errors
+    ///
+    /// [`AdmitError::AtCapacity`] when `max_concurrent_requests` requests
+    /// hold permits, [`AdmitError::ShuttingDown`] after [`Core::shutdown`].
+    pub fn admit_request(&self) -> Result<Permit, AdmitError> {
+        let tracked = self.inner.drain.token();
+        let result = if self.is_shutting_down() {
+            Err(AdmitError::ShuttingDown)
+        } else {
+            self.inner.requests.try_admit()
+        };
+        match result {
+            Ok(mut permit) => {
+                permit.tracked = Some(tracked);
+                Ok(permit)
+            }
+            Err(error) => {
+                incr(&self.inner.metrics.requests_rejected);
                 Err(error)
             }
         }
@@ -188,6 +218,30 @@ impl Core {
             permit: Some(permit),
         };
         Ok((session, rx))
+    }
+
+    /// A bounded outbox for one request's own stream (an HTTP POST's
+    /// response) in session `session`: counted like a session's outbox, and
+    /// a full one drops notifications (it never disconnects anybody).
+    pub fn request_outbox(
+        &self,
+        session: SessionId,
+        token: CancellationToken,
+    ) -> (OutboxSender, OutboxReceiver) {
+        let inner = &self.inner;
+        outbox(
+            session,
+            inner.outbox_capacity,
+            FullPolicy::Drop,
+            token,
+            Arc::clone(&inner.metrics),
+        )
+    }
+
+    /// A fresh id from the sessions' counter, for something that is not a
+    /// session but needs an id of the same kind (a stateless request).
+    pub fn next_id(&self) -> SessionId {
+        SessionId(self.inner.next_id.fetch_add(1, Ordering::Relaxed))
     }
 
     /// Queues a notification for one session without waiting.

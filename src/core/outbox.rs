@@ -32,19 +32,29 @@ use crate::sync::{Arc, CancellationToken, mpsc, mutant};
 pub struct Envelope {
     frame: Bytes,
     metrics: Option<Arc<Metrics>>,
+    /// The answer to a request: nothing more follows it on that request's
+    /// own stream (an HTTP POST's response ends after it).
+    answer: bool,
 }
 
 impl Envelope {
-    fn new(frame: Bytes, metrics: &Arc<Metrics>) -> Self {
+    fn new(frame: Bytes, metrics: &Arc<Metrics>, answer: bool) -> Self {
         Self {
             frame,
             metrics: Some(Arc::clone(metrics)),
+            answer,
         }
     }
 
     /// The encoded message (one JSON-RPC line, without the newline).
     pub fn frame(&self) -> &Bytes {
         &self.frame
+    }
+
+    /// True for the answer to a request (a response or an error), false for
+    /// a notification.
+    pub fn is_answer(&self) -> bool {
+        self.answer
     }
 
     /// Marks the message as written to the client and counts it as sent.
@@ -115,7 +125,7 @@ impl OutboxSender {
     ///   [`FullPolicy::Disconnect`] the session is also cancelled).
     /// - [`NotifyError::Gone`] when the session has ended; nothing is counted.
     pub fn try_notify(&self, frame: Bytes) -> Result<(), NotifyError> {
-        match self.tx.try_send(Envelope::new(frame, &self.metrics)) {
+        match self.tx.try_send(Envelope::new(frame, &self.metrics, false)) {
             Ok(()) => Ok(()),
             Err(mpsc::error::TrySendError::Full(envelope)) => {
                 drop(envelope); // counted as dropped
@@ -137,13 +147,14 @@ impl OutboxSender {
         }
     }
 
-    /// Wraps a message for this outbox: from here on it is either delivered
-    /// or counted as dropped.
-    pub fn envelope(&self, frame: Bytes) -> Envelope {
-        Envelope::new(frame, &self.metrics)
+    /// Wraps the answer to a request for this outbox: from here on it is
+    /// either delivered or counted as dropped.
+    pub fn answer(&self, frame: Bytes) -> Envelope {
+        Envelope::new(frame, &self.metrics, true)
     }
 
-    /// Queues a response if there is room, without applying the full policy.
+    /// Queues the answer to a request if there is room, without applying the
+    /// full policy.
     ///
     /// # Errors
     ///
@@ -151,7 +162,7 @@ impl OutboxSender {
     /// queue is full (hand it to [`OutboxSender::send_envelope`]);
     /// `Err(None)` when the session has ended (nothing is counted).
     pub fn try_send(&self, frame: Bytes) -> Result<(), Option<Envelope>> {
-        match self.tx.try_send(Envelope::new(frame, &self.metrics)) {
+        match self.tx.try_send(self.answer(frame)) {
             Ok(()) => Ok(()),
             Err(mpsc::error::TrySendError::Full(envelope)) => Err(Some(envelope)),
             Err(mpsc::error::TrySendError::Closed(envelope)) => {
@@ -172,7 +183,8 @@ impl OutboxSender {
     /// Cancel-safe: if the future is dropped before it completes, the message
     /// was not queued and is counted as dropped.
     pub async fn send(&self, frame: Bytes) -> Result<(), NotifyError> {
-        self.send_envelope(Envelope::new(frame, &self.metrics)).await
+        self.send_envelope(Envelope::new(frame, &self.metrics, false))
+            .await
     }
 
     /// Queues an envelope, waiting for room.

@@ -25,6 +25,9 @@ pub const META_PROTOCOL_VERSION: &str = "io.modelcontextprotocol/protocolVersion
 pub const META_CLIENT_CAPABILITIES: &str = "io.modelcontextprotocol/clientCapabilities";
 /// The `_meta` key holding a stateless request's client info.
 pub const META_CLIENT_INFO: &str = "io.modelcontextprotocol/clientInfo";
+/// The error code of `HeaderMismatchError` (2026-07-28, HTTP): an MCP header
+/// is missing or disagrees with the body.
+pub const HEADER_MISMATCH: i64 = -32020;
 /// The error code of `UnsupportedProtocolVersionError` (2026-07-28).
 pub const UNSUPPORTED_PROTOCOL_VERSION: i64 = -32022;
 

@@ -1,7 +1,7 @@
 //! Request dispatch: which method does what, and what it answers.
 //!
 //! Everything but `tools/call` is answered here, synchronously, by the
-//! session loop; `tools/call` becomes a [`Route::Call`], which the session
+//! session loop; `tools/call` becomes a [`Dispatch::Call`], which the session
 //! polls once itself and, if the tool has to wait, runs as a task of its own.
 
 use serde_json::{Value, json};
@@ -17,9 +17,18 @@ use crate::protocol::mcp::{
 /// in milliseconds. The tool set is fixed when the server is built.
 const CACHE_TTL_MS: u64 = 60_000;
 
+/// The methods a stateless (2026-07-28) request may call; the others
+/// (`initialize`, `ping`, `logging/setLevel`, ...) do not exist there.
+const STATELESS_METHODS: [&str; 3] = ["server/discover", "tools/list", "tools/call"];
+
+/// True if a stateless request may call `method`.
+pub(crate) fn is_stateless_method(method: &str) -> bool {
+    STATELESS_METHODS.contains(&method)
+}
+
 /// What to do with a request.
 #[derive(Debug)]
-pub(crate) enum Route {
+pub(crate) enum Dispatch {
     /// Answer now.
     Reply(Result<Value, ErrorObject>),
     /// Run a tool.
@@ -34,17 +43,17 @@ pub(crate) enum Route {
 }
 
 /// Routes one request of a session.
-pub(crate) fn route(
+pub(crate) fn dispatch(
     shared: &Shared,
     lifecycle: &mut Lifecycle,
     method: &str,
     params: Option<Value>,
-) -> Route {
+) -> Dispatch {
     let generation = match lifecycle.classify(method, params.as_ref()) {
         Ok(generation) => generation,
-        Err(error) => return Route::Reply(Err(error)),
+        Err(error) => return Dispatch::Reply(Err(error)),
     };
-    let reply = |result: Value| Route::Reply(Ok(finish_result(generation, result)));
+    let reply = |result: Value| Dispatch::Reply(Ok(finish_result(generation, result)));
     match method {
         "initialize" if !generation.is_stateless() => match lifecycle.initialize(params.as_ref()) {
             Ok(version) => {
@@ -56,9 +65,9 @@ pub(crate) fn route(
                 if let Some(instructions) = &shared.instructions {
                     result["instructions"] = json!(instructions);
                 }
-                Route::Reply(Ok(result))
+                Dispatch::Reply(Ok(result))
             }
-            Err(error) => Route::Reply(Err(error)),
+            Err(error) => Dispatch::Reply(Err(error)),
         },
         "ping" => reply(json!({})),
         "server/discover" => {
@@ -72,7 +81,7 @@ pub(crate) fn route(
             }
             // Discovery is a stateless operation in every generation.
             let stateless = Generation::Stateless(STATELESS_VERSIONS[0]);
-            Route::Reply(Ok(finish_result(
+            Dispatch::Reply(Ok(finish_result(
                 stateless,
                 cacheable(stateless, result, CACHE_TTL_MS, true),
             )))
@@ -90,36 +99,36 @@ pub(crate) fn route(
                 .and_then(|p| p.get("level"))
                 .and_then(Value::as_str);
             match level.and_then(log_level_rank) {
-                Some(rank) => Route::SetLogLevel(rank, generation),
-                None => Route::Reply(Err(ErrorObject::invalid_params(
+                Some(rank) => Dispatch::SetLogLevel(rank, generation),
+                None => Dispatch::Reply(Err(ErrorObject::invalid_params(
                     "logging/setLevel: level must be one of debug, info, notice, warning, error, \
                      critical, alert, emergency",
                 ))),
             }
         }
-        _ => Route::Reply(Err(ErrorObject::method_not_found(method))),
+        _ => Dispatch::Reply(Err(ErrorObject::method_not_found(method))),
     }
 }
 
-fn route_call(shared: &Shared, params: Option<Value>, generation: Generation) -> Route {
+fn route_call(shared: &Shared, params: Option<Value>, generation: Generation) -> Dispatch {
     let Some(Value::Object(mut params)) = params else {
-        return Route::Reply(Err(ErrorObject::invalid_params(
+        return Dispatch::Reply(Err(ErrorObject::invalid_params(
             "tools/call: params must be an object",
         )));
     };
     let Some(name) = params.get("name").and_then(Value::as_str) else {
-        return Route::Reply(Err(ErrorObject::invalid_params(
+        return Dispatch::Reply(Err(ErrorObject::invalid_params(
             "tools/call: name (string) is required",
         )));
     };
     let Some(tool) = shared.tools.get(name) else {
-        return Route::Reply(Err(ErrorObject::invalid_params(format!("unknown tool: {name}"))));
+        return Dispatch::Reply(Err(ErrorObject::invalid_params(format!("unknown tool: {name}"))));
     };
     let args = match params.remove("arguments") {
         None | Some(Value::Null) => json!({}),
         Some(args @ Value::Object(_)) => args,
         Some(_) => {
-            return Route::Reply(Err(ErrorObject::invalid_params(
+            return Dispatch::Reply(Err(ErrorObject::invalid_params(
                 "tools/call: arguments must be an object",
             )));
         }
@@ -129,7 +138,7 @@ fn route_call(shared: &Shared, params: Option<Value>, generation: Generation) ->
         .and_then(|m| m.get("progressToken"))
         .filter(|t| t.is_string() || t.is_number())
         .cloned();
-    Route::Call {
+    Dispatch::Call {
         tool: tool.clone(),
         args,
         progress_token,

@@ -1,15 +1,17 @@
-//! The server: accept loops, one tracked task per session, request dispatch,
-//! `notify_client` and `broadcast`.
+//! The server: what a session does with its messages (lifecycle, dispatch,
+//! tools), `notify_client` and `broadcast`, and the drain that ends every
+//! `serve_*`.
 //!
-//! Entry points: [`Server::serve_tcp`] for a listener,
-//! [`Server::serve_connection`] for one stream pair (stdio). Both return a
-//! [`ShutdownReport`] once [`ServerHandle::shutdown`] has run its course.
+//! The transports (`crate::transport`) drive it. Entry points:
+//! [`Server::serve_tcp`] for a listener, [`Server::serve_connection`] for one
+//! stream pair (stdio). Each returns a [`ShutdownReport`] once
+//! [`ServerHandle::shutdown`] has run its course.
 
-mod accept;
 pub mod builtin;
-mod dispatch;
-mod session;
-mod tools;
+pub(crate) mod dispatch;
+pub(crate) mod drain;
+pub(crate) mod session;
+pub(crate) mod tools;
 
 pub use tools::{RequestContext, Tool, ToolError, ToolOutput};
 
@@ -33,7 +35,7 @@ pub const DEFAULT_SERVER_NAME: &str = env!("CARGO_PKG_NAME");
 /// An MCP server: configuration, tools, and the core it runs on.
 #[derive(Debug, Clone)]
 pub struct Server {
-    shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
 }
 
 #[derive(Debug)]
@@ -178,7 +180,7 @@ impl Notification {
 /// A handle on a running server. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct ServerHandle {
-    shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
 }
 
 impl ServerHandle {

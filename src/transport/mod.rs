@@ -1,7 +1,15 @@
-//! Transports: adapters from bytes on a stream to JSON-RPC lines.
+//! Transports: adapters from bytes to the server's sessions.
 //!
-//! A transport holds no session state; it frames, enforces the size limit and
-//! hands a connection to the server.
+//! - `line`: a session on a byte stream, one JSON-RPC message per line;
+//! - [`tcp`]: the listener and the accept loop;
+//! - `stdio`: one client on a reader and a writer;
+//! - [`http`]: Streamable HTTP for both protocol generations.
+//!
+//! A transport holds no protocol state; it frames, enforces the size limits
+//! and hands each message to the server with the route its answer takes.
 
 pub(crate) mod framing;
+pub mod http;
+pub(crate) mod line;
+mod stdio;
 pub mod tcp;

@@ -3,6 +3,8 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod http;
+
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -42,13 +44,28 @@ impl TestServer {
         Self { handle, addr, join }
     }
 
+    /// Starts a server over Streamable HTTP with the built-in tools and
+    /// `tools`.
+    pub async fn start_http(config: ServerConfig, tools: Vec<Tool>) -> Self {
+        let mut builder = Server::builder().config(config).builtin_tools();
+        for tool in tools {
+            builder = builder.tool(tool);
+        }
+        let server = builder.build();
+        let listener = tcp::bind("127.0.0.1:0".parse().unwrap(), 4096).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let handle = server.handle();
+        let join = tokio::spawn(async move { server.serve_http(listener).await });
+        Self { handle, addr, join }
+    }
+
     /// Shuts down and returns the report (panics if it hangs).
     pub async fn stop(self) -> ShutdownReport {
         self.handle.shutdown();
         tokio::time::timeout(HANG, self.join)
             .await
-            .expect("serve_tcp did not return after shutdown")
-            .expect("serve_tcp panicked")
+            .expect("serve did not return after shutdown")
+            .expect("serve panicked")
     }
 
     pub async fn client(&self) -> Client {

@@ -3,7 +3,14 @@
 //! Each bound on memory or time in the server comes from a field here, so the
 //! worst case of a session is a formula of this struct (see the README).
 
+mod http;
+
 use std::time::Duration;
+
+pub use http::{
+    DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONCURRENT_REQUESTS,
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_SESSION_IDLE_TIMEOUT, HttpConfig,
+};
 
 /// Default for [`ServerConfig::max_sessions`]: live sessions at once.
 pub const DEFAULT_MAX_SESSIONS: usize = 1024;
@@ -65,6 +72,8 @@ pub struct ServerConfig {
     pub shutdown_grace: Duration,
     /// Listen backlog for TCP listeners the server binds itself.
     pub listen_backlog: u32,
+    /// The limits of the Streamable HTTP transport.
+    pub http: HttpConfig,
 }
 
 impl Default for ServerConfig {
@@ -78,6 +87,7 @@ impl Default for ServerConfig {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             listen_backlog: DEFAULT_LISTEN_BACKLOG,
+            http: HttpConfig::default(),
         }
     }
 }
@@ -128,6 +138,12 @@ impl ServerConfig {
     /// Sets [`ServerConfig::listen_backlog`].
     pub fn listen_backlog(mut self, backlog: u32) -> Self {
         self.listen_backlog = backlog;
+        self
+    }
+
+    /// Sets [`ServerConfig::http`].
+    pub fn http(mut self, http: HttpConfig) -> Self {
+        self.http = http;
         self
     }
 }

@@ -1,0 +1,157 @@
+//! One `tools/call` that did not finish on its first poll: its task, its
+//! timeout, its answer, and the gauge that counts it while it runs.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use crate::core::{Envelope, OutboxSender};
+use crate::metrics::{Metrics, decr, incr};
+use crate::protocol::jsonrpc::{ErrorObject, REQUEST_TIMED_OUT, RequestId, encode_error, encode_result};
+use crate::protocol::mcp::{Generation, finish_result};
+use crate::server::tools::{Tool, ToolError, ToolOutput};
+use crate::sync::{Arc, AtomicU64, CancellationToken};
+
+/// A tool call, with panics caught.
+pub(crate) type CallFuture =
+    Pin<Box<dyn Future<Output = std::thread::Result<Result<ToolOutput, ToolError>>> + Send>>;
+
+/// Waits for room for an answer on its route, unless `stop` is cancelled
+/// first (the answer is then counted as dropped when its envelope drops).
+pub(crate) async fn send_reply(route: &OutboxSender, stop: &CancellationToken, envelope: Envelope) {
+    let send = route.send_envelope(envelope);
+    tokio::select! {
+        biased;
+        () = stop.cancelled() => {}
+        _ = send => {}
+    }
+}
+
+/// The answer to a finished call.
+pub(crate) fn answer(
+    gauge: &mut InFlight,
+    tool: &Tool,
+    id: &RequestId,
+    generation: Generation,
+    result: std::thread::Result<Result<ToolOutput, ToolError>>,
+) -> bytes::Bytes {
+    match result {
+        Ok(Ok(output)) => {
+            gauge.end_ok();
+            encode_result(id, finish_result(generation, output.into_result()))
+        }
+        Ok(Err(error)) => {
+            gauge.end_ok();
+            match error.into_answer() {
+                Ok(output) => encode_result(id, finish_result(generation, output.into_result())),
+                Err(error) => encode_error(Some(id), &error),
+            }
+        }
+        Err(_panic) => {
+            gauge.end(|m| &m.requests_panicked);
+            tracing::warn!(tool = tool.name(), ?id, "tool handler panicked");
+            encode_error(
+                Some(id),
+                &ErrorObject::internal(format!("tool {} panicked", tool.name())),
+            )
+        }
+    }
+}
+
+/// One `tools/call` that did not finish on its first poll.
+pub(crate) struct CallTask {
+    /// Ends the wait for room for the answer (the session's token, or the
+    /// request's own when it has no session).
+    pub(crate) stop: CancellationToken,
+    /// Where the answer goes.
+    pub(crate) route: OutboxSender,
+    pub(crate) timeout: Duration,
+    pub(crate) generation: Generation,
+}
+
+enum Outcome {
+    Done(std::thread::Result<Result<ToolOutput, ToolError>>),
+    Cancelled,
+    TimedOut,
+}
+
+impl CallTask {
+    /// Runs the call to its end (or its cancellation, or its timeout) and
+    /// queues its answer; yields the request's id.
+    pub(crate) async fn run(
+        self,
+        id: RequestId,
+        tool: Tool,
+        call: CallFuture,
+        token: CancellationToken,
+        mut gauge: InFlight,
+    ) -> Option<RequestId> {
+        let outcome = tokio::select! {
+            // The handler first: a cooperative handler sees its cancellation
+            // and returns before the token branch drops it.
+            biased;
+            result = call => Outcome::Done(result),
+            () = token.cancelled() => Outcome::Cancelled,
+            () = tokio::time::sleep(self.timeout) => Outcome::TimedOut,
+        };
+        let reply = match outcome {
+            Outcome::Cancelled | Outcome::Done(_) if token.is_cancelled() => {
+                gauge.end(|m| &m.requests_cancelled);
+                None
+            }
+            Outcome::Done(result) => Some(answer(&mut gauge, &tool, &id, self.generation, result)),
+            Outcome::TimedOut => {
+                token.cancel();
+                gauge.end(|m| &m.requests_timed_out);
+                let ms = self.timeout.as_millis();
+                Some(encode_error(
+                    Some(&id),
+                    &ErrorObject::new(REQUEST_TIMED_OUT, format!("request timed out after {ms} ms")),
+                ))
+            }
+            Outcome::Cancelled => unreachable!("the token branch fires only once the token is cancelled"),
+        };
+        if let Some(frame) = reply {
+            send_reply(&self.route, &self.stop, self.route.answer(frame)).await;
+        }
+        Some(id)
+    }
+}
+
+/// Counts a request in `requests_in_flight` while it runs. A request that is
+/// dropped before it ends (its session ended and aborted it) counts as
+/// cancelled.
+pub(crate) struct InFlight {
+    metrics: Arc<Metrics>,
+    ended: bool,
+}
+
+impl InFlight {
+    pub(crate) fn new(metrics: Arc<Metrics>) -> Self {
+        incr(&metrics.requests_in_flight);
+        Self {
+            metrics,
+            ended: false,
+        }
+    }
+
+    /// Ends the request normally.
+    pub(crate) fn end_ok(&mut self) {
+        self.ended = true;
+    }
+
+    /// Ends the request and counts it in the counter `counter` picks.
+    pub(crate) fn end(&mut self, counter: impl FnOnce(&Metrics) -> &AtomicU64) {
+        incr(counter(&self.metrics));
+        self.ended = true;
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        decr(&self.metrics.requests_in_flight);
+        if !self.ended {
+            incr(&self.metrics.requests_cancelled);
+        }
+    }
+}

@@ -1,0 +1,290 @@
+//! The protocol state of one session, whatever carries its messages: the
+//! lifecycle, the log level, the running requests. A transport drives it
+//! (`transport::line` for stdio and TCP, `transport::http` for Streamable
+//! HTTP): it hands over each inbound message with the [`Route`] its answers
+//! take, and writes what reaches the session's outbox.
+//!
+//! Requests run as tasks of the session's own `JoinSet`, at most
+//! `max_in_flight_per_session` at a time; the transport stops handing over
+//! messages while [`SessionState::can_read`] is false, so the client is
+//! pushed back instead of memory growing.
+//!
+//! Answers are routed by the request they belong to, never looked up by
+//! bare JSON-RPC id. A request whose id equals that of a request still
+//! running in the same session is refused with -32600 (the ids of one
+//! session's running requests are what `notifications/cancelled` names, so
+//! they must be unambiguous).
+
+mod call;
+
+use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use std::task::{Context, Poll};
+
+use futures_util::FutureExt;
+use serde_json::Value;
+use tokio::task::{JoinError, JoinSet};
+
+use super::dispatch::{Dispatch, dispatch};
+use super::tools::{RequestContext, Tool};
+use super::{ServerHandle, Shared};
+use crate::core::{OutboxSender, Session};
+use crate::metrics::incr;
+use crate::protocol::jsonrpc::{
+    self, ErrorObject, INVALID_REQUEST, Incoming, RequestId, encode_error, encode_result,
+};
+use crate::protocol::mcp::{Generation, Lifecycle, finish_result};
+use crate::sync::{Arc, CancellationToken};
+pub(crate) use call::{CallFuture, CallTask, InFlight, answer, send_reply};
+
+/// The log level rank a session receives until it sets one (`debug`: all).
+const DEFAULT_LOG_LEVEL: u8 = 0;
+
+/// Where the answer to one inbound message, and the notifications of the
+/// request it starts, go.
+#[derive(Debug, Clone)]
+pub(crate) enum Route {
+    /// The session's own outbox (stdio and TCP: the one connection).
+    Session,
+    /// One request's own stream (an HTTP POST's response), with the token
+    /// that its transport cancels when the client drops the stream; a child
+    /// of the session's token.
+    Stream {
+        outbox: OutboxSender,
+        token: CancellationToken,
+    },
+}
+
+/// A finished request task: the id it ran under, if it was a call.
+pub(crate) type Finished = Result<Option<RequestId>, JoinError>;
+
+/// The protocol state of one session.
+pub(crate) struct SessionState {
+    shared: Arc<Shared>,
+    handle: ServerHandle,
+    session: Session,
+    lifecycle: Lifecycle,
+    /// The log level the client asked for (rank), applied once initialized.
+    log_level: u8,
+    /// Running requests and queued replies; each yields its request id.
+    in_flight: JoinSet<Option<RequestId>>,
+    /// Tokens of running requests, for `notifications/cancelled`.
+    requests: HashMap<RequestId, CancellationToken>,
+}
+
+impl SessionState {
+    pub(crate) fn new(shared: Arc<Shared>, session: Session) -> Self {
+        Self {
+            handle: ServerHandle {
+                shared: Arc::clone(&shared),
+            },
+            shared,
+            session,
+            lifecycle: Lifecycle::default(),
+            log_level: DEFAULT_LOG_LEVEL,
+            in_flight: JoinSet::new(),
+            requests: HashMap::new(),
+        }
+    }
+
+    pub(crate) fn session(&self) -> &Session {
+        &self.session
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// True while the session may take another message (below its
+    /// in-flight cap).
+    pub(crate) fn can_read(&self) -> bool {
+        self.in_flight.len() < self.shared.config.max_in_flight_per_session
+    }
+
+    /// True while a request or a queued reply is running.
+    pub(crate) fn is_busy(&self) -> bool {
+        !self.in_flight.is_empty()
+    }
+
+    /// Waits for a request task to end; pending forever while none runs.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: `join_next` leaves unfinished tasks in the set.
+    pub(crate) async fn next_finished(&mut self) -> Finished {
+        if self.in_flight.is_empty() {
+            return std::future::pending().await;
+        }
+        self.in_flight.join_next().await.expect("the set is not empty")
+    }
+
+    /// Forgets a finished request.
+    pub(crate) fn on_finished(&mut self, done: Finished) {
+        if let Ok(Some(id)) = done {
+            self.requests.remove(&id);
+        }
+    }
+
+    /// Cancels every request, then waits for them (bounded by the shutdown
+    /// grace; stragglers are aborted).
+    pub(crate) async fn end_requests(&mut self) {
+        self.session.token().cancel();
+        // Every request sees its token cancelled and ends at its next poll
+        // (a handler that ignores the token is dropped by its task's
+        // `select!`), so this wait is short; the grace bounds it anyway.
+        let grace = self.shared.config.shutdown_grace;
+        let ended = async { while self.in_flight.join_next().await.is_some() {} };
+        if tokio::time::timeout(grace, ended).await.is_err() {
+            self.in_flight.abort_all();
+        }
+    }
+
+    /// A message over the size limit, skipped: answered with -32600.
+    pub(crate) fn on_too_long(&mut self, len: usize, route: &Route) {
+        let limit = self.shared.config.max_frame_bytes;
+        let error = ErrorObject::new(
+            INVALID_REQUEST,
+            format!("message of {len} bytes exceeds the limit of {limit} bytes"),
+        );
+        self.reply(encode_error(None, &error), route);
+    }
+
+    /// One inbound JSON-RPC message.
+    pub(crate) fn on_message(&mut self, line: &[u8], route: &Route) {
+        match jsonrpc::parse(line) {
+            Err(rejection) => self.reply(encode_error(rejection.id.as_ref(), &rejection.error), route),
+            Ok(Incoming::Request { id, method, params }) => self.on_request(id, &method, params, route),
+            Ok(Incoming::Notification { method, params }) => self.on_notification(&method, params),
+            Ok(Incoming::Response { id }) => {
+                tracing::debug!(session = %self.session.id(), ?id, "ignoring a response to no request");
+            }
+        }
+    }
+
+    fn on_request(&mut self, id: RequestId, method: &str, params: Option<Value>, route: &Route) {
+        incr(&self.shared.core.metrics_ref().requests_total);
+        if self.requests.contains_key(&id) {
+            let error = ErrorObject::new(INVALID_REQUEST, "request id already in use by a running request");
+            self.reply(encode_error(Some(&id), &error), route);
+            return;
+        }
+        match dispatch(&self.shared, &mut self.lifecycle, method, params) {
+            Dispatch::Reply(Ok(result)) => {
+                if method == "initialize"
+                    && let Some(version) = self.lifecycle.negotiated()
+                {
+                    self.session.attrs().set_protocol_version(version);
+                }
+                self.reply(encode_result(&id, result), route);
+            }
+            Dispatch::Reply(Err(error)) => self.reply(encode_error(Some(&id), &error), route),
+            Dispatch::SetLogLevel(rank, generation) => {
+                self.log_level = rank;
+                if self.lifecycle.is_initialized() {
+                    self.session.attrs().set_notify_gate(rank);
+                }
+                let result = finish_result(generation, serde_json::json!({}));
+                self.reply(encode_result(&id, result), route);
+            }
+            Dispatch::Call {
+                tool,
+                args,
+                progress_token,
+                generation,
+            } => self.spawn_call(id, tool, args, progress_token, generation, route),
+        }
+    }
+
+    fn on_notification(&mut self, method: &str, params: Option<Value>) {
+        match method {
+            "notifications/initialized" => {
+                if self.lifecycle.initialized() {
+                    self.session.attrs().set_notify_gate(self.log_level);
+                }
+            }
+            "notifications/cancelled" => {
+                let id = params
+                    .as_ref()
+                    .and_then(|p| p.get("requestId"))
+                    .and_then(RequestId::from_value);
+                if let Some(token) = id.and_then(|id| self.requests.get(&id)) {
+                    token.cancel();
+                }
+            }
+            _ => tracing::trace!(session = %self.session.id(), method, "ignoring notification"),
+        }
+    }
+
+    /// The outbox a route names.
+    fn outbox<'a>(&'a self, route: &'a Route) -> &'a OutboxSender {
+        match route {
+            Route::Session => self.session.outbox(),
+            Route::Stream { outbox, .. } => outbox,
+        }
+    }
+
+    /// Queues an answer; if its outbox is full, a task waits for room (and
+    /// counts against the in-flight cap, so the transport stops reading).
+    fn reply(&mut self, frame: bytes::Bytes, route: &Route) {
+        let outbox = self.outbox(route);
+        match outbox.try_send(frame) {
+            Ok(()) | Err(None) => {}
+            Err(Some(envelope)) => {
+                let outbox = outbox.clone();
+                let token = self.session.token().clone();
+                self.in_flight.spawn(async move {
+                    send_reply(&outbox, &token, envelope).await;
+                    None
+                });
+            }
+        }
+    }
+
+    /// Starts a `tools/call`. The handler is polled once right here: a tool
+    /// that finishes without waiting (like `echo`) is answered at once, with
+    /// no task, no timer and no entry in `requests`. Otherwise the
+    /// half-run call moves into a task of its own, which polls it again at
+    /// once (so it registers that task's waker) and adds the timeout.
+    fn spawn_call(
+        &mut self,
+        id: RequestId,
+        tool: Tool,
+        args: Value,
+        progress_token: Option<Value>,
+        generation: Generation,
+        route: &Route,
+    ) {
+        let mut gauge = InFlight::new(Arc::clone(self.shared.core.metrics_ref()));
+        let token = match route {
+            Route::Session => self.session.token().child_token(),
+            Route::Stream { token, .. } => token.clone(),
+        };
+        let outbox = self.outbox(route).clone();
+        let ctx = RequestContext {
+            request_id: id.clone(),
+            token: token.clone(),
+            progress_token,
+            outbox: outbox.clone(),
+            server: self.handle.clone(),
+        };
+        let mut call: CallFuture = Box::pin(AssertUnwindSafe(tool.call(args, ctx)).catch_unwind());
+        let first = {
+            let mut cx = Context::from_waker(futures_util::task::noop_waker_ref());
+            // A panic in this poll is caught by `catch_unwind` inside `call`.
+            call.as_mut().poll(&mut cx)
+        };
+        if let Poll::Ready(result) = first {
+            let answer = answer(&mut gauge, &tool, &id, generation, result);
+            self.reply(answer, route);
+            return;
+        }
+        self.requests.insert(id.clone(), token.clone());
+        let task = CallTask {
+            stop: self.session.token().clone(),
+            route: outbox,
+            timeout: self.shared.config.request_timeout,
+            generation,
+        };
+        self.in_flight.spawn(task.run(id, tool, call, token, gauge));
+    }
+}

@@ -1,0 +1,185 @@
+//! Response bodies: one JSON message, or a Server-Sent Events stream fed by
+//! an outbox.
+//!
+//! A POST's answer is JSON when the first thing its request produces is its
+//! answer, and an SSE stream when notifications (progress, log messages)
+//! come first. An SSE stream starts with a priming event (an id, `retry`,
+//! empty data) for clients at 2025-11-25 or later, gives every event an id
+//! `<stream>-<n>` that is unique in its session and names its stream, and
+//! ends after the request's answer, when its stop token is cancelled
+//! (session end, shutdown), or when its outbox has no sender left.
+//!
+//! A message counts as sent once the body hands it to hyper, which asks for
+//! the next one only after it has written this one to the connection.
+//! Dropping a request's body (the client went away) cancels the request.
+
+use std::convert::Infallible;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use futures_util::stream;
+use http::{HeaderValue, Response, StatusCode, header};
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::Frame;
+
+use crate::core::{Envelope, OutboxReceiver};
+use crate::protocol::jsonrpc::{ErrorObject, RequestId, encode_error};
+use crate::sync::{Arc, CancellationToken, Mutex};
+
+/// The body of every response.
+pub(crate) type Body = UnsyncBoxBody<Bytes, Infallible>;
+
+/// The reconnection delay an SSE stream tells its client, in milliseconds.
+pub(crate) const SSE_RETRY_MS: u64 = 1_000;
+
+/// A response of `status` with a JSON body.
+pub(crate) fn json(status: StatusCode, body: Bytes) -> Response<Body> {
+    let mut response = Response::new(Full::new(body).boxed_unsync());
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+/// A JSON-RPC error as the body of a response of `status`.
+pub(crate) fn error(status: StatusCode, id: Option<&RequestId>, error: &ErrorObject) -> Response<Body> {
+    json(status, encode_error(id, error))
+}
+
+/// A response of `status` with no body.
+pub(crate) fn empty(status: StatusCode) -> Response<Body> {
+    let mut response = Response::new(Full::new(Bytes::new()).boxed_unsync());
+    *response.status_mut() = status;
+    response
+}
+
+/// Cancels a token when dropped.
+pub(crate) struct CancelOnDrop(pub(crate) CancellationToken);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
+}
+
+/// Where a stream's outbox receiver goes back when the stream ends (the
+/// session's standalone stream, which a later GET may open again).
+pub(crate) type Slot = Arc<Mutex<Option<OutboxReceiver>>>;
+
+/// An SSE stream being built.
+pub(crate) struct Sse {
+    rx: Option<OutboxReceiver>,
+    /// A message already received, sent first.
+    first: Option<Envelope>,
+    stop: CancellationToken,
+    stream: u64,
+    seq: u64,
+    priming: bool,
+    /// Ends after the first answer (a request's stream).
+    ends_with_answer: bool,
+    done: bool,
+    _cancel: Option<CancelOnDrop>,
+    slot: Option<Slot>,
+}
+
+impl Sse {
+    /// A stream numbered `stream` (in its session) of what `rx` yields,
+    /// ended by `stop`.
+    pub(crate) fn new(rx: OutboxReceiver, stream: u64, stop: CancellationToken) -> Self {
+        Self {
+            rx: Some(rx),
+            first: None,
+            stop,
+            stream,
+            seq: 0,
+            priming: false,
+            ends_with_answer: false,
+            done: false,
+            _cancel: None,
+            slot: None,
+        }
+    }
+
+    /// Sends a priming event first.
+    pub(crate) fn priming(mut self, on: bool) -> Self {
+        self.priming = on;
+        self
+    }
+
+    /// A request's stream: starts with `first`, ends after the answer, and
+    /// cancels the request if dropped before.
+    pub(crate) fn for_request(mut self, first: Envelope, cancel: CancelOnDrop) -> Self {
+        self.first = Some(first);
+        self.ends_with_answer = true;
+        self._cancel = Some(cancel);
+        self
+    }
+
+    /// Puts the receiver back into `slot` when the stream ends.
+    pub(crate) fn returning_to(mut self, slot: Slot) -> Self {
+        self.slot = Some(slot);
+        self
+    }
+
+    fn event(&mut self, data: &[u8]) -> Bytes {
+        self.seq += 1;
+        let mut out = BytesMut::with_capacity(data.len() + 32);
+        out.put_slice(format!("id: {}-{}\ndata: ", self.stream, self.seq).as_bytes());
+        out.put_slice(data);
+        out.put_slice(b"\n\n");
+        out.freeze()
+    }
+
+    async fn next(&mut self) -> Option<Bytes> {
+        if self.done {
+            return None;
+        }
+        if std::mem::take(&mut self.priming) {
+            let prime = format!("id: {}-0\nretry: {SSE_RETRY_MS}\ndata: \n\n", self.stream);
+            return Some(Bytes::from(prime));
+        }
+        let envelope = match self.first.take() {
+            Some(first) => first,
+            None => {
+                let rx = self.rx.as_mut()?;
+                tokio::select! {
+                    biased;
+                    // Cancel-safe: a queued message stays queued (and is
+                    // counted as dropped if the stream is dropped).
+                    next = rx.recv() => next?,
+                    () = self.stop.cancelled() => return None,
+                }
+            }
+        };
+        self.done = self.ends_with_answer && envelope.is_answer();
+        let event = self.event(envelope.frame());
+        envelope.delivered();
+        Some(event)
+    }
+
+    /// The response: `200`, `text/event-stream`, unbuffered.
+    pub(crate) fn response(self) -> Response<Body> {
+        let events = stream::unfold(self, |mut sse| async move {
+            let event = sse.next().await?;
+            Some((Ok::<_, Infallible>(Frame::data(event)), sse))
+        });
+        let mut response = Response::new(BodyExt::boxed_unsync(StreamBody::new(events)));
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/event-stream"),
+        );
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+        response
+    }
+}
+
+impl Drop for Sse {
+    fn drop(&mut self) {
+        if let (Some(slot), Some(rx)) = (self.slot.take(), self.rx.take()) {
+            *slot.lock() = Some(rx);
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! One HTTP request on the MCP endpoint: the checks every request passes,
+//! then POST, GET or DELETE for a 2025 session or a stateless request.
+//!
+//! Statuses, as the transport specification and the official SDKs use them:
+//! 403 for a `Host` or `Origin` not allowed; 406 for an `Accept` that does
+//! not take what the answer may be; 415 for a body that is not declared
+//! JSON; 413 past `max_body_bytes`; 400 (with the JSON-RPC error as a JSON
+//! body) for a body that is not JSON (-32700) or not one JSON-RPC message
+//! (-32600), for a missing `Mcp-Session-Id`, and for an unsupported
+//! `MCP-Protocol-Version`; 404 for an unknown or ended session; 405 for GET
+//! and DELETE without a session (2026-07-28 has neither); 202 for a
+//! notification or a response.
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming as IncomingBody;
+
+use super::Http;
+use super::body::{self, Body};
+use super::headers::{self, METHOD, PROTOCOL_VERSION, SESSION_ID};
+use super::{ENDPOINT, session, stateless};
+use crate::protocol::jsonrpc::{self, ErrorObject, INVALID_REQUEST, Incoming};
+use crate::protocol::mcp::{HANDSHAKE_VERSIONS, META_PROTOCOL_VERSION, STATELESS_VERSIONS};
+use crate::sync::Arc;
+
+fn refused(status: StatusCode, message: impl Into<String>) -> http::Response<Body> {
+    body::error(status, None, &ErrorObject::new(INVALID_REQUEST, message))
+}
+
+/// Answers one request.
+pub(crate) async fn handle(http: Arc<Http>, request: Request<IncomingBody>) -> http::Response<Body> {
+    if request.uri().path() != ENDPOINT {
+        return refused(
+            StatusCode::NOT_FOUND,
+            format!("no such endpoint; MCP is served at {ENDPOINT}"),
+        );
+    }
+    let config = &http.server.shared.config.http;
+    if !headers::host_allowed(config, request.headers()) {
+        return refused(StatusCode::FORBIDDEN, "Host not allowed");
+    }
+    if !headers::origin_allowed(config, request.headers()) {
+        return refused(StatusCode::FORBIDDEN, "Origin not allowed");
+    }
+    let sid = headers::text(request.headers(), SESSION_ID).map(str::to_owned);
+    match (request.method(), sid) {
+        (&Method::POST, sid) => post(&http, request, sid).await,
+        (&Method::GET, Some(sid)) => get(&http, request.headers(), &sid),
+        (&Method::DELETE, Some(sid)) => session::delete(&http, &sid),
+        (&Method::GET | &Method::DELETE, None) => not_allowed(request.headers()),
+        _ => {
+            let mut response = refused(StatusCode::METHOD_NOT_ALLOWED, "use POST, GET or DELETE");
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("POST, GET, DELETE"));
+            response
+        }
+    }
+}
+
+/// GET or DELETE without a session: 405 (a stateless client has neither),
+/// or 400 for a 2025 client that forgot its session id.
+fn not_allowed(headers: &HeaderMap) -> http::Response<Body> {
+    let version = headers::text(headers, PROTOCOL_VERSION);
+    if version.is_some_and(|v| HANDSHAKE_VERSIONS.contains(&v)) {
+        return refused(StatusCode::BAD_REQUEST, "the Mcp-Session-Id header is required");
+    }
+    let mut response = refused(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "GET and DELETE need a session; stateless requests are POSTs",
+    );
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("POST"));
+    response
+}
+
+/// True if a 2025 session's request names a version it may not use.
+fn bad_session_version(headers: &HeaderMap) -> Option<http::Response<Body>> {
+    let version = headers::text(headers, PROTOCOL_VERSION)?;
+    if HANDSHAKE_VERSIONS.contains(&version) {
+        return None;
+    }
+    Some(refused(
+        StatusCode::BAD_REQUEST,
+        format!("unsupported MCP-Protocol-Version {version:?} for a session"),
+    ))
+}
+
+fn get(http: &Http, headers: &HeaderMap, sid: &str) -> http::Response<Body> {
+    if !headers::accepts(headers, "text/event-stream") {
+        return refused(
+            StatusCode::NOT_ACCEPTABLE,
+            "Accept must include text/event-stream",
+        );
+    }
+    if let Some(response) = bad_session_version(headers) {
+        return response;
+    }
+    session::standalone(http, sid)
+}
+
+async fn post(http: &Arc<Http>, request: Request<IncomingBody>, sid: Option<String>) -> http::Response<Body> {
+    let (parts, body) = request.into_parts();
+    let headers = &parts.headers;
+    if !headers::accepts(headers, "application/json") || !headers::accepts(headers, "text/event-stream") {
+        return refused(
+            StatusCode::NOT_ACCEPTABLE,
+            "Accept must include application/json and text/event-stream",
+        );
+    }
+    if !headers::is_json(headers) {
+        return refused(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Content-Type must be application/json",
+        );
+    }
+    let limit = http.server.shared.config.http.max_body_bytes;
+    let line: Bytes = match Limited::new(body, limit).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(error) if error.is::<http_body_util::LengthLimitError>() => {
+            return refused(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("body exceeds the limit of {limit} bytes"),
+            );
+        }
+        Err(error) => {
+            return refused(
+                StatusCode::BAD_REQUEST,
+                format!("reading the body failed: {error}"),
+            );
+        }
+    };
+    let incoming = match jsonrpc::parse(&line) {
+        Ok(incoming) => incoming,
+        Err(rejection) => {
+            return body::error(StatusCode::BAD_REQUEST, rejection.id.as_ref(), &rejection.error);
+        }
+    };
+    if let Some(sid) = sid {
+        if let Some(response) = bad_session_version(headers) {
+            return response;
+        }
+        let is_request = matches!(incoming, Incoming::Request { .. });
+        return session::post(http, &sid, line, is_request).await;
+    }
+    match incoming {
+        Incoming::Request { id, method, .. } if method == "initialize" => {
+            session::initialize(http, line, id).await
+        }
+        Incoming::Request { id, method, params } if is_stateless(headers, params.as_ref()) => {
+            stateless::request(http, headers, id, &method, params).await
+        }
+        Incoming::Notification { .. } | Incoming::Response { .. } if is_stateless(headers, None) => {
+            stateless::accepted()
+        }
+        _ => refused(
+            StatusCode::BAD_REQUEST,
+            "the Mcp-Session-Id header is required (initialize first, or send a stateless 2026-07-28 request)",
+        ),
+    }
+}
+
+/// True for a POST without a session that speaks (or tries to speak) the
+/// stateless generation: a non-handshake version in the header, a version
+/// in `_meta`, or an `Mcp-Method` header (which no 2025 client sends).
+fn is_stateless(headers: &HeaderMap, params: Option<&serde_json::Value>) -> bool {
+    let header = headers::text(headers, PROTOCOL_VERSION);
+    let in_meta = params
+        .and_then(|p| p.get("_meta"))
+        .is_some_and(|m| m.get(META_PROTOCOL_VERSION).is_some());
+    in_meta
+        || headers.contains_key(METHOD)
+        || header.is_some_and(|v| STATELESS_VERSIONS.contains(&v) || !HANDSHAKE_VERSIONS.contains(&v))
+}

@@ -1,0 +1,327 @@
+//! 2025 sessions over HTTP (`Mcp-Session-Id`): each is a core session
+//! (permit, registry entry, outbox, token) whose messages arrive one POST at
+//! a time instead of on a byte stream.
+//!
+//! One task per session runs the session's protocol state. POSTs hand it
+//! their message through a bounded channel, each with the route of its
+//! answer (the POST's own stream); the channel is read only below the
+//! in-flight cap, so a POST to a busy session waits for room (within the
+//! request timeout) instead of memory growing. What belongs to no request
+//! (`broadcast`, `notify_client`) waits in the session's outbox until a GET
+//! opens the standalone stream, which takes the outbox's receiver and gives
+//! it back when it ends.
+//!
+//! A session ends on DELETE, on shutdown, or after `session_idle_timeout`
+//! with no request running and no standalone stream open (also one that
+//! never finished `initialize`). A POST that finds its session ending is
+//! answered 404, never left waiting: the session's channel closes with it.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::StatusCode;
+use tokio::time::Instant;
+
+use super::Http;
+use super::body::{self, Body, CancelOnDrop, Slot, Sse};
+use crate::core::{SessionAttrs, SessionId};
+use crate::protocol::jsonrpc::{ErrorObject, RequestId, SERVER_AT_CAPACITY};
+use crate::server::session::{Finished, Route, SessionState};
+use crate::sync::{Arc, AtomicU64, CancellationToken, Mutex, Ordering, mpsc};
+
+/// The version from which SSE streams start with a priming event (older
+/// clients choke on its empty data).
+const PRIMING_SINCE: &str = "2025-11-25";
+
+/// One client message on its way to its session's task.
+pub(crate) struct Inbound {
+    line: Bytes,
+    route: Route,
+}
+
+/// What the table keeps of a live HTTP session. Cheap to clone.
+#[derive(Clone)]
+pub(crate) struct HttpSession {
+    core_id: SessionId,
+    token: CancellationToken,
+    inbound: mpsc::Sender<Inbound>,
+    /// The outbox's receiver while no standalone stream has it.
+    standalone: Slot,
+    attrs: Arc<SessionAttrs>,
+    /// Numbers the session's streams (0 is the standalone one).
+    streams: Arc<AtomicU64>,
+}
+
+/// Live HTTP sessions by id.
+#[derive(Default)]
+pub(crate) struct Sessions {
+    map: Mutex<HashMap<String, HttpSession>>,
+}
+
+impl Sessions {
+    fn get(&self, id: &str) -> Option<HttpSession> {
+        self.map.lock().get(id).cloned()
+    }
+
+    fn remove(&self, id: &str) -> Option<HttpSession> {
+        self.map.lock().remove(id)
+    }
+}
+
+/// 128 random bits from the operating system, as 32 hex digits.
+fn new_session_id() -> String {
+    let mut bits = [0u8; 16];
+    getrandom::fill(&mut bits).expect("the operating system's random generator");
+    bits.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A POST with `initialize` and no session: admits and registers a new
+/// session, starts its task, and answers the request on it.
+pub(crate) async fn initialize(http: &Arc<Http>, line: Bytes, id: RequestId) -> http::Response<Body> {
+    let core = &http.server.shared.core;
+    let (session, outbox) = match core.admit().and_then(|permit| core.register(permit)) {
+        Ok(admitted) => admitted,
+        Err(error) => {
+            let body = ErrorObject::new(SERVER_AT_CAPACITY, error.to_string())
+                .with_data(serde_json::json!({"maxSessions": core.max_sessions()}));
+            return body::error(StatusCode::SERVICE_UNAVAILABLE, Some(&id), &body);
+        }
+    };
+    let capacity = http.server.shared.config.max_in_flight_per_session;
+    let (tx, rx) = mpsc::channel(capacity);
+    let entry = HttpSession {
+        core_id: session.id(),
+        token: session.token().clone(),
+        inbound: tx,
+        standalone: Arc::new(Mutex::new(Some(outbox))),
+        attrs: Arc::clone(session.attrs()),
+        streams: Arc::new(AtomicU64::new(1)),
+    };
+    let sid = new_session_id();
+    http.sessions.map.lock().insert(sid.clone(), entry.clone());
+    let state = SessionState::new(std::sync::Arc::clone(&http.server.shared), session);
+    http.spawn_session(run(
+        Arc::clone(http),
+        sid.clone(),
+        state,
+        rx,
+        entry.standalone.clone(),
+    ));
+    tracing::debug!(session = %entry.core_id, "HTTP session started");
+    let mut response = request(http, &entry, line).await;
+    let value = http::HeaderValue::from_str(&sid).expect("hex digits are a valid header value");
+    response.headers_mut().insert(super::headers::SESSION_ID, value);
+    response
+}
+
+/// A POST to session `sid`: a request is answered on the POST (JSON or
+/// SSE); a notification or response is accepted with 202.
+pub(crate) async fn post(http: &Http, sid: &str, line: Bytes, is_request: bool) -> http::Response<Body> {
+    let Some(entry) = http.sessions.get(sid) else {
+        return not_found();
+    };
+    if !is_request {
+        let inbound = Inbound {
+            line,
+            route: Route::Session,
+        };
+        return match deliver(http, &entry, inbound).await {
+            Ok(()) => body::empty(StatusCode::ACCEPTED),
+            Err(refusal) => refusal.response(),
+        };
+    }
+    request(http, &entry, line).await
+}
+
+/// Hands a request to its session with a stream of its own, then answers
+/// with what that stream yields.
+async fn request(http: &Http, entry: &HttpSession, line: Bytes) -> http::Response<Body> {
+    let token = entry.token.child_token();
+    let core = &http.server.shared.core;
+    let (outbox, mut rx) = core.request_outbox(entry.core_id, token.clone());
+    let cancel = CancelOnDrop(token.clone());
+    let inbound = Inbound {
+        line,
+        route: Route::Stream { outbox, token },
+    };
+    if let Err(refusal) = deliver(http, entry, inbound).await {
+        return refusal.response();
+    }
+    let first = tokio::select! {
+        biased;
+        // Cancel-safe: only waits; a dropped POST cancels its request.
+        first = rx.recv() => first,
+        () = entry.token.cancelled() => None,
+    };
+    match first {
+        None => not_found(),
+        Some(answer) if answer.is_answer() => {
+            let frame = answer.frame().clone();
+            answer.delivered();
+            body::json(StatusCode::OK, frame)
+        }
+        Some(first) => {
+            let stream = entry.streams.fetch_add(1, Ordering::Relaxed);
+            Sse::new(rx, stream, entry.token.clone())
+                .priming(primes(entry))
+                .for_request(first, cancel)
+                .response()
+        }
+    }
+}
+
+/// True if the session's client gets priming events.
+fn primes(entry: &HttpSession) -> bool {
+    entry
+        .attrs
+        .protocol_version()
+        .is_some_and(|version| version >= PRIMING_SINCE)
+}
+
+/// Why a message could not reach its session.
+enum Undelivered {
+    /// The session ended (or is ending).
+    Gone,
+    /// Its channel stayed full for the whole request timeout.
+    Busy { in_flight: usize, waited: Duration },
+}
+
+impl Undelivered {
+    fn response(self) -> http::Response<Body> {
+        match self {
+            Self::Gone => not_found(),
+            Self::Busy { in_flight, waited } => body::error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                None,
+                &ErrorObject::new(
+                    SERVER_AT_CAPACITY,
+                    format!(
+                        "session busy: {in_flight} requests in flight for {} ms",
+                        waited.as_millis()
+                    ),
+                ),
+            ),
+        }
+    }
+}
+
+/// Puts a message into the session's channel, waiting for room within the
+/// request timeout.
+async fn deliver(http: &Http, entry: &HttpSession, inbound: Inbound) -> Result<(), Undelivered> {
+    let waited = http.server.shared.config.request_timeout;
+    match tokio::time::timeout(waited, entry.inbound.send(inbound)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_closed)) => Err(Undelivered::Gone),
+        Err(_elapsed) => Err(Undelivered::Busy {
+            in_flight: http.server.shared.config.max_in_flight_per_session,
+            waited,
+        }),
+    }
+}
+
+/// A GET: the session's standalone stream (one at a time: 409 for a second).
+pub(crate) fn standalone(http: &Http, sid: &str) -> http::Response<Body> {
+    let Some(entry) = http.sessions.get(sid) else {
+        return not_found();
+    };
+    let Some(rx) = entry.standalone.lock().take() else {
+        return body::error(
+            StatusCode::CONFLICT,
+            None,
+            &ErrorObject::new(
+                crate::protocol::jsonrpc::INVALID_REQUEST,
+                "a standalone stream is already open for this session",
+            ),
+        );
+    };
+    Sse::new(rx, 0, entry.token.clone())
+        .priming(primes(&entry))
+        .returning_to(entry.standalone.clone())
+        .response()
+}
+
+/// A DELETE: ends the session.
+pub(crate) fn delete(http: &Http, sid: &str) -> http::Response<Body> {
+    match http.sessions.remove(sid) {
+        Some(entry) => {
+            entry.token.cancel();
+            body::empty(StatusCode::OK)
+        }
+        None => not_found(),
+    }
+}
+
+fn not_found() -> http::Response<Body> {
+    body::error(
+        StatusCode::NOT_FOUND,
+        None,
+        &ErrorObject::new(
+            crate::protocol::jsonrpc::INVALID_REQUEST,
+            "session not found: it ended or never existed; initialize a new one",
+        ),
+    )
+}
+
+/// Why a session's task ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum QuitReason {
+    /// DELETE, shutdown, or the `Disconnect` full policy.
+    Cancelled,
+    /// Idle for `session_idle_timeout`.
+    Expired,
+}
+
+enum Event {
+    Cancelled,
+    Finished(Finished),
+    Inbound(Inbound),
+    Idle,
+}
+
+/// The task of one HTTP session.
+async fn run(
+    http: Arc<Http>,
+    sid: String,
+    mut state: SessionState,
+    mut inbound: mpsc::Receiver<Inbound>,
+    standalone: Slot,
+) {
+    let token = state.session().token().clone();
+    let idle: Duration = http.server.shared.config.http.session_idle_timeout;
+    let timer = tokio::time::sleep(idle);
+    tokio::pin!(timer);
+    let reason = loop {
+        let can_read = state.can_read();
+        let event = tokio::select! {
+            biased;
+            // Cancel-safe: only waits.
+            () = token.cancelled() => Event::Cancelled,
+            // Cancel-safe: join_next leaves unfinished tasks in the set.
+            done = state.next_finished() => Event::Finished(done),
+            // Cancel-safe: mpsc::Receiver::recv never loses a message.
+            Some(message) = inbound.recv(), if can_read => Event::Inbound(message),
+            // Cancel-safe: a timer.
+            () = &mut timer => Event::Idle,
+        };
+        match event {
+            Event::Cancelled => break QuitReason::Cancelled,
+            Event::Finished(done) => state.on_finished(done),
+            Event::Inbound(message) => state.on_message(&message.line, &message.route),
+            Event::Idle => {
+                let stream_open = standalone.lock().is_none();
+                if !state.is_busy() && !stream_open {
+                    break QuitReason::Expired;
+                }
+            }
+        }
+        timer.as_mut().reset(Instant::now() + idle);
+    };
+    // Gone from the table first, so that no new POST finds it; then the
+    // channel closes, and POSTs waiting on it get 404.
+    http.sessions.remove(&sid);
+    inbound.close();
+    drop(inbound);
+    state.end_requests().await;
+    tracing::debug!(session = %state.session().id(), ?reason, "HTTP session ended");
+}

@@ -1,0 +1,207 @@
+//! 2026-07-28 over HTTP: every POST stands alone. No session, no
+//! `initialize`; the request names its version, client info and
+//! capabilities in `_meta`, and mirrors its version, method and name in
+//! headers.
+//!
+//! The checks run in the order the conformance suite expects, first failure
+//! wins, each answered with HTTP 400 and the JSON-RPC error:
+//!
+//! 1. `MCP-Protocol-Version` missing: -32020 (header mismatch);
+//! 2. `_meta` without `io.modelcontextprotocol/protocolVersion` or
+//!    `io.modelcontextprotocol/clientCapabilities`: -32602;
+//! 3. `MCP-Protocol-Version`, `Mcp-Method` or `Mcp-Name` (for `tools/call`,
+//!    `prompts/get`, `resources/read`) not equal to the body: -32020;
+//! 4. a version this server does not speak: -32022 with `data.supported`
+//!    and `data.requested`.
+//!
+//! A method this generation does not have gets 404 and -32601. A request
+//! that passes holds a permit of the stateless-request gate
+//! (`max_concurrent_requests`; 503 when none is left) while it runs, and
+//! runs as its own task, so that an SSE answer can stream while it works;
+//! closing the stream cancels it.
+
+use http::{HeaderMap, StatusCode};
+use serde_json::Value;
+
+use super::Http;
+use super::body::{self, Body, CancelOnDrop, Sse};
+use super::headers::{self, METHOD, NAME, PROTOCOL_VERSION};
+use crate::core::{OutboxSender, Permit};
+use crate::protocol::jsonrpc::{ErrorObject, RequestId, SERVER_AT_CAPACITY, encode_error, encode_result};
+use crate::protocol::mcp::{
+    HEADER_MISMATCH, Lifecycle, META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION, STATELESS_VERSIONS,
+    unsupported_version,
+};
+use crate::server::Shared;
+use crate::server::dispatch::{Dispatch, dispatch, is_stateless_method};
+use crate::server::session::{CallFuture, CallTask, InFlight};
+use crate::server::tools::RequestContext;
+use crate::sync::{Arc, CancellationToken};
+
+/// The params field whose value `Mcp-Name` mirrors, per method.
+fn named_field(method: &str) -> Option<&'static str> {
+    match method {
+        "tools/call" | "prompts/get" => Some("name"),
+        "resources/read" => Some("uri"),
+        _ => None,
+    }
+}
+
+/// Why a request was refused before it ran: HTTP 400 and this error.
+type Refusal = ErrorObject;
+
+fn mismatch(message: impl Into<String>) -> Refusal {
+    ErrorObject::new(HEADER_MISMATCH, message)
+}
+
+/// The checks of the module docs, for a request with `method` and `params`.
+fn validate(headers: &HeaderMap, method: &str, params: Option<&Value>) -> Result<(), Refusal> {
+    let Some(version) = headers::text(headers, PROTOCOL_VERSION) else {
+        return Err(mismatch("the MCP-Protocol-Version header is required"));
+    };
+    let meta = params.and_then(|p| p.get("_meta"));
+    let body_version = meta.and_then(|m| m.get(META_PROTOCOL_VERSION));
+    let caps = meta.and_then(|m| m.get(META_CLIENT_CAPABILITIES));
+    if body_version.is_none() || caps.is_none() {
+        return Err(ErrorObject::invalid_params(format!(
+            "params._meta must carry {META_PROTOCOL_VERSION:?} and {META_CLIENT_CAPABILITIES:?}"
+        )));
+    }
+    if body_version.and_then(Value::as_str) != Some(version) {
+        return Err(mismatch(
+            "the MCP-Protocol-Version header does not match params._meta",
+        ));
+    }
+    if headers::text(headers, METHOD) != Some(method) {
+        return Err(mismatch("the Mcp-Method header does not match the method"));
+    }
+    if let Some(field) = named_field(method) {
+        let named = params.and_then(|p| p.get(field)).and_then(Value::as_str);
+        let header = headers::text(headers, NAME).map(headers::decoded);
+        if named.is_some() && header.as_ref().and_then(|h| h.as_deref().ok()) != named {
+            return Err(mismatch(format!(
+                "the Mcp-Name header does not match params.{field}"
+            )));
+        }
+    }
+    if !STATELESS_VERSIONS.contains(&version) {
+        return Err(unsupported_version(version));
+    }
+    Ok(())
+}
+
+/// A stateless POST carrying one request.
+pub(crate) async fn request(
+    http: &Http,
+    headers: &HeaderMap,
+    id: RequestId,
+    method: &str,
+    params: Option<Value>,
+) -> http::Response<Body> {
+    if let Err(refusal) = validate(headers, method, params.as_ref()) {
+        return body::error(StatusCode::BAD_REQUEST, Some(&id), &refusal);
+    }
+    if !is_stateless_method(method) {
+        return body::error(
+            StatusCode::NOT_FOUND,
+            Some(&id),
+            &ErrorObject::method_not_found(method),
+        );
+    }
+    let core = &http.server.shared.core;
+    let permit = match core.admit_request() {
+        Ok(permit) => permit,
+        Err(error) => {
+            let limit = http.server.shared.config.http.max_concurrent_requests;
+            let body = ErrorObject::new(SERVER_AT_CAPACITY, error.to_string())
+                .with_data(serde_json::json!({"maxConcurrentRequests": limit}));
+            return body::error(StatusCode::SERVICE_UNAVAILABLE, Some(&id), &body);
+        }
+    };
+    let stop = core.shutdown_token();
+    let token = stop.child_token();
+    let (outbox, mut rx) = core.request_outbox(core.next_id(), token.clone());
+    let cancel = CancelOnDrop(token.clone());
+    let shared = std::sync::Arc::clone(&http.server.shared);
+    let method = method.to_owned();
+    tokio::spawn(run(shared, permit, id, method, params, outbox, token));
+    let first = tokio::select! {
+        biased;
+        // Cancel-safe: only waits; a dropped POST cancels its request.
+        first = rx.recv() => first,
+        () = stop.cancelled() => None,
+    };
+    match first {
+        None => body::error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            None,
+            &ErrorObject::new(SERVER_AT_CAPACITY, "the server is shutting down"),
+        ),
+        Some(answer) if answer.is_answer() => {
+            let frame = answer.frame().clone();
+            answer.delivered();
+            body::json(StatusCode::OK, frame)
+        }
+        Some(first) => Sse::new(rx, 1, stop)
+            .priming(true)
+            .for_request(first, cancel)
+            .response(),
+    }
+}
+
+/// A stateless POST carrying a notification or a response: accepted.
+pub(crate) fn accepted() -> http::Response<Body> {
+    body::empty(StatusCode::ACCEPTED)
+}
+
+/// Runs one stateless request to its answer, holding `permit`.
+async fn run(
+    shared: Arc<Shared>,
+    permit: Permit,
+    id: RequestId,
+    method: String,
+    params: Option<Value>,
+    outbox: OutboxSender,
+    token: CancellationToken,
+) {
+    crate::metrics::incr(&shared.core.metrics_ref().requests_total);
+    let mut lifecycle = Lifecycle::default();
+    match dispatch(&shared, &mut lifecycle, &method, params) {
+        Dispatch::Reply(result) => {
+            let frame = match result {
+                Ok(result) => encode_result(&id, result),
+                Err(error) => encode_error(Some(&id), &error),
+            };
+            let _ = outbox.try_send(frame);
+        }
+        Dispatch::SetLogLevel(..) => unreachable!("logging/setLevel is not a stateless method"),
+        Dispatch::Call {
+            tool,
+            args,
+            progress_token,
+            generation,
+        } => {
+            let gauge = InFlight::new(std::sync::Arc::clone(shared.core.metrics_ref()));
+            let ctx = RequestContext {
+                request_id: id.clone(),
+                token: token.clone(),
+                progress_token,
+                outbox: outbox.clone(),
+                server: crate::server::ServerHandle {
+                    shared: std::sync::Arc::clone(&shared),
+                },
+            };
+            let call: CallFuture = Box::pin(futures_util::FutureExt::catch_unwind(
+                std::panic::AssertUnwindSafe(tool.call(args, ctx)),
+            ));
+            let task = CallTask {
+                stop: token.clone(),
+                route: outbox,
+                timeout: shared.config.request_timeout,
+                generation,
+            };
+            task.run(id, tool, call, token, gauge).await;
+        }
+    }
+    drop(permit);
+}

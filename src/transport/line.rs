@@ -1,0 +1,190 @@
+//! The driver of a session on a byte stream (stdio, TCP): one JSON-RPC
+//! message per line in, the session's outbox written out in batches.
+//!
+//! One task per session runs a `select!` over the session's token, its
+//! outbox, its finished requests and its inbound lines. At the in-flight cap
+//! it stops reading, so the client's TCP window fills and it is pushed back
+//! instead of memory growing; while a batch is being written it reads
+//! nothing either. Every branch of the `select!` is cancel-safe (see each
+//! one).
+
+use std::io;
+
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+
+use super::framing::{Frame, LineReader};
+use crate::core::{Envelope, OutboxReceiver, Session};
+use crate::error::AdmitError;
+use crate::protocol::jsonrpc::{ErrorObject, SERVER_AT_CAPACITY, encode_error};
+use crate::server::Shared;
+use crate::server::session::{Finished, Route, SessionState};
+use crate::sync::Arc;
+
+/// Most messages written with one `write`.
+const WRITE_BATCH: usize = 64;
+/// Read buffer of a session, in bytes. Small, because every idle session
+/// keeps it; a longer line is assembled across reads by the `LineReader`.
+/// There is no write buffer to keep: each batch is assembled in a buffer
+/// that lives only while it is written.
+const READ_BUFFER_BYTES: usize = 2 * 1024;
+
+/// Why a session loop ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum QuitReason {
+    /// The server is shutting down.
+    Shutdown,
+    /// The session's token was cancelled (the `Disconnect` full policy).
+    Cancelled,
+    /// The client closed its side of the connection.
+    ClientClosed,
+    /// Reading from the client failed.
+    ReadFailed,
+    /// Writing to the client failed.
+    WriteFailed,
+}
+
+enum Event {
+    Cancelled,
+    Outgoing(Envelope),
+    Finished(Finished),
+    Inbound(io::Result<Frame>),
+}
+
+/// Runs one session until it ends, then flushes what it can.
+pub(crate) async fn run<R, W>(
+    shared: Arc<Shared>,
+    session: Session,
+    outbox: OutboxReceiver,
+    reader: R,
+    writer: W,
+) -> QuitReason
+where
+    R: AsyncRead + Unpin + Send,
+    W: AsyncWrite + Unpin + Send,
+{
+    let max_frame = shared.config.max_frame_bytes;
+    let mut state = SessionState::new(shared, session);
+    let mut lines = LineReader::new(BufReader::with_capacity(READ_BUFFER_BYTES, reader), max_frame);
+    let mut writer = writer;
+    let mut outbox = outbox;
+    let reason = serve(&mut state, &mut lines, &mut writer, &mut outbox).await;
+    finish(&mut state, reason, &mut writer, &mut outbox).await;
+    tracing::debug!(session = %state.session().id(), ?reason, "session ended");
+    reason
+}
+
+async fn serve<R, W>(
+    state: &mut SessionState,
+    lines: &mut LineReader<R>,
+    writer: &mut W,
+    outbox: &mut OutboxReceiver,
+) -> QuitReason
+where
+    R: tokio::io::AsyncBufRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let token = state.session().token().clone();
+    loop {
+        let can_read = state.can_read();
+        let event = tokio::select! {
+            biased;
+            // Cancel-safe: only waits.
+            () = token.cancelled() => Event::Cancelled,
+            // Cancel-safe: mpsc::Receiver::recv never loses a message.
+            Some(envelope) = outbox.recv() => Event::Outgoing(envelope),
+            // Cancel-safe: join_next leaves unfinished tasks in the set.
+            done = state.next_finished() => Event::Finished(done),
+            // Cancel-safe: LineReader keeps partial lines in itself.
+            frame = lines.next(), if can_read => Event::Inbound(frame),
+        };
+        match event {
+            Event::Cancelled => {
+                return if state.shared().core.is_shutting_down() {
+                    QuitReason::Shutdown
+                } else {
+                    QuitReason::Cancelled
+                };
+            }
+            Event::Outgoing(first) => {
+                let written = tokio::select! {
+                    biased;
+                    () = token.cancelled() => continue,
+                    written = write_batch(writer, first, outbox) => written,
+                };
+                if let Err(e) = written {
+                    tracing::debug!(session = %state.session().id(), error = %e, "write failed");
+                    return QuitReason::WriteFailed;
+                }
+            }
+            Event::Finished(done) => state.on_finished(done),
+            Event::Inbound(Ok(Frame::Line(line))) => state.on_message(&line, &Route::Session),
+            Event::Inbound(Ok(Frame::TooLong { len })) => state.on_too_long(len, &Route::Session),
+            Event::Inbound(Ok(Frame::Eof)) => return QuitReason::ClientClosed,
+            Event::Inbound(Err(e)) => {
+                tracing::debug!(session = %state.session().id(), error = %e, "read failed");
+                return QuitReason::ReadFailed;
+            }
+        }
+    }
+}
+
+/// Cancels every request, then writes what is queued (bounded by the
+/// shutdown grace) and closes the write side.
+async fn finish<W: AsyncWrite + Unpin>(
+    state: &mut SessionState,
+    reason: QuitReason,
+    writer: &mut W,
+    outbox: &mut OutboxReceiver,
+) {
+    state.end_requests().await;
+    outbox.close();
+    if matches!(reason, QuitReason::Shutdown | QuitReason::ClientClosed) {
+        let flush = async {
+            while let Some(envelope) = outbox.try_recv() {
+                write_batch(writer, envelope, outbox).await?;
+            }
+            writer.shutdown().await
+        };
+        let _ = tokio::time::timeout(state.shared().config.shutdown_grace, flush).await;
+    }
+    // Whatever is still queued is counted as dropped when `outbox` drops.
+}
+
+/// Writes `first` and whatever else is queued (up to [`WRITE_BATCH`]) with
+/// one `write_all`, then flushes. Messages count as sent only once written;
+/// if the future fails or is dropped, the unsent ones count as dropped.
+async fn write_batch<W: AsyncWrite + Unpin>(
+    writer: &mut W,
+    first: Envelope,
+    outbox: &mut OutboxReceiver,
+) -> io::Result<()> {
+    let mut batch = Vec::with_capacity(8);
+    batch.push(first);
+    while batch.len() < WRITE_BATCH {
+        match outbox.try_recv() {
+            Some(envelope) => batch.push(envelope),
+            None => break,
+        }
+    }
+    let mut bytes = Vec::with_capacity(batch.iter().map(|e| e.frame().len() + 1).sum());
+    for envelope in &batch {
+        bytes.extend_from_slice(envelope.frame());
+        bytes.push(b'\n');
+    }
+    writer.write_all(&bytes).await?;
+    writer.flush().await?;
+    batch.into_iter().for_each(Envelope::delivered);
+    Ok(())
+}
+
+/// The line that tells a refused client why, newline included.
+pub(crate) fn rejection_frame(error: &AdmitError) -> Vec<u8> {
+    let body = match error {
+        AdmitError::AtCapacity { limit } => ErrorObject::new(SERVER_AT_CAPACITY, error.to_string())
+            .with_data(serde_json::json!({"maxSessions": limit})),
+        _ => ErrorObject::new(SERVER_AT_CAPACITY, error.to_string()),
+    };
+    let mut frame = encode_error(None, &body).to_vec();
+    frame.push(b'\n');
+    frame
+}

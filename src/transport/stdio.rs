@@ -1,0 +1,49 @@
+//! Serving one client over a reader and a writer (stdin and stdout, or any
+//! stream pair) as a line session.
+
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::task::JoinSet;
+
+use super::line::{self, rejection_frame};
+use crate::error::AdmitError;
+use crate::server::drain::count_clean;
+use crate::server::{Server, ShutdownReport};
+use crate::sync::Arc;
+
+impl Server {
+    /// Serves one client over a reader and a writer (stdio, or any stream
+    /// pair) until it disconnects or [`super::ServerHandle::shutdown`] is
+    /// called, then returns the report.
+    ///
+    /// # Errors
+    ///
+    /// [`AdmitError`] if the server is at capacity or shutting down; the
+    /// client is sent the error first.
+    pub async fn serve_connection<R, W>(&self, reader: R, mut writer: W) -> Result<ShutdownReport, AdmitError>
+    where
+        R: AsyncRead + Unpin + Send + 'static,
+        W: AsyncWrite + Unpin + Send + 'static,
+    {
+        let core = &self.shared.core;
+        let (session, outbox) = match core.admit().and_then(|permit| core.register(permit)) {
+            Ok(admitted) => admitted,
+            Err(error) => {
+                let _ = writer.write_all(&rejection_frame(&error)).await;
+                let _ = writer.flush().await;
+                return Err(error);
+            }
+        };
+        let mut sessions = JoinSet::new();
+        let shared = Arc::clone(&self.shared);
+        sessions.spawn(line::run(shared, session, outbox, reader, writer));
+        let shutdown = core.shutdown_token();
+        let mut closed = 0;
+        tokio::select! {
+            () = shutdown.cancelled() => {}
+            Some(done) = sessions.join_next() => closed += count_clean(&done),
+        }
+        // The connection ended (or shutdown began): the server is done.
+        core.shutdown();
+        Ok(self.drain(sessions, closed).await)
+    }
+}
