@@ -208,6 +208,10 @@ async fn a_stateless_stream_streams_and_closing_it_cancels_the_request() {
     };
     assert_eq!(progress, 10);
     assert_eq!(answer["result"]["resultType"], "complete");
+    assert_eq!(
+        answer["result"]["_meta"]["io.modelcontextprotocol/serverInfo"]["name"], "mcp-server-core",
+        "a call answered after it waited names the server too"
+    );
 
     let seen = Arc::new(AtomicUsize::new(0));
     let server2 = TestServer::start_http(ServerConfig::default(), vec![patient(Arc::clone(&seen))]).await;

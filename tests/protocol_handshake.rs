@@ -86,6 +86,12 @@ async fn stateless_requests_need_no_handshake() {
         .await;
     assert_eq!(called["result"]["resultType"], "complete");
     assert_eq!(called["result"]["content"][0]["text"], "stateless");
+    // Every stateless result names the server in its `_meta`.
+    for result in [&discovered["result"], &listed["result"], &called["result"]] {
+        let info = &result["_meta"]["io.modelcontextprotocol/serverInfo"];
+        assert_eq!(info["name"], "mcp-server-core", "{result}");
+        assert!(info["version"].is_string());
+    }
 
     // A request without _meta on this connection still needs a handshake.
     assert_eq!(

@@ -43,7 +43,10 @@ async def run(server: "StdioServerParameters | str", mode: str, transport: str) 
         bad = await client.call_tool("echo", {})
         assert bad.is_error, f"{transport} {mode}: echo without text should fail"
 
-        print(f"python sdk ({transport}, {mode}): protocol {client.protocol_version}, tools {names}, "
+        info = client.server_info
+        assert info is not None and info.name == "mcp-server-core", f"{transport} {mode}: server info {info}"
+
+        print(f"python sdk ({transport}, {mode}): protocol {client.protocol_version}, server {info.name}, tools {names}, "
               f"echo ok, {len(progress)} progress notifications")
 
 

@@ -23,6 +23,8 @@ pub const STATELESS_VERSIONS: [&str; 1] = ["2026-07-28"];
 pub const META_PROTOCOL_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
 /// The `_meta` key holding a stateless request's client capabilities.
 pub const META_CLIENT_CAPABILITIES: &str = "io.modelcontextprotocol/clientCapabilities";
+/// The `_meta` key of a stateless result that names the server.
+pub const META_SERVER_INFO: &str = "io.modelcontextprotocol/serverInfo";
 /// The `_meta` key holding a stateless request's client info.
 pub const META_CLIENT_INFO: &str = "io.modelcontextprotocol/clientInfo";
 /// The error code of `HeaderMismatchError` (2026-07-28, HTTP): an MCP header
@@ -161,12 +163,18 @@ pub fn unsupported_version(requested: &str) -> ErrorObject {
     .with_data(json!({"requested": requested, "supported": STATELESS_VERSIONS}))
 }
 
-/// Adds `resultType: "complete"` to a stateless result.
-pub fn finish_result(generation: Generation, mut result: Value) -> Value {
+/// Adds `resultType: "complete"` to a stateless result, and the server's
+/// `serverInfo` (`{name, version}`) to its `_meta` under
+/// [`META_SERVER_INFO`].
+pub fn finish_result(generation: Generation, mut result: Value, server_info: &Value) -> Value {
     if generation.is_stateless()
         && let Value::Object(obj) = &mut result
     {
         obj.insert("resultType".into(), Value::from("complete"));
+        let meta = obj.entry("_meta").or_insert_with(|| json!({}));
+        if let Value::Object(meta) = meta {
+            meta.insert(META_SERVER_INFO.into(), server_info.clone());
+        }
     }
     result
 }
@@ -253,10 +261,13 @@ mod tests {
     }
 
     #[test]
-    fn stateless_results_carry_result_type() {
-        let r = finish_result(Generation::Stateless("2026-07-28"), json!({"tools": []}));
+    fn stateless_results_carry_result_type_and_server_info() {
+        let info = json!({"name": "s", "version": "1"});
+        let r = finish_result(Generation::Stateless("2026-07-28"), json!({"tools": []}), &info);
         assert_eq!(r["resultType"], "complete");
-        let r = finish_result(Generation::Handshake("2025-11-25"), json!({"tools": []}));
+        assert_eq!(r["_meta"][META_SERVER_INFO], info);
+        let r = finish_result(Generation::Handshake("2025-11-25"), json!({"tools": []}), &info);
         assert!(r.get("resultType").is_none());
+        assert!(r.get("_meta").is_none());
     }
 }

@@ -53,7 +53,7 @@ pub(crate) fn dispatch(
         Ok(generation) => generation,
         Err(error) => return Dispatch::Reply(Err(error)),
     };
-    let reply = |result: Value| Dispatch::Reply(Ok(finish_result(generation, result)));
+    let reply = |result: Value| Dispatch::Reply(Ok(finish_result(generation, result, &shared.info)));
     match method {
         "initialize" if !generation.is_stateless() => match lifecycle.initialize(params.as_ref()) {
             Ok(version) => {
@@ -84,6 +84,7 @@ pub(crate) fn dispatch(
             Dispatch::Reply(Ok(finish_result(
                 stateless,
                 cacheable(stateless, result, CACHE_TTL_MS, true),
+                &shared.info,
             )))
         }
         "tools/list" => reply(cacheable(
@@ -151,5 +152,5 @@ fn capabilities() -> Value {
 }
 
 fn server_info(shared: &Shared) -> Value {
-    json!({"name": shared.name, "version": shared.version})
+    shared.info.clone()
 }

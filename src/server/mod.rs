@@ -43,8 +43,9 @@ pub(crate) struct Shared {
     pub(crate) core: Core,
     pub(crate) config: ServerConfig,
     pub(crate) tools: ToolSet,
-    pub(crate) name: String,
-    pub(crate) version: String,
+    /// `{name, version}`: `serverInfo` of `initialize` and
+    /// `server/discover`, and of every 2026-07-28 result's `_meta`.
+    pub(crate) info: Value,
     pub(crate) instructions: Option<String>,
 }
 
@@ -94,15 +95,16 @@ impl ServerBuilder {
 
     /// Builds the server.
     pub fn build(self) -> Server {
+        let name = self.name.unwrap_or_else(|| DEFAULT_SERVER_NAME.to_owned());
+        let version = self
+            .version
+            .unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_owned());
         Server {
             shared: Arc::new(Shared {
                 core: Core::new(&self.config),
                 config: self.config,
                 tools: self.tools,
-                name: self.name.unwrap_or_else(|| DEFAULT_SERVER_NAME.to_owned()),
-                version: self
-                    .version
-                    .unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_owned()),
+                info: serde_json::json!({"name": name, "version": version}),
                 instructions: self.instructions,
             }),
         }

@@ -33,17 +33,18 @@ pub(crate) fn answer(
     tool: &Tool,
     id: &RequestId,
     generation: Generation,
+    server_info: &serde_json::Value,
     result: std::thread::Result<Result<ToolOutput, ToolError>>,
 ) -> bytes::Bytes {
     match result {
         Ok(Ok(output)) => {
             gauge.end_ok();
-            encode_result(id, finish_result(generation, output.into_result()))
+            encode_result(id, finish_result(generation, output.into_result(), server_info))
         }
         Ok(Err(error)) => {
             gauge.end_ok();
             match error.into_answer() {
-                Ok(output) => encode_result(id, finish_result(generation, output.into_result())),
+                Ok(output) => encode_result(id, finish_result(generation, output.into_result(), server_info)),
                 Err(error) => encode_error(Some(id), &error),
             }
         }
@@ -67,6 +68,8 @@ pub(crate) struct CallTask {
     pub(crate) route: OutboxSender,
     pub(crate) timeout: Duration,
     pub(crate) generation: Generation,
+    /// For the server's info in a 2026-07-28 answer's `_meta`.
+    pub(crate) shared: Arc<crate::server::Shared>,
 }
 
 enum Outcome {
@@ -99,7 +102,14 @@ impl CallTask {
                 gauge.end(|m| &m.requests_cancelled);
                 None
             }
-            Outcome::Done(result) => Some(answer(&mut gauge, &tool, &id, self.generation, result)),
+            Outcome::Done(result) => Some(answer(
+                &mut gauge,
+                &tool,
+                &id,
+                self.generation,
+                &self.shared.info,
+                result,
+            )),
             Outcome::TimedOut => {
                 token.cancel();
                 gauge.end(|m| &m.requests_timed_out);

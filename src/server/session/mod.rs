@@ -183,7 +183,7 @@ impl SessionState {
                 if self.lifecycle.is_initialized() {
                     self.session.attrs().set_notify_gate(rank);
                 }
-                let result = finish_result(generation, serde_json::json!({}));
+                let result = finish_result(generation, serde_json::json!({}), &self.shared.info);
                 self.reply(encode_result(&id, result), route);
             }
             Dispatch::Call {
@@ -274,7 +274,7 @@ impl SessionState {
             call.as_mut().poll(&mut cx)
         };
         if let Poll::Ready(result) = first {
-            let answer = answer(&mut gauge, &tool, &id, generation, result);
+            let answer = answer(&mut gauge, &tool, &id, generation, &self.shared.info, result);
             self.reply(answer, route);
             return;
         }
@@ -284,6 +284,7 @@ impl SessionState {
             route: outbox,
             timeout: self.shared.config.request_timeout,
             generation,
+            shared: Arc::clone(&self.shared),
         };
         self.in_flight.spawn(task.run(id, tool, call, token, gauge));
     }

@@ -199,6 +199,7 @@ async fn run(
                 route: outbox,
                 timeout: shared.config.request_timeout,
                 generation,
+                shared: std::sync::Arc::clone(&shared),
             };
             task.run(id, tool, call, token, gauge).await;
         }
