@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The project's test command: every Rust test (unit, integration, doc) in
-# release mode, then the official Python SDK as a real MCP client.
+# The project's test command: every Rust test (unit and integration) in
+# release mode, then the official Python SDK (stdio and Streamable HTTP) and
+# the official TypeScript SDK (Streamable HTTP) as real MCP clients.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cargo test --release
 bash ci/python-sdk.sh
+bash ci/ts-sdk.sh
 echo "ci/test.sh: all tests passed"

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs the official MCP TypeScript SDK (npm package @modelcontextprotocol/sdk)
+# as a client of the release binary over Streamable HTTP. Installs the SDK
+# into ci/interop/node_modules the first time (needs Node 18 or later).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SDK_VERSION="${MCP_TS_SDK_VERSION:-1.32.2}"
+DIR=ci/interop
+installed=$(node -e "console.log(require('./$DIR/node_modules/@modelcontextprotocol/sdk/package.json').version)" 2>/dev/null || true)
+if [ "$installed" != "$SDK_VERSION" ]; then
+    echo "ts-sdk: installing @modelcontextprotocol/sdk@$SDK_VERSION into $DIR/node_modules"
+    npm install --silent --no-save --no-package-lock --prefix "$DIR" "@modelcontextprotocol/sdk@$SDK_VERSION" >/dev/null
+fi
+
+cargo build --release --quiet --bin mcp-server-core
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+RUST_LOG=warn target/release/mcp-server-core --http "127.0.0.1:$port" &
+server=$!
+trap 'kill "$server" 2>/dev/null || true' EXIT
+for _ in $(seq 200); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+    sleep 0.05
+done
+timeout 120 node "$DIR/ts_sdk_client.mjs" "http://127.0.0.1:$port/mcp"
+kill -TERM "$server"
+wait "$server"
+trap - EXIT
