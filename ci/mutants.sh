@@ -30,6 +30,10 @@ CASES=(
     "session_id_racy|admission_exact_when_nobody_leaves"
     "tracker_close_wakes_nobody|drain_awaited_elsewhere"
     "receiver_drop_wakes_nobody|receiver_dropped_releases_sender"
+    "mailbox_kept_open|http_post_races_delete"
+    "mailbox_kept_open|http_post_races_expiry"
+    "directory_entry_left|http_post_races_expiry"
+    "answer_to_closed_uncounted|stream_drop_races_answer"
 )
 
 caught=0
@@ -50,7 +54,7 @@ for checker in loom shuttle; do
         rc=$?
         ms=$(( ($(date +%s%N) - start) / 1000000 ))
         if [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && grep -qE "deadlock|panicked|failing schedule" "$log"; then
-            why=$(grep -m1 -oE "deadlock|a session [a-z ]+|a permit [a-z ]+|session work [a-z ]+|a message was lost silently|session id [0-9]+ given twice|[0-9]+ (sessions live|registered) with max_sessions = [0-9]+|admitted with nobody leaving" "$log" | head -1)
+            why=$(grep -m1 -oE "deadlock|a session [a-z ]+|a permit [a-z ]+|session work [a-z ]+|a message was lost silently|session id [0-9]+ given twice|a session stayed in the directory|Arc leaked|[0-9]+ (sessions live|registered) with max_sessions = [0-9]+|admitted with nobody leaving" "$log" | head -1)
             printf "caught  %-8s %-26s by %-52s (%5d ms) %s\n" "$checker" "$bug" "$model" "$ms" "$why"
             caught=$((caught + 1))
         else

@@ -72,3 +72,21 @@ fn drain_awaited_elsewhere() {
 fn receiver_dropped_releases_sender() {
     check(|| scenarios::receiver_dropped_releases_sender(2));
 }
+
+/// 3 POSTs racing a DELETE of their session.
+#[test]
+fn http_post_races_delete() {
+    check(|| scenarios::http_post_races_end(3, true));
+}
+
+/// 4 POSTs racing the expiry of their session.
+#[test]
+fn http_post_races_expiry() {
+    check(|| scenarios::http_post_races_end(4, false));
+}
+
+/// A request's stream dropped while its handler answers.
+#[test]
+fn stream_drop_races_answer() {
+    check(scenarios::stream_drop_races_answer);
+}

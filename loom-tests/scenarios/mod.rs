@@ -10,7 +10,11 @@
 
 use bytes::Bytes;
 use mcp_server_core::ServerConfig;
-use mcp_server_core::core::{Core, SessionId};
+use std::pin::pin;
+
+use futures_util::future::{Either, select};
+use mcp_server_core::core::{Core, Directory, Mailbox, OutboxSender, SessionId, mailbox};
+use mcp_server_core::sync::CancellationToken;
 
 #[cfg(loom)]
 pub use loom::{
@@ -333,4 +337,159 @@ pub fn receiver_dropped_releases_sender(capacity: usize) {
         0,
         "a message counted as sent was never received"
     );
+}
+
+/// A message posted to an HTTP session: where its answer goes.
+struct Posted {
+    answer: OutboxSender,
+}
+
+/// What the directory keeps of an HTTP session.
+#[derive(Clone)]
+struct Entry {
+    mailbox: Mailbox<Posted>,
+    token: CancellationToken,
+}
+
+/// How a POST ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Posting {
+    Answered,
+    NotFound,
+}
+
+/// One POST, as the HTTP transport makes it: look the session up, post the
+/// message with an outbox for its answer, wait for the answer.
+fn post(core: &Core, directory: &Directory<Entry>, id: SessionId) -> Posting {
+    let Some(entry) = directory.get("s") else {
+        return Posting::NotFound;
+    };
+    let (answer, mut rx) = core.request_outbox(id, entry.token.child_token());
+    if block_on(entry.mailbox.post(Posted { answer })).is_err() {
+        return Posting::NotFound;
+    }
+    match block_on(rx.recv()) {
+        Some(envelope) => {
+            envelope.delivered();
+            Posting::Answered
+        }
+        None => Posting::NotFound,
+    }
+}
+
+/// **A POST racing the end of its HTTP session.** A session with a
+/// mailbox of 1 serves `posts` concurrent POSTs while it ends: by a DELETE
+/// on another thread (`deleted`), or by itself, as idle expiry ends it.
+///
+/// - Every POST is answered or told the session is gone; none hangs (a hang
+///   is a deadlock the checker reports), whether it waits for room in the
+///   mailbox or for its answer.
+/// - Afterwards nothing is registered, every permit is back, the directory
+///   is empty, and a later POST finds nothing (no resurrection).
+/// - Every answer produced is delivered or counted as dropped.
+///
+/// Catches `mailbox_kept_open` (both ways of ending) and
+/// `directory_entry_left` (expiry).
+pub fn http_post_races_end(posts: usize, deleted: bool) {
+    let core = core(1, 1);
+    let (session, outbox) = core.admit().and_then(|p| core.register(p)).unwrap();
+    let id = session.id();
+    let (mailbox, mut inbox) = mailbox::<Posted>(1);
+    let directory = Arc::new(Directory::default());
+    directory.insert(
+        "s".to_owned(),
+        Entry {
+            mailbox,
+            token: session.token().clone(),
+        },
+    );
+    let produced = Arc::new(AtomicUsize::new(0));
+    let server = {
+        let (directory, produced) = (Arc::clone(&directory), Arc::clone(&produced));
+        thread::spawn(move || {
+            let token = session.token().clone();
+            // Ended by DELETE: serve until cancelled. Ended by expiry: the
+            // idle timer fires at once.
+            if deleted {
+                while let Some(message) = block_on(async {
+                    match select(pin!(inbox.recv()), pin!(token.cancelled())).await {
+                        Either::Left((message, _)) => message,
+                        Either::Right(_) => None,
+                    }
+                }) {
+                    produced.fetch_add(1, Ordering::SeqCst);
+                    let _ = message.answer.try_send(FRAME);
+                }
+            }
+            directory.ended("s");
+            inbox.end();
+            drop(outbox);
+            drop(session);
+        })
+    };
+    let deleter = deleted.then(|| {
+        let directory = Arc::clone(&directory);
+        thread::spawn(move || {
+            if let Some(entry) = directory.remove("s") {
+                entry.token.cancel();
+            }
+        })
+    });
+    let posters: Vec<_> = (0..posts)
+        .map(|_| {
+            let (core, directory) = (core.clone(), Arc::clone(&directory));
+            thread::spawn(move || post(&core, &directory, id))
+        })
+        .collect();
+    let outcomes: Vec<Posting> = posters.into_iter().map(|h| h.join().unwrap()).collect();
+    server.join().unwrap();
+    if let Some(deleter) = deleter {
+        deleter.join().unwrap();
+    }
+    assert_eq!(core.live(), 0, "a session stayed registered");
+    assert_eq!(core.available_permits(), 1, "a permit was leaked");
+    assert!(directory.is_empty(), "a session stayed in the directory");
+    assert_eq!(
+        post(&core, &directory, id),
+        Posting::NotFound,
+        "an ended session came back"
+    );
+    let answered = outcomes.iter().filter(|o| **o == Posting::Answered).count();
+    assert!(answered <= produced.load(Ordering::SeqCst));
+    assert_all_counted(&core, &produced, &AtomicUsize::new(0));
+}
+
+/// **A request's stream dropped by the client, racing its answer.** The
+/// handler answers unless it sees its token cancelled; meanwhile the client
+/// goes away, which cancels the request and drops the stream.
+///
+/// - The request's token ends cancelled.
+/// - The answer, if one was produced, is delivered or counted as dropped,
+///   even when it met the stream already closed.
+///
+/// Catches `answer_to_closed_uncounted`.
+pub fn stream_drop_races_answer() {
+    let core = core(1, 1);
+    let (session, outbox) = core.admit().and_then(|p| core.register(p)).unwrap();
+    let token = session.token().child_token();
+    let (answer, stream) = core.request_outbox(session.id(), token.clone());
+    let produced = Arc::new(AtomicUsize::new(0));
+    let handler = {
+        let (token, produced) = (token.clone(), Arc::clone(&produced));
+        thread::spawn(move || {
+            if !token.is_cancelled() {
+                produced.fetch_add(1, Ordering::SeqCst);
+                let _ = answer.try_send(FRAME);
+            }
+        })
+    };
+    let client = thread::spawn(move || {
+        token.cancel();
+        drop(stream);
+    });
+    handler.join().unwrap();
+    client.join().unwrap();
+    drop(outbox);
+    drop(session);
+    assert_all_counted(&core, &produced, &AtomicUsize::new(0));
 }

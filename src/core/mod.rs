@@ -10,14 +10,22 @@
 //! Core::admit -> Core::register -> (run the work) -> drop(Session): deregister, then release
 //! Core::shutdown -> Core::drained
 //! ```
+//!
+//! A session fed one message at a time (HTTP) adds a [`Mailbox`] and an
+//! entry in a transport's [`Directory`]; each request it runs answers into
+//! an outbox of its own ([`Core::request_outbox`]).
 
 mod admission;
+mod directory;
 mod lifecycle;
+mod mailbox;
 mod outbox;
 mod registry;
 
 pub use admission::Permit;
+pub use directory::Directory;
 pub use lifecycle::{BroadcastReport, Core, Session, SessionInfo};
+pub use mailbox::{Mailbox, MailboxReceiver, mailbox};
 pub use outbox::{Envelope, OutboxReceiver, OutboxSender};
 
 use std::fmt;

@@ -11,11 +11,16 @@
 //! 3. Notifications never wait ([`OutboxSender::try_notify`] applies the
 //!    configured [`FullPolicy`]); responses wait for room
 //!    ([`OutboxSender::send`]).
+//! 4. An answer whose outbox has closed (its session ended, or the client
+//!    dropped its request's stream) is counted as dropped: an answer is
+//!    never lost silently. A notification to a closed outbox is reported
+//!    to its sender as [`NotifyError::Gone`] and not counted.
 //!
 //! Known-bad variants (model builds only, see `ci/mutants.sh`):
 //! `envelope_drop_uncounted` loses dropped messages silently;
 //! `closed_outbox_reports_ok` tells a notifier its message was queued when
-//! the session had already gone. The outbox models catch both.
+//! the session had already gone; `answer_to_closed_uncounted` breaks
+//! invariant 4. The outbox models catch all three.
 
 use bytes::Bytes;
 
@@ -80,6 +85,16 @@ impl Drop for Envelope {
         if let Some(metrics) = self.metrics.take() {
             incr(&metrics.messages_dropped);
         }
+    }
+}
+
+/// What becomes of a message that met a closed outbox: an answer counts as
+/// dropped, a notification is not counted (its sender is told).
+fn closed(envelope: Envelope) {
+    if envelope.is_answer() && !mutant("answer_to_closed_uncounted") {
+        drop(envelope);
+    } else {
+        envelope.disarm();
     }
 }
 
@@ -160,13 +175,14 @@ impl OutboxSender {
     ///
     /// `Err(Some(envelope))` with the message back, still counted, when the
     /// queue is full (hand it to [`OutboxSender::send_envelope`]);
-    /// `Err(None)` when the session has ended (nothing is counted).
+    /// `Err(None)` when the outbox has closed (the answer is counted as
+    /// dropped, invariant 4).
     pub fn try_send(&self, frame: Bytes) -> Result<(), Option<Envelope>> {
         match self.tx.try_send(self.answer(frame)) {
             Ok(()) => Ok(()),
             Err(mpsc::error::TrySendError::Full(envelope)) => Err(Some(envelope)),
             Err(mpsc::error::TrySendError::Closed(envelope)) => {
-                envelope.disarm();
+                closed(envelope);
                 Err(None)
             }
         }
@@ -191,8 +207,9 @@ impl OutboxSender {
     ///
     /// # Errors
     ///
-    /// [`NotifyError::Gone`] when the session has ended (the message is then
-    /// not counted: it never reached a queue).
+    /// [`NotifyError::Gone`] when the outbox has closed (an answer is then
+    /// counted as dropped; a notification is not counted: it never reached
+    /// a queue).
     ///
     /// # Cancel safety
     ///
@@ -202,7 +219,7 @@ impl OutboxSender {
         match self.tx.send(envelope).await {
             Ok(()) => Ok(()),
             Err(mpsc::error::SendError(envelope)) => {
-                envelope.disarm();
+                closed(envelope);
                 Err(NotifyError::Gone(self.session))
             }
         }

@@ -16,7 +16,6 @@
 //! never finished `initialize`). A POST that finds its session ending is
 //! answered 404, never left waiting: the session's channel closes with it.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -25,10 +24,10 @@ use tokio::time::Instant;
 
 use super::Http;
 use super::body::{self, Body, CancelOnDrop, Slot, Sse};
-use crate::core::{SessionAttrs, SessionId};
+use crate::core::{Directory, Mailbox, MailboxReceiver, SessionAttrs, SessionId, mailbox};
 use crate::protocol::jsonrpc::{ErrorObject, RequestId, SERVER_AT_CAPACITY};
 use crate::server::session::{Finished, Route, SessionState};
-use crate::sync::{Arc, AtomicU64, CancellationToken, Mutex, Ordering, mpsc};
+use crate::sync::{Arc, AtomicU64, CancellationToken, Mutex, Ordering};
 
 /// The version from which SSE streams start with a priming event (older
 /// clients choke on its empty data).
@@ -45,7 +44,7 @@ pub(crate) struct Inbound {
 pub(crate) struct HttpSession {
     core_id: SessionId,
     token: CancellationToken,
-    inbound: mpsc::Sender<Inbound>,
+    inbound: Mailbox<Inbound>,
     /// The outbox's receiver while no standalone stream has it.
     standalone: Slot,
     attrs: Arc<SessionAttrs>,
@@ -54,20 +53,7 @@ pub(crate) struct HttpSession {
 }
 
 /// Live HTTP sessions by id.
-#[derive(Default)]
-pub(crate) struct Sessions {
-    map: Mutex<HashMap<String, HttpSession>>,
-}
-
-impl Sessions {
-    fn get(&self, id: &str) -> Option<HttpSession> {
-        self.map.lock().get(id).cloned()
-    }
-
-    fn remove(&self, id: &str) -> Option<HttpSession> {
-        self.map.lock().remove(id)
-    }
-}
+pub(crate) type Sessions = Directory<HttpSession>;
 
 /// 128 random bits from the operating system, as 32 hex digits.
 fn new_session_id() -> String {
@@ -89,7 +75,7 @@ pub(crate) async fn initialize(http: &Arc<Http>, line: Bytes, id: RequestId) -> 
         }
     };
     let capacity = http.server.shared.config.max_in_flight_per_session;
-    let (tx, rx) = mpsc::channel(capacity);
+    let (tx, rx) = mailbox(capacity);
     let entry = HttpSession {
         core_id: session.id(),
         token: session.token().clone(),
@@ -99,7 +85,7 @@ pub(crate) async fn initialize(http: &Arc<Http>, line: Bytes, id: RequestId) -> 
         streams: Arc::new(AtomicU64::new(1)),
     };
     let sid = new_session_id();
-    http.sessions.map.lock().insert(sid.clone(), entry.clone());
+    http.sessions.insert(sid.clone(), entry.clone());
     let state = SessionState::new(std::sync::Arc::clone(&http.server.shared), session);
     http.spawn_session(run(
         Arc::clone(http),
@@ -210,7 +196,7 @@ impl Undelivered {
 /// request timeout.
 async fn deliver(http: &Http, entry: &HttpSession, inbound: Inbound) -> Result<(), Undelivered> {
     let waited = http.server.shared.config.request_timeout;
-    match tokio::time::timeout(waited, entry.inbound.send(inbound)).await {
+    match tokio::time::timeout(waited, entry.inbound.post(inbound)).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(_closed)) => Err(Undelivered::Gone),
         Err(_elapsed) => Err(Undelivered::Busy {
@@ -284,7 +270,7 @@ async fn run(
     http: Arc<Http>,
     sid: String,
     mut state: SessionState,
-    mut inbound: mpsc::Receiver<Inbound>,
+    mut inbound: MailboxReceiver<Inbound>,
     standalone: Slot,
 ) {
     let token = state.session().token().clone();
@@ -317,11 +303,10 @@ async fn run(
         }
         timer.as_mut().reset(Instant::now() + idle);
     };
-    // Gone from the table first, so that no new POST finds it; then the
-    // channel closes, and POSTs waiting on it get 404.
-    http.sessions.remove(&sid);
-    inbound.close();
-    drop(inbound);
+    // Gone from the directory first, so that no new POST finds it; then the
+    // mailbox ends, and POSTs waiting on it or on their answers get 404.
+    http.sessions.ended(&sid);
+    inbound.end();
     state.end_requests().await;
     tracing::debug!(session = %state.session().id(), ?reason, "HTTP session ended");
 }

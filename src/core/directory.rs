@@ -1,0 +1,70 @@
+//! Live sessions of one transport by their public key (an HTTP session's
+//! `Mcp-Session-Id`), behind the shim's synchronous `Mutex`.
+//!
+//! # Invariants
+//!
+//! 1. Every critical section is one map operation; the guard never lives
+//!    across an `.await` (it is `!Send`, and `clippy::await_holding_lock`
+//!    is denied). A lookup returns a clone.
+//! 2. A key is removed by whichever comes first, the session's own end or
+//!    its deletion, and never comes back: keys are never reused, so a
+//!    request that names an ended session finds nothing (no resurrection).
+//!
+//! Lock order: a leaf; nothing else is locked while it is held.
+//!
+//! Known-bad variant `directory_entry_left` (model builds only): a session
+//! that ends by itself leaves its entry behind. The expiry model catches it.
+
+use std::collections::HashMap;
+
+use crate::sync::{Mutex, mutant};
+
+/// Live entries by key.
+#[derive(Debug)]
+pub struct Directory<T> {
+    map: Mutex<HashMap<String, T>>,
+}
+
+impl<T> Default for Directory<T> {
+    fn default() -> Self {
+        Self {
+            map: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl<T: Clone> Directory<T> {
+    /// Adds an entry under a new key.
+    pub fn insert(&self, key: String, entry: T) {
+        self.map.lock().insert(key, entry);
+    }
+
+    /// A clone of the entry under `key`.
+    pub fn get(&self, key: &str) -> Option<T> {
+        self.map.lock().get(key).cloned()
+    }
+
+    /// Removes the entry under `key` (a deletion); the entry, if it was
+    /// there.
+    pub fn remove(&self, key: &str) -> Option<T> {
+        self.map.lock().remove(key)
+    }
+
+    /// Removes the entry of a session that ended by itself.
+    pub fn ended(&self, key: &str) {
+        if mutant("directory_entry_left") {
+            return;
+        }
+        self.map.lock().remove(key);
+    }
+
+    /// Entries live now.
+    pub fn len(&self) -> usize {
+        self.map.lock().len()
+    }
+
+    /// True when no entry is live.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
