@@ -3,4 +3,5 @@
 //! Pure: no I/O and no tokio, so it builds in every mode.
 
 pub mod jsonrpc;
+pub mod listen;
 pub mod mcp;

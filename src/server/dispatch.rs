@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use super::Shared;
 use super::tools::Tool;
 use crate::protocol::jsonrpc::ErrorObject;
+use crate::protocol::listen::ListenFilter;
 use crate::protocol::mcp::{
     Generation, Lifecycle, STATELESS_VERSIONS, cacheable, finish_result, log_level_rank, supported_versions,
 };
@@ -19,7 +20,12 @@ const CACHE_TTL_MS: u64 = 60_000;
 
 /// The methods a stateless (2026-07-28) request may call; the others
 /// (`initialize`, `ping`, `logging/setLevel`, ...) do not exist there.
-const STATELESS_METHODS: [&str; 3] = ["server/discover", "tools/list", "tools/call"];
+const STATELESS_METHODS: [&str; 4] = [
+    "server/discover",
+    "tools/list",
+    "tools/call",
+    "subscriptions/listen",
+];
 
 /// True if a stateless request may call `method`.
 pub(crate) fn is_stateless_method(method: &str) -> bool {
@@ -40,6 +46,9 @@ pub(crate) enum Dispatch {
     },
     /// `logging/setLevel` accepted: apply this level rank, then answer `{}`.
     SetLogLevel(u8, Generation),
+    /// `subscriptions/listen` (2026-07-28): open a listen stream with this
+    /// filter.
+    Listen(ListenFilter),
 }
 
 /// Routes one request of a session.
@@ -94,6 +103,10 @@ pub(crate) fn dispatch(
             true,
         )),
         "tools/call" => route_call(shared, params, generation),
+        "subscriptions/listen" if generation.is_stateless() => match ListenFilter::parse(params.as_ref()) {
+            Ok(filter) => Dispatch::Listen(filter),
+            Err(error) => Dispatch::Reply(Err(error)),
+        },
         "logging/setLevel" => {
             let level = params
                 .as_ref()

@@ -10,9 +10,11 @@
 pub mod builtin;
 pub(crate) mod dispatch;
 pub(crate) mod drain;
+pub mod listen;
 pub(crate) mod session;
 pub(crate) mod tools;
 
+pub use listen::{EventBus, InProcessBus, Listeners};
 pub use tools::{RequestContext, Tool, ToolError, ToolOutput};
 
 use std::time::Duration;
@@ -46,6 +48,10 @@ pub(crate) struct Shared {
     /// `{name, version}`: `serverInfo` of `initialize` and
     /// `server/discover`, and of every 2026-07-28 result's `_meta`.
     pub(crate) info: Value,
+    /// This process's listen streams.
+    pub(crate) listeners: Arc<Listeners>,
+    /// Where notifications for listen streams are published.
+    pub(crate) bus: Arc<dyn EventBus>,
     pub(crate) instructions: Option<String>,
 }
 
@@ -54,6 +60,7 @@ pub(crate) struct Shared {
 pub struct ServerBuilder {
     config: ServerConfig,
     tools: ToolSet,
+    bus: Option<Arc<dyn EventBus>>,
     name: Option<String>,
     version: Option<String>,
     instructions: Option<String>,
@@ -87,6 +94,13 @@ impl ServerBuilder {
         self
     }
 
+    /// Publishes notifications for listen streams on `bus` (default: the
+    /// in-process bus).
+    pub fn event_bus(mut self, bus: Arc<dyn EventBus>) -> Self {
+        self.bus = Some(bus);
+        self
+    }
+
     /// Sets the `instructions` reported to clients.
     pub fn instructions(mut self, instructions: impl Into<String>) -> Self {
         self.instructions = Some(instructions.into());
@@ -105,6 +119,8 @@ impl ServerBuilder {
                 config: self.config,
                 tools: self.tools,
                 info: serde_json::json!({"name": name, "version": version}),
+                listeners: Arc::new(Listeners::default()),
+                bus: self.bus.unwrap_or_else(|| Arc::new(InProcessBus)),
                 instructions: self.instructions,
             }),
         }
@@ -214,12 +230,30 @@ impl ServerHandle {
 
     /// Sends a notification to every session that may receive it: sessions
     /// that completed the `initialize` handshake, and for
-    /// `notifications/message`, whose log level admits it. Encodes once;
-    /// never waits.
+    /// `notifications/message`, whose log level admits it. Encodes once for
+    /// them; never waits. It is also published on the event bus for the
+    /// listen streams (2026-07-28) that asked for its kind, each of which
+    /// gets a copy stamped with its subscription id.
     pub fn broadcast(&self, notification: &Notification) -> BroadcastReport {
-        self.shared
+        let sessions = self
+            .shared
             .core
-            .broadcast(&notification.encode(), notification.level)
+            .broadcast(&notification.encode(), notification.level);
+        let streams = self.shared.bus.publish(
+            &notification.method,
+            notification.params.as_ref(),
+            &self.shared.listeners,
+        );
+        let mut report = sessions;
+        report.queued += streams.queued;
+        report.dropped += streams.dropped;
+        report.gone += streams.gone;
+        report
+    }
+
+    /// The listen streams of this process (2026-07-28).
+    pub fn listeners(&self) -> &Listeners {
+        &self.shared.listeners
     }
 
     /// Disconnects one session; false if no session has this id.

@@ -26,6 +26,7 @@ use serde_json::Value;
 use tokio::task::{JoinError, JoinSet};
 
 use super::dispatch::{Dispatch, dispatch};
+use super::listen::ListenGuard;
 use super::tools::{RequestContext, Tool};
 use super::{ServerHandle, Shared};
 use crate::core::{OutboxSender, Session};
@@ -33,6 +34,7 @@ use crate::metrics::incr;
 use crate::protocol::jsonrpc::{
     self, ErrorObject, INVALID_REQUEST, Incoming, RequestId, encode_error, encode_result,
 };
+use crate::protocol::listen::acknowledged;
 use crate::protocol::mcp::{Generation, Lifecycle, finish_result};
 use crate::sync::{Arc, CancellationToken};
 pub(crate) use call::{CallFuture, CallTask, InFlight, answer, send_reply};
@@ -70,6 +72,10 @@ pub(crate) struct SessionState {
     in_flight: JoinSet<Option<RequestId>>,
     /// Tokens of running requests, for `notifications/cancelled`.
     requests: HashMap<RequestId, CancellationToken>,
+    /// Listen streams multiplexed on this session (2026-07-28 over stdio or
+    /// TCP), by the id of their `subscriptions/listen`; each ends with
+    /// `notifications/cancelled` or with the session.
+    listens: HashMap<RequestId, ListenGuard>,
 }
 
 impl SessionState {
@@ -84,6 +90,7 @@ impl SessionState {
             log_level: DEFAULT_LOG_LEVEL,
             in_flight: JoinSet::new(),
             requests: HashMap::new(),
+            listens: HashMap::new(),
         }
     }
 
@@ -163,7 +170,7 @@ impl SessionState {
 
     fn on_request(&mut self, id: RequestId, method: &str, params: Option<Value>, route: &Route) {
         incr(&self.shared.core.metrics_ref().requests_total);
-        if self.requests.contains_key(&id) {
+        if self.requests.contains_key(&id) || self.listens.contains_key(&id) {
             let error = ErrorObject::new(INVALID_REQUEST, "request id already in use by a running request");
             self.reply(encode_error(Some(&id), &error), route);
             return;
@@ -192,6 +199,14 @@ impl SessionState {
                 progress_token,
                 generation,
             } => self.spawn_call(id, tool, args, progress_token, generation, route),
+            Dispatch::Listen(filter) => {
+                // The acknowledgement goes first, before any notification
+                // can reach the stream.
+                let outbox = self.outbox(route).clone();
+                let _ = outbox.try_notify(acknowledged(&filter, &id));
+                let guard = self.shared.listeners.add(filter, id.clone(), outbox);
+                self.listens.insert(id, guard);
+            }
         }
     }
 
@@ -207,8 +222,11 @@ impl SessionState {
                     .as_ref()
                     .and_then(|p| p.get("requestId"))
                     .and_then(RequestId::from_value);
-                if let Some(token) = id.and_then(|id| self.requests.get(&id)) {
-                    token.cancel();
+                if let Some(id) = id {
+                    if let Some(token) = self.requests.get(&id) {
+                        token.cancel();
+                    }
+                    self.listens.remove(&id);
                 }
             }
             _ => tracing::trace!(session = %self.session.id(), method, "ignoring notification"),

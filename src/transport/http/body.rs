@@ -81,6 +81,14 @@ pub(crate) struct Sse {
     done: bool,
     _cancel: Option<CancelOnDrop>,
     slot: Option<Slot>,
+    /// A comment sent after this long without an event, so that proxies
+    /// and clients see a long-lived stream alive.
+    keepalive: Option<std::time::Duration>,
+    /// Sent when the stop token ends the stream (a listen stream's answer).
+    farewell: Option<Bytes>,
+    /// Whatever must live exactly as long as the stream (a listen stream's
+    /// core session and registration).
+    _hold: Option<Box<dyn Send>>,
 }
 
 impl Sse {
@@ -98,7 +106,25 @@ impl Sse {
             done: false,
             _cancel: None,
             slot: None,
+            keepalive: None,
+            farewell: None,
+            _hold: None,
         }
+    }
+
+    /// A long-lived stream (`subscriptions/listen`): keep-alive comments
+    /// every `keepalive`, `farewell` as the last event when the server ends
+    /// it, and `hold` kept until the stream ends.
+    pub(crate) fn long_lived(
+        mut self,
+        keepalive: std::time::Duration,
+        farewell: Bytes,
+        hold: Box<dyn Send>,
+    ) -> Self {
+        self.keepalive = Some(keepalive);
+        self.farewell = Some(farewell);
+        self._hold = Some(hold);
+        self
     }
 
     /// Sends a priming event first.
@@ -142,13 +168,26 @@ impl Sse {
         let envelope = match self.first.take() {
             Some(first) => first,
             None => {
+                let keepalive = self.keepalive;
                 let rx = self.rx.as_mut()?;
+                let idle = async {
+                    match keepalive {
+                        Some(every) => tokio::time::sleep(every).await,
+                        None => std::future::pending().await,
+                    }
+                };
                 tokio::select! {
                     biased;
                     // Cancel-safe: a queued message stays queued (and is
                     // counted as dropped if the stream is dropped).
                     next = rx.recv() => next?,
-                    () = self.stop.cancelled() => return None,
+                    () = self.stop.cancelled() => {
+                        self.done = true;
+                        let farewell = self.farewell.take()?;
+                        return Some(self.event(&farewell));
+                    }
+                    // Cancel-safe: a timer.
+                    () = idle => return Some(Bytes::from_static(b": keep-alive\n\n")),
                 }
             }
         };

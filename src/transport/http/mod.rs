@@ -19,6 +19,7 @@
 
 mod body;
 mod headers;
+mod listen;
 mod service;
 mod session;
 mod stateless;

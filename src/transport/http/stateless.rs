@@ -108,6 +108,9 @@ pub(crate) async fn request(
             &ErrorObject::method_not_found(method),
         );
     }
+    if method == "subscriptions/listen" {
+        return super::listen::open(http, id, params);
+    }
     let core = &http.server.shared.core;
     let permit = match core.admit_request() {
         Ok(permit) => permit,
@@ -175,6 +178,7 @@ async fn run(
             let _ = outbox.try_send(frame);
         }
         Dispatch::SetLogLevel(..) => unreachable!("logging/setLevel is not a stateless method"),
+        Dispatch::Listen(_) => unreachable!("subscriptions/listen is opened by the transport"),
         Dispatch::Call {
             tool,
             args,

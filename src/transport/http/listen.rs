@@ -1,0 +1,52 @@
+//! `subscriptions/listen` over HTTP (2026-07-28): the POST's answer is a
+//! long-lived SSE stream.
+//!
+//! The stream is a core session (permit, registry entry, bounded outbox,
+//! token, drain token) registered with the server's listen streams for as
+//! long as its body lives. Its first message is
+//! `notifications/subscriptions/acknowledged`; then come the notifications
+//! it asked for, each stamped with its subscription id, and keep-alive
+//! comments while nothing happens. The client ends it by closing it; the
+//! server ends it (shutdown, `disconnect`) with the listen request's answer.
+
+use std::time::Duration;
+
+use http::StatusCode;
+use serde_json::Value;
+
+use super::Http;
+use super::body::{self, Body, Sse};
+use crate::protocol::jsonrpc::{ErrorObject, RequestId, SERVER_AT_CAPACITY};
+use crate::protocol::listen::{ListenFilter, acknowledged, ended};
+use crate::sync::Arc;
+
+/// How long a listen stream stays silent before a keep-alive comment.
+pub(crate) const LISTEN_KEEPALIVE: Duration = Duration::from_secs(15);
+
+/// Opens a listen stream for the request `id`.
+pub(crate) fn open(http: &Http, id: RequestId, params: Option<Value>) -> http::Response<Body> {
+    let filter = match ListenFilter::parse(params.as_ref()) {
+        Ok(filter) => filter,
+        Err(error) => return body::error(StatusCode::BAD_REQUEST, Some(&id), &error),
+    };
+    let shared = &http.server.shared;
+    let core = &shared.core;
+    let (session, outbox) = match core.admit().and_then(|permit| core.register(permit)) {
+        Ok(admitted) => admitted,
+        Err(error) => {
+            let body = ErrorObject::new(SERVER_AT_CAPACITY, error.to_string())
+                .with_data(serde_json::json!({"maxSessions": core.max_sessions()}));
+            return body::error(StatusCode::SERVICE_UNAVAILABLE, Some(&id), &body);
+        }
+    };
+    session.attrs().set_protocol_version("2026-07-28");
+    // The acknowledgement first, before the stream can receive anything.
+    let _ = session.outbox().try_notify(acknowledged(&filter, &id));
+    let guard = Arc::clone(&shared.listeners).add(filter, id.clone(), session.outbox().clone());
+    let stop = session.token().clone();
+    tracing::debug!(session = %session.id(), "listen stream opened");
+    Sse::new(outbox, 1, stop)
+        .priming(true)
+        .long_lived(LISTEN_KEEPALIVE, ended(&id), Box::new((guard, session)))
+        .response()
+}
