@@ -105,3 +105,10 @@ fn http_post_races_expiry() {
 fn stream_drop_races_answer() {
     check(scenarios::stream_drop_races_answer);
 }
+
+/// 2 listen streams racing shutdown while a publisher delivers. Catches
+/// `subscription_left`.
+#[test]
+fn listen_races_shutdown() {
+    check_at_most(2, || scenarios::listen_races_shutdown(2));
+}

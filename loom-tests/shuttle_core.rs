@@ -90,3 +90,9 @@ fn http_post_races_expiry() {
 fn stream_drop_races_answer() {
     check(scenarios::stream_drop_races_answer);
 }
+
+/// 4 listen streams racing shutdown while a publisher delivers.
+#[test]
+fn listen_races_shutdown() {
+    check(|| scenarios::listen_races_shutdown(4));
+}

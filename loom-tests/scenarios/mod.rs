@@ -13,7 +13,7 @@ use mcp_server_core::ServerConfig;
 use std::pin::pin;
 
 use futures_util::future::{Either, select};
-use mcp_server_core::core::{Core, Directory, Mailbox, OutboxSender, SessionId, mailbox};
+use mcp_server_core::core::{Core, Directory, Mailbox, OutboxSender, SessionId, Subscribers, mailbox};
 use mcp_server_core::sync::CancellationToken;
 
 #[cfg(loom)]
@@ -492,4 +492,61 @@ pub fn stream_drop_races_answer() {
     drop(outbox);
     drop(session);
     assert_all_counted(&core, &produced, &AtomicUsize::new(0));
+}
+
+/// **Listen streams racing shutdown.** `streams` clients each open a listen
+/// stream (a session registered in the subscribers' table) and keep it
+/// until their session is cancelled, while a publisher delivers to every
+/// subscribed stream and shutdown begins and waits for the drain.
+///
+/// - Every stream ends (a miss is a deadlock the checker reports), and once
+///   `drained()` returns none is still registered or subscribed, and every
+///   permit is back: the drain sees listen streams.
+/// - Every message delivered to a stream is written or counted as dropped.
+///
+/// Catches `subscription_left`.
+pub fn listen_races_shutdown(streams: usize) {
+    let core = core(streams, 1);
+    let subscribers: Arc<Subscribers<u8>> = Arc::new(Subscribers::default());
+    let handles: Vec<_> = (0..streams)
+        .map(|_| {
+            let (core, subscribers) = (core.clone(), Arc::clone(&subscribers));
+            thread::spawn(move || {
+                let Ok((session, mut outbox)) = core.admit().and_then(|p| core.register(p)) else {
+                    return;
+                };
+                let subscription = Subscribers::subscribe(&subscribers, 0, session.outbox().clone());
+                block_on(session.token().cancelled());
+                if let Some(envelope) = outbox.try_recv() {
+                    envelope.delivered();
+                }
+                // As the HTTP listen stream's body holds them: the
+                // subscription ends first, then the session.
+                drop(subscription);
+                drop(outbox);
+                drop(session);
+            })
+        })
+        .collect();
+    let (queued, full) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let publisher = {
+        let (subscribers, queued, full) = (Arc::clone(&subscribers), Arc::clone(&queued), Arc::clone(&full));
+        thread::spawn(move || {
+            for _ in 0..2 {
+                let report = subscribers.deliver(|_| Some(FRAME));
+                queued.fetch_add(report.queued, Ordering::SeqCst);
+                full.fetch_add(report.dropped, Ordering::SeqCst);
+            }
+        })
+    };
+    core.shutdown();
+    block_on(core.drained());
+    assert_drained(&core, streams);
+    assert!(
+        subscribers.is_empty(),
+        "a listen stream stayed subscribed after the drain"
+    );
+    handles.into_iter().for_each(|h| h.join().unwrap());
+    publisher.join().unwrap();
+    assert_all_counted(&core, &queued, &full);
 }

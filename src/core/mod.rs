@@ -13,7 +13,8 @@
 //!
 //! A session fed one message at a time (HTTP) adds a [`Mailbox`] and an
 //! entry in a transport's [`Directory`]; each request it runs answers into
-//! an outbox of its own ([`Core::request_outbox`]).
+//! an outbox of its own ([`Core::request_outbox`]). A long-lived listen
+//! stream is a session registered in [`Subscribers`] too.
 
 mod admission;
 mod directory;
@@ -21,12 +22,14 @@ mod lifecycle;
 mod mailbox;
 mod outbox;
 mod registry;
+mod subscribers;
 
 pub use admission::Permit;
 pub use directory::Directory;
 pub use lifecycle::{BroadcastReport, Core, Session, SessionInfo};
 pub use mailbox::{Mailbox, MailboxReceiver, mailbox};
 pub use outbox::{Envelope, OutboxReceiver, OutboxSender};
+pub use subscribers::{Subscribers, Subscription};
 
 use std::fmt;
 

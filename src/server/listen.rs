@@ -1,29 +1,28 @@
 //! Listen streams (2026-07-28 `subscriptions/listen`) and the event bus
 //! that feeds them.
 //!
-//! A listen stream is registered here with its filter, its subscription id
-//! and the outbox it is written from, for as long as its [`ListenGuard`]
-//! lives. Notifications for listen streams are published on the server's
-//! [`EventBus`]; the default, [`InProcessBus`], delivers them at once to this
-//! process's streams. A bus shared by several replicas publishes each event
-//! to all of them, and each delivers it to its own streams with
-//! [`Listeners::deliver`] (the seam of `../shared/DESIGN.md`, "Scale-out").
+//! A listen stream is registered in [`Listeners`] (the core's
+//! [`Subscribers`], model-checked) with its filter and subscription id, for
+//! as long as its [`ListenGuard`] lives. Notifications for listen streams
+//! are published on the server's [`EventBus`]; the default,
+//! [`InProcessBus`], delivers them at once to this process's streams. A bus
+//! shared by several replicas publishes each event to all of them, and each
+//! delivers it to its own streams with [`Listeners::deliver`] (the seam of
+//! `../shared/DESIGN.md`, "Scale-out").
 //!
 //! Delivery follows `broadcast`'s rules: the table's lock is held only to
-//! clone the streams that want the event; each gets its own copy (stamped
-//! with its subscription id) without waiting, and a full outbox drops it and
-//! counts it.
+//! clone the registrations; each stream that wants the event gets its own
+//! copy (stamped with its subscription id) without waiting, and a full
+//! outbox drops it and counts it.
 
-use std::collections::HashMap;
 use std::fmt;
 
 use serde_json::Value;
 
-use crate::core::{BroadcastReport, OutboxSender};
-use crate::error::NotifyError;
+use crate::core::{BroadcastReport, OutboxSender, Subscribers, Subscription};
 use crate::protocol::jsonrpc::RequestId;
 use crate::protocol::listen::{ListenFilter, stream_notification};
-use crate::sync::{Arc, AtomicU64, Mutex, Ordering};
+use crate::sync::Arc;
 
 /// Where notifications for listen streams are published.
 pub trait EventBus: Send + Sync + fmt::Debug + 'static {
@@ -43,84 +42,46 @@ impl EventBus for InProcessBus {
     }
 }
 
-/// One registered listen stream.
-#[derive(Debug, Clone)]
-struct Listener {
-    filter: Arc<ListenFilter>,
+/// What a listen stream subscribed with.
+#[derive(Debug)]
+pub(crate) struct Listener {
+    filter: ListenFilter,
     id: RequestId,
-    outbox: OutboxSender,
 }
 
 /// The listen streams of this process.
 #[derive(Debug, Default)]
 pub struct Listeners {
-    map: Mutex<HashMap<u64, Listener>>,
-    next: AtomicU64,
+    streams: Arc<Subscribers<Listener>>,
 }
+
+/// Keeps a listen stream registered; dropping it ends the registration.
+pub(crate) type ListenGuard = Subscription<Listener>;
 
 impl Listeners {
     /// Registers a listen stream until the guard drops.
-    pub(crate) fn add(
-        self: &Arc<Self>,
-        filter: ListenFilter,
-        id: RequestId,
-        outbox: OutboxSender,
-    ) -> ListenGuard {
-        let key = self.next.fetch_add(1, Ordering::Relaxed);
-        let listener = Listener {
-            filter: Arc::new(filter),
-            id,
-            outbox,
-        };
-        self.map.lock().insert(key, listener);
-        ListenGuard {
-            listeners: Arc::clone(self),
-            key,
-        }
+    pub(crate) fn add(&self, filter: ListenFilter, id: RequestId, outbox: OutboxSender) -> ListenGuard {
+        Subscribers::subscribe(&self.streams, Listener { filter, id }, outbox)
     }
 
     /// Delivers a notification to every stream here that asked for it,
     /// without waiting.
     pub fn deliver(&self, method: &str, params: Option<&Value>) -> BroadcastReport {
-        let targets: Vec<Listener> = self
-            .map
-            .lock()
-            .values()
-            .filter(|l| l.filter.wants(method, params))
-            .cloned()
-            .collect();
-        let mut report = BroadcastReport::default();
-        for listener in targets {
-            let frame = stream_notification(method, params, &listener.id);
-            match listener.outbox.try_notify(frame) {
-                Ok(()) => report.queued += 1,
-                Err(NotifyError::Gone(_)) => report.gone += 1,
-                Err(_) => report.dropped += 1,
-            }
-        }
-        report
+        self.streams.deliver(|listener| {
+            listener
+                .filter
+                .wants(method, params)
+                .then(|| stream_notification(method, params, &listener.id))
+        })
     }
 
     /// Listen streams registered now.
     pub fn len(&self) -> usize {
-        self.map.lock().len()
+        self.streams.len()
     }
 
     /// True when no listen stream is registered.
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-/// Keeps a listen stream registered; dropping it ends the registration.
-#[derive(Debug)]
-pub(crate) struct ListenGuard {
-    listeners: Arc<Listeners>,
-    key: u64,
-}
-
-impl Drop for ListenGuard {
-    fn drop(&mut self) {
-        self.listeners.map.lock().remove(&self.key);
+        self.streams.is_empty()
     }
 }

@@ -18,7 +18,6 @@ use super::Http;
 use super::body::{self, Body, Sse};
 use crate::protocol::jsonrpc::{ErrorObject, RequestId, SERVER_AT_CAPACITY};
 use crate::protocol::listen::{ListenFilter, acknowledged, ended};
-use crate::sync::Arc;
 
 /// How long a listen stream stays silent before a keep-alive comment.
 pub(crate) const LISTEN_KEEPALIVE: Duration = Duration::from_secs(15);
@@ -42,7 +41,7 @@ pub(crate) fn open(http: &Http, id: RequestId, params: Option<Value>) -> http::R
     session.attrs().set_protocol_version("2026-07-28");
     // The acknowledgement first, before the stream can receive anything.
     let _ = session.outbox().try_notify(acknowledged(&filter, &id));
-    let guard = Arc::clone(&shared.listeners).add(filter, id.clone(), session.outbox().clone());
+    let guard = shared.listeners.add(filter, id.clone(), session.outbox().clone());
     let stop = session.token().clone();
     tracing::debug!(session = %session.id(), "listen stream opened");
     Sse::new(outbox, 1, stop)
