@@ -24,6 +24,7 @@ pub(crate) struct Metrics {
     pub(crate) accept_errors: AtomicU64,
     pub(crate) requests_rejected: AtomicU64,
     pub(crate) connections_rejected: AtomicU64,
+    pub(crate) replay_lost: AtomicU64,
 }
 
 /// Adds one to a counter.
@@ -54,6 +55,7 @@ impl Metrics {
             accept_errors: read(&self.accept_errors),
             requests_rejected: read(&self.requests_rejected),
             connections_rejected: read(&self.connections_rejected),
+            replay_lost: read(&self.replay_lost),
         }
     }
 }
@@ -89,4 +91,6 @@ pub struct MetricsSnapshot {
     pub requests_rejected: u64,
     /// HTTP connections refused because `max_connections` were open.
     pub connections_rejected: u64,
+    /// Events a `Last-Event-ID` replay asked for that were no longer kept.
+    pub replay_lost: u64,
 }

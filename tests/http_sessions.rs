@@ -485,6 +485,52 @@ async fn delete_racing_a_request_answers_it_and_resurrects_nothing() {
     server.stop().await;
 }
 
+/// A standalone stream that broke is resumed with `Last-Event-ID`: the
+/// events it carried after that id come first (the last 64 of them: the
+/// older ones are counted as lost), then the new stream goes on live; event
+/// ids stay unique in the session across reconnections.
+#[tokio::test]
+async fn last_event_id_replays_what_a_broken_stream_carried() {
+    let server = TestServer::start_http(ServerConfig::default(), vec![]).await;
+    let session = Session::start(server.addr).await;
+    let mut first = session.listen().await;
+    let (priming, _) = first.event().await.expect("priming");
+    let stream = priming.unwrap().split('-').next().unwrap().to_owned();
+    let note = Notification::new("notifications/tools/list_changed", None);
+    for _ in 0..100 {
+        server.handle.broadcast(&note);
+    }
+    wait_until("the stream to carry everything", || {
+        server.handle.sessions()[0].queue_depth == 0
+    })
+    .await;
+    let (seen, _) = first.event().await.expect("one event");
+    assert_eq!(seen.as_deref(), Some(format!("{stream}-1").as_str()));
+    drop(first); // the other 99 were sent but never read
+
+    let mut resumed = session.resume(&format!("{stream}-1")).await;
+    assert_eq!(resumed.status, StatusCode::OK);
+    let (priming, _) = resumed.event().await.expect("priming");
+    let new_stream = priming.unwrap().split('-').next().unwrap().to_owned();
+    assert_ne!(new_stream, stream, "a new stream, with ids of its own");
+    let mut ids = Vec::new();
+    for _ in 0..64 {
+        ids.push(resumed.event().await.expect("a replayed event").0.unwrap());
+    }
+    assert_eq!(ids.first().unwrap(), &format!("{stream}-37"));
+    assert_eq!(ids.last().unwrap(), &format!("{stream}-100"));
+    assert_eq!(
+        server.handle.metrics().replay_lost,
+        35,
+        "events 2..=36 were no longer kept"
+    );
+    server.handle.broadcast(&note);
+    let (live, data) = resumed.event().await.expect("a live event");
+    assert_eq!(live.unwrap(), format!("{new_stream}-1"));
+    assert!(data.contains("tools/list_changed"));
+    server.stop().await;
+}
+
 /// Shutdown with a standalone stream and a request stream open: both end,
 /// and `serve_http` returns within the grace.
 #[tokio::test]

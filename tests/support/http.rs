@@ -182,6 +182,33 @@ impl Session {
         .await
     }
 
+    /// A GET resuming after `last_event_id`, retried while the previous
+    /// standalone stream is still being closed (409).
+    pub async fn resume(&self, last_event_id: &str) -> Open {
+        let deadline = tokio::time::Instant::now() + HANG;
+        loop {
+            let response = send(
+                self.addr,
+                Method::GET,
+                &[
+                    ("accept", "text/event-stream"),
+                    ("mcp-session-id", &self.id),
+                    ("last-event-id", last_event_id),
+                ],
+                "",
+            )
+            .await;
+            if response.status != StatusCode::CONFLICT {
+                return response;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the standalone stream never reopened"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+
     /// A DELETE of this session; its status.
     pub async fn delete(&self) -> StatusCode {
         send(self.addr, Method::DELETE, &[("mcp-session-id", &self.id)], "")

@@ -22,6 +22,7 @@ use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::Frame;
 
+use super::replay::{ReplayLog, StreamKind};
 use crate::core::{Envelope, OutboxReceiver};
 use crate::protocol::jsonrpc::{ErrorObject, RequestId, encode_error};
 use crate::sync::{Arc, CancellationToken, Mutex};
@@ -70,6 +71,10 @@ pub(crate) type Slot = Arc<Mutex<Option<OutboxReceiver>>>;
 /// An SSE stream being built.
 pub(crate) struct Sse {
     rx: Option<OutboxReceiver>,
+    /// Events replayed (already framed) before anything else.
+    replayed: std::collections::VecDeque<Bytes>,
+    /// Where each event is recorded for later replays.
+    log: Option<(Arc<ReplayLog>, StreamKind)>,
     /// A message already received, sent first.
     first: Option<Envelope>,
     stop: CancellationToken,
@@ -95,8 +100,19 @@ impl Sse {
     /// A stream numbered `stream` (in its session) of what `rx` yields,
     /// ended by `stop`.
     pub(crate) fn new(rx: OutboxReceiver, stream: u64, stop: CancellationToken) -> Self {
+        Self::with(Some(rx), stream, stop)
+    }
+
+    /// A stream of `events` replayed, and nothing after them.
+    pub(crate) fn replay_only(events: Vec<Bytes>, stream: u64, stop: CancellationToken) -> Self {
+        Self::with(None, stream, stop).replaying(events)
+    }
+
+    fn with(rx: Option<OutboxReceiver>, stream: u64, stop: CancellationToken) -> Self {
         Self {
-            rx: Some(rx),
+            rx,
+            replayed: std::collections::VecDeque::new(),
+            log: None,
             first: None,
             stop,
             stream,
@@ -127,6 +143,18 @@ impl Sse {
         self
     }
 
+    /// Sends `events` (a replay) before the stream's own.
+    pub(crate) fn replaying(mut self, events: Vec<Bytes>) -> Self {
+        self.replayed = events.into();
+        self
+    }
+
+    /// Records every event in `log` for `Last-Event-ID` replays.
+    pub(crate) fn logged(mut self, log: Arc<ReplayLog>, kind: StreamKind) -> Self {
+        self.log = Some((log, kind));
+        self
+    }
+
     /// Sends a priming event first.
     pub(crate) fn priming(mut self, on: bool) -> Self {
         self.priming = on;
@@ -154,7 +182,11 @@ impl Sse {
         out.put_slice(format!("id: {}-{}\ndata: ", self.stream, self.seq).as_bytes());
         out.put_slice(data);
         out.put_slice(b"\n\n");
-        out.freeze()
+        let event = out.freeze();
+        if let Some((log, kind)) = &self.log {
+            log.record(self.stream, *kind, self.seq, &event);
+        }
+        event
     }
 
     async fn next(&mut self) -> Option<Bytes> {
@@ -164,6 +196,9 @@ impl Sse {
         if std::mem::take(&mut self.priming) {
             let prime = format!("id: {}-0\nretry: {SSE_RETRY_MS}\ndata: \n\n", self.stream);
             return Some(Bytes::from(prime));
+        }
+        if let Some(replayed) = self.replayed.pop_front() {
+            return Some(replayed);
         }
         let envelope = match self.first.take() {
             Some(first) => first,

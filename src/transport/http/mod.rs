@@ -20,6 +20,7 @@
 mod body;
 mod headers;
 mod listen;
+mod replay;
 mod service;
 mod session;
 mod stateless;

@@ -98,7 +98,7 @@ fn get(http: &Http, headers: &HeaderMap, sid: &str) -> http::Response<Body> {
     if let Some(response) = bad_session_version(headers) {
         return response;
     }
-    session::standalone(http, sid)
+    session::standalone(http, sid, headers::text(headers, "last-event-id"))
 }
 
 async fn post(http: &Arc<Http>, request: Request<IncomingBody>, sid: Option<String>) -> http::Response<Body> {

@@ -24,6 +24,7 @@ use tokio::time::Instant;
 
 use super::Http;
 use super::body::{self, Body, CancelOnDrop, Slot, Sse};
+use super::replay::{ReplayLog, StreamKind, parse_event_id};
 use crate::core::{Directory, Mailbox, MailboxReceiver, SessionAttrs, SessionId, mailbox};
 use crate::protocol::jsonrpc::{ErrorObject, RequestId, SERVER_AT_CAPACITY};
 use crate::server::session::{Finished, Route, SessionState};
@@ -48,8 +49,10 @@ pub(crate) struct HttpSession {
     /// The outbox's receiver while no standalone stream has it.
     standalone: Slot,
     attrs: Arc<SessionAttrs>,
-    /// Numbers the session's streams (0 is the standalone one).
+    /// Numbers the session's streams, each GET and each SSE answer.
     streams: Arc<AtomicU64>,
+    /// The last events of the last streams, for `Last-Event-ID`.
+    replay: Arc<ReplayLog>,
 }
 
 /// Live HTTP sessions by id.
@@ -83,6 +86,7 @@ pub(crate) async fn initialize(http: &Arc<Http>, line: Bytes, id: RequestId) -> 
         standalone: Arc::new(Mutex::new(Some(outbox))),
         attrs: Arc::clone(session.attrs()),
         streams: Arc::new(AtomicU64::new(1)),
+        replay: Arc::new(ReplayLog::default()),
     };
     let sid = new_session_id();
     http.sessions.insert(sid.clone(), entry.clone());
@@ -151,6 +155,7 @@ async fn request(http: &Http, entry: &HttpSession, line: Bytes) -> http::Respons
             let stream = entry.streams.fetch_add(1, Ordering::Relaxed);
             Sse::new(rx, stream, entry.token.clone())
                 .priming(primes(entry))
+                .logged(Arc::clone(&entry.replay), StreamKind::Request)
                 .for_request(first, cancel)
                 .response()
         }
@@ -206,11 +211,27 @@ async fn deliver(http: &Http, entry: &HttpSession, inbound: Inbound) -> Result<(
     }
 }
 
-/// A GET: the session's standalone stream (one at a time: 409 for a second).
-pub(crate) fn standalone(http: &Http, sid: &str) -> http::Response<Body> {
+/// A GET: the session's standalone stream (one at a time: 409 for a
+/// second). With `Last-Event-ID`, the events of that stream after it come
+/// first: a standalone stream then goes on live; a request's stream ends
+/// with them.
+pub(crate) fn standalone(http: &Http, sid: &str, last_event_id: Option<&str>) -> http::Response<Body> {
     let Some(entry) = http.sessions.get(sid) else {
         return not_found();
     };
+    let stream = entry.streams.fetch_add(1, Ordering::Relaxed);
+    let replay = last_event_id
+        .and_then(parse_event_id)
+        .and_then(|(stream, seq)| entry.replay.after(stream, seq));
+    let mut replayed = Vec::new();
+    if let Some(replay) = replay {
+        let metrics = http.server.shared.core.metrics_ref();
+        metrics.replay_lost.fetch_add(replay.lost, Ordering::Relaxed);
+        if replay.kind == StreamKind::Request {
+            return Sse::replay_only(replay.events, stream, entry.token.clone()).response();
+        }
+        replayed = replay.events;
+    }
     let Some(rx) = entry.standalone.lock().take() else {
         return body::error(
             StatusCode::CONFLICT,
@@ -221,8 +242,10 @@ pub(crate) fn standalone(http: &Http, sid: &str) -> http::Response<Body> {
             ),
         );
     };
-    Sse::new(rx, 0, entry.token.clone())
+    Sse::new(rx, stream, entry.token.clone())
         .priming(primes(&entry))
+        .replaying(replayed)
+        .logged(Arc::clone(&entry.replay), StreamKind::Standalone)
         .returning_to(entry.standalone.clone())
         .response()
 }
