@@ -41,13 +41,14 @@ def next_addr():
     return f"127.0.0.1:{_port[0]}"
 
 
-def server_cmd(kind, addr, max_sessions):
+def server_cmd(kind, addr, max_sessions, transport="tcp"):
+    flag = f"--{transport}"
     if kind == "ours":
-        return [str(REL / "mcp-server-core"), "--tcp", addr, "--max-sessions", str(max_sessions)]
+        return [str(REL / "mcp-server-core"), flag, addr, "--max-sessions", str(max_sessions)]
     if kind == "before":
-        return [str(REL / "examples" / "antipattern_server"), "--tcp", addr, "--max-sessions", str(max_sessions)]
+        return [str(REL / "examples" / "antipattern_server"), flag, addr, "--max-sessions", str(max_sessions)]
     if kind == "rmcp":
-        return [str(REL / "examples" / "rmcp_echo_server"), "--tcp", addr]
+        return [str(REL / "examples" / "rmcp_echo_server"), flag, addr]
     raise ValueError(kind)
 
 
@@ -58,11 +59,12 @@ def stdio_cmd(kind):
 
 
 class Server:
-    def __init__(self, kind, max_sessions=20000):
+    def __init__(self, kind, max_sessions=20000, transport="tcp"):
         self.kind = kind
         self.addr = next_addr()
+        self.url = f"http://{self.addr}/mcp"
         env = dict(os.environ, RUST_LOG="warn")
-        self.proc = subprocess.Popen(server_cmd(kind, self.addr, max_sessions), env=env,
+        self.proc = subprocess.Popen(server_cmd(kind, self.addr, max_sessions, transport), env=env,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         host, port = self.addr.split(":")
         deadline = time.time() + 10
@@ -236,6 +238,51 @@ def fig_memory_per_session():
     return out
 
 
+HTTP_PROTOCOLS = ("2025-11-25", "2026-07-28")
+
+
+def fig_http_throughput():
+    """Closed-loop echo calls for 3 s over Streamable HTTP at C = 8 and 64, in
+    both generations (2025 sessions; 2026-07-28 stateless), against rmcp's
+    own Streamable HTTP server."""
+    out = {}
+    for protocol in HTTP_PROTOCOLS:
+        out[protocol] = {}
+        for c in (8, 64):
+            out[protocol][c] = {}
+            for kind in ("ours", "rmcp"):
+                runs = []
+                for _ in range(RUNS):
+                    with Server(kind, transport="http") as s:
+                        cpu0 = s.cpu_s()
+                        r = load(["--http", s.url, "--protocol", protocol, "-c", str(c), "--duration", "3"])
+                        r["server_cpu_us_per_call"] = 1e6 * (s.cpu_s() - cpu0) / max(r["requests_ok"], 1)
+                        runs.append(r)
+                out[protocol][c][kind] = summarize(runs)
+    return out
+
+
+def fig_http_memory():
+    """Server RSS with 0 and with 2,000 idle 2025 HTTP sessions (each with its
+    keep-alive connection open)."""
+    out = {}
+    for kind in ("ours", "rmcp"):
+        runs = []
+        for _ in range(RUNS):
+            with Server(kind, transport="http") as s:
+                rss0 = s.rss_kib()
+                holder = load_background(["--http", s.url, "-c", "2000", "--hold", "8", "--connect-timeout", "60"])
+                n = wait_holding(holder, timeout=180)
+                time.sleep(2)
+                rss1 = s.rss_kib()
+                holder.kill()
+                holder.wait()
+                runs.append({"sessions": n, "rss0_kib": rss0, "rss_kib": rss1,
+                             "per_session_kib": (rss1 - rss0) / max(n, 1)})
+        out[kind] = {"runs": runs, "per_session_kib": median([r["per_session_kib"] for r in runs])}
+    return out
+
+
 def fig_slow_reader():
     """Server RSS over 12 s while one client never reads and another calls
     `broadcast` (1 KiB message) in a loop for 10 s."""
@@ -318,6 +365,8 @@ FIGURES = {
     "slow_reader": fig_slow_reader,
     "shutdown": fig_shutdown,
     "admission": fig_admission,
+    "http_throughput": fig_http_throughput,
+    "http_memory": fig_http_memory,
 }
 
 

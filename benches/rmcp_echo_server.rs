@@ -1,10 +1,13 @@
 //! The peer: the official Rust MCP SDK (`rmcp`) serving the same `echo` tool,
-//! over stdio or over TCP through its generic async-read/write transport
-//! (one JSON-RPC message per line, like ours). A benchmark subject only.
+//! over stdio, over TCP through its generic async-read/write transport (one
+//! JSON-RPC message per line, like ours), and over its own Streamable HTTP
+//! server (`StreamableHttpService` with its default configuration, on hyper,
+//! at `/mcp`, with `TCP_NODELAY`). A benchmark subject only.
 //!
 //! ```text
 //! cargo run --release --example rmcp_echo_server -- --stdio
 //! cargo run --release --example rmcp_echo_server -- --tcp 127.0.0.1:7880
+//! cargo run --release --example rmcp_echo_server -- --http 127.0.0.1:7881
 //! ```
 
 #[cfg(not(any(loom, shuttle)))]
@@ -66,7 +69,31 @@ mod peer {
                     });
                 }
             }
-            _ => anyhow::bail!("usage: rmcp_echo_server --stdio | --tcp ADDR"),
+            ["--http", addr] => {
+                use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+                use rmcp::transport::streamable_http_server::{
+                    StreamableHttpServerConfig, StreamableHttpService,
+                };
+                let service = StreamableHttpService::new(
+                    || Ok(Echo::new()),
+                    LocalSessionManager::default().into(),
+                    StreamableHttpServerConfig::default(),
+                );
+                let listener = tokio::net::TcpListener::bind(addr).await?;
+                eprintln!("rmcp echo server on http://{}/mcp", listener.local_addr()?);
+                loop {
+                    let (stream, _) = listener.accept().await?;
+                    stream.set_nodelay(true)?;
+                    let service = hyper_util::service::TowerToHyperService::new(service.clone());
+                    tokio::spawn(async move {
+                        let io = hyper_util::rt::TokioIo::new(stream);
+                        let _ = hyper::server::conn::http1::Builder::new()
+                            .serve_connection(io, service)
+                            .await;
+                    });
+                }
+            }
+            _ => anyhow::bail!("usage: rmcp_echo_server --stdio | --tcp ADDR | --http ADDR"),
         }
         Ok(())
     }

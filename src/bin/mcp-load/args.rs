@@ -1,0 +1,74 @@
+//! The command line.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Parser;
+
+/// Drives an MCP server with concurrent sessions and reports throughput,
+/// latency and errors.
+#[derive(Debug, Parser)]
+#[command(version, about, long_about)]
+pub(crate) struct Args {
+    /// Connect to an MCP server over TCP (one JSON-RPC message per line).
+    #[arg(long, value_name = "ADDR", required_unless_present_any = ["stdio", "http"])]
+    pub(crate) tcp: Option<SocketAddr>,
+
+    /// Connect to an MCP server over Streamable HTTP at this URL (one
+    /// keep-alive connection per session).
+    #[arg(long, value_name = "URL", conflicts_with_all = ["tcp", "stdio"])]
+    pub(crate) http: Option<String>,
+
+    /// Start this command once per session and speak MCP over its
+    /// stdin/stdout (split on whitespace).
+    #[arg(long, value_name = "COMMAND", conflicts_with = "tcp")]
+    pub(crate) stdio: Option<String>,
+
+    /// Concurrent sessions.
+    #[arg(short = 'c', long, default_value_t = 8)]
+    pub(crate) concurrency: usize,
+
+    /// Calls per session (default 1000, unless --duration is given).
+    #[arg(short = 'n', long, value_name = "N", conflicts_with = "duration")]
+    pub(crate) requests: Option<u64>,
+
+    /// Call for this many seconds instead of a fixed count.
+    #[arg(long, value_name = "SECS")]
+    pub(crate) duration: Option<f64>,
+
+    /// The tool to call.
+    #[arg(long, default_value = "echo")]
+    pub(crate) tool: String,
+
+    /// The tool's arguments, as JSON.
+    #[arg(long, value_name = "JSON", default_value = r#"{"text":"hello"}"#)]
+    pub(crate) arguments: String,
+
+    /// Protocol version: a handshake version (initialize), or 2026-07-28
+    /// (stateless: no handshake, server/discover first, _meta on every call).
+    #[arg(long, default_value = "2025-11-25")]
+    pub(crate) protocol: String,
+
+    /// Instead of calling tools: open the sessions, keep them idle this
+    /// many seconds, then close them (for idle CPU, memory and admission
+    /// measurements).
+    #[arg(long, value_name = "SECS")]
+    pub(crate) hold: Option<f64>,
+
+    /// With --hold: never read from the server after the handshake (a
+    /// client that never reads).
+    #[arg(long, requires = "hold")]
+    pub(crate) no_read: bool,
+
+    /// Give up on a session whose connection or handshake takes longer, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    pub(crate) connect_timeout: f64,
+
+    /// Write the results as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) json: Option<PathBuf>,
+
+    /// A label stored in the JSON results.
+    #[arg(long)]
+    pub(crate) label: Option<String>,
+}
