@@ -112,3 +112,9 @@ fn stream_drop_races_answer() {
 fn listen_races_shutdown() {
     check_at_most(2, || scenarios::listen_races_shutdown(2));
 }
+
+/// A live session is reachable (sequential: what the other models rely on).
+#[test]
+fn reachability() {
+    check(scenarios::reachability);
+}

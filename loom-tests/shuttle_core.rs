@@ -96,3 +96,11 @@ fn stream_drop_races_answer() {
 fn listen_races_shutdown() {
     check(|| scenarios::listen_races_shutdown(4));
 }
+
+/// A live session is reachable (sequential: what the other models rely on;
+/// one schedule, since there is nothing to interleave and PCT refuses a
+/// test without concurrency).
+#[test]
+fn reachability() {
+    shuttle::check_random(scenarios::reachability, 1);
+}

@@ -194,6 +194,10 @@ pub fn shutdown_races(clients: usize, limit: usize) {
                     assert!(!after_shutdown, "a session registered after shutdown");
                     running.fetch_add(1, Ordering::SeqCst);
                     block_on(session.token().cancelled());
+                    assert!(
+                        session.token().is_cancelled(),
+                        "session work saw cancelled() return before cancellation"
+                    );
                     running.fetch_sub(1, Ordering::SeqCst);
                     drop(outbox);
                     drop(session);
@@ -549,4 +553,61 @@ pub fn listen_races_shutdown(streams: usize) {
     handles.into_iter().for_each(|h| h.join().unwrap());
     publisher.join().unwrap();
     assert_all_counted(&core, &queued, &full);
+}
+
+/// **A live session is reachable.** Sequential, no race: what every other
+/// model takes for granted, checked once so that a core that silently loses
+/// sessions or messages cannot pass them vacuously.
+///
+/// - A registered session is counted live, listed, and reached by `notify`,
+///   `broadcast` and its own outbox's `try_send`; what is queued is
+///   received in order and counted as sent once delivered.
+/// - `disconnect` cancels a live session and reports an unknown one.
+/// - Dropping the session deregisters it and returns its permit.
+pub fn reachability() {
+    let core = core(2, 4);
+    let (session, mut outbox) = core.admit().and_then(|p| core.register(p)).unwrap();
+    session.attrs().set_notify_gate(0);
+    assert_eq!(core.live(), 1, "a registered session is not counted live");
+    assert_eq!(core.max_sessions(), 2);
+    let listed = core.sessions();
+    assert_eq!(listed.len(), 1, "a registered session is not listed");
+    assert_eq!(listed[0].id, session.id());
+    core.notify(session.id(), FRAME)
+        .expect("a notify to a live session with room lands");
+    assert_eq!(
+        core.broadcast(&FRAME, 0).queued,
+        1,
+        "a broadcast reaches a live session"
+    );
+    assert!(
+        session.outbox().try_send(FRAME).is_ok(),
+        "an answer with room is queued"
+    );
+    assert_eq!(core.sessions()[0].queue_depth, 3);
+    for _ in 0..3 {
+        outbox
+            .try_recv()
+            .expect("a queued message is received")
+            .delivered();
+    }
+    assert!(block_on(async { outbox.try_recv() }).is_none());
+    let m = core.metrics();
+    assert_eq!(
+        (m.messages_sent, m.messages_dropped),
+        (3, 0),
+        "delivered messages count as sent"
+    );
+    assert!(
+        !core.disconnect(SessionId(u64::MAX)),
+        "an unknown session was disconnected"
+    );
+    assert!(core.disconnect(session.id()));
+    assert!(
+        session.token().is_cancelled(),
+        "disconnect did not cancel the session"
+    );
+    drop(outbox);
+    drop(session);
+    assert_eq!((core.live(), core.available_permits()), (0, 2));
 }
