@@ -344,6 +344,46 @@ async fn every_refusal_has_its_status_and_a_json_rpc_body() {
     server.stop().await;
 }
 
+/// One server serving TCP and HTTP at once has one core and one admission
+/// limit: with `max_sessions = 1` taken by a TCP session, an HTTP
+/// `initialize` is refused (503), and admitted once the TCP session leaves.
+#[tokio::test]
+async fn tcp_and_http_share_one_admission_limit() {
+    let server = mcp_server_core::Server::builder()
+        .config(ServerConfig::default().max_sessions(1))
+        .builtin_tools()
+        .build();
+    let tcp_listener = mcp_server_core::transport::tcp::bind("127.0.0.1:0".parse().unwrap(), 64)
+        .await
+        .unwrap();
+    let http_listener = mcp_server_core::transport::tcp::bind("127.0.0.1:0".parse().unwrap(), 64)
+        .await
+        .unwrap();
+    let (tcp_addr, http_addr) = (
+        tcp_listener.local_addr().unwrap(),
+        http_listener.local_addr().unwrap(),
+    );
+    let handle = server.handle();
+    let (a, b) = (server.clone(), server.clone());
+    let tcp = tokio::spawn(async move { a.serve_tcp(tcp_listener).await });
+    let http = tokio::spawn(async move { b.serve_http(http_listener).await });
+
+    let mut over_tcp = support::Client::connect(tcp_addr).await;
+    over_tcp.initialize().await;
+    let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}});
+    let refused = client::post(http_addr, &[], &init).await;
+    assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
+    drop(over_tcp);
+    wait_until("the TCP session to leave", || handle.sessions().is_empty()).await;
+    let admitted = Session::start(http_addr).await;
+    assert_eq!(handle.sessions().len(), 1);
+    drop(admitted);
+    handle.shutdown();
+    tokio::time::timeout(HANG, tcp).await.unwrap().unwrap();
+    tokio::time::timeout(HANG, http).await.unwrap().unwrap();
+}
+
 /// A session with no request and no stream for `session_idle_timeout` ends,
 /// and so does one that never finished `initialize`.
 #[tokio::test]
