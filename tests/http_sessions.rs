@@ -16,7 +16,7 @@ use mcp_server_core::config::HttpConfig;
 use mcp_server_core::{Notification, ServerConfig, Tool, ToolOutput};
 use serde_json::{Value, json};
 use support::http::{self as client, Session};
-use support::{HANG, TestServer, patient};
+use support::{HANG, TestServer, patient, wait_until};
 
 /// A tool that reports progress once, then waits for its cancellation.
 fn reports_then_waits() -> Tool {
@@ -34,17 +34,6 @@ fn reports_then_waits() -> Tool {
 
 fn call(id: u64, tool: &str, args: Value) -> Value {
     json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": tool, "arguments": args}})
-}
-
-async fn wait_until(what: &str, cond: impl Fn() -> bool) {
-    let deadline = tokio::time::Instant::now() + HANG;
-    while !cond() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
 }
 
 #[tokio::test]

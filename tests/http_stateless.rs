@@ -16,18 +16,7 @@ use mcp_server_core::ServerConfig;
 use mcp_server_core::config::HttpConfig;
 use serde_json::{Value, json};
 use support::http::{self as client, Session, stateless, stateless_params};
-use support::{HANG, TestServer, patient};
-
-async fn wait_until(what: &str, cond: impl Fn() -> bool) {
-    let deadline = tokio::time::Instant::now() + HANG;
-    while !cond() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-}
+use support::{TestServer, patient, wait_until};
 
 #[tokio::test]
 async fn a_stateless_call_needs_no_session() {

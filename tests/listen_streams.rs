@@ -8,26 +8,13 @@
 
 mod support;
 
-use std::time::Duration;
-
 use http::StatusCode;
 use mcp_server_core::{Notification, ServerConfig};
 use serde_json::{Value, json};
 use support::http::stateless;
-use support::{HANG, TestServer};
+use support::{TestServer, wait_until};
 
 const SUBSCRIPTION_ID: &str = "io.modelcontextprotocol/subscriptionId";
-
-async fn wait_until(what: &str, cond: impl Fn() -> bool) {
-    let deadline = tokio::time::Instant::now() + HANG;
-    while !cond() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-}
 
 fn wanted() -> Value {
     json!({"notifications": {"toolsListChanged": true, "resourceSubscriptions": ["a://x"]}})

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use mcp_server_core::{FullPolicy, Notification, Server, ServerConfig, ServerHandle, Tool, ToolOutput};
 use serde_json::{Value, json};
-use support::{HANG, TestServer};
+use support::{HANG, TestServer, wait_until};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, DuplexStream};
 use tokio::sync::Semaphore;
 
@@ -33,18 +33,6 @@ fn gate(gate: Arc<Semaphore>) -> Tool {
             }
         },
     )
-}
-
-/// Waits until `cond` holds on the handle (panics after [`HANG`]).
-async fn wait_for(handle: &ServerHandle, what: &str, cond: impl Fn(&ServerHandle) -> bool) {
-    let deadline = tokio::time::Instant::now() + HANG;
-    while !cond(handle) {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
 }
 
 /// A `ping` padded to about 1 KiB, so that the socket buffers fill with few
@@ -82,8 +70,8 @@ async fn the_in_flight_cap_stops_reading_and_tcp_pushes_back() {
                           "params": {"name": "gate", "arguments": {}}}))
             .await;
     }
-    wait_for(&server.handle, "both calls running", |h| {
-        h.metrics().requests_in_flight == CAP as u64
+    wait_until("both calls running", || {
+        server.handle.metrics().requests_in_flight == CAP as u64
     })
     .await;
     let counted = server.handle.metrics().requests_total;
@@ -184,8 +172,8 @@ async fn a_reply_that_meets_a_full_outbox_waits_for_room() {
         .send(&json!({"jsonrpc": "2.0", "id": "late", "method": "tools/call",
                       "params": {"name": "gate", "arguments": {}}}))
         .await;
-    wait_for(&server.handle, "the call running", |h| {
-        h.metrics().requests_in_flight == 1
+    wait_until("the call running", || {
+        server.handle.metrics().requests_in_flight == 1
     })
     .await;
     let note = Notification::new("notifications/flood", Some(json!({"pad": "n".repeat(16 * 1024)})));

@@ -30,13 +30,9 @@ pub struct TestServer {
 }
 
 impl TestServer {
-    /// Starts a server with the built-in tools and `tools`.
+    /// Starts a server with the built-in tools and `tools` over TCP.
     pub async fn start(config: ServerConfig, tools: Vec<Tool>) -> Self {
-        let mut builder = Server::builder().config(config).builtin_tools();
-        for tool in tools {
-            builder = builder.tool(tool);
-        }
-        let server = builder.build();
+        let server = build(config, tools);
         let listener = tcp::bind("127.0.0.1:0".parse().unwrap(), 4096).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let handle = server.handle();
@@ -44,14 +40,10 @@ impl TestServer {
         Self { handle, addr, join }
     }
 
-    /// Starts a server over Streamable HTTP with the built-in tools and
-    /// `tools`.
+    /// Starts a server with the built-in tools and `tools` over Streamable
+    /// HTTP.
     pub async fn start_http(config: ServerConfig, tools: Vec<Tool>) -> Self {
-        let mut builder = Server::builder().config(config).builtin_tools();
-        for tool in tools {
-            builder = builder.tool(tool);
-        }
-        let server = builder.build();
+        let server = build(config, tools);
         let listener = tcp::bind("127.0.0.1:0".parse().unwrap(), 4096).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let handle = server.handle();
@@ -82,6 +74,27 @@ impl TestServer {
             );
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
+    }
+}
+
+/// A server with the built-in tools and `tools`.
+fn build(config: ServerConfig, tools: Vec<Tool>) -> Server {
+    let mut builder = Server::builder().config(config).builtin_tools();
+    for tool in tools {
+        builder = builder.tool(tool);
+    }
+    builder.build()
+}
+
+/// Waits until `cond` holds (panics after [`HANG`]).
+pub async fn wait_until(what: &str, cond: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + HANG;
+    while !cond() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
 

@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use super::Http;
 use super::body::{self, Body, Sse};
-use crate::protocol::jsonrpc::{ErrorObject, RequestId, SERVER_AT_CAPACITY};
+use crate::protocol::jsonrpc::RequestId;
 use crate::protocol::listen::{ListenFilter, acknowledged, ended};
 
 /// How long a listen stream stays silent before a keep-alive comment.
@@ -29,14 +29,9 @@ pub(crate) fn open(http: &Http, id: RequestId, params: Option<Value>) -> http::R
         Err(error) => return body::error(StatusCode::BAD_REQUEST, Some(&id), &error),
     };
     let shared = &http.server.shared;
-    let core = &shared.core;
-    let (session, outbox) = match core.admit().and_then(|permit| core.register(permit)) {
+    let (session, outbox) = match super::admit(http, &id) {
         Ok(admitted) => admitted,
-        Err(error) => {
-            let body = ErrorObject::new(SERVER_AT_CAPACITY, error.to_string())
-                .with_data(serde_json::json!({"maxSessions": core.max_sessions()}));
-            return body::error(StatusCode::SERVICE_UNAVAILABLE, Some(&id), &body);
-        }
+        Err(refusal) => return *refusal,
     };
     session.attrs().set_protocol_version("2026-07-28");
     // The acknowledgement first, before the stream can receive anything.

@@ -36,7 +36,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 
 use crate::metrics::incr;
-use crate::protocol::jsonrpc::{ErrorObject, SERVER_AT_CAPACITY};
+use crate::protocol::jsonrpc::{ErrorObject, RequestId, SERVER_AT_CAPACITY};
 use crate::server::{Server, ShutdownReport};
 use crate::sync::{Arc, CancellationToken, Mutex, Semaphore};
 
@@ -174,6 +174,22 @@ async fn connection(http: Arc<Http>, stream: TcpStream, shutdown: CancellationTo
         }
     }
     drop(permit);
+}
+
+/// Admits and registers a core session for an HTTP client (a 2025 session
+/// or a listen stream), or the 503 that refuses it, answering request `id`.
+fn admit(
+    http: &Http,
+    id: &RequestId,
+) -> Result<(crate::core::Session, crate::core::OutboxReceiver), Box<http::Response<body::Body>>> {
+    let core = &http.server.shared.core;
+    core.admit()
+        .and_then(|permit| core.register(permit))
+        .map_err(|error| {
+            let body = ErrorObject::new(SERVER_AT_CAPACITY, error.to_string())
+                .with_data(serde_json::json!({"maxSessions": core.max_sessions()}));
+            Box::new(body::error(StatusCode::SERVICE_UNAVAILABLE, Some(id), &body))
+        })
 }
 
 /// The answer of a connection over `max_connections`.

@@ -68,14 +68,9 @@ fn new_session_id() -> String {
 /// A POST with `initialize` and no session: admits and registers a new
 /// session, starts its task, and answers the request on it.
 pub(crate) async fn initialize(http: &Arc<Http>, line: Bytes, id: RequestId) -> http::Response<Body> {
-    let core = &http.server.shared.core;
-    let (session, outbox) = match core.admit().and_then(|permit| core.register(permit)) {
+    let (session, outbox) = match super::admit(http, &id) {
         Ok(admitted) => admitted,
-        Err(error) => {
-            let body = ErrorObject::new(SERVER_AT_CAPACITY, error.to_string())
-                .with_data(serde_json::json!({"maxSessions": core.max_sessions()}));
-            return body::error(StatusCode::SERVICE_UNAVAILABLE, Some(&id), &body);
-        }
+        Err(refusal) => return *refusal,
     };
     let capacity = http.server.shared.config.max_in_flight_per_session;
     let (tx, rx) = mailbox(capacity);
