@@ -55,6 +55,35 @@ pub(crate) fn empty(status: StatusCode) -> Response<Body> {
     response
 }
 
+/// Answers a POST with what its request's outbox yields first: the answer
+/// alone as JSON, or, when a notification comes first, the SSE stream that
+/// `stream` makes of the rest. `None` when nothing will come (the outbox
+/// closed, or `stop` was cancelled first).
+///
+/// # Cancel safety
+///
+/// Dropped while it waits (the client went away), it drops `rx`, and the
+/// request's own `CancelOnDrop` (held by the caller) cancels the request.
+pub(crate) async fn answer_or_stream(
+    mut rx: OutboxReceiver,
+    stop: &CancellationToken,
+    stream: impl FnOnce(OutboxReceiver, Envelope) -> Sse,
+) -> Option<Response<Body>> {
+    let first = tokio::select! {
+        biased;
+        // Cancel-safe: only waits.
+        first = rx.recv() => first?,
+        // Cancel-safe: only waits.
+        () = stop.cancelled() => return None,
+    };
+    if first.is_answer() {
+        let frame = first.frame().clone();
+        first.delivered();
+        return Some(json(StatusCode::OK, frame));
+    }
+    Some(stream(rx, first).response())
+}
+
 /// Cancels a token when dropped.
 pub(crate) struct CancelOnDrop(pub(crate) CancellationToken);
 
@@ -216,6 +245,7 @@ impl Sse {
                     // Cancel-safe: a queued message stays queued (and is
                     // counted as dropped if the stream is dropped).
                     next = rx.recv() => next?,
+                    // Cancel-safe: only waits.
                     () = self.stop.cancelled() => {
                         self.done = true;
                         let farewell = self.farewell.take()?;

@@ -48,6 +48,12 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 /// one is answered 431.
 const MAX_HEAD_BYTES: usize = 64 * 1024;
 
+/// Why the accept loop ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AcceptQuit {
+    Shutdown,
+}
+
 /// What every connection of one HTTP listener shares.
 pub(crate) struct Http {
     server: Server,
@@ -85,11 +91,11 @@ impl Server {
         });
         let shutdown = self.shared.core.shutdown_token();
         let mut connections: JoinSet<()> = JoinSet::new();
-        loop {
+        let quit = loop {
             tokio::select! {
                 biased;
                 // Cancel-safe: only waits.
-                () = shutdown.cancelled() => break,
+                () = shutdown.cancelled() => break AcceptQuit::Shutdown,
                 // Cancel-safe: unfinished tasks stay in the set.
                 Some(_) = connections.join_next(), if !connections.is_empty() => {}
                 // Cancel-safe: TcpListener::accept.
@@ -102,13 +108,16 @@ impl Server {
                         incr(&self.shared.core.metrics_ref().accept_errors);
                         tracing::warn!(error = %e, "HTTP accept failed; retrying");
                         tokio::select! {
+                            // Cancel-safe: only waits.
                             () = shutdown.cancelled() => {}
+                            // Cancel-safe: a timer.
                             () = tokio::time::sleep(ACCEPT_BACKOFF) => {}
                         }
                     }
                 },
             }
-        }
+        };
+        tracing::info!(?quit, "HTTP accept loop stopped; draining sessions");
         drop(listener);
         let deadline = tokio::time::Instant::now() + config.shutdown_grace;
         let sessions = std::mem::take(&mut *http.session_tasks.lock());
@@ -168,6 +177,7 @@ async fn connection(http: Arc<Http>, stream: TcpStream, shutdown: CancellationTo
                 tracing::debug!(error = %e, "HTTP connection ended with an error");
             }
         }
+        // Cancel-safe: only waits.
         () = shutdown.cancelled() => {
             conn.as_mut().graceful_shutdown();
             let _ = tokio::time::timeout(grace, conn).await;

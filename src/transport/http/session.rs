@@ -124,7 +124,7 @@ pub(crate) async fn post(http: &Http, sid: &str, line: Bytes, is_request: bool) 
 async fn request(http: &Http, entry: &HttpSession, line: Bytes) -> http::Response<Body> {
     let token = entry.token.child_token();
     let core = &http.server.shared.core;
-    let (outbox, mut rx) = core.request_outbox(entry.core_id, token.clone());
+    let (outbox, rx) = core.request_outbox(entry.core_id, token.clone());
     let cancel = CancelOnDrop(token.clone());
     let inbound = Inbound {
         line,
@@ -133,28 +133,16 @@ async fn request(http: &Http, entry: &HttpSession, line: Bytes) -> http::Respons
     if let Err(refusal) = deliver(http, entry, inbound).await {
         return refusal.response();
     }
-    let first = tokio::select! {
-        biased;
-        // Cancel-safe: only waits; a dropped POST cancels its request.
-        first = rx.recv() => first,
-        () = entry.token.cancelled() => None,
-    };
-    match first {
-        None => not_found(),
-        Some(answer) if answer.is_answer() => {
-            let frame = answer.frame().clone();
-            answer.delivered();
-            body::json(StatusCode::OK, frame)
-        }
-        Some(first) => {
-            let stream = entry.streams.fetch_add(1, Ordering::Relaxed);
-            Sse::new(rx, stream, entry.token.clone())
-                .priming(primes(entry))
-                .logged(Arc::clone(&entry.replay), StreamKind::Request)
-                .for_request(first, cancel)
-                .response()
-        }
-    }
+    let priming = primes(entry);
+    let answered = body::answer_or_stream(rx, &entry.token, |rx, first| {
+        let stream = entry.streams.fetch_add(1, Ordering::Relaxed);
+        Sse::new(rx, stream, entry.token.clone())
+            .priming(priming)
+            .logged(Arc::clone(&entry.replay), StreamKind::Request)
+            .for_request(first, cancel)
+    })
+    .await;
+    answered.unwrap_or_else(not_found)
 }
 
 /// True if the session's client gets priming events.

@@ -123,33 +123,24 @@ pub(crate) async fn request(
     };
     let stop = core.shutdown_token();
     let token = stop.child_token();
-    let (outbox, mut rx) = core.request_outbox(core.next_id(), token.clone());
+    let (outbox, rx) = core.request_outbox(core.next_id(), token.clone());
     let cancel = CancelOnDrop(token.clone());
     let shared = std::sync::Arc::clone(&http.server.shared);
     let method = method.to_owned();
     tokio::spawn(run(shared, permit, id, method, params, outbox, token));
-    let first = tokio::select! {
-        biased;
-        // Cancel-safe: only waits; a dropped POST cancels its request.
-        first = rx.recv() => first,
-        () = stop.cancelled() => None,
-    };
-    match first {
-        None => body::error(
+    let answered = body::answer_or_stream(rx, &stop, |rx, first| {
+        Sse::new(rx, 1, stop.clone())
+            .priming(true)
+            .for_request(first, cancel)
+    })
+    .await;
+    answered.unwrap_or_else(|| {
+        body::error(
             StatusCode::SERVICE_UNAVAILABLE,
             None,
             &ErrorObject::new(SERVER_AT_CAPACITY, "the server is shutting down"),
-        ),
-        Some(answer) if answer.is_answer() => {
-            let frame = answer.frame().clone();
-            answer.delivered();
-            body::json(StatusCode::OK, frame)
-        }
-        Some(first) => Sse::new(rx, 1, stop)
-            .priming(true)
-            .for_request(first, cancel)
-            .response(),
-    }
+        )
+    })
 }
 
 /// A stateless POST carrying a notification or a response: accepted.
