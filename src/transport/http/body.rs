@@ -287,3 +287,43 @@ impl Drop for Sse {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::ServerConfig;
+    use crate::core::Core;
+
+    /// A long-lived stream sends a keep-alive comment after each quiet
+    /// `keepalive`, its messages as events, and its farewell when stopped.
+    #[tokio::test(start_paused = true)]
+    async fn a_long_lived_stream_keeps_alive_and_says_farewell() {
+        let core = Core::new(&ServerConfig::default());
+        let (session, outbox) = core.admit().and_then(|p| core.register(p)).unwrap();
+        let stop = session.token().clone();
+        let sender = session.outbox().clone();
+        let mut sse = Sse::new(outbox, 7, stop.clone()).long_lived(
+            Duration::from_secs(15),
+            Bytes::from_static(b"{\"bye\":1}"),
+            Box::new(session),
+        );
+        let started = tokio::time::Instant::now();
+        assert_eq!(sse.next().await.unwrap(), Bytes::from_static(b": keep-alive\n\n"));
+        assert_eq!(started.elapsed(), Duration::from_secs(15));
+        sender.try_notify(Bytes::from_static(b"{\"n\":1}")).unwrap();
+        assert_eq!(
+            sse.next().await.unwrap(),
+            Bytes::from_static(b"id: 7-1\ndata: {\"n\":1}\n\n")
+        );
+        stop.cancel();
+        assert_eq!(
+            sse.next().await.unwrap(),
+            Bytes::from_static(b"id: 7-2\ndata: {\"bye\":1}\n\n")
+        );
+        assert!(sse.next().await.is_none(), "the stream ends after its farewell");
+        drop(sse);
+        assert_eq!(core.live(), 0, "the held session ended with the stream");
+    }
+}
