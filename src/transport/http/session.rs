@@ -45,7 +45,10 @@ pub(crate) struct Inbound {
 pub(crate) struct HttpSession {
     core_id: SessionId,
     token: CancellationToken,
-    inbound: Mailbox<Inbound>,
+    /// Boxed: a mailbox's channel allocates its first block of slots up
+    /// front, and a boxed slot is a tenth of an unboxed one (2.5 KiB less
+    /// per idle session).
+    inbound: Mailbox<Box<Inbound>>,
     /// The outbox's receiver while no standalone stream has it.
     standalone: Slot,
     attrs: Arc<SessionAttrs>,
@@ -184,7 +187,7 @@ impl Undelivered {
 /// request timeout.
 async fn deliver(http: &Http, entry: &HttpSession, inbound: Inbound) -> Result<(), Undelivered> {
     let waited = http.server.shared.config.request_timeout;
-    match tokio::time::timeout(waited, entry.inbound.post(inbound)).await {
+    match tokio::time::timeout(waited, entry.inbound.post(Box::new(inbound))).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(_closed)) => Err(Undelivered::Gone),
         Err(_elapsed) => Err(Undelivered::Busy {
@@ -267,7 +270,7 @@ enum QuitReason {
 enum Event {
     Cancelled,
     Finished(Finished),
-    Inbound(Inbound),
+    Inbound(Box<Inbound>),
     Idle,
 }
 
@@ -276,7 +279,7 @@ async fn run(
     http: Arc<Http>,
     sid: String,
     mut state: SessionState,
-    mut inbound: MailboxReceiver<Inbound>,
+    mut inbound: MailboxReceiver<Box<Inbound>>,
     standalone: Slot,
 ) {
     let token = state.session().token().clone();
