@@ -120,3 +120,46 @@ async fn an_unsupported_stateless_version_is_named_in_the_error() {
     );
     server.stop().await;
 }
+
+/// What the builder was told is what clients see: `serverInfo` and
+/// `instructions` in `initialize` and `server/discover`, the server's name
+/// in every 2026-07-28 result's `_meta`; and the handle says when shutdown
+/// has begun. (cargo-mutants left builder setters that drop what they are
+/// given, and an `is_shutting_down` that always says yes, alive before this
+/// test.)
+#[tokio::test]
+async fn the_builder_settings_reach_clients_and_the_handle_tells_shutdown() {
+    let server = mcp_server_core::Server::builder()
+        .config(ServerConfig::default().max_sessions(7))
+        .server_info("custom-name", "9.8.7")
+        .instructions("use echo")
+        .builtin_tools()
+        .build();
+    assert_eq!(server.config().max_sessions, 7);
+    let listener = mcp_server_core::transport::tcp::bind("127.0.0.1:0".parse().unwrap(), 16)
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let handle = server.handle();
+    let serving = tokio::spawn(async move { server.serve_tcp(listener).await });
+    let mut client = support::Client::connect(addr).await;
+    let init = client.initialize().await;
+    assert_eq!(
+        init["serverInfo"],
+        json!({"name": "custom-name", "version": "9.8.7"})
+    );
+    assert_eq!(init["instructions"], "use echo");
+    let discovered = client.request(1, "server/discover", stateless(json!({}))).await;
+    assert_eq!(discovered["result"]["instructions"], "use echo");
+    assert_eq!(
+        discovered["result"]["_meta"]["io.modelcontextprotocol/serverInfo"]["name"],
+        "custom-name"
+    );
+    assert!(!handle.is_shutting_down());
+    handle.shutdown();
+    assert!(handle.is_shutting_down());
+    tokio::time::timeout(support::HANG, serving)
+        .await
+        .unwrap()
+        .unwrap();
+}
