@@ -21,11 +21,11 @@
 //!    lands in its outbox (and is then delivered or counted as dropped) or
 //!    reports the session gone.
 //!
-//! Lock order: the registry lock is the only lock, and nothing is awaited or
-//! sent while it is held.
-//!
 //! 5. Session ids are unique for the life of the core: each is one
 //!    `fetch_add` on a counter, however many threads register at once.
+//!
+//! Lock order: the registry lock is the only lock, and nothing is awaited or
+//! sent while it is held.
 //!
 //! Known-bad variants (model builds only, switched on by `ci/mutants.sh`):
 //! `drain_token_after_check` breaks invariant 3 (the drain token is taken
@@ -46,7 +46,7 @@ use super::{OutboxReceiver, OutboxSender, Permit, SessionAttrs, SessionId};
 use crate::config::{FullPolicy, ServerConfig};
 use crate::error::{AdmitError, NotifyError};
 use crate::metrics::{Metrics, MetricsSnapshot, decr, incr};
-use crate::sync::{Arc, AtomicU64, CancellationToken, Ordering, TaskTracker, mutant};
+use crate::sync::{Arc, AtomicU64, CancellationToken, Ordering, TaskTracker, TaskTrackerToken, mutant};
 
 /// The shared state of a server: cheap to clone, every clone is the same core.
 #[derive(Debug, Clone)]
@@ -121,10 +121,25 @@ impl Core {
     pub fn admit(&self) -> Result<Permit, AdmitError> {
         // Taken before the shutdown check (invariant 3).
         let tracked = (!mutant("drain_token_after_check")).then(|| self.inner.drain.token());
+        self.pass(
+            &self.inner.admission,
+            tracked,
+            &self.inner.metrics.sessions_rejected,
+        )
+    }
+
+    /// Passes `gate` with the drain token `tracked`, or counts a rejection
+    /// in `rejected`.
+    fn pass(
+        &self,
+        gate: &Admission,
+        tracked: Option<TaskTrackerToken>,
+        rejected: &AtomicU64,
+    ) -> Result<Permit, AdmitError> {
         let result = if self.is_shutting_down() {
             Err(AdmitError::ShuttingDown)
         } else {
-            self.inner.admission.try_admit()
+            gate.try_admit()
         };
         match result {
             Ok(mut permit) => {
@@ -132,7 +147,7 @@ impl Core {
                 Ok(permit)
             }
             Err(error) => {
-                incr(&self.inner.metrics.sessions_rejected);
+                incr(rejected);
                 Err(error)
             }
         }
@@ -147,22 +162,12 @@ impl Core {
     /// [`AdmitError::AtCapacity`] when `max_concurrent_requests` requests
     /// hold permits, [`AdmitError::ShuttingDown`] after [`Core::shutdown`].
     pub fn admit_request(&self) -> Result<Permit, AdmitError> {
-        let tracked = self.inner.drain.token();
-        let result = if self.is_shutting_down() {
-            Err(AdmitError::ShuttingDown)
-        } else {
-            self.inner.requests.try_admit()
-        };
-        match result {
-            Ok(mut permit) => {
-                permit.tracked = Some(tracked);
-                Ok(permit)
-            }
-            Err(error) => {
-                incr(&self.inner.metrics.requests_rejected);
-                Err(error)
-            }
-        }
+        let tracked = Some(self.inner.drain.token());
+        self.pass(
+            &self.inner.requests,
+            tracked,
+            &self.inner.metrics.requests_rejected,
+        )
     }
 
     /// Registers a session that holds `permit`: gives it an id, a child of
