@@ -61,6 +61,23 @@ async fn an_http_listen_stream_gets_what_it_asked_for_and_ends_at_shutdown() {
     assert_eq!(second["method"], "notifications/resources/updated");
     assert_eq!(second["params"]["uri"], "a://x");
 
+    // notify_client to the stream's session: stamped, and only what it asked for.
+    let id = server.handle.sessions()[0].id;
+    server
+        .handle
+        .notify_client(id, &Notification::new("notifications/prompts/list_changed", None))
+        .unwrap();
+    server
+        .handle
+        .notify_client(id, &Notification::new("notifications/tools/list_changed", None))
+        .unwrap();
+    let third = stream
+        .message()
+        .await
+        .expect("the notification sent to this stream");
+    assert_eq!(third["method"], "notifications/tools/list_changed");
+    assert_eq!(third["params"]["_meta"][SUBSCRIPTION_ID], 1);
+
     let report = server.stop().await;
     assert_eq!(report.sessions_aborted, 0);
     let last = stream.message().await.expect("the listen request's answer");

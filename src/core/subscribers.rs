@@ -71,6 +71,11 @@ impl<F> Subscribers<F> {
         report
     }
 
+    /// True if a registered stream's filter satisfies `pred`.
+    pub fn any(&self, mut pred: impl FnMut(&F) -> bool) -> bool {
+        self.map.lock().values().any(|(filter, _)| pred(filter))
+    }
+
     /// Streams registered now.
     pub fn len(&self) -> usize {
         self.map.lock().len()

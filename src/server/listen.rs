@@ -19,7 +19,8 @@ use std::fmt;
 
 use serde_json::Value;
 
-use crate::core::{BroadcastReport, OutboxSender, Subscribers, Subscription};
+use crate::core::{BroadcastReport, OutboxSender, SessionId, Subscribers, Subscription};
+use crate::error::NotifyError;
 use crate::protocol::jsonrpc::RequestId;
 use crate::protocol::listen::{ListenFilter, stream_notification};
 use crate::sync::Arc;
@@ -47,6 +48,9 @@ impl EventBus for InProcessBus {
 pub(crate) struct Listener {
     filter: ListenFilter,
     id: RequestId,
+    /// The session the stream is, when it is a session of its own (over
+    /// HTTP); `None` when it shares a connection's session (stdio, TCP).
+    session: Option<SessionId>,
 }
 
 /// The listen streams of this process.
@@ -59,9 +63,40 @@ pub struct Listeners {
 pub(crate) type ListenGuard = Subscription<Listener>;
 
 impl Listeners {
-    /// Registers a listen stream until the guard drops.
-    pub(crate) fn add(&self, filter: ListenFilter, id: RequestId, outbox: OutboxSender) -> ListenGuard {
-        Subscribers::subscribe(&self.streams, Listener { filter, id }, outbox)
+    /// Registers a listen stream until the guard drops; `dedicated` when
+    /// the stream is the whole of its outbox's session.
+    pub(crate) fn add(
+        &self,
+        filter: ListenFilter,
+        id: RequestId,
+        outbox: OutboxSender,
+        dedicated: bool,
+    ) -> ListenGuard {
+        let session = dedicated.then(|| outbox.session());
+        Subscribers::subscribe(&self.streams, Listener { filter, id, session }, outbox)
+    }
+
+    /// `notify_client` for a session that is a listen stream: the
+    /// notification goes on it, stamped, if the stream asked for its kind,
+    /// and nowhere otherwise. `None` when `session` is not a listen stream.
+    pub(crate) fn deliver_to(
+        &self,
+        session: SessionId,
+        method: &str,
+        params: Option<&Value>,
+    ) -> Option<Result<(), NotifyError>> {
+        if !self.streams.any(|l| l.session == Some(session)) {
+            return None;
+        }
+        let report = self.streams.deliver(|listener| {
+            (listener.session == Some(session) && listener.filter.wants(method, params))
+                .then(|| stream_notification(method, params, &listener.id))
+        });
+        Some(match report {
+            r if r.dropped > 0 => Err(NotifyError::Dropped(session)),
+            r if r.gone > 0 => Err(NotifyError::Gone(session)),
+            _ => Ok(()),
+        })
     }
 
     /// Delivers a notification to every stream here that asked for it,

@@ -217,7 +217,9 @@ impl ServerHandle {
     /// Sends a notification to one session without waiting.
     ///
     /// The session is looked up, its sender cloned and the registry lock
-    /// dropped before sending.
+    /// dropped before sending. A session that is a listen stream (2026-07-28
+    /// over HTTP) gets it stamped with its subscription id, and only if it
+    /// asked for that kind of notification.
     ///
     /// # Errors
     ///
@@ -225,7 +227,11 @@ impl ServerHandle {
     /// [`NotifyError::Dropped`] / [`NotifyError::Disconnected`] if its outbox
     /// is full (the message is counted as dropped).
     pub fn notify_client(&self, session: SessionId, notification: &Notification) -> Result<(), NotifyError> {
-        self.shared.core.notify(session, notification.encode())
+        let streamed =
+            self.shared
+                .listeners
+                .deliver_to(session, &notification.method, notification.params.as_ref());
+        streamed.unwrap_or_else(|| self.shared.core.notify(session, notification.encode()))
     }
 
     /// Sends a notification to every session that may receive it: sessions

@@ -204,7 +204,7 @@ impl SessionState {
                 // can reach the stream.
                 let outbox = self.outbox(route).clone();
                 let _ = outbox.try_notify(acknowledged(&filter, &id));
-                let guard = self.shared.listeners.add(filter, id.clone(), outbox);
+                let guard = self.shared.listeners.add(filter, id.clone(), outbox, false);
                 self.listens.insert(id, guard);
             }
         }

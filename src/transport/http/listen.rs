@@ -36,7 +36,9 @@ pub(crate) fn open(http: &Http, id: RequestId, params: Option<Value>) -> http::R
     session.attrs().set_protocol_version("2026-07-28");
     // The acknowledgement first, before the stream can receive anything.
     let _ = session.outbox().try_notify(acknowledged(&filter, &id));
-    let guard = shared.listeners.add(filter, id.clone(), session.outbox().clone());
+    let guard = shared
+        .listeners
+        .add(filter, id.clone(), session.outbox().clone(), true);
     let stop = session.token().clone();
     tracing::debug!(session = %session.id(), "listen stream opened");
     Sse::new(outbox, 1, stop)
