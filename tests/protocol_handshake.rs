@@ -163,3 +163,22 @@ async fn the_builder_settings_reach_clients_and_the_handle_tells_shutdown() {
         .unwrap()
         .unwrap();
 }
+
+/// `initialize` does not exist at 2026-07-28: sent as a stateless request
+/// it is method-not-found, and the connection stays uninitialized.
+/// (cargo-mutants left a dispatch that ran the handshake for it alive.)
+#[tokio::test]
+async fn initialize_is_not_a_stateless_method() {
+    let server = TestServer::start(ServerConfig::default(), vec![]).await;
+    let mut client = server.client().await;
+    let params = stateless(json!({
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}
+    }));
+    let answer = client.request(1, "initialize", params).await;
+    assert_eq!(error_code(&answer), -32601, "{answer}");
+    assert_eq!(
+        error_code(&client.request(2, "tools/list", json!({})).await),
+        -32002
+    );
+    server.stop().await;
+}
