@@ -49,6 +49,11 @@ async fn echo_and_progress() {
     assert_eq!(progress.len(), 10);
     assert!(progress.iter().all(|n| n["params"]["progressToken"] == "tok"));
     assert_eq!(progress.last().unwrap()["params"]["progress"], 10.0);
+    // Calls that ended normally (one answered inline, one from its own
+    // task) are not counted as cancelled; none is left in flight.
+    // (cargo-mutants left a gauge that counted them as cancelled alive.)
+    let m = server.handle.metrics();
+    assert_eq!((m.requests_cancelled, m.requests_in_flight), (0, 0));
     server.stop().await;
 }
 
