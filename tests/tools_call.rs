@@ -213,3 +213,62 @@ async fn a_handler_that_ignores_cancellation_is_dropped() {
     assert!(client.notifications.is_empty());
     server.stop().await;
 }
+
+/// What a handler reads from its context is true: `wants_progress` says
+/// whether the client sent a `progressToken`, `is_cancelled` and the
+/// cancellation token turn true when the request is cancelled, and
+/// `ToolOutput::is_error` tells results from errors. (Accessors that
+/// cargo-mutants could make lie without any test noticing.)
+#[tokio::test]
+async fn a_handlers_context_tells_the_truth() {
+    assert!(ToolOutput::error("no").is_error());
+    assert!(!ToolOutput::text("yes").is_error());
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = Arc::clone(&seen);
+    let watcher = Tool::new(
+        "watcher",
+        "reports its context",
+        json!({"type": "object"}),
+        move |_, ctx| {
+            let record = Arc::clone(&record);
+            async move {
+                let before = (
+                    ctx.wants_progress(),
+                    ctx.is_cancelled(),
+                    ctx.cancellation_token().is_cancelled(),
+                );
+                ctx.cancelled().await;
+                let after = (ctx.is_cancelled(), ctx.cancellation_token().is_cancelled());
+                record.lock().unwrap().push((before, after));
+                Ok(ToolOutput::text("done"))
+            }
+        },
+    );
+    let server = TestServer::start(ServerConfig::default(), vec![watcher]).await;
+    let mut client = server.client().await;
+    client.initialize().await;
+    for (id, meta) in [(1, json!({})), (2, json!({"progressToken": "p"}))] {
+        client
+            .send(&json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+                          "params": {"name": "watcher", "arguments": {}, "_meta": meta}}))
+            .await;
+        server
+            .wait_for("the call to start", |h| h.metrics().requests_in_flight == 1)
+            .await;
+        client
+            .notify("notifications/cancelled", json!({"requestId": id}))
+            .await;
+        server
+            .wait_for("the call to end", |h| h.metrics().requests_in_flight == 0)
+            .await;
+    }
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(
+        seen,
+        vec![
+            ((false, false, false), (true, true)),
+            ((true, false, false), (true, true))
+        ]
+    );
+    server.stop().await;
+}
