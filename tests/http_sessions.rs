@@ -414,21 +414,35 @@ async fn an_open_stream_keeps_a_session_alive() {
     server.stop().await;
 }
 
+/// A server with the `patient` tool (it waits for its cancellation, then
+/// counts it in `seen`), and a session on it.
+async fn with_a_patient_session() -> (TestServer, Arc<Session>, Arc<AtomicUsize>) {
+    let seen = Arc::new(AtomicUsize::new(0));
+    let server = TestServer::start_http(ServerConfig::default(), vec![patient(Arc::clone(&seen))]).await;
+    let session = Arc::new(Session::start(server.addr).await);
+    (server, session, seen)
+}
+
+/// POSTs a `patient` call with `id` and waits until it runs; the POST's
+/// answer, when it comes.
+async fn park(server: &TestServer, session: &Arc<Session>, id: u64) -> tokio::task::JoinHandle<client::Open> {
+    let posting = {
+        let session = Arc::clone(session);
+        tokio::spawn(async move { session.post(&call(id, "patient", json!({}))).await })
+    };
+    wait_until("the call to run", || {
+        server.handle.metrics().requests_in_flight == 1
+    })
+    .await;
+    posting
+}
+
 /// Two requests with the same id in flight in one session: the second is
 /// refused with -32600; each answer goes to its own POST.
 #[tokio::test]
 async fn the_same_id_twice_in_flight_is_refused_and_answers_never_cross() {
-    let seen = Arc::new(AtomicUsize::new(0));
-    let server = TestServer::start_http(ServerConfig::default(), vec![patient(Arc::clone(&seen))]).await;
-    let session = Arc::new(Session::start(server.addr).await);
-    let first = {
-        let session = Arc::clone(&session);
-        tokio::spawn(async move { session.post(&call(7, "patient", json!({}))).await })
-    };
-    wait_until("the first call to run", || {
-        server.handle.metrics().requests_in_flight == 1
-    })
-    .await;
+    let (server, session, seen) = with_a_patient_session().await;
+    let first = park(&server, &session, 7).await;
     let second = session.post(&call(7, "echo", json!({"text": "two"}))).await;
     assert_eq!(second.status, StatusCode::OK);
     let second = second.json().await;
@@ -459,17 +473,8 @@ async fn the_same_id_twice_in_flight_is_refused_and_answers_never_cross() {
 /// A client that drops its POST while the call runs cancels the call.
 #[tokio::test]
 async fn dropping_a_request_stream_cancels_its_handler() {
-    let seen = Arc::new(AtomicUsize::new(0));
-    let server = TestServer::start_http(ServerConfig::default(), vec![patient(Arc::clone(&seen))]).await;
-    let session = Arc::new(Session::start(server.addr).await);
-    let pending = {
-        let session = Arc::clone(&session);
-        tokio::spawn(async move { session.post(&call(1, "patient", json!({}))).await })
-    };
-    wait_until("the call to run", || {
-        server.handle.metrics().requests_in_flight == 1
-    })
-    .await;
+    let (server, session, seen) = with_a_patient_session().await;
+    let pending = park(&server, &session, 1).await;
     pending.abort(); // drops the connection with the request unanswered
     wait_until("the handler to see its cancellation", || {
         seen.load(Ordering::SeqCst) == 1
@@ -489,17 +494,8 @@ async fn dropping_a_request_stream_cancels_its_handler() {
 /// answered 404, not left hanging; the session is gone for good.
 #[tokio::test]
 async fn delete_racing_a_request_answers_it_and_resurrects_nothing() {
-    let seen = Arc::new(AtomicUsize::new(0));
-    let server = TestServer::start_http(ServerConfig::default(), vec![patient(Arc::clone(&seen))]).await;
-    let session = Arc::new(Session::start(server.addr).await);
-    let pending = {
-        let session = Arc::clone(&session);
-        tokio::spawn(async move { session.post(&call(1, "patient", json!({}))).await })
-    };
-    wait_until("the call to run", || {
-        server.handle.metrics().requests_in_flight == 1
-    })
-    .await;
+    let (server, session, seen) = with_a_patient_session().await;
+    let pending = park(&server, &session, 1).await;
     assert_eq!(session.delete().await, StatusCode::OK);
     let answered = tokio::time::timeout(HANG, pending)
         .await

@@ -204,20 +204,7 @@ async fn a_stateless_stream_streams_and_closing_it_cancels_the_request() {
 
     let seen = Arc::new(AtomicUsize::new(0));
     let server2 = TestServer::start_http(ServerConfig::default(), vec![patient(Arc::clone(&seen))]).await;
-    let addr = server2.addr;
-    let pending = tokio::spawn(async move {
-        stateless(
-            addr,
-            "tools/call",
-            Some("patient"),
-            json!({"name": "patient", "arguments": {}}),
-        )
-        .await
-    });
-    wait_until("the call to run", || {
-        server2.handle.metrics().requests_in_flight == 1
-    })
-    .await;
+    let pending = park(&server2).await;
     pending.abort();
     wait_until("the handler to see its cancellation", || {
         seen.load(Ordering::SeqCst) == 1
@@ -229,6 +216,21 @@ async fn a_stateless_stream_streams_and_closing_it_cancels_the_request() {
     .await;
     server.stop().await;
     server2.stop().await;
+}
+
+/// Starts a stateless `patient` call (it waits for its cancellation) and
+/// waits until it runs; the POST's answer, when it comes.
+async fn park(server: &TestServer) -> tokio::task::JoinHandle<client::Open> {
+    let addr = server.addr;
+    let posting = tokio::spawn(async move {
+        let params = json!({"name": "patient", "arguments": {}});
+        stateless(addr, "tools/call", Some("patient"), params).await
+    });
+    wait_until("the call to run", || {
+        server.handle.metrics().requests_in_flight == 1
+    })
+    .await;
+    posting
 }
 
 /// `max_concurrent_requests`, `max_sessions` and `max_connections` each
@@ -243,19 +245,7 @@ async fn every_cap_answers_at_once_and_is_counted() {
     );
     let server = TestServer::start_http(config, vec![patient(Arc::clone(&seen))]).await;
     let addr = server.addr;
-    let parked = tokio::spawn(async move {
-        stateless(
-            addr,
-            "tools/call",
-            Some("patient"),
-            json!({"name": "patient", "arguments": {}}),
-        )
-        .await
-    });
-    wait_until("the parked call", || {
-        server.handle.metrics().requests_in_flight == 1
-    })
-    .await;
+    let parked = park(&server).await;
     let refused = stateless(
         addr,
         "tools/call",
