@@ -12,7 +12,8 @@
 //!   model checkers run.
 //! - [`protocol`]: JSON-RPC 2.0 and the MCP lifecycle (pure).
 //! - `server`: what a session does with its messages: lifecycle, dispatch,
-//!   tools, notify and broadcast.
+//!   the catalog (tools, resources, templates, prompts, completion) and its
+//!   handlers, notify and broadcast.
 //! - `transport`: line framing, the line session driver, TCP and stdio.
 //!
 //! The README shows a server with a tool of its own; `tests/readme_example.rs`
@@ -36,6 +37,7 @@ pub use metrics::MetricsSnapshot;
 
 #[cfg(not(any(loom, shuttle)))]
 pub use server::{
-    Notification, RequestContext, Server, ServerBuilder, ServerHandle, ShutdownReport, Tool, ToolError,
-    ToolOutput,
+    Completer, CompletionRef, CompletionRequest, Content, HandlerError, Notification, Prompt, PromptArgs,
+    PromptArgument, PromptOutput, ReadRequest, RequestContext, Resource, ResourceContents, ResourceTemplate,
+    Server, ServerBuilder, ServerHandle, ShutdownReport, Tool, ToolError, ToolOutput,
 };

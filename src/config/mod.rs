@@ -26,6 +26,10 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// Default for [`ServerConfig::listen_backlog`]: pending connections the kernel queues.
 pub const DEFAULT_LISTEN_BACKLOG: u32 = 4096;
+/// Default [`ServerConfig::page_size`].
+pub const DEFAULT_PAGE_SIZE: usize = 100;
+/// Default [`ServerConfig::list_cache_ttl`].
+pub const DEFAULT_LIST_CACHE_TTL: Duration = Duration::from_secs(60);
 
 /// What happens to a notification when the session's outbox is full.
 ///
@@ -74,6 +78,15 @@ pub struct ServerConfig {
     pub listen_backlog: u32,
     /// The limits of the Streamable HTTP transport.
     pub http: HttpConfig,
+    /// Items per page of `tools/list`, `resources/list`,
+    /// `resources/templates/list` and `prompts/list`.
+    pub page_size: usize,
+    /// How long a 2026-07-28 client may cache `server/discover`, the lists
+    /// and `resources/read` (`ttlMs`). A change to the catalog while the
+    /// server runs is announced at once (`list_changed`) to clients that
+    /// listen; others may see the old list for up to this long. Zero: do
+    /// not cache.
+    pub list_cache_ttl: Duration,
 }
 
 impl Default for ServerConfig {
@@ -88,6 +101,8 @@ impl Default for ServerConfig {
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             listen_backlog: DEFAULT_LISTEN_BACKLOG,
             http: HttpConfig::default(),
+            page_size: DEFAULT_PAGE_SIZE,
+            list_cache_ttl: DEFAULT_LIST_CACHE_TTL,
         }
     }
 }
@@ -138,6 +153,18 @@ impl ServerConfig {
     /// Sets [`ServerConfig::listen_backlog`].
     pub fn listen_backlog(mut self, backlog: u32) -> Self {
         self.listen_backlog = backlog;
+        self
+    }
+
+    /// Sets [`ServerConfig::page_size`] (at least 1).
+    pub fn page_size(mut self, n: usize) -> Self {
+        self.page_size = n.max(1);
+        self
+    }
+
+    /// Sets [`ServerConfig::list_cache_ttl`].
+    pub fn list_cache_ttl(mut self, ttl: Duration) -> Self {
+        self.list_cache_ttl = ttl;
         self
     }
 

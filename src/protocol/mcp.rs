@@ -30,6 +30,9 @@ pub const META_CLIENT_INFO: &str = "io.modelcontextprotocol/clientInfo";
 /// The error code of `HeaderMismatchError` (2026-07-28, HTTP): an MCP header
 /// is missing or disagrees with the body.
 pub const HEADER_MISMATCH: i64 = -32020;
+/// The error code of `MissingRequiredClientCapabilityError` (2026-07-28):
+/// the request needs a client capability its `_meta` does not declare.
+pub const MISSING_CLIENT_CAPABILITY: i64 = -32021;
 /// The error code of `UnsupportedProtocolVersionError` (2026-07-28).
 pub const UNSUPPORTED_PROTOCOL_VERSION: i64 = -32022;
 

@@ -2,6 +2,7 @@
 //!
 //! Pure: no I/O and no tokio, so it builds in every mode.
 
+pub mod header_params;
 pub mod jsonrpc;
 pub mod listen;
 pub mod mcp;

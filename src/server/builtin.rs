@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::Notification;
-use super::tools::{RequestContext, Tool, ToolError, ToolOutput};
+use super::{RequestContext, Tool, ToolError, ToolOutput};
 use crate::protocol::mcp::{LOG_LEVELS, log_level_rank};
 
 /// Longest `sleep` accepted, in milliseconds (one hour).

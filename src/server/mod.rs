@@ -8,14 +8,28 @@
 //! [`ServerHandle::shutdown`] has run its course.
 
 pub mod builtin;
+pub mod catalog;
+pub mod content;
+mod context;
 pub(crate) mod dispatch;
 pub(crate) mod drain;
+pub mod handler;
 pub mod listen;
+mod resource_subs;
 pub(crate) mod session;
 pub(crate) mod tools;
+mod typed;
 
+pub use catalog::completion::{Completer, CompletionRef, CompletionRequest};
+pub use catalog::prompts::{Prompt, PromptArgs, PromptArgument, PromptOutput};
+pub use catalog::resources::{ReadRequest, Resource, ResourceTemplate};
+pub use content::{Content, ResourceContents};
+pub use context::RequestContext;
+pub use handler::HandlerError;
 pub use listen::{EventBus, InProcessBus, Listeners};
-pub use tools::{RequestContext, Tool, ToolError, ToolOutput};
+pub use resource_subs::MAX_SUBSCRIPTIONS_PER_SESSION;
+pub use tools::{Tool, ToolError, ToolOutput};
+pub use typed::schema_of;
 
 use std::time::Duration;
 
@@ -29,7 +43,8 @@ use crate::metrics::MetricsSnapshot;
 use crate::protocol::jsonrpc::encode_notification;
 use crate::protocol::mcp::{LOG_LEVELS, log_level_rank};
 use crate::sync::Arc;
-use tools::ToolSet;
+use catalog::{Catalog, Kind, LiveCatalog};
+use resource_subs::ResourceSubscriptions;
 
 /// The name a server reports in `serverInfo` unless told otherwise.
 pub const DEFAULT_SERVER_NAME: &str = env!("CARGO_PKG_NAME");
@@ -44,7 +59,10 @@ pub struct Server {
 pub(crate) struct Shared {
     pub(crate) core: Core,
     pub(crate) config: ServerConfig,
-    pub(crate) tools: ToolSet,
+    /// What the server offers; may change while it runs.
+    pub(crate) catalog: LiveCatalog,
+    /// 2025 sessions' `resources/subscribe`s.
+    pub(crate) resource_subs: ResourceSubscriptions,
     /// `{name, version}`: `serverInfo` of `initialize` and
     /// `server/discover`, and of every 2026-07-28 result's `_meta`.
     pub(crate) info: Value,
@@ -59,7 +77,7 @@ pub(crate) struct Shared {
 #[derive(Debug, Default)]
 pub struct ServerBuilder {
     config: ServerConfig,
-    tools: ToolSet,
+    catalog: Catalog,
     bus: Option<Arc<dyn EventBus>>,
     name: Option<String>,
     version: Option<String>,
@@ -75,15 +93,40 @@ impl ServerBuilder {
 
     /// Adds a tool (replacing one of the same name).
     pub fn tool(mut self, tool: Tool) -> Self {
-        self.tools.insert(tool);
+        self.catalog.add_tool(tool);
         self
     }
 
     /// Adds the built-in tools `echo`, `sleep` and `broadcast`.
     pub fn builtin_tools(mut self) -> Self {
         for tool in builtin::tools() {
-            self.tools.insert(tool);
+            self.catalog.add_tool(tool);
         }
+        self
+    }
+
+    /// Adds a resource (replacing one with the same URI).
+    pub fn resource(mut self, resource: Resource) -> Self {
+        self.catalog.add_resource(resource);
+        self
+    }
+
+    /// Adds a resource template (replacing one with the same URI template).
+    pub fn resource_template(mut self, template: ResourceTemplate) -> Self {
+        self.catalog.add_template(template);
+        self
+    }
+
+    /// Adds a prompt (replacing one of the same name).
+    pub fn prompt(mut self, prompt: Prompt) -> Self {
+        self.catalog.add_prompt(prompt);
+        self
+    }
+
+    /// Answers `completion/complete` with `completer` (without one, the
+    /// server does not advertise `completions` and the method is not found).
+    pub fn completer(mut self, completer: Completer) -> Self {
+        self.catalog.completer = Some(completer);
         self
     }
 
@@ -117,7 +160,8 @@ impl ServerBuilder {
             shared: Arc::new(Shared {
                 core: Core::new(&self.config),
                 config: self.config,
-                tools: self.tools,
+                catalog: LiveCatalog::new(self.catalog),
+                resource_subs: ResourceSubscriptions::default(),
                 info: serde_json::json!({"name": name, "version": version}),
                 listeners: Arc::new(Listeners::default()),
                 bus: self.bus.unwrap_or_else(|| Arc::new(InProcessBus)),
@@ -128,7 +172,7 @@ impl ServerBuilder {
 }
 
 impl Server {
-    /// A builder with the default configuration and no tools.
+    /// A builder with the default configuration and nothing registered.
     pub fn builder() -> ServerBuilder {
         ServerBuilder::default()
     }
@@ -245,12 +289,104 @@ impl ServerHandle {
             .shared
             .core
             .broadcast(&notification.encode(), notification.level);
+        self.publish(notification, sessions)
+    }
+
+    /// Adds a tool while the server runs (replacing one of the same name)
+    /// and tells clients the tool list changed.
+    pub fn add_tool(&self, tool: Tool) -> BroadcastReport {
+        self.change(Kind::Tools, |c| {
+            c.add_tool(tool);
+            true
+        })
+    }
+
+    /// Removes the tool `name`; tells clients if there was one.
+    pub fn remove_tool(&self, name: &str) -> BroadcastReport {
+        self.change(Kind::Tools, |c| c.tools.remove(name))
+    }
+
+    /// Adds a resource while the server runs and tells clients the
+    /// resource list changed.
+    pub fn add_resource(&self, resource: Resource) -> BroadcastReport {
+        self.change(Kind::Resources, |c| {
+            c.add_resource(resource);
+            true
+        })
+    }
+
+    /// Removes the resource at `uri`; tells clients if there was one.
+    pub fn remove_resource(&self, uri: &str) -> BroadcastReport {
+        self.change(Kind::Resources, |c| c.resources.remove(uri))
+    }
+
+    /// Adds a resource template while the server runs and tells clients
+    /// the resource list changed.
+    pub fn add_resource_template(&self, template: ResourceTemplate) -> BroadcastReport {
+        self.change(Kind::Resources, |c| {
+            c.add_template(template);
+            true
+        })
+    }
+
+    /// Removes the resource template `uri_template`; tells clients if
+    /// there was one.
+    pub fn remove_resource_template(&self, uri_template: &str) -> BroadcastReport {
+        self.change(Kind::Resources, |c| c.templates.remove(uri_template))
+    }
+
+    /// Adds a prompt while the server runs and tells clients the prompt
+    /// list changed.
+    pub fn add_prompt(&self, prompt: Prompt) -> BroadcastReport {
+        self.change(Kind::Prompts, |c| {
+            c.add_prompt(prompt);
+            true
+        })
+    }
+
+    /// Removes the prompt `name`; tells clients if there was one.
+    pub fn remove_prompt(&self, name: &str) -> BroadcastReport {
+        self.change(Kind::Prompts, |c| c.prompts.remove(name))
+    }
+
+    /// Applies `edit` to the catalog and, if it changed something,
+    /// broadcasts `kind`'s `list_changed`.
+    fn change(&self, kind: Kind, edit: impl FnOnce(&mut Catalog) -> bool) -> BroadcastReport {
+        if !self.shared.catalog.change(edit) {
+            return BroadcastReport::default();
+        }
+        self.broadcast(&Notification::new(kind.list_changed(), None))
+    }
+
+    /// Tells the clients subscribed to `uri` that the resource changed
+    /// (`notifications/resources/updated`): 2025 sessions that sent
+    /// `resources/subscribe` for it, and listen streams (2026-07-28) whose
+    /// `resourceSubscriptions` name it. Never waits.
+    pub fn resource_updated(&self, uri: &str) -> BroadcastReport {
+        let notification = Notification::new(
+            "notifications/resources/updated",
+            Some(serde_json::json!({"uri": uri})),
+        );
+        let frame = notification.encode();
+        let mut report = BroadcastReport::default();
+        for session in self.shared.resource_subs.sessions(uri) {
+            match self.shared.core.notify(session, frame.clone()) {
+                Ok(()) => report.queued += 1,
+                Err(NotifyError::Gone(_)) => report.gone += 1,
+                Err(_) => report.dropped += 1,
+            }
+        }
+        self.publish(&notification, report)
+    }
+
+    /// Publishes `notification` on the event bus for listen streams and
+    /// adds what this process delivered to `report`.
+    fn publish(&self, notification: &Notification, mut report: BroadcastReport) -> BroadcastReport {
         let streams = self.shared.bus.publish(
             &notification.method,
             notification.params.as_ref(),
             &self.shared.listeners,
         );
-        let mut report = sessions;
         report.queued += streams.queued;
         report.dropped += streams.dropped;
         report.gone += streams.gone;

@@ -1,20 +1,21 @@
-//! Tools: registration, the result a handler returns, and the per-request
-//! context a handler receives.
+//! Tools: registration, and the result a handler returns.
+//!
+//! A tool's handler takes its arguments as a JSON object here; see
+//! [`Tool::typed`] (in `typed.rs`) for handlers that take the user's own
+//! `serde` type, with the schemas derived from the types.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
-use std::pin::Pin;
 
 use serde_json::{Value, json};
 
-use crate::core::OutboxSender;
-use crate::error::NotifyError;
-use crate::protocol::jsonrpc::{ErrorObject, RequestId, encode_notification};
-use crate::server::ServerHandle;
-use crate::sync::{Arc, CancellationToken};
+use super::RequestContext;
+use super::content::Content;
+use super::handler::BoxFuture;
+use crate::protocol::header_params::{HeaderParam, header_params};
+use crate::protocol::jsonrpc::ErrorObject;
+use crate::sync::Arc;
 
-type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 type Handler = dyn Fn(Value, RequestContext) -> BoxFuture<Result<ToolOutput, ToolError>> + Send + Sync;
 
 /// A tool the server offers through `tools/list` and `tools/call`. Cheap to
@@ -26,8 +27,15 @@ pub struct Tool {
 
 struct ToolInner {
     name: String,
+    title: Option<String>,
     description: String,
     input_schema: Value,
+    output_schema: Option<Value>,
+    annotations: Option<Value>,
+    /// The parameters a 2026-07-28 HTTP client mirrors into headers.
+    header_params: Vec<HeaderParam>,
+    /// Client capabilities a call needs (`sampling`, `elicitation`, ...).
+    requires: Vec<String>,
     handler: Box<Handler>,
 }
 
@@ -60,14 +68,55 @@ impl Tool {
         F: Fn(Value, RequestContext) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<ToolOutput, ToolError>> + Send + 'static,
     {
+        let params = header_params(&input_schema);
         Self {
             inner: Arc::new(ToolInner {
                 name: name.into(),
+                title: None,
                 description: description.into(),
                 input_schema,
+                output_schema: None,
+                annotations: None,
+                header_params: params,
+                requires: Vec::new(),
                 handler: Box::new(move |args, ctx| Box::pin(handler(args, ctx))),
             }),
         }
+    }
+
+    /// Sets the human-readable title.
+    ///
+    /// # Panics
+    ///
+    /// If called on a clone that is shared (configure a tool before
+    /// registering it); so do the other setters.
+    pub fn title(self, title: impl Into<String>) -> Self {
+        self.edit(|t| t.title = Some(title.into()))
+    }
+
+    /// Sets the JSON Schema of the tool's `structuredContent`.
+    pub fn output_schema(self, schema: Value) -> Self {
+        self.edit(|t| t.output_schema = Some(schema))
+    }
+
+    /// Sets the tool's annotations (`readOnlyHint`, `destructiveHint`, ...).
+    pub fn annotations(self, annotations: Value) -> Self {
+        self.edit(|t| t.annotations = Some(annotations))
+    }
+
+    /// Says that a call needs the client capability `capability`
+    /// (`"sampling"`, `"elicitation"`, `"roots"`): a 2026-07-28 request
+    /// whose `clientCapabilities` lack it is refused with
+    /// `MissingRequiredClientCapability` (-32021) before the handler runs.
+    pub fn requires_client_capability(self, capability: impl Into<String>) -> Self {
+        self.edit(|t| t.requires.push(capability.into()))
+    }
+
+    fn edit(mut self, f: impl FnOnce(&mut ToolInner)) -> Self {
+        let inner = Arc::get_mut(&mut self.inner)
+            .unwrap_or_else(|| panic!("a tool is configured before it is registered"));
+        f(inner);
+        self
     }
 
     /// The tool's name.
@@ -75,48 +124,47 @@ impl Tool {
         &self.inner.name
     }
 
+    /// The JSON Schema of the tool's arguments.
+    pub fn input_schema(&self) -> &Value {
+        &self.inner.input_schema
+    }
+
+    pub(crate) fn header_params(&self) -> &[HeaderParam] {
+        &self.inner.header_params
+    }
+
+    pub(crate) fn required_capabilities(&self) -> &[String] {
+        &self.inner.requires
+    }
+
     pub(crate) fn call(&self, args: Value, ctx: RequestContext) -> BoxFuture<Result<ToolOutput, ToolError>> {
         (self.inner.handler)(args, ctx)
     }
 
-    fn describe(&self) -> Value {
-        json!({
-            "name": self.inner.name,
-            "description": self.inner.description,
-            "inputSchema": self.inner.input_schema,
-        })
-    }
-}
-
-/// The tools of a server, by name, in registration order for listing.
-#[derive(Debug, Default, Clone)]
-pub(crate) struct ToolSet {
-    by_name: HashMap<String, Tool>,
-    order: Vec<String>,
-}
-
-impl ToolSet {
-    /// Adds or replaces a tool.
-    pub(crate) fn insert(&mut self, tool: Tool) {
-        if !self.by_name.contains_key(tool.name()) {
-            self.order.push(tool.name().to_owned());
+    pub(crate) fn describe(&self) -> Value {
+        let t = &self.inner;
+        let mut out = json!({
+            "name": t.name,
+            "description": t.description,
+            "inputSchema": t.input_schema,
+        });
+        for (key, value) in [
+            ("title", t.title.clone().map(Value::from)),
+            ("outputSchema", t.output_schema.clone()),
+            ("annotations", t.annotations.clone()),
+        ] {
+            if let Some(value) = value {
+                out[key] = value;
+            }
         }
-        self.by_name.insert(tool.name().to_owned(), tool);
-    }
-
-    pub(crate) fn get(&self, name: &str) -> Option<&Tool> {
-        self.by_name.get(name)
-    }
-
-    /// The `tools` array of `tools/list`.
-    pub(crate) fn list(&self) -> Value {
-        Value::Array(self.order.iter().map(|n| self.by_name[n].describe()).collect())
+        out
     }
 }
 
 /// What a tool call returns when it ran: content for the model, possibly
-/// flagged as an error (a tool failure the model should see, as opposed to
-/// a protocol failure, which is a [`ToolError`]).
+/// structured content, possibly flagged as an error (a tool failure the
+/// model should see, as opposed to a protocol failure, which is a
+/// [`ToolError`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ToolOutput {
     content: Vec<Value>,
@@ -125,13 +173,18 @@ pub struct ToolOutput {
 }
 
 impl ToolOutput {
-    /// One text block.
-    pub fn text(text: impl Into<String>) -> Self {
+    /// These content blocks.
+    pub fn new(content: impl IntoIterator<Item = Content>) -> Self {
         Self {
-            content: vec![json!({"type": "text", "text": text.into()})],
+            content: content.into_iter().map(Content::into_value).collect(),
             structured: None,
             is_error: false,
         }
+    }
+
+    /// One text block.
+    pub fn text(text: impl Into<String>) -> Self {
+        Self::new([Content::text(text)])
     }
 
     /// A tool failure reported to the model as a result with `isError: true`.
@@ -145,9 +198,8 @@ impl ToolOutput {
     /// Structured content, with its JSON text as the text block.
     pub fn structured(value: Value) -> Self {
         Self {
-            content: vec![json!({"type": "text", "text": value.to_string()})],
-            structured: Some(value),
-            is_error: false,
+            structured: Some(value.clone()),
+            ..Self::text(value.to_string())
         }
     }
 
@@ -192,89 +244,9 @@ impl ToolError {
     }
 }
 
-/// What a handler knows about the request it serves.
-#[derive(Debug, Clone)]
-pub struct RequestContext {
-    pub(crate) request_id: RequestId,
-    pub(crate) token: CancellationToken,
-    pub(crate) progress_token: Option<Value>,
-    pub(crate) outbox: OutboxSender,
-    pub(crate) server: ServerHandle,
-}
-
-impl RequestContext {
-    /// The id of the request.
-    pub fn request_id(&self) -> &RequestId {
-        &self.request_id
-    }
-
-    /// The session the request came from.
-    pub fn session(&self) -> crate::core::SessionId {
-        self.outbox.session()
-    }
-
-    /// The request's token: cancelled by `notifications/cancelled`, the
-    /// client disconnecting, the request timing out, or shutdown.
-    pub fn cancellation_token(&self) -> &CancellationToken {
-        &self.token
-    }
-
-    /// True once the request has been cancelled.
-    pub fn is_cancelled(&self) -> bool {
-        self.token.is_cancelled()
-    }
-
-    /// Completes when the request is cancelled.
-    ///
-    /// # Cancel safety
-    ///
-    /// Cancel-safe.
-    pub async fn cancelled(&self) {
-        self.token.cancelled().await;
-    }
-
-    /// True if the client asked for progress (sent a `progressToken`).
-    pub fn wants_progress(&self) -> bool {
-        self.progress_token.is_some()
-    }
-
-    /// Sends `notifications/progress` if the client asked for it; does
-    /// nothing otherwise.
-    ///
-    /// # Errors
-    ///
-    /// As [`RequestContext::notify`].
-    pub fn progress(
-        &self,
-        progress: f64,
-        total: Option<f64>,
-        message: Option<&str>,
-    ) -> Result<(), NotifyError> {
-        let Some(token) = &self.progress_token else {
-            return Ok(());
-        };
-        let mut params = json!({"progressToken": token, "progress": progress});
-        if let Some(total) = total {
-            params["total"] = json!(total);
-        }
-        if let Some(message) = message {
-            params["message"] = json!(message);
-        }
-        self.notify("notifications/progress", Some(params))
-    }
-
-    /// Sends a notification to the client of this request, without waiting.
-    ///
-    /// # Errors
-    ///
-    /// [`NotifyError`] if the outbox is full (the message is counted as
-    /// dropped) or the session is gone.
-    pub fn notify(&self, method: &str, params: Option<Value>) -> Result<(), NotifyError> {
-        self.outbox.try_notify(encode_notification(method, params))
-    }
-
-    /// The server, for notifying other sessions or broadcasting.
-    pub fn server(&self) -> &ServerHandle {
-        &self.server
-    }
+/// The result of a finished call, as JSON.
+pub(crate) fn call_result(outcome: Result<ToolOutput, ToolError>) -> Result<Value, ErrorObject> {
+    outcome
+        .or_else(ToolError::into_answer)
+        .map(ToolOutput::into_result)
 }

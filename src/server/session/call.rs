@@ -1,20 +1,22 @@
-//! One `tools/call` that did not finish on its first poll: its task, its
-//! timeout, its answer, and the gauge that counts it while it runs.
+//! One handler call (`tools/call`, `resources/read`, ...) that did not
+//! finish on its first poll: its task, its timeout, its answer, and the
+//! gauge that counts it while it runs.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
+use serde_json::Value;
+
 use crate::core::{Envelope, OutboxSender};
 use crate::metrics::{Metrics, decr, incr};
 use crate::protocol::jsonrpc::{ErrorObject, REQUEST_TIMED_OUT, RequestId, encode_error, encode_result};
 use crate::protocol::mcp::{Generation, finish_result};
-use crate::server::tools::{Tool, ToolError, ToolOutput};
 use crate::sync::{Arc, AtomicU64, CancellationToken};
 
-/// A tool call, with panics caught.
+/// A handler's call, with panics caught.
 pub(crate) type CallFuture =
-    Pin<Box<dyn Future<Output = std::thread::Result<Result<ToolOutput, ToolError>>> + Send>>;
+    Pin<Box<dyn Future<Output = std::thread::Result<Result<Value, ErrorObject>>> + Send>>;
 
 /// Waits for room for an answer on its route, unless `stop` is cancelled
 /// first (the answer is then counted as dropped when its envelope drops).
@@ -30,36 +32,33 @@ pub(crate) async fn send_reply(route: &OutboxSender, stop: &CancellationToken, e
 /// The answer to a finished call.
 pub(crate) fn answer(
     gauge: &mut InFlight,
-    tool: &Tool,
+    label: &str,
     id: &RequestId,
     generation: Generation,
-    server_info: &serde_json::Value,
-    result: std::thread::Result<Result<ToolOutput, ToolError>>,
+    server_info: &Value,
+    result: std::thread::Result<Result<Value, ErrorObject>>,
 ) -> bytes::Bytes {
     match result {
-        Ok(Ok(output)) => {
+        Ok(Ok(result)) => {
             gauge.end_ok();
-            encode_result(id, finish_result(generation, output.into_result(), server_info))
+            encode_result(id, finish_result(generation, result, server_info))
         }
         Ok(Err(error)) => {
             gauge.end_ok();
-            match error.into_answer() {
-                Ok(output) => encode_result(id, finish_result(generation, output.into_result(), server_info)),
-                Err(error) => encode_error(Some(id), &error),
-            }
+            encode_error(Some(id), &error)
         }
         Err(_panic) => {
             gauge.end(|m| &m.requests_panicked);
-            tracing::warn!(tool = tool.name(), ?id, "tool handler panicked");
+            tracing::warn!(label, ?id, "handler panicked");
             encode_error(
                 Some(id),
-                &ErrorObject::internal(format!("tool {} panicked", tool.name())),
+                &ErrorObject::internal(format!("{label}: the handler panicked")),
             )
         }
     }
 }
 
-/// One `tools/call` that did not finish on its first poll.
+/// One handler call that did not finish on its first poll.
 pub(crate) struct CallTask {
     /// Ends the wait for room for the answer (the session's token, or the
     /// request's own when it has no session).
@@ -73,7 +72,7 @@ pub(crate) struct CallTask {
 }
 
 enum Outcome {
-    Done(std::thread::Result<Result<ToolOutput, ToolError>>),
+    Done(std::thread::Result<Result<Value, ErrorObject>>),
     Cancelled,
     TimedOut,
 }
@@ -84,7 +83,7 @@ impl CallTask {
     pub(crate) async fn run(
         self,
         id: RequestId,
-        tool: Tool,
+        label: String,
         call: CallFuture,
         token: CancellationToken,
         mut gauge: InFlight,
@@ -104,7 +103,7 @@ impl CallTask {
             }
             Outcome::Done(result) => Some(answer(
                 &mut gauge,
-                &tool,
+                &label,
                 &id,
                 self.generation,
                 &self.shared.info,

@@ -17,17 +17,15 @@
 
 mod call;
 
-use std::collections::HashMap;
-use std::panic::AssertUnwindSafe;
+use std::collections::{HashMap, HashSet};
 use std::task::{Context, Poll};
 
-use futures_util::FutureExt;
 use serde_json::Value;
 use tokio::task::{JoinError, JoinSet};
 
-use super::dispatch::{Dispatch, dispatch};
+use super::dispatch::{Call, Dispatch, dispatch};
 use super::listen::ListenGuard;
-use super::tools::{RequestContext, Tool};
+use super::resource_subs::MAX_SUBSCRIPTIONS_PER_SESSION;
 use super::{ServerHandle, Shared};
 use crate::core::{OutboxSender, Session};
 use crate::metrics::incr;
@@ -35,7 +33,7 @@ use crate::protocol::jsonrpc::{
     self, ErrorObject, INVALID_REQUEST, Incoming, RequestId, encode_error, encode_result,
 };
 use crate::protocol::listen::acknowledged;
-use crate::protocol::mcp::{Generation, Lifecycle, finish_result};
+use crate::protocol::mcp::{Lifecycle, finish_result};
 use crate::sync::{Arc, CancellationToken};
 pub(crate) use call::{CallFuture, CallTask, InFlight, answer, send_reply};
 
@@ -76,6 +74,18 @@ pub(crate) struct SessionState {
     /// TCP), by the id of their `subscriptions/listen`; each ends with
     /// `notifications/cancelled` or with the session.
     listens: HashMap<RequestId, ListenGuard>,
+    /// The URIs this session subscribed to (2025 `resources/subscribe`),
+    /// removed from the server's table when the session ends.
+    resource_subs: HashSet<String>,
+}
+
+impl Drop for SessionState {
+    fn drop(&mut self) {
+        let id = self.session.id();
+        for uri in self.resource_subs.drain() {
+            self.shared.resource_subs.unsubscribe(&uri, id);
+        }
+    }
 }
 
 impl SessionState {
@@ -91,6 +101,7 @@ impl SessionState {
             in_flight: JoinSet::new(),
             requests: HashMap::new(),
             listens: HashMap::new(),
+            resource_subs: HashSet::new(),
         }
     }
 
@@ -193,12 +204,17 @@ impl SessionState {
                 let result = finish_result(generation, serde_json::json!({}), &self.shared.info);
                 self.reply(encode_result(&id, result), route);
             }
-            Dispatch::Call {
-                tool,
-                args,
-                progress_token,
-                generation,
-            } => self.spawn_call(id, tool, args, progress_token, generation, route),
+            Dispatch::Call(call) => self.spawn_call(id, call, route),
+            Dispatch::Subscribe { uri, on, generation } => {
+                let reply = self
+                    .subscribe(uri, on)
+                    .map(|()| finish_result(generation, serde_json::json!({}), &self.shared.info));
+                let frame = match reply {
+                    Ok(result) => encode_result(&id, result),
+                    Err(error) => encode_error(Some(&id), &error),
+                };
+                self.reply(frame, route);
+            }
             Dispatch::Listen(filter) => {
                 // The acknowledgement goes first, before any notification
                 // can reach the stream.
@@ -233,6 +249,25 @@ impl SessionState {
         }
     }
 
+    /// Records `resources/subscribe` (`on`) or `resources/unsubscribe`.
+    fn subscribe(&mut self, uri: String, on: bool) -> Result<(), ErrorObject> {
+        let table = &self.shared.resource_subs;
+        let id = self.session.id();
+        if !on {
+            table.unsubscribe(&uri, id);
+            self.resource_subs.remove(&uri);
+            return Ok(());
+        }
+        if !self.resource_subs.contains(&uri) && self.resource_subs.len() >= MAX_SUBSCRIPTIONS_PER_SESSION {
+            return Err(ErrorObject::invalid_params(format!(
+                "resources/subscribe: at most {MAX_SUBSCRIPTIONS_PER_SESSION} subscriptions per session"
+            )));
+        }
+        table.subscribe(&uri, id);
+        self.resource_subs.insert(uri);
+        Ok(())
+    }
+
     /// The outbox a route names.
     fn outbox<'a>(&'a self, route: &'a Route) -> &'a OutboxSender {
         match route {
@@ -258,41 +293,34 @@ impl SessionState {
         }
     }
 
-    /// Starts a `tools/call`. The handler is polled once right here: a tool
+    /// Starts a handler call. It is polled once right here: a handler
     /// that finishes without waiting (like `echo`) is answered at once, with
     /// no task, no timer and no entry in `requests`. Otherwise the
     /// half-run call moves into a task of its own, which polls it again at
     /// once (so it registers that task's waker) and adds the timeout.
-    fn spawn_call(
-        &mut self,
-        id: RequestId,
-        tool: Tool,
-        args: Value,
-        progress_token: Option<Value>,
-        generation: Generation,
-        route: &Route,
-    ) {
+    fn spawn_call(&mut self, id: RequestId, call: Call, route: &Route) {
         let mut gauge = InFlight::new(Arc::clone(self.shared.core.metrics_ref()));
         let token = match route {
             Route::Session => self.session.token().child_token(),
             Route::Stream { token, .. } => token.clone(),
         };
         let outbox = self.outbox(route).clone();
-        let ctx = RequestContext {
-            request_id: id.clone(),
-            token: token.clone(),
-            progress_token,
-            outbox: outbox.clone(),
-            server: self.handle.clone(),
-        };
-        let mut call: CallFuture = Box::pin(AssertUnwindSafe(tool.call(args, ctx)).catch_unwind());
+        let generation = call.generation;
+        let label = call.label.clone();
+        let mut call: CallFuture = call.start(
+            id.clone(),
+            token.clone(),
+            outbox.clone(),
+            self.handle.clone(),
+            self.log_level,
+        );
         let first = {
             let mut cx = Context::from_waker(futures_util::task::noop_waker_ref());
             // A panic in this poll is caught by `catch_unwind` inside `call`.
             call.as_mut().poll(&mut cx)
         };
         if let Poll::Ready(result) = first {
-            let answer = answer(&mut gauge, &tool, &id, generation, &self.shared.info, result);
+            let answer = answer(&mut gauge, &label, &id, generation, &self.shared.info, result);
             self.reply(answer, route);
             return;
         }
@@ -304,6 +332,6 @@ impl SessionState {
             generation,
             shared: Arc::clone(&self.shared),
         };
-        self.in_flight.spawn(task.run(id, tool, call, token, gauge));
+        self.in_flight.spawn(task.run(id, label, call, token, gauge));
     }
 }

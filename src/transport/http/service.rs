@@ -146,11 +146,11 @@ async fn post(http: &Arc<Http>, request: Request<IncomingBody>, sid: Option<Stri
         return session::post(http, &sid, line, is_request).await;
     }
     match incoming {
-        Incoming::Request { id, method, .. } if method == "initialize" => {
-            session::initialize(http, line, id).await
-        }
         Incoming::Request { id, method, params } if is_stateless(headers, params.as_ref()) => {
             stateless::request(http, headers, id, &method, params).await
+        }
+        Incoming::Request { id, method, .. } if method == "initialize" => {
+            session::initialize(http, line, id).await
         }
         Incoming::Notification { .. } | Incoming::Response { .. } if is_stateless(headers, None) => {
             stateless::accepted()

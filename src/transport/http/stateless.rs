@@ -14,11 +14,15 @@
 //! 4. a version this server does not speak: -32022 with `data.supported`
 //!    and `data.requested`.
 //!
-//! A method this generation does not have gets 404 and -32601. A request
-//! that passes holds a permit of the stateless-request gate
-//! (`max_concurrent_requests`; 503 when none is left) while it runs, and
-//! runs as its own task, so that an SSE answer can stream while it works;
-//! closing the stream cancels it.
+//! Then, for `tools/call`, the `Mcp-Param-*` headers of the tool's
+//! `x-mcp-header` parameters must match the arguments (-32020 again).
+//!
+//! A method this generation does not have gets 404 and -32601. What needs
+//! no handler of the user's is answered at once (a missing client
+//! capability with 400 and -32021). A request that runs a handler holds a
+//! permit of the stateless-request gate (`max_concurrent_requests`; 503
+//! when none is left) while it runs, and runs as its own task, so that an
+//! SSE answer can stream while it works; closing the stream cancels it.
 
 use http::{HeaderMap, StatusCode};
 use serde_json::Value;
@@ -27,15 +31,15 @@ use super::Http;
 use super::body::{self, Body, CancelOnDrop, Sse};
 use super::headers::{self, METHOD, NAME, PROTOCOL_VERSION};
 use crate::core::{OutboxSender, Permit};
-use crate::protocol::jsonrpc::{ErrorObject, RequestId, SERVER_AT_CAPACITY, encode_error, encode_result};
+use crate::protocol::header_params;
+use crate::protocol::jsonrpc::{ErrorObject, METHOD_NOT_FOUND, RequestId, SERVER_AT_CAPACITY, encode_result};
 use crate::protocol::mcp::{
-    HEADER_MISMATCH, Lifecycle, META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION, STATELESS_VERSIONS,
-    unsupported_version,
+    HEADER_MISMATCH, Lifecycle, META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION, MISSING_CLIENT_CAPABILITY,
+    STATELESS_VERSIONS, unsupported_version,
 };
 use crate::server::Shared;
-use crate::server::dispatch::{Dispatch, dispatch, is_stateless_method};
+use crate::server::dispatch::{Call, Dispatch, dispatch, is_stateless_method};
 use crate::server::session::{CallFuture, CallTask, InFlight};
-use crate::server::tools::RequestContext;
 use crate::sync::{Arc, CancellationToken};
 
 /// The params field whose value `Mcp-Name` mirrors, per method.
@@ -111,11 +115,28 @@ pub(crate) async fn request(
     if method == "subscriptions/listen" {
         return super::listen::open(http, id, params);
     }
-    let core = &http.server.shared.core;
+    let shared = &http.server.shared;
+    if method == "tools/call"
+        && let Err(refusal) = mirrored_params(shared, headers, params.as_ref())
+    {
+        return body::error(StatusCode::BAD_REQUEST, Some(&id), &refusal);
+    }
+    crate::metrics::incr(&shared.core.metrics_ref().requests_total);
+    // Dispatch is synchronous: what needs no handler is answered right here,
+    // without a permit or a task.
+    let call = match dispatch(shared, &mut Lifecycle::default(), method, params) {
+        Dispatch::Reply(Ok(result)) => return body::json(StatusCode::OK, encode_result(&id, result)),
+        Dispatch::Reply(Err(error)) => return body::error(status_of(&error), Some(&id), &error),
+        Dispatch::Call(call) => call,
+        Dispatch::SetLogLevel(..) | Dispatch::Subscribe { .. } | Dispatch::Listen(_) => {
+            unreachable!("not stateless methods, or opened by the transport")
+        }
+    };
+    let core = &shared.core;
     let permit = match core.admit_request() {
         Ok(permit) => permit,
         Err(error) => {
-            let limit = http.server.shared.config.http.max_concurrent_requests;
+            let limit = shared.config.http.max_concurrent_requests;
             let body = ErrorObject::new(SERVER_AT_CAPACITY, error.to_string())
                 .with_data(serde_json::json!({"maxConcurrentRequests": limit}));
             return body::error(StatusCode::SERVICE_UNAVAILABLE, Some(&id), &body);
@@ -125,9 +146,7 @@ pub(crate) async fn request(
     let token = stop.child_token();
     let (outbox, rx) = core.request_outbox(core.next_id(), token.clone());
     let cancel = CancelOnDrop(token.clone());
-    let shared = std::sync::Arc::clone(&http.server.shared);
-    let method = method.to_owned();
-    tokio::spawn(run(shared, permit, id, method, params, outbox, token));
+    tokio::spawn(run(Arc::clone(shared), permit, id, call, outbox, token));
     let answered = body::answer_or_stream(rx, &stop, |rx, first| {
         Sse::new(rx, 1, stop.clone())
             .priming(true)
@@ -143,61 +162,64 @@ pub(crate) async fn request(
     })
 }
 
+/// The HTTP status of an error answered before anything ran: 400 for a
+/// missing client capability, 404 for an unknown method, 200 otherwise.
+fn status_of(error: &ErrorObject) -> StatusCode {
+    match error.code {
+        MISSING_CLIENT_CAPABILITY => StatusCode::BAD_REQUEST,
+        METHOD_NOT_FOUND => StatusCode::NOT_FOUND,
+        _ => StatusCode::OK,
+    }
+}
+
+/// Checks the `Mcp-Param-*` headers of a `tools/call` against its
+/// arguments (see `protocol::header_params`).
+fn mirrored_params(shared: &Shared, headers: &HeaderMap, params: Option<&Value>) -> Result<(), Refusal> {
+    let Some(name) = params.and_then(|p| p.get("name")).and_then(Value::as_str) else {
+        return Ok(());
+    };
+    let catalog = shared.catalog.snapshot();
+    let Some(tool) = catalog.tools.get(name) else {
+        return Ok(());
+    };
+    let empty = Value::Object(Default::default());
+    let arguments = params.and_then(|p| p.get("arguments")).unwrap_or(&empty);
+    header_params::check(tool.header_params(), arguments, |header| {
+        headers
+            .get(header)
+            .map(|v| v.to_str().map_err(|_| ()).and_then(headers::decoded))
+    })
+    .map_err(mismatch)
+}
+
 /// A stateless POST carrying a notification or a response: accepted.
 pub(crate) fn accepted() -> http::Response<Body> {
     body::empty(StatusCode::ACCEPTED)
 }
 
-/// Runs one stateless request to its answer, holding `permit`.
+/// Runs one stateless handler call to its answer, holding `permit`.
 async fn run(
     shared: Arc<Shared>,
     permit: Permit,
     id: RequestId,
-    method: String,
-    params: Option<Value>,
+    call: Call,
     outbox: OutboxSender,
     token: CancellationToken,
 ) {
-    crate::metrics::incr(&shared.core.metrics_ref().requests_total);
-    let mut lifecycle = Lifecycle::default();
-    match dispatch(&shared, &mut lifecycle, &method, params) {
-        Dispatch::Reply(result) => {
-            let frame = match result {
-                Ok(result) => encode_result(&id, result),
-                Err(error) => encode_error(Some(&id), &error),
-            };
-            let _ = outbox.try_send(frame);
-        }
-        Dispatch::SetLogLevel(..) => unreachable!("logging/setLevel is not a stateless method"),
-        Dispatch::Listen(_) => unreachable!("subscriptions/listen is opened by the transport"),
-        Dispatch::Call {
-            tool,
-            args,
-            progress_token,
-            generation,
-        } => {
-            let gauge = InFlight::new(std::sync::Arc::clone(shared.core.metrics_ref()));
-            let ctx = RequestContext {
-                request_id: id.clone(),
-                token: token.clone(),
-                progress_token,
-                outbox: outbox.clone(),
-                server: crate::server::ServerHandle {
-                    shared: std::sync::Arc::clone(&shared),
-                },
-            };
-            let call: CallFuture = Box::pin(futures_util::FutureExt::catch_unwind(
-                std::panic::AssertUnwindSafe(tool.call(args, ctx)),
-            ));
-            let task = CallTask {
-                stop: token.clone(),
-                route: outbox,
-                timeout: shared.config.request_timeout,
-                generation,
-                shared: std::sync::Arc::clone(&shared),
-            };
-            task.run(id, tool, call, token, gauge).await;
-        }
-    }
+    let gauge = InFlight::new(std::sync::Arc::clone(shared.core.metrics_ref()));
+    let server = crate::server::ServerHandle {
+        shared: std::sync::Arc::clone(&shared),
+    };
+    let label = call.label.clone();
+    let task = CallTask {
+        stop: token.clone(),
+        route: outbox.clone(),
+        timeout: shared.config.request_timeout,
+        generation: call.generation,
+        shared: std::sync::Arc::clone(&shared),
+    };
+    // The log level of a stateless call is its own `_meta`'s.
+    let call: CallFuture = call.start(id.clone(), token.clone(), outbox, server, 0);
+    task.run(id, label, call, token, gauge).await;
     drop(permit);
 }

@@ -1,15 +1,19 @@
-//! The runnable MCP server: built-in tools over TCP, Streamable HTTP or
-//! stdio.
+//! The runnable MCP server: built-in tools (or, with `--conformance`, the
+//! conformance suite's fixtures) over TCP, Streamable HTTP or stdio.
 //!
 //! ```text
 //! cargo run --release -- --tcp 127.0.0.1:7878
 //! cargo run --release -- --http 127.0.0.1:8080       # http://127.0.0.1:8080/mcp
 //! cargo run --release -- --tcp 127.0.0.1:7878 --http 127.0.0.1:8080
 //! cargo run --release -- --stdio
+//! cargo run --release -- --http 127.0.0.1:3000 --conformance
 //! ```
 //!
 //! Logs go to stderr (`RUST_LOG` sets the filter). SIGINT and SIGTERM start a
 //! graceful shutdown; the process exits 0 once it has drained.
+
+#[cfg(not(any(loom, shuttle)))]
+mod conformance;
 
 #[cfg(not(any(loom, shuttle)))]
 mod app {
@@ -90,6 +94,12 @@ mod app {
         #[arg(long)]
         stdio: bool,
 
+        /// Serve the fixtures of the MCP conformance suite's reference
+        /// everything-server (its tools, resources, templates, prompts and
+        /// completion) instead of the built-in tools.
+        #[arg(long)]
+        conformance: bool,
+
         /// Most sessions at once; one more is told the server is at capacity and closed.
         #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_SESSIONS)]
         max_sessions: usize,
@@ -161,7 +171,12 @@ mod app {
                     .session_idle_timeout(Duration::from_millis(args.session_idle_timeout_ms))
                     .header_read_timeout(Duration::from_millis(args.header_read_timeout_ms)),
             );
-        let server = Server::builder().config(config).builtin_tools().build();
+        let builder = Server::builder().config(config);
+        let server = if args.conformance {
+            crate::conformance::fixtures(builder).build()
+        } else {
+            builder.builtin_tools().build()
+        };
         let runtime = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
         let result = runtime.block_on(serve(server, &args));
         // stdin is read on a blocking thread that may never return: do not wait for it.
@@ -180,6 +195,9 @@ mod app {
 
     async fn serve(server: Server, args: &Args) -> anyhow::Result<()> {
         tokio::spawn(shutdown_on_signal(server.handle()));
+        if args.conformance {
+            tokio::spawn(crate::conformance::watch(server.handle()));
+        }
         if args.stdio {
             tracing::info!("serving MCP on stdio");
             let report = server

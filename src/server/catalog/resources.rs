@@ -1,0 +1,396 @@
+//! Resources and resource templates: what `resources/list`,
+//! `resources/templates/list` and `resources/read` serve.
+//!
+//! A [`Resource`] has one URI; a [`ResourceTemplate`] has an RFC 6570 URI
+//! template and serves every URI that matches it. Templates support the
+//! level-1 form the specification's examples use (`{var}`, a value without
+//! `/`, `?` or `#`) and the reserved form `{+var}` (any value). Reading a
+//! URI tries the resources first, then the templates in the order they were
+//! added.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+
+use serde_json::{Value, json};
+
+use crate::server::RequestContext;
+use crate::server::content::ResourceContents;
+use crate::server::handler::{BoxFuture, HandlerError};
+use crate::sync::Arc;
+
+type ReadHandler = dyn Fn(ReadRequest, RequestContext) -> BoxFuture<Result<Vec<ResourceContents>, HandlerError>>
+    + Send
+    + Sync;
+
+/// What a read handler is asked for: the URI, and the template's variables
+/// when the resource is a template's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadRequest {
+    uri: String,
+    vars: HashMap<String, String>,
+}
+
+impl ReadRequest {
+    /// The URI to read.
+    pub fn uri(&self) -> &str {
+        &self.uri
+    }
+
+    /// The value of the template variable `name` (percent-decoded).
+    pub fn var(&self, name: &str) -> Option<&str> {
+        self.vars.get(name).map(String::as_str)
+    }
+}
+
+/// The descriptive fields shared by resources and templates.
+#[derive(Debug, Clone, Default)]
+struct Describe {
+    name: String,
+    title: Option<String>,
+    description: Option<String>,
+    mime_type: Option<String>,
+}
+
+impl Describe {
+    fn fill(&self, out: &mut serde_json::Map<String, Value>) {
+        out.insert("name".into(), json!(self.name));
+        for (key, value) in [
+            ("title", &self.title),
+            ("description", &self.description),
+            ("mimeType", &self.mime_type),
+        ] {
+            if let Some(value) = value {
+                out.insert(key.into(), json!(value));
+            }
+        }
+    }
+}
+
+struct Inner {
+    /// The URI (a resource) or URI template (a template).
+    uri: String,
+    describe: Describe,
+    handler: Box<ReadHandler>,
+}
+
+macro_rules! described {
+    ($ty:ident) => {
+        impl $ty {
+            /// Sets the human-readable title.
+            pub fn title(self, title: impl Into<String>) -> Self {
+                self.edit(|d| d.title = Some(title.into()))
+            }
+
+            /// Sets the description.
+            pub fn description(self, description: impl Into<String>) -> Self {
+                self.edit(|d| d.description = Some(description.into()))
+            }
+
+            /// Sets the MIME type.
+            pub fn mime_type(self, mime_type: impl Into<String>) -> Self {
+                self.edit(|d| d.mime_type = Some(mime_type.into()))
+            }
+
+            /// The name.
+            pub fn name(&self) -> &str {
+                &self.inner.describe.name
+            }
+
+            fn edit(mut self, f: impl FnOnce(&mut Describe)) -> Self {
+                let inner = Arc::get_mut(&mut self.inner)
+                    .unwrap_or_else(|| panic!("{} is configured before it is registered", stringify!($ty)));
+                f(&mut inner.describe);
+                self
+            }
+
+            pub(crate) fn read(
+                &self,
+                request: ReadRequest,
+                ctx: RequestContext,
+            ) -> BoxFuture<Result<Vec<ResourceContents>, HandlerError>> {
+                (self.inner.handler)(request, ctx)
+            }
+        }
+
+        impl fmt::Debug for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($ty))
+                    .field("uri", &self.inner.uri)
+                    .field("name", &self.inner.describe.name)
+                    .finish_non_exhaustive()
+            }
+        }
+    };
+}
+
+fn boxed<F, Fut>(handler: F) -> Box<ReadHandler>
+where
+    F: Fn(ReadRequest, RequestContext) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Vec<ResourceContents>, HandlerError>> + Send + 'static,
+{
+    Box::new(move |request, ctx| Box::pin(handler(request, ctx)))
+}
+
+/// A resource with one URI. Cheap to clone.
+#[derive(Clone)]
+pub struct Resource {
+    inner: Arc<Inner>,
+}
+
+described!(Resource);
+
+impl Resource {
+    /// A resource at `uri` called `name`, read by `handler`.
+    ///
+    /// # Panics
+    ///
+    /// The setters (`title`, `description`, `mime_type`) panic if called on
+    /// a clone that is shared (configure a resource before registering it).
+    pub fn new<F, Fut>(uri: impl Into<String>, name: impl Into<String>, handler: F) -> Self
+    where
+        F: Fn(ReadRequest, RequestContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Vec<ResourceContents>, HandlerError>> + Send + 'static,
+    {
+        Self {
+            inner: Arc::new(Inner {
+                uri: uri.into(),
+                describe: Describe {
+                    name: name.into(),
+                    ..Describe::default()
+                },
+                handler: boxed(handler),
+            }),
+        }
+    }
+
+    /// The URI.
+    pub fn uri(&self) -> &str {
+        &self.inner.uri
+    }
+
+    pub(crate) fn describe(&self) -> Value {
+        let mut out = serde_json::Map::new();
+        out.insert("uri".into(), json!(self.inner.uri));
+        self.inner.describe.fill(&mut out);
+        Value::Object(out)
+    }
+}
+
+/// Resources whose URIs match an RFC 6570 template. Cheap to clone.
+#[derive(Clone)]
+pub struct ResourceTemplate {
+    inner: Arc<Inner>,
+    pattern: Arc<UriTemplate>,
+}
+
+described!(ResourceTemplate);
+
+impl ResourceTemplate {
+    /// Resources matching `uri_template` (e.g. `file:///{path}`) called
+    /// `name`, read by `handler`, which gets the variables in its
+    /// [`ReadRequest`].
+    ///
+    /// # Panics
+    ///
+    /// As [`Resource::new`].
+    pub fn new<F, Fut>(uri_template: impl Into<String>, name: impl Into<String>, handler: F) -> Self
+    where
+        F: Fn(ReadRequest, RequestContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Vec<ResourceContents>, HandlerError>> + Send + 'static,
+    {
+        let uri = uri_template.into();
+        Self {
+            pattern: Arc::new(UriTemplate::parse(&uri)),
+            inner: Arc::new(Inner {
+                uri,
+                describe: Describe {
+                    name: name.into(),
+                    ..Describe::default()
+                },
+                handler: boxed(handler),
+            }),
+        }
+    }
+
+    /// The URI template.
+    pub fn uri_template(&self) -> &str {
+        &self.inner.uri
+    }
+
+    /// The variables of `uri` if it matches this template.
+    pub(crate) fn matches(&self, uri: &str) -> Option<ReadRequest> {
+        self.pattern.matches(uri).map(|vars| ReadRequest {
+            uri: uri.to_owned(),
+            vars,
+        })
+    }
+
+    pub(crate) fn describe(&self) -> Value {
+        let mut out = serde_json::Map::new();
+        out.insert("uriTemplate".into(), json!(self.inner.uri));
+        self.inner.describe.fill(&mut out);
+        Value::Object(out)
+    }
+}
+
+/// A request for a resource with one URI.
+pub(crate) fn exact(uri: &str) -> ReadRequest {
+    ReadRequest {
+        uri: uri.to_owned(),
+        vars: HashMap::new(),
+    }
+}
+
+/// A parsed URI template: literal text and variables, alternating.
+#[derive(Debug, PartialEq, Eq)]
+struct UriTemplate {
+    parts: Vec<Part>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Part {
+    Literal(String),
+    /// A variable; `reserved` (`{+var}`) values may contain `/`, `?`, `#`.
+    Var {
+        name: String,
+        reserved: bool,
+    },
+}
+
+impl UriTemplate {
+    /// Parses `template`; a `{` without its `}` is taken literally.
+    fn parse(template: &str) -> Self {
+        let mut parts = Vec::new();
+        let mut rest = template;
+        let mut literal = String::new();
+        while let Some(open) = rest.find('{') {
+            let Some(close) = rest[open..].find('}') else {
+                break;
+            };
+            literal.push_str(&rest[..open]);
+            let expr = &rest[open + 1..open + close];
+            let (reserved, name) = match expr.strip_prefix('+') {
+                Some(name) => (true, name),
+                None => (false, expr),
+            };
+            if !literal.is_empty() {
+                parts.push(Part::Literal(std::mem::take(&mut literal)));
+            }
+            parts.push(Part::Var {
+                name: name.to_owned(),
+                reserved,
+            });
+            rest = &rest[open + close + 1..];
+        }
+        literal.push_str(rest);
+        if !literal.is_empty() {
+            parts.push(Part::Literal(literal));
+        }
+        Self { parts }
+    }
+
+    /// The variables of `uri`, if it matches. A variable takes the shortest
+    /// value after which the rest matches.
+    fn matches(&self, uri: &str) -> Option<HashMap<String, String>> {
+        let mut vars = HashMap::new();
+        match_from(&self.parts, uri, &mut vars).then_some(vars)
+    }
+}
+
+fn match_from(parts: &[Part], uri: &str, vars: &mut HashMap<String, String>) -> bool {
+    match parts.split_first() {
+        None => uri.is_empty(),
+        Some((Part::Literal(lit), rest)) => uri
+            .strip_prefix(lit.as_str())
+            .is_some_and(|tail| match_from(rest, tail, vars)),
+        Some((Part::Var { name, reserved }, rest)) => {
+            let allowed = |c: char| *reserved || !matches!(c, '/' | '?' | '#');
+            let limit = uri.find(|c: char| !allowed(c)).unwrap_or(uri.len());
+            // Shortest non-empty value first, up to the first character the
+            // variable may not hold.
+            for end in (1..=limit).filter(|e| uri.is_char_boundary(*e)) {
+                if match_from(rest, &uri[end..], vars) {
+                    vars.insert(name.clone(), percent_decode(&uri[..end]));
+                    return true;
+                }
+            }
+            false
+        }
+    }
+}
+
+/// Decodes `%XX` escapes; a malformed escape is kept as it is.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(template: &str, uri: &str) -> Option<Vec<(String, String)>> {
+        let mut v: Vec<_> = UriTemplate::parse(template).matches(uri)?.into_iter().collect();
+        v.sort();
+        Some(v)
+    }
+
+    fn pair(k: &str, v: &str) -> (String, String) {
+        (k.to_owned(), v.to_owned())
+    }
+
+    #[test]
+    fn simple_variables_match_one_segment() {
+        assert_eq!(
+            vars("test://template/{id}/data", "test://template/42/data"),
+            Some(vec![pair("id", "42")])
+        );
+        assert_eq!(
+            vars("test://template/{id}/data", "test://template/4/2/data"),
+            None
+        );
+        assert_eq!(vars("test://template/{id}/data", "test://template//data"), None);
+        assert_eq!(
+            vars("test://template/{id}/data", "test://template/42/datax"),
+            None
+        );
+        assert_eq!(
+            vars("db://{table}/{row}", "db://users/7"),
+            Some(vec![pair("row", "7"), pair("table", "users")])
+        );
+    }
+
+    #[test]
+    fn reserved_variables_take_slashes_and_values_are_decoded() {
+        assert_eq!(
+            vars("file:///{+path}", "file:///a/b%20c.txt"),
+            Some(vec![pair("path", "a/b c.txt")])
+        );
+        assert_eq!(vars("file:///{path}", "file:///a/b"), None);
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%4"), "%4");
+    }
+
+    #[test]
+    fn a_template_without_variables_matches_only_itself() {
+        assert_eq!(vars("a://b", "a://b"), Some(vec![]));
+        assert_eq!(vars("a://b", "a://bc"), None);
+        assert_eq!(vars("a://{unclosed", "a://{unclosed"), Some(vec![]));
+    }
+}

@@ -1,0 +1,133 @@
+//! What a handler (of a tool, resource, prompt or completion) knows about
+//! the request it serves, and how it talks back on that request's route:
+//! progress, log messages, other notifications.
+
+use serde_json::{Value, json};
+
+use crate::core::OutboxSender;
+use crate::error::NotifyError;
+use crate::protocol::jsonrpc::{RequestId, encode_notification};
+use crate::protocol::mcp::log_level_rank;
+use crate::server::ServerHandle;
+use crate::sync::CancellationToken;
+
+/// What a handler knows about the request it serves.
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    pub(crate) request_id: RequestId,
+    pub(crate) token: CancellationToken,
+    pub(crate) progress_token: Option<Value>,
+    pub(crate) outbox: OutboxSender,
+    pub(crate) server: ServerHandle,
+    /// The lowest log level (rank) the client wants on this request's
+    /// route; `None`: no log messages (a 2026-07-28 request that named no
+    /// `logLevel`).
+    pub(crate) log_level: Option<u8>,
+}
+
+impl RequestContext {
+    /// The id of the request.
+    pub fn request_id(&self) -> &RequestId {
+        &self.request_id
+    }
+
+    /// The session the request came from.
+    pub fn session(&self) -> crate::core::SessionId {
+        self.outbox.session()
+    }
+
+    /// The request's token: cancelled by `notifications/cancelled`, the
+    /// client disconnecting, the request timing out, or shutdown.
+    pub fn cancellation_token(&self) -> &CancellationToken {
+        &self.token
+    }
+
+    /// True once the request has been cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        self.token.is_cancelled()
+    }
+
+    /// Completes when the request is cancelled.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe.
+    pub async fn cancelled(&self) {
+        self.token.cancelled().await;
+    }
+
+    /// The `progressToken` the client sent, if it asked for progress.
+    pub fn progress_token(&self) -> Option<&Value> {
+        self.progress_token.as_ref()
+    }
+
+    /// True if the client asked for progress (sent a `progressToken`).
+    pub fn wants_progress(&self) -> bool {
+        self.progress_token.is_some()
+    }
+
+    /// Sends `notifications/progress` if the client asked for it; does
+    /// nothing otherwise.
+    ///
+    /// # Errors
+    ///
+    /// As [`RequestContext::notify`].
+    pub fn progress(
+        &self,
+        progress: f64,
+        total: Option<f64>,
+        message: Option<&str>,
+    ) -> Result<(), NotifyError> {
+        let Some(token) = &self.progress_token else {
+            return Ok(());
+        };
+        let mut params = json!({"progressToken": token, "progress": progress});
+        if let Some(total) = total {
+            params["total"] = json!(total);
+        }
+        if let Some(message) = message {
+            params["message"] = json!(message);
+        }
+        self.notify("notifications/progress", Some(params))
+    }
+
+    /// Sends a notification to the client of this request, without waiting.
+    ///
+    /// # Errors
+    ///
+    /// [`NotifyError`] if the outbox is full (the message is counted as
+    /// dropped) or the session is gone.
+    pub fn notify(&self, method: &str, params: Option<Value>) -> Result<(), NotifyError> {
+        self.outbox.try_notify(encode_notification(method, params))
+    }
+
+    /// Sends a log message (`notifications/message`) on this request's
+    /// route if the client wants messages of `level` (`"debug"` ..
+    /// `"emergency"`; an unknown name counts as `"info"`): at or above the
+    /// level it set with `logging/setLevel` (2025), or named in the
+    /// request's `_meta` (2026-07-28, where a request that names none gets
+    /// none). True if it was sent.
+    ///
+    /// # Errors
+    ///
+    /// As [`RequestContext::notify`].
+    pub fn log(&self, level: &str, logger: Option<&str>, data: Value) -> Result<bool, NotifyError> {
+        let (level, rank) = match log_level_rank(level) {
+            Some(rank) => (level, rank),
+            None => ("info", 1),
+        };
+        if self.log_level.is_none_or(|min| rank < min) {
+            return Ok(false);
+        }
+        let mut params = json!({"level": level, "data": data});
+        if let Some(logger) = logger {
+            params["logger"] = json!(logger);
+        }
+        self.notify("notifications/message", Some(params)).map(|()| true)
+    }
+
+    /// The server, for notifying other sessions or broadcasting.
+    pub fn server(&self) -> &ServerHandle {
+        &self.server
+    }
+}

@@ -1,0 +1,214 @@
+//! The requests that run a handler of the user's: `tools/call`,
+//! `resources/read`, `prompts/get` and `completion/complete`. Each is
+//! checked here (the name exists, the arguments have the right shape) and
+//! becomes a [`Call`]: the handler's future, mapped to the method's result.
+
+use futures_util::FutureExt;
+use serde_json::{Map, Value, json};
+
+use super::{Call, Dispatch};
+use crate::protocol::jsonrpc::ErrorObject;
+use crate::protocol::mcp::{
+    Generation, META_CLIENT_CAPABILITIES, MISSING_CLIENT_CAPABILITY, cacheable, log_level_rank,
+};
+use crate::server::catalog::completion::{CompletionRequest, completion_result};
+use crate::server::catalog::{Catalog, ReadTarget};
+use crate::server::content::ResourceContents;
+use crate::server::handler::resource_not_found;
+use crate::server::tools::call_result;
+
+/// The `_meta` key of a 2026-07-28 request's log level.
+pub(crate) const META_LOG_LEVEL: &str = "io.modelcontextprotocol/logLevel";
+
+/// `params` as an object, or -32602 for `method`.
+fn object(params: Option<Value>, method: &str) -> Result<Map<String, Value>, ErrorObject> {
+    match params {
+        Some(Value::Object(params)) => Ok(params),
+        _ => Err(ErrorObject::invalid_params(format!(
+            "{method}: params must be an object"
+        ))),
+    }
+}
+
+/// The string `key` of `params`, or -32602 for `method`.
+fn str_field<'a>(params: &'a Map<String, Value>, key: &str, method: &str) -> Result<&'a str, ErrorObject> {
+    params
+        .get(key)
+        .and_then(Value::as_str)
+        .ok_or_else(|| ErrorObject::invalid_params(format!("{method}: {key} (string) is required")))
+}
+
+/// A [`Call`] of `label`, with the progress token and log level of
+/// `params._meta`.
+fn call(
+    label: String,
+    params: &Map<String, Value>,
+    generation: Generation,
+    invoke: super::Invoke,
+) -> Dispatch {
+    let meta = params.get("_meta");
+    let progress_token = meta
+        .and_then(|m| m.get("progressToken"))
+        .filter(|t| t.is_string() || t.is_number())
+        .cloned();
+    let log_level = meta
+        .and_then(|m| m.get(META_LOG_LEVEL))
+        .and_then(Value::as_str)
+        .and_then(log_level_rank);
+    Dispatch::Call(Call {
+        label,
+        invoke,
+        progress_token,
+        log_level,
+        generation,
+    })
+}
+
+macro_rules! try_reply {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(error) => return Dispatch::Reply(Err(error)),
+        }
+    };
+}
+
+/// `tools/call`.
+pub(super) fn tool(catalog: &Catalog, params: Option<Value>, generation: Generation) -> Dispatch {
+    let mut params = try_reply!(object(params, "tools/call"));
+    let name = try_reply!(str_field(&params, "name", "tools/call")).to_owned();
+    let Some(tool) = catalog.tools.get(&name).cloned() else {
+        return Dispatch::Reply(Err(ErrorObject::invalid_params(format!("unknown tool: {name}"))));
+    };
+    if generation.is_stateless() {
+        try_reply!(capabilities_declared(&params, tool.required_capabilities()));
+    }
+    let args = match params.remove("arguments") {
+        None | Some(Value::Null) => json!({}),
+        Some(args @ Value::Object(_)) => args,
+        Some(_) => {
+            return Dispatch::Reply(Err(ErrorObject::invalid_params(
+                "tools/call: arguments must be an object",
+            )));
+        }
+    };
+    call(
+        format!("tools/call {name}"),
+        &params,
+        generation,
+        Box::new(move |ctx| tool.call(args, ctx).map(call_result).boxed()),
+    )
+}
+
+/// -32021 unless the request's `_meta` declares every capability in `needed`.
+fn capabilities_declared(params: &Map<String, Value>, needed: &[String]) -> Result<(), ErrorObject> {
+    let declared = params.get("_meta").and_then(|m| m.get(META_CLIENT_CAPABILITIES));
+    let missing: Map<String, Value> = needed
+        .iter()
+        .filter(|cap| declared.and_then(|d| d.get(cap.as_str())).is_none())
+        .map(|cap| (cap.clone(), json!({})))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<&str> = missing.keys().map(String::as_str).collect();
+    Err(ErrorObject::new(
+        MISSING_CLIENT_CAPABILITY,
+        format!(
+            "this request needs client capabilities not declared: {}",
+            names.join(", ")
+        ),
+    )
+    .with_data(json!({"requiredCapabilities": missing})))
+}
+
+/// `resources/read`.
+pub(super) fn read(
+    catalog: &Catalog,
+    params: Option<Value>,
+    generation: Generation,
+    ttl_ms: u64,
+) -> Dispatch {
+    let params = try_reply!(object(params, "resources/read"));
+    let uri = try_reply!(str_field(&params, "uri", "resources/read")).to_owned();
+    let Some(target) = catalog.read_target(&uri) else {
+        return Dispatch::Reply(Err(resource_not_found(generation, &uri)));
+    };
+    let label = format!("resources/read {uri}");
+    call(
+        label,
+        &params,
+        generation,
+        Box::new(move |ctx| {
+            let read = match target {
+                ReadTarget::Resource(resource, request) => resource.read(request, ctx),
+                ReadTarget::Template(template, request) => template.read(request, ctx),
+            };
+            async move {
+                let contents = read.await.map_err(|e| e.into_error(generation, Some(&uri)))?;
+                let contents: Vec<Value> = contents.into_iter().map(ResourceContents::into_value).collect();
+                // Contents may differ by who reads them: private.
+                Ok(cacheable(
+                    generation,
+                    json!({"contents": contents}),
+                    ttl_ms,
+                    false,
+                ))
+            }
+            .boxed()
+        }),
+    )
+}
+
+/// `prompts/get`.
+pub(super) fn prompt(catalog: &Catalog, params: Option<Value>, generation: Generation) -> Dispatch {
+    let params = try_reply!(object(params, "prompts/get"));
+    let name = try_reply!(str_field(&params, "name", "prompts/get")).to_owned();
+    let Some(prompt) = catalog.prompts.get(&name).cloned() else {
+        return Dispatch::Reply(Err(ErrorObject::invalid_params(format!(
+            "unknown prompt: {name}"
+        ))));
+    };
+    let args = try_reply!(
+        prompt
+            .check_args(params.get("arguments"))
+            .map_err(|e| e.into_error(generation, None))
+    );
+    call(
+        format!("prompts/get {name}"),
+        &params,
+        generation,
+        Box::new(move |ctx| {
+            prompt
+                .get(args, ctx)
+                .map(move |r| {
+                    r.map(|output| output.into_result())
+                        .map_err(|e| e.into_error(generation, None))
+                })
+                .boxed()
+        }),
+    )
+}
+
+/// `completion/complete`.
+pub(super) fn complete(catalog: &Catalog, params: Option<Value>, generation: Generation) -> Dispatch {
+    let Some(completer) = catalog.completer.clone() else {
+        return Dispatch::Reply(Err(ErrorObject::method_not_found("completion/complete")));
+    };
+    let request = try_reply!(CompletionRequest::parse(params.as_ref()));
+    let params = try_reply!(object(params, "completion/complete"));
+    call(
+        format!("completion/complete {}", request.argument),
+        &params,
+        generation,
+        Box::new(move |ctx| {
+            completer
+                .complete(request, ctx)
+                .map(move |r| {
+                    r.map(completion_result)
+                        .map_err(|e| e.into_error(generation, None))
+                })
+                .boxed()
+        }),
+    )
+}

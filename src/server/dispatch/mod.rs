@@ -1,0 +1,214 @@
+//! Request dispatch: which method does what, and what it answers.
+//!
+//! What needs no handler of the user's is answered here, synchronously, by
+//! the session loop (`initialize`, `ping`, the list methods, ...). A request
+//! that runs a handler (`tools/call`, `resources/read`, `prompts/get`,
+//! `completion/complete`; see `calls.rs`) becomes a [`Dispatch::Call`],
+//! which the session polls once itself and, if it has to wait, runs as a
+//! task of its own.
+
+mod calls;
+mod lists;
+
+use serde_json::{Value, json};
+
+use super::Shared;
+use super::handler::{BoxFuture, required_str};
+use super::{RequestContext, ServerHandle};
+use crate::core::OutboxSender;
+use crate::protocol::jsonrpc::{ErrorObject, RequestId};
+use crate::protocol::listen::ListenFilter;
+use crate::protocol::mcp::{
+    Generation, Lifecycle, STATELESS_VERSIONS, cacheable, finish_result, log_level_rank, supported_versions,
+};
+use crate::sync::CancellationToken;
+
+/// The methods a stateless (2026-07-28) request may call; the others
+/// (`initialize`, `ping`, `logging/setLevel`, `resources/subscribe`, ...)
+/// do not exist there.
+const STATELESS_METHODS: [&str; 10] = [
+    "server/discover",
+    "tools/list",
+    "tools/call",
+    "resources/list",
+    "resources/templates/list",
+    "resources/read",
+    "prompts/list",
+    "prompts/get",
+    "completion/complete",
+    "subscriptions/listen",
+];
+
+/// True if a stateless request may call `method`.
+pub(crate) fn is_stateless_method(method: &str) -> bool {
+    STATELESS_METHODS.contains(&method)
+}
+
+/// A handler's work, started with the request's context.
+pub(crate) type Invoke = Box<dyn FnOnce(RequestContext) -> BoxFuture<Result<Value, ErrorObject>> + Send>;
+
+/// A request that runs a handler of the user's.
+pub(crate) struct Call {
+    /// What runs, for logs: `tools/call echo`, `resources/read file:///a`.
+    pub(crate) label: String,
+    pub(crate) invoke: Invoke,
+    pub(crate) progress_token: Option<Value>,
+    /// The log level the request named in its `_meta` (2026-07-28).
+    pub(crate) log_level: Option<u8>,
+    pub(crate) generation: Generation,
+}
+
+impl std::fmt::Debug for Call {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Call")
+            .field("label", &self.label)
+            .field("generation", &self.generation)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Call {
+    /// Starts the handler for request `id`, its messages going to `outbox`.
+    /// `session_log_level` is the level a 2025 session set; a 2026-07-28
+    /// request's own `_meta` decides for itself.
+    pub(crate) fn start(
+        self,
+        id: RequestId,
+        token: CancellationToken,
+        outbox: OutboxSender,
+        server: ServerHandle,
+        session_log_level: u8,
+    ) -> BoxFuture<std::thread::Result<Result<Value, ErrorObject>>> {
+        let log_level = if self.generation.is_stateless() {
+            self.log_level
+        } else {
+            Some(session_log_level)
+        };
+        let ctx = RequestContext {
+            request_id: id,
+            token,
+            progress_token: self.progress_token,
+            outbox,
+            server,
+            log_level,
+        };
+        Box::pin(futures_util::FutureExt::catch_unwind(
+            std::panic::AssertUnwindSafe((self.invoke)(ctx)),
+        ))
+    }
+}
+
+/// What to do with a request.
+#[derive(Debug)]
+pub(crate) enum Dispatch {
+    /// Answer now.
+    Reply(Result<Value, ErrorObject>),
+    /// Run a handler.
+    Call(Call),
+    /// `logging/setLevel` accepted: apply this level rank, then answer `{}`.
+    SetLogLevel(u8, Generation),
+    /// `subscriptions/listen` (2026-07-28): open a listen stream with this
+    /// filter.
+    Listen(ListenFilter),
+    /// `resources/subscribe` (`on`) or `resources/unsubscribe` (2025): then
+    /// answer `{}`.
+    Subscribe {
+        uri: String,
+        on: bool,
+        generation: Generation,
+    },
+}
+
+/// Routes one request of a session.
+pub(crate) fn dispatch(
+    shared: &Shared,
+    lifecycle: &mut Lifecycle,
+    method: &str,
+    params: Option<Value>,
+) -> Dispatch {
+    let generation = match lifecycle.classify(method, params.as_ref()) {
+        Ok(generation) => generation,
+        Err(error) => return Dispatch::Reply(Err(error)),
+    };
+    if generation.is_stateless() && !is_stateless_method(method) {
+        return Dispatch::Reply(Err(ErrorObject::method_not_found(method)));
+    }
+    let reply = |result: Result<Value, ErrorObject>| {
+        Dispatch::Reply(result.map(|r| finish_result(generation, r, &shared.info)))
+    };
+    let catalog = shared.catalog.snapshot();
+    let ttl = shared.config.list_cache_ttl.as_millis() as u64;
+    match method {
+        "initialize" if !generation.is_stateless() => match lifecycle.initialize(params.as_ref()) {
+            Ok(version) => {
+                let mut result = json!({
+                    "protocolVersion": version,
+                    "capabilities": catalog.capabilities(),
+                    "serverInfo": shared.info,
+                });
+                if let Some(instructions) = &shared.instructions {
+                    result["instructions"] = json!(instructions);
+                }
+                Dispatch::Reply(Ok(result))
+            }
+            Err(error) => Dispatch::Reply(Err(error)),
+        },
+        "ping" => reply(Ok(json!({}))),
+        "server/discover" => {
+            let mut result = json!({
+                "supportedVersions": supported_versions(),
+                "capabilities": catalog.capabilities(),
+                "serverInfo": shared.info,
+            });
+            if let Some(instructions) = &shared.instructions {
+                result["instructions"] = json!(instructions);
+            }
+            // Discovery is a stateless operation in every generation.
+            let stateless = Generation::Stateless(STATELESS_VERSIONS[0]);
+            Dispatch::Reply(Ok(finish_result(
+                stateless,
+                cacheable(stateless, result, ttl, true),
+                &shared.info,
+            )))
+        }
+        "tools/list" | "resources/list" | "resources/templates/list" | "prompts/list" => {
+            let page_size = shared.config.page_size;
+            reply(
+                lists::list(&catalog, method, params.as_ref(), page_size)
+                    .map(|r| cacheable(generation, r, ttl, true)),
+            )
+        }
+        "tools/call" => calls::tool(&catalog, params, generation),
+        "resources/read" => calls::read(&catalog, params, generation, ttl),
+        "prompts/get" => calls::prompt(&catalog, params, generation),
+        "completion/complete" => calls::complete(&catalog, params, generation),
+        "resources/subscribe" | "resources/unsubscribe" => {
+            match required_str(params.as_ref(), "uri", method) {
+                Ok(uri) => Dispatch::Subscribe {
+                    uri: uri.to_owned(),
+                    on: method == "resources/subscribe",
+                    generation,
+                },
+                Err(error) => Dispatch::Reply(Err(error)),
+            }
+        }
+        "subscriptions/listen" if generation.is_stateless() => match ListenFilter::parse(params.as_ref()) {
+            Ok(filter) => Dispatch::Listen(filter),
+            Err(error) => Dispatch::Reply(Err(error)),
+        },
+        "logging/setLevel" => {
+            let level = params
+                .as_ref()
+                .and_then(|p| p.get("level"))
+                .and_then(Value::as_str);
+            match level.and_then(log_level_rank) {
+                Some(rank) => Dispatch::SetLogLevel(rank, generation),
+                None => Dispatch::Reply(Err(ErrorObject::invalid_params(
+                    "logging/setLevel: level must be one of debug, info, notice, warning, error, \
+                     critical, alert, emergency",
+                ))),
+            }
+        }
+        _ => Dispatch::Reply(Err(ErrorObject::method_not_found(method))),
+    }
+}
