@@ -146,11 +146,15 @@ async fn post(http: &Arc<Http>, request: Request<IncomingBody>, sid: Option<Stri
         return session::post(http, &sid, line, is_request).await;
     }
     match incoming {
+        // `initialize` opens a session unless it plainly names the
+        // stateless generation (which has no `initialize`: 404).
+        Incoming::Request { id, method, params }
+            if method == "initialize" && !names_stateless(headers, params.as_ref()) =>
+        {
+            session::initialize(http, line, id).await
+        }
         Incoming::Request { id, method, params } if is_stateless(headers, params.as_ref()) => {
             stateless::request(http, headers, id, &method, params).await
-        }
-        Incoming::Request { id, method, .. } if method == "initialize" => {
-            session::initialize(http, line, id).await
         }
         Incoming::Notification { .. } | Incoming::Response { .. } if is_stateless(headers, None) => {
             stateless::accepted()
@@ -160,6 +164,18 @@ async fn post(http: &Arc<Http>, request: Request<IncomingBody>, sid: Option<Stri
             "the Mcp-Session-Id header is required (initialize first, or send a stateless 2026-07-28 request)",
         ),
     }
+}
+
+/// True if a request names a stateless version, in its header or `_meta`.
+fn names_stateless(headers: &HeaderMap, params: Option<&serde_json::Value>) -> bool {
+    let in_meta = params
+        .and_then(|p| p.get("_meta"))
+        .and_then(|m| m.get(META_PROTOCOL_VERSION))
+        .and_then(serde_json::Value::as_str);
+    [headers::text(headers, PROTOCOL_VERSION), in_meta]
+        .into_iter()
+        .flatten()
+        .any(|v| STATELESS_VERSIONS.contains(&v))
 }
 
 /// True for a POST without a session that speaks (or tries to speak) the
