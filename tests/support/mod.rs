@@ -4,6 +4,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod http;
+pub mod wire;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -48,6 +49,19 @@ impl TestServer {
         let addr = listener.local_addr().unwrap();
         let handle = server.handle();
         let join = tokio::spawn(async move { server.serve_http(listener).await });
+        Self { handle, addr, join }
+    }
+
+    /// Serves `server` over TCP, or over Streamable HTTP when `http`.
+    pub async fn serve(server: Server, http: bool) -> Self {
+        let listener = tcp::bind("127.0.0.1:0".parse().unwrap(), 4096).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let handle = server.handle();
+        let join = if http {
+            tokio::spawn(async move { server.serve_http(listener).await })
+        } else {
+            tokio::spawn(async move { server.serve_tcp(listener).await })
+        };
         Self { handle, addr, join }
     }
 
