@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs the official MCP Python SDK (PyPI package `mcp`) against the release
-# binary over stdio, in both protocol generations. Creates its own virtual
-# environment in ci/.venv the first time.
+# binary over stdio and Streamable HTTP, in both protocol generations, with
+# the built-in tools and (HTTP) with the conformance fixtures: tools,
+# resources, a prompt, completion. Creates its own virtual environment in
+# ci/.venv the first time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

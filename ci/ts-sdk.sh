@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the official MCP TypeScript SDK (npm package @modelcontextprotocol/sdk)
-# as a client of the release binary over Streamable HTTP. Installs the SDK
+# as a client of the release binary over Streamable HTTP, with the built-in
+# tools and with the conformance fixtures (resources, prompts, completion). Installs the SDK
 # into ci/interop/node_modules the first time (needs Node 18 or later).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,15 +15,20 @@ if [ "$installed" != "$SDK_VERSION" ]; then
 fi
 
 cargo build --release --quiet --bin mcp-server-core
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-RUST_LOG=warn target/release/mcp-server-core --http "127.0.0.1:$port" &
-server=$!
-trap 'kill "$server" 2>/dev/null || true' EXIT
-for _ in $(seq 200); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-    sleep 0.05
+# Once with the built-in tools, once with the conformance fixtures.
+for fixtures in "" --conformance; do
+    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    # shellcheck disable=SC2086 # $fixtures is empty or one flag
+    RUST_LOG=warn target/release/mcp-server-core --http "127.0.0.1:$port" $fixtures &
+    server=$!
+    trap 'kill "$server" 2>/dev/null || true' EXIT
+    for _ in $(seq 200); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+        sleep 0.05
+    done
+    # shellcheck disable=SC2086
+    timeout 120 node "$DIR/ts_sdk_client.mjs" "http://127.0.0.1:$port/mcp" $fixtures
+    kill -TERM "$server"
+    wait "$server"
+    trap - EXIT
 done
-timeout 120 node "$DIR/ts_sdk_client.mjs" "http://127.0.0.1:$port/mcp"
-kill -TERM "$server"
-wait "$server"
-trap - EXIT

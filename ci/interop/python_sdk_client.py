@@ -7,7 +7,9 @@ For each transport it runs twice: once in the SDK's default mode ("auto":
 probes server/discover and speaks 2026-07-28 statelessly if the server offers
 it), once forcing the initialize handshake ("legacy"). Each run lists the
 tools, calls echo, calls sleep with progress, and checks what comes back.
-Exits non-zero on any mismatch.
+Then, against the binary with --conformance over HTTP, in both modes: lists
+and reads resources (text, binary, from a template), gets a prompt with
+arguments and completes an argument. Exits non-zero on any mismatch.
 """
 
 import asyncio
@@ -17,6 +19,7 @@ import sys
 import time
 
 from mcp import Client, StdioServerParameters
+from mcp.types import PromptReference, ResourceTemplateReference
 
 EXPECTED_TOOLS = ["broadcast", "echo", "sleep"]
 
@@ -50,6 +53,47 @@ async def run(server: "StdioServerParameters | str", mode: str, transport: str) 
               f"echo ok, {len(progress)} progress notifications")
 
 
+async def run_surface(url: str, mode: str) -> None:
+    async with Client(url, mode=mode) as client:
+        where = f"http {mode} --conformance"
+        resources = await client.list_resources()
+        uris = {r.uri for r in resources.resources}
+        assert {"test://static-text", "test://static-binary"} <= uris, f"{where}: resources {uris}"
+        text = await client.read_resource("test://static-text")
+        assert text.contents[0].text == "This is the content of the static text resource.", f"{where}: {text}"
+        binary = await client.read_resource("test://static-binary")
+        assert binary.contents[0].blob.startswith("iVBORw0KGgo"), f"{where}: {binary}"
+        templates = await client.list_resource_templates()
+        assert [t.uri_template for t in templates.resource_templates] == ["test://template/{id}/data"], where
+        item = await client.read_resource("test://template/7/data")
+        assert '"id":"7"' in item.contents[0].text, f"{where}: {item}"
+        prompt = await client.get_prompt("test_prompt_with_arguments", {"arg1": "a", "arg2": "b"})
+        assert prompt.messages[0].content.text == "Prompt with arguments: arg1='a', arg2='b'", f"{where}: {prompt}"
+        completed = await client.complete(
+            PromptReference(type="ref/prompt", name="test_prompt_with_arguments"), {"name": "arg1", "value": "pa"}
+        )
+        assert completed.completion.values == ["paris", "park", "party"], f"{where}: {completed}"
+        by_id = await client.complete(
+            ResourceTemplateReference(type="ref/resource", uri="test://template/{id}/data"), {"name": "id", "value": "4"}
+        )
+        assert by_id.completion.values == ["42"], f"{where}: {by_id}"
+        print(f"python sdk ({where}): protocol {client.protocol_version}, {len(uris)} resources, template read, "
+              f"prompt ok, completion {completed.completion.values}")
+
+
+def serve_http(binary: str, *extra: str) -> "tuple[subprocess.Popen, int]":
+    port = free_port()
+    server = subprocess.Popen([binary, "--http", f"127.0.0.1:{port}", *extra], env={"RUST_LOG": "warn"})
+    wait_for_port(port)
+    return server, port
+
+
+def stop(server: subprocess.Popen) -> None:
+    server.terminate()
+    code = server.wait(timeout=20)
+    assert code == 0, f"the HTTP server exited with {code} after SIGTERM"
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -72,16 +116,18 @@ def main() -> None:
     stdio = StdioServerParameters(command=binary, args=["--stdio"], env={"RUST_LOG": "warn"})
     for mode in ("auto", "legacy"):
         asyncio.run(run(stdio, mode, "stdio"))
-    port = free_port()
-    server = subprocess.Popen([binary, "--http", f"127.0.0.1:{port}"], env={"RUST_LOG": "warn"})
+    server, port = serve_http(binary)
     try:
-        wait_for_port(port)
         for mode in ("auto", "legacy"):
             asyncio.run(run(f"http://127.0.0.1:{port}/mcp", mode, "http"))
     finally:
-        server.terminate()
-        code = server.wait(timeout=20)
-    assert code == 0, f"the HTTP server exited with {code} after SIGTERM"
+        stop(server)
+    server, port = serve_http(binary, "--conformance")
+    try:
+        for mode in ("auto", "legacy"):
+            asyncio.run(run_surface(f"http://127.0.0.1:{port}/mcp", mode))
+    finally:
+        stop(server)
 
 
 if __name__ == "__main__":

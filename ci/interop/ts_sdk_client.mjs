@@ -1,8 +1,10 @@
 // A real MCP client (the official TypeScript SDK) against the binary over
 // Streamable HTTP: connects (initialize, session id), lists the tools, calls
-// echo, calls sleep with progress, and checks what comes back.
+// echo, calls sleep with progress, and checks what comes back. With
+// --conformance (the binary serving the conformance fixtures), it lists and
+// reads resources, gets a prompt with arguments and completes an argument.
 //
-// Usage: node ts_sdk_client.mjs http://127.0.0.1:PORT/mcp
+// Usage: node ts_sdk_client.mjs http://127.0.0.1:PORT/mcp [--conformance]
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import assert from "node:assert/strict";
@@ -13,6 +15,12 @@ const transport = new StreamableHTTPClientTransport(url);
 await client.connect(transport);
 
 const version = client.getServerVersion();
+if (process.argv[3] === "--conformance") {
+  await surface(client);
+  await transport.terminateSession();
+  await client.close();
+  process.exit(0);
+}
 assert.equal(version.name, "mcp-server-core");
 assert.ok(transport.sessionId, "the server gave a session id");
 
@@ -36,3 +44,31 @@ console.log(
   `typescript sdk (http): server ${version.name} ${version.version}, session ${transport.sessionId ?? "ended"}, ` +
     `tools ${tools.length}, echo ok, ${progress.length} progress notifications`,
 );
+
+async function surface(client) {
+  const { resources } = await client.listResources();
+  const uris = resources.map((r) => r.uri);
+  assert.ok(uris.includes("test://static-text") && uris.includes("test://static-binary"), `resources ${uris}`);
+  const text = await client.readResource({ uri: "test://static-text" });
+  assert.equal(text.contents[0].text, "This is the content of the static text resource.");
+  const binary = await client.readResource({ uri: "test://static-binary" });
+  assert.ok(binary.contents[0].blob.startsWith("iVBORw0KGgo"));
+  const { resourceTemplates } = await client.listResourceTemplates();
+  assert.deepEqual(resourceTemplates.map((t) => t.uriTemplate), ["test://template/{id}/data"]);
+  const item = await client.readResource({ uri: "test://template/7/data" });
+  assert.equal(JSON.parse(item.contents[0].text).id, "7");
+  const { prompts } = await client.listPrompts();
+  assert.ok(prompts.some((p) => p.name === "test_prompt_with_arguments"));
+  const prompt = await client.getPrompt({ name: "test_prompt_with_arguments", arguments: { arg1: "a", arg2: "b" } });
+  assert.equal(prompt.messages[0].content.text, "Prompt with arguments: arg1='a', arg2='b'");
+  await assert.rejects(client.getPrompt({ name: "test_prompt_with_arguments", arguments: { arg1: "a" } }), /arg2/);
+  const completed = await client.complete({
+    ref: { type: "ref/prompt", name: "test_prompt_with_arguments" },
+    argument: { name: "arg1", value: "pa" },
+  });
+  assert.deepEqual(completed.completion.values, ["paris", "park", "party"]);
+  console.log(
+    `typescript sdk (http --conformance): ${resources.length} resources, template read, ${prompts.length} prompts, ` +
+      `prompt ok, completion ${completed.completion.values}`,
+  );
+}
