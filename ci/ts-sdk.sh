@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the official MCP TypeScript SDK (npm package @modelcontextprotocol/sdk)
 # as a client of the release binary over Streamable HTTP, with the built-in
-# tools and with the conformance fixtures (resources, prompts, completion). Installs the SDK
-# into ci/interop/node_modules the first time (needs Node 18 or later).
+# tools and with the conformance fixtures (resources, prompts, completion).
+# Installs the SDK into ci/interop/node_modules the first time (needs Node 18
+# or later).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

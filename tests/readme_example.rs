@@ -4,7 +4,10 @@
 #![cfg(not(any(loom, shuttle)))]
 
 // README example: begin
-use mcp_server_core::{Server, ServerConfig, ShutdownReport, Tool, ToolOutput, transport::tcp};
+use mcp_server_core::{
+    Content, Prompt, PromptArgument, PromptOutput, ReadRequest, Resource, ResourceContents, Server, ServerConfig,
+    ShutdownReport, Tool, ToolOutput, transport::tcp,
+};
 use serde_json::json;
 
 async fn run() -> std::io::Result<ShutdownReport> {
@@ -18,12 +21,25 @@ async fn run() -> std::io::Result<ShutdownReport> {
             Ok(ToolOutput::text(format!("hello, {name}")))
         },
     );
+    let motd = Resource::new("memo://motd", "motd", |request: ReadRequest, _ctx| async move {
+        Ok(vec![ResourceContents::text(request.uri(), "Welcome!").mime_type("text/plain")])
+    });
+    let review = Prompt::new(
+        "review",
+        vec![PromptArgument::required("code", "the code to review")],
+        |args, _ctx| async move {
+            let ask = format!("Please review:\n{}", args["code"]); // required: checked before the handler runs
+            Ok(PromptOutput::new().user(Content::text(ask)))
+        },
+    );
     let server = Server::builder()
         .config(ServerConfig::default().max_sessions(100))
         .builtin_tools()
         .tool(greet)
+        .resource(motd)
+        .prompt(review)
         .build();
-    let handle = server.handle(); // shutdown(), notify_client(), broadcast(), sessions(), metrics()
+    let handle = server.handle(); // shutdown(), broadcast(), add_tool(), resource_updated(), metrics(), ...
     let listener = tcp::bind("127.0.0.1:7878".parse().unwrap(), 1024).await?;
     tokio::spawn(async move { tokio::signal::ctrl_c().await.map(|()| handle.shutdown()) });
     Ok(server.serve_tcp(listener).await) // returns after handle.shutdown()
