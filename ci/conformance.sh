@@ -74,15 +74,11 @@ OLD=(node "$DIR/old/node_modules/.bin/conformance")
 NEW=("$NODE22" "$DIR/new/node_modules/.bin/conformance")
 
 cargo build --release --quiet --bin mcp-server-core
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 log=$(mktemp -d)
-RUST_LOG=warn target/release/mcp-server-core --http "127.0.0.1:$port" --conformance 2>"$log/server.log" &
-server=$!
+# shellcheck source=ci/serve.sh
+. ci/serve.sh
+SERVER_LOG="$log/server.log" start_server --conformance
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$log"' EXIT
-for _ in $(seq 200); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-    sleep 0.05
-done
 url="http://127.0.0.1:$port/mcp"
 
 status=0

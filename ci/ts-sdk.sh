@@ -17,16 +17,12 @@ fi
 
 cargo build --release --quiet --bin mcp-server-core
 # Once with the built-in tools, once with the conformance fixtures.
+# shellcheck source=ci/serve.sh
+. ci/serve.sh
 for fixtures in "" --conformance; do
-    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     # shellcheck disable=SC2086 # $fixtures is empty or one flag
-    RUST_LOG=warn target/release/mcp-server-core --http "127.0.0.1:$port" $fixtures &
-    server=$!
+    start_server $fixtures
     trap 'kill "$server" 2>/dev/null || true' EXIT
-    for _ in $(seq 200); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-        sleep 0.05
-    done
     # shellcheck disable=SC2086
     timeout 120 node "$DIR/ts_sdk_client.mjs" "http://127.0.0.1:$port/mcp" $fixtures
     kill -TERM "$server"

@@ -5,8 +5,8 @@
 
 // README example: begin
 use mcp_server_core::{
-    Content, Prompt, PromptArgument, PromptOutput, ReadRequest, Resource, ResourceContents, Server, ServerConfig,
-    ShutdownReport, Tool, ToolOutput, transport::tcp,
+    Content, Prompt, PromptArgument, PromptOutput, ReadRequest, Resource, ResourceContents, Server,
+    ServerConfig, ShutdownReport, Tool, ToolOutput, transport::tcp,
 };
 use serde_json::json;
 
@@ -22,7 +22,9 @@ async fn run() -> std::io::Result<ShutdownReport> {
         },
     );
     let motd = Resource::new("memo://motd", "motd", |request: ReadRequest, _ctx| async move {
-        Ok(vec![ResourceContents::text(request.uri(), "Welcome!").mime_type("text/plain")])
+        Ok(vec![
+            ResourceContents::text(request.uri(), "Welcome!").mime_type("text/plain"),
+        ])
     });
     let review = Prompt::new(
         "review",

@@ -50,13 +50,9 @@ impl Tool {
         Fut: Future<Output = Result<O, ToolError>> + Send + 'static,
     {
         let handler = std::sync::Arc::new(handler);
-        Tool::new(name, description, schema_of::<A>(), move |args: Value, ctx| {
+        Tool::with_args(name, description, move |args: A, ctx| {
             let handler = std::sync::Arc::clone(&handler);
             async move {
-                let args: A = match serde_json::from_value(args) {
-                    Ok(args) => args,
-                    Err(e) => return Err(ToolError::InvalidArguments(e.to_string())),
-                };
                 let output = handler(args, ctx).await?;
                 let value = serde_json::to_value(&output)
                     .map_err(|e| ToolError::Internal(format!("result does not serialize: {e}")))?;
