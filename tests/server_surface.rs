@@ -11,8 +11,9 @@ mod support;
 use std::time::Duration;
 
 use mcp_server_core::{
-    Completer, CompletionRef, Content, HandlerError, Prompt, PromptArgument, PromptOutput, ReadRequest,
-    Resource, ResourceContents, ResourceTemplate, Server, ServerConfig, Tool, ToolError, ToolOutput,
+    Completer, CompletionRef, Content, HandlerError, MAX_SUBSCRIBED_BYTES_PER_SESSION, Prompt,
+    PromptArgument, PromptOutput, ReadRequest, Resource, ResourceContents, ResourceTemplate, Server,
+    ServerConfig, Tool, ToolError, ToolOutput,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -67,6 +68,21 @@ fn adder() -> Tool {
     })
 }
 
+#[derive(Deserialize, JsonSchema)]
+struct TripArgs {
+    /// Where to.
+    city: String,
+    /// For how long.
+    days: Option<String>,
+}
+
+fn trip() -> Prompt {
+    Prompt::typed("trip", |args: TripArgs, _| async move {
+        let days = args.days.as_deref().unwrap_or("a few");
+        Ok(PromptOutput::new().user(Content::text(format!("Plan {days} days in {}.", args.city))))
+    })
+}
+
 fn greet() -> Prompt {
     Prompt::new(
         "greet",
@@ -95,6 +111,7 @@ fn surface() -> Server {
         .prompt(Prompt::new("third", vec![], |_, _| async {
             Ok(PromptOutput::new())
         }))
+        .prompt(trip())
         .resource(
             Resource::new("mem://blob", "blob", |_, _| async {
                 Ok(vec![
@@ -214,7 +231,7 @@ async fn lists_page_through_everything_and_refuse_foreign_cursors() {
                 "{way:?}"
             );
             let prompts = page_through(&mut wire, "prompts/list", "prompts", "name").await;
-            assert_eq!(prompts, ["greet", "plain", "third"], "{way:?}");
+            assert_eq!(prompts, ["greet", "plain", "third", "trip"], "{way:?}");
             for cursor in [json!("not-a-cursor"), json!(7)] {
                 let response = wire.request(1, "resources/list", json!({"cursor": cursor})).await;
                 assert_eq!(error_code(&response), -32602, "{way:?}: {response}");
@@ -299,6 +316,22 @@ async fn prompts_check_required_arguments_and_completion_asks_the_handler() {
                 missing["error"]["message"].as_str().unwrap().contains("name"),
                 "{missing}"
             );
+            // A typed prompt: its arguments come from the type.
+            let planned = wire
+                .request(
+                    6,
+                    "prompts/get",
+                    json!({"name": "trip", "arguments": {"city": "Oslo", "days": "3"}}),
+                )
+                .await;
+            assert_eq!(
+                planned["result"]["messages"][0]["content"]["text"], "Plan 3 days in Oslo.",
+                "{way:?}"
+            );
+            let no_city = wire
+                .request(7, "prompts/get", json!({"name": "trip", "arguments": {}}))
+                .await;
+            assert_eq!(error_code(&no_city), -32602, "{way:?}");
             let unknown = wire.request(3, "prompts/get", json!({"name": "nope"})).await;
             assert_eq!(error_code(&unknown), -32602, "{way:?}");
 
@@ -493,6 +526,27 @@ async fn a_2025_session_subscribes_and_hears_of_updates_until_it_unsubscribes() 
         .request(2, "resources/unsubscribe", json!({"uri": "mem://one"}))
         .await;
     assert_eq!(server.handle.resource_updated("mem://one").queued, 0);
+    // A session holds at most MAX_SUBSCRIBED_BYTES_PER_SESSION of URIs.
+    let big = format!("mem://{}", "x".repeat(MAX_SUBSCRIBED_BYTES_PER_SESSION - 16));
+    let ok = client
+        .request(10, "resources/subscribe", json!({"uri": big}))
+        .await;
+    assert_eq!(ok["result"], json!({}));
+    let again = client
+        .request(11, "resources/subscribe", json!({"uri": big}))
+        .await;
+    assert_eq!(again["result"], json!({}), "subscribing twice takes no more room");
+    let past = client
+        .request(12, "resources/subscribe", json!({"uri": "mem://one-too-many"}))
+        .await;
+    assert_eq!(error_code(&past), -32602, "{past}");
+    client
+        .request(13, "resources/unsubscribe", json!({"uri": big}))
+        .await;
+    let room = client
+        .request(14, "resources/subscribe", json!({"uri": "mem://one-too-many"}))
+        .await;
+    assert_eq!(room["result"], json!({}), "unsubscribing frees the room");
     // Subscriptions end with their session.
     client
         .request(3, "resources/subscribe", json!({"uri": "mem://one"}))

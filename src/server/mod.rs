@@ -27,7 +27,7 @@ pub use content::{Content, ResourceContents};
 pub use context::RequestContext;
 pub use handler::HandlerError;
 pub use listen::{EventBus, InProcessBus, Listeners};
-pub use resource_subs::MAX_SUBSCRIPTIONS_PER_SESSION;
+pub use resource_subs::MAX_SUBSCRIBED_BYTES_PER_SESSION;
 pub use tools::{Tool, ToolError, ToolOutput};
 pub use typed::schema_of;
 

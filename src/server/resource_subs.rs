@@ -11,9 +11,12 @@ use std::collections::{HashMap, HashSet};
 use crate::core::SessionId;
 use crate::sync::Mutex;
 
-/// URIs one session may subscribe to at once; one more is refused (-32602),
-/// so a client cannot grow the table without bound.
-pub const MAX_SUBSCRIPTIONS_PER_SESSION: usize = 1024;
+/// The most one session may hold subscribed at once, counted as the total
+/// length of its URIs in bytes; a subscription past it is refused (-32602),
+/// so that no client grows the table without bound (the table holds each
+/// URI once per session and once as its key: at most twice this per
+/// session).
+pub const MAX_SUBSCRIBED_BYTES_PER_SESSION: usize = 64 * 1024;
 
 /// Sessions by the URI they subscribed to.
 #[derive(Debug, Default)]

@@ -25,7 +25,7 @@ use tokio::task::{JoinError, JoinSet};
 
 use super::dispatch::{Call, Dispatch, dispatch};
 use super::listen::ListenGuard;
-use super::resource_subs::MAX_SUBSCRIPTIONS_PER_SESSION;
+use super::resource_subs::MAX_SUBSCRIBED_BYTES_PER_SESSION;
 use super::{ServerHandle, Shared};
 use crate::core::{OutboxSender, Session};
 use crate::metrics::incr;
@@ -77,6 +77,8 @@ pub(crate) struct SessionState {
     /// The URIs this session subscribed to (2025 `resources/subscribe`),
     /// removed from the server's table when the session ends.
     resource_subs: HashSet<String>,
+    /// The total length of `resource_subs`, in bytes.
+    resource_sub_bytes: usize,
 }
 
 impl Drop for SessionState {
@@ -102,6 +104,7 @@ impl SessionState {
             requests: HashMap::new(),
             listens: HashMap::new(),
             resource_subs: HashSet::new(),
+            resource_sub_bytes: 0,
         }
     }
 
@@ -255,15 +258,21 @@ impl SessionState {
         let id = self.session.id();
         if !on {
             table.unsubscribe(&uri, id);
-            self.resource_subs.remove(&uri);
+            if self.resource_subs.remove(&uri) {
+                self.resource_sub_bytes -= uri.len();
+            }
             return Ok(());
         }
-        if !self.resource_subs.contains(&uri) && self.resource_subs.len() >= MAX_SUBSCRIPTIONS_PER_SESSION {
+        if self.resource_subs.contains(&uri) {
+            return Ok(());
+        }
+        if self.resource_sub_bytes + uri.len() > MAX_SUBSCRIBED_BYTES_PER_SESSION {
             return Err(ErrorObject::invalid_params(format!(
-                "resources/subscribe: at most {MAX_SUBSCRIPTIONS_PER_SESSION} subscriptions per session"
+                "resources/subscribe: at most {MAX_SUBSCRIBED_BYTES_PER_SESSION} bytes of subscribed URIs per session"
             )));
         }
         table.subscribe(&uri, id);
+        self.resource_sub_bytes += uri.len();
         self.resource_subs.insert(uri);
         Ok(())
     }
