@@ -19,6 +19,9 @@ pub struct RequestContext {
     pub(crate) progress_token: Option<Value>,
     pub(crate) outbox: OutboxSender,
     pub(crate) server: ServerHandle,
+    /// Cancelled to close the request's stream while it goes on; `None`
+    /// where a stream cannot be resumed.
+    pub(crate) detach: Option<CancellationToken>,
     /// The lowest log level (rank) the client wants on this request's
     /// route; `None`: no log messages (a 2026-07-28 request that named no
     /// `logLevel`).
@@ -124,6 +127,25 @@ impl RequestContext {
             params["logger"] = json!(logger);
         }
         self.notify("notifications/message", Some(params)).map(|()| true)
+    }
+
+    /// Closes this request's stream while the request goes on, for the
+    /// client to resume it (SEP-1699 polling): on a 2025 HTTP session whose
+    /// request is answered as SSE, the stream ends after its priming event
+    /// (which told the client when to come back) and whatever was already
+    /// queued; what the handler sends next, its answer included, waits for
+    /// the client's GET with `Last-Event-ID`. Elsewhere (stdio, TCP,
+    /// 2026-07-28 requests, clients before 2025-11-25 without an event id
+    /// to resume from) the stream stays open. True if the stream can be
+    /// resumed.
+    pub fn close_stream(&self) -> bool {
+        match &self.detach {
+            Some(detach) => {
+                detach.cancel();
+                true
+            }
+            None => false,
+        }
     }
 
     /// The server, for notifying other sessions or broadcasting.

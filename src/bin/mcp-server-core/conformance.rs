@@ -5,9 +5,8 @@
 //! behaviour, built with the library's public API only.
 //!
 //! Not here yet: the fixtures that need input from the client (sampling,
-//! elicitation, roots, `test_input_required_result_*`), the tasks
-//! extension, and `test_reconnection` (a handler closing its own SSE stream
-//! for the client to resume); see `ci/conformance.sh`.
+//! elicitation, roots, `test_input_required_result_*`) and the tasks
+//! extension; see `ci/conformance.sh`.
 
 use std::time::Duration;
 
@@ -27,6 +26,8 @@ const WATCHED_INTERVAL: Duration = Duration::from_secs(3);
 /// The pause between the log messages and progress steps of the tools that
 /// send them, as in the reference server.
 const STEP: Duration = Duration::from_millis(50);
+/// How long `test_reconnection` runs on after closing its stream.
+const RECONNECT_WAIT: Duration = Duration::from_millis(100);
 
 /// Registers every fixture on `builder`.
 pub(crate) fn fixtures(builder: ServerBuilder) -> ServerBuilder {
@@ -144,6 +145,20 @@ fn tools() -> Vec<Tool> {
                     None => "0".to_owned(),
                 };
                 Ok(ToolOutput::text(token))
+            },
+        ),
+        Tool::new(
+            "test_reconnection",
+            "Tests SSE stream disconnection and client reconnection (SEP-1699). Server will close the stream \
+             mid-call and send the result after client reconnects.",
+            no_args(),
+            |_, ctx| async move {
+                ctx.close_stream();
+                tokio::time::sleep(RECONNECT_WAIT).await;
+                Ok(ToolOutput::text(
+                    "Reconnection test completed successfully. If you received this, the client properly \
+                     reconnected after stream closure.",
+                ))
             },
         ),
         Tool::new(

@@ -68,7 +68,8 @@ impl std::fmt::Debug for Call {
 }
 
 impl Call {
-    /// Starts the handler for request `id`, its messages going to `outbox`.
+    /// Starts the handler for request `id`, its messages going to `outbox`
+    /// (a stream its handler may close when `detach` is given).
     /// `session_log_level` is the level a 2025 session set; a 2026-07-28
     /// request's own `_meta` decides for itself.
     pub(crate) fn start(
@@ -76,6 +77,7 @@ impl Call {
         id: RequestId,
         token: CancellationToken,
         outbox: OutboxSender,
+        detach: Option<CancellationToken>,
         server: ServerHandle,
         session_log_level: u8,
     ) -> BoxFuture<std::thread::Result<Result<Value, ErrorObject>>> {
@@ -89,6 +91,7 @@ impl Call {
             token,
             progress_token: self.progress_token,
             outbox,
+            detach,
             server,
             log_level,
         };

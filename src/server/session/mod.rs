@@ -48,10 +48,13 @@ pub(crate) enum Route {
     Session,
     /// One request's own stream (an HTTP POST's response), with the token
     /// that its transport cancels when the client drops the stream; a child
-    /// of the session's token.
+    /// of the session's token. `detach`, when the transport can resume the
+    /// stream later (a 2025 HTTP session), is what the handler cancels to
+    /// close the stream while it goes on (`RequestContext::close_stream`).
     Stream {
         outbox: OutboxSender,
         token: CancellationToken,
+        detach: Option<CancellationToken>,
     },
 }
 
@@ -314,12 +317,17 @@ impl SessionState {
             Route::Stream { token, .. } => token.clone(),
         };
         let outbox = self.outbox(route).clone();
+        let detach = match route {
+            Route::Stream { detach, .. } => detach.clone(),
+            Route::Session => None,
+        };
         let generation = call.generation;
         let label = call.label.clone();
         let mut call: CallFuture = call.start(
             id.clone(),
             token.clone(),
             outbox.clone(),
+            detach,
             self.handle.clone(),
             self.log_level,
         );

@@ -11,7 +11,9 @@
 //!
 //! A message counts as sent once the body hands it to hyper, which asks for
 //! the next one only after it has written this one to the connection.
-//! Dropping a request's body (the client went away) cancels the request.
+//! Dropping a request's body (the client went away) cancels the request,
+//! unless the server closed the stream for the client to poll (SEP-1699,
+//! see `parked.rs`): then the rest of it waits, parked, for a GET.
 
 use std::convert::Infallible;
 
@@ -22,6 +24,7 @@ use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::Frame;
 
+use super::parked::{Parked, ParkedStream};
 use super::replay::{ReplayLog, StreamKind};
 use crate::core::{Envelope, OutboxReceiver};
 use crate::protocol::jsonrpc::{ErrorObject, RequestId, encode_error};
@@ -64,27 +67,41 @@ pub(crate) fn empty(status: StatusCode) -> Response<Body> {
 ///
 /// Dropped while it waits (the client went away), it drops `rx`, and the
 /// request's own `CancelOnDrop` (held by the caller) cancels the request.
+///
+/// When `detach` (the request's handler closing its stream) fires before
+/// anything comes, the answer is the stream `stream` makes with nothing
+/// first: it sends its priming event and ends, and the request goes on.
 pub(crate) async fn answer_or_stream(
     mut rx: OutboxReceiver,
     stop: &CancellationToken,
-    stream: impl FnOnce(OutboxReceiver, Envelope) -> Sse,
+    detach: Option<&CancellationToken>,
+    stream: impl FnOnce(OutboxReceiver, Option<Envelope>) -> Sse,
 ) -> Option<Response<Body>> {
+    let detached = async {
+        match detach {
+            Some(detach) => detach.cancelled().await,
+            None => std::future::pending().await,
+        }
+    };
     let first = tokio::select! {
         biased;
         // Cancel-safe: only waits.
         first = rx.recv() => first?,
         // Cancel-safe: only waits.
         () = stop.cancelled() => return None,
+        // Cancel-safe: only waits.
+        () = detached => return Some(stream(rx, None).response()),
     };
     if first.is_answer() {
         let frame = first.frame().clone();
         first.delivered();
         return Some(json(StatusCode::OK, frame));
     }
-    Some(stream(rx, first).response())
+    Some(stream(rx, Some(first)).response())
 }
 
 /// Cancels a token when dropped.
+#[derive(Debug)]
 pub(crate) struct CancelOnDrop(pub(crate) CancellationToken);
 
 impl Drop for CancelOnDrop {
@@ -110,6 +127,8 @@ pub(crate) struct Sse {
     stream: u64,
     seq: u64,
     priming: bool,
+    /// True once the priming event went out.
+    primed: bool,
     /// Ends after the first answer (a request's stream).
     ends_with_answer: bool,
     done: bool,
@@ -123,6 +142,20 @@ pub(crate) struct Sse {
     /// Whatever must live exactly as long as the stream (a listen stream's
     /// core session and registration).
     _hold: Option<Box<dyn Send>>,
+    /// Where the stream parks when the server closes it for polling.
+    park: Option<Park>,
+    /// True once the stream carried its request's answer.
+    answered: bool,
+    /// True once the stream ended because its handler closed it.
+    detached: bool,
+}
+
+/// How a request stream parks (see `parked.rs`).
+struct Park {
+    table: Arc<Parked>,
+    /// The handler's "close my stream" signal (a POST's stream); `None` for
+    /// a resumed stream, which parks again whenever it ends unanswered.
+    detach: Option<CancellationToken>,
 }
 
 impl Sse {
@@ -147,6 +180,7 @@ impl Sse {
             stream,
             seq: 0,
             priming: false,
+            primed: false,
             ends_with_answer: false,
             done: false,
             _cancel: None,
@@ -154,6 +188,9 @@ impl Sse {
             keepalive: None,
             farewell: None,
             _hold: None,
+            park: None,
+            answered: false,
+            detached: false,
         }
     }
 
@@ -192,11 +229,34 @@ impl Sse {
 
     /// A request's stream: starts with `first`, ends after the answer, and
     /// cancels the request if dropped before.
-    pub(crate) fn for_request(mut self, first: Envelope, cancel: CancelOnDrop) -> Self {
-        self.first = Some(first);
+    pub(crate) fn for_request(mut self, first: Option<Envelope>, cancel: CancelOnDrop) -> Self {
+        self.first = first;
         self.ends_with_answer = true;
         self._cancel = Some(cancel);
         self
+    }
+
+    /// A request stream that its handler may close (`detach`) for the
+    /// client to resume: it then parks in `table` instead of cancelling
+    /// its request.
+    pub(crate) fn parking(mut self, table: Arc<Parked>, detach: CancellationToken) -> Self {
+        self.park = Some(Park {
+            table,
+            detach: Some(detach),
+        });
+        self
+    }
+
+    /// A parked request stream, resumed by a GET: the same stream, its
+    /// events numbered on from where it stopped, parked again if it ends
+    /// before the answer.
+    pub(crate) fn resumed(parked: ParkedStream, table: Arc<Parked>, stop: CancellationToken) -> Self {
+        let mut sse = Self::with(Some(parked.rx), parked.stream, stop);
+        sse.seq = parked.seq;
+        sse.ends_with_answer = true;
+        sse._cancel = Some(parked.cancel);
+        sse.park = Some(Park { table, detach: None });
+        sse
     }
 
     /// Puts the receiver back into `slot` when the stream ends.
@@ -223,6 +283,7 @@ impl Sse {
             return None;
         }
         if std::mem::take(&mut self.priming) {
+            self.primed = true;
             let prime = format!("id: {}-0\nretry: {SSE_RETRY_MS}\ndata: \n\n", self.stream);
             return Some(Bytes::from(prime));
         }
@@ -232,6 +293,15 @@ impl Sse {
         let envelope = match self.first.take() {
             Some(first) => first,
             None => {
+                let detach = self.park.as_ref().and_then(|p| p.detach.clone());
+                // Only a client that has seen an event id can resume.
+                let detach_armed = detach.is_some() && (self.seq > 0 || self.primed);
+                let detached = async {
+                    match (&detach, detach_armed) {
+                        (Some(detach), true) => detach.cancelled().await,
+                        _ => std::future::pending().await,
+                    }
+                };
                 let keepalive = self.keepalive;
                 let rx = self.rx.as_mut()?;
                 let idle = async {
@@ -253,10 +323,18 @@ impl Sse {
                     }
                     // Cancel-safe: a timer.
                     () = idle => return Some(Bytes::from_static(b": keep-alive\n\n")),
+                    // Cancel-safe: only waits. The handler closed the stream
+                    // and nothing is queued: end it; `Drop` parks it.
+                    () = detached => {
+                        self.done = true;
+                        self.detached = true;
+                        return None;
+                    }
                 }
             }
         };
-        self.done = self.ends_with_answer && envelope.is_answer();
+        self.answered = self.ends_with_answer && envelope.is_answer();
+        self.done = self.answered;
         let event = self.event(envelope.frame());
         envelope.delivered();
         Some(event)
@@ -282,8 +360,24 @@ impl Sse {
 
 impl Drop for Sse {
     fn drop(&mut self) {
-        if let (Some(slot), Some(rx)) = (self.slot.take(), self.rx.take()) {
+        if let Some(slot) = self.slot.take()
+            && let Some(rx) = self.rx.take()
+        {
             *slot.lock() = Some(rx);
+        }
+        // A request stream closed by its handler, or a resumed one that
+        // ended before the answer, waits for the client to come back.
+        if let Some(park) = self.park.take()
+            && !self.answered
+            && (self.detached || park.detach.is_none())
+            && let (Some(rx), Some(cancel)) = (self.rx.take(), self._cancel.take())
+        {
+            park.table.park(ParkedStream {
+                stream: self.stream,
+                seq: self.seq,
+                rx,
+                cancel,
+            });
         }
     }
 }

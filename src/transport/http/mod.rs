@@ -20,6 +20,7 @@
 mod body;
 mod headers;
 mod listen;
+mod parked;
 mod replay;
 mod service;
 mod session;

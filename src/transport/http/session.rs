@@ -24,6 +24,7 @@ use tokio::time::Instant;
 
 use super::Http;
 use super::body::{self, Body, CancelOnDrop, Slot, Sse};
+use super::parked::Parked;
 use super::replay::{ReplayLog, StreamKind, parse_event_id};
 use crate::core::{Directory, Mailbox, MailboxReceiver, SessionAttrs, SessionId, mailbox};
 use crate::protocol::jsonrpc::{ErrorObject, RequestId, SERVER_AT_CAPACITY};
@@ -56,6 +57,8 @@ pub(crate) struct HttpSession {
     streams: Arc<AtomicU64>,
     /// The last events of the last streams, for `Last-Event-ID`.
     replay: Arc<ReplayLog>,
+    /// Request streams closed by their handlers, waiting to be resumed.
+    parked: Arc<Parked>,
 }
 
 /// Live HTTP sessions by id.
@@ -85,6 +88,7 @@ pub(crate) async fn initialize(http: &Arc<Http>, line: Bytes, id: RequestId) -> 
         attrs: Arc::clone(session.attrs()),
         streams: Arc::new(AtomicU64::new(1)),
         replay: Arc::new(ReplayLog::default()),
+        parked: Arc::new(Parked::default()),
     };
     let sid = new_session_id();
     http.sessions.insert(sid.clone(), entry.clone());
@@ -129,20 +133,32 @@ async fn request(http: &Http, entry: &HttpSession, line: Bytes) -> http::Respons
     let core = &http.server.shared.core;
     let (outbox, rx) = core.request_outbox(entry.core_id, token.clone());
     let cancel = CancelOnDrop(token.clone());
+    let priming = primes(entry);
+    // Only a client that gets priming events (an event id before anything
+    // else) can resume a stream its handler closed.
+    let detach = priming.then(CancellationToken::new);
     let inbound = Inbound {
         line,
-        route: Route::Stream { outbox, token },
+        route: Route::Stream {
+            outbox,
+            token,
+            detach: detach.clone(),
+        },
     };
     if let Err(refusal) = deliver(http, entry, inbound).await {
         return refusal.response();
     }
-    let priming = primes(entry);
-    let answered = body::answer_or_stream(rx, &entry.token, |rx, first| {
+    let parking = detach.clone();
+    let answered = body::answer_or_stream(rx, &entry.token, detach.as_ref(), |rx, first| {
         let stream = entry.streams.fetch_add(1, Ordering::Relaxed);
-        Sse::new(rx, stream, entry.token.clone())
+        let sse = Sse::new(rx, stream, entry.token.clone())
             .priming(priming)
             .logged(Arc::clone(&entry.replay), StreamKind::Request)
-            .for_request(first, cancel)
+            .for_request(first, cancel);
+        match parking {
+            Some(detach) => sse.parking(Arc::clone(&entry.parked), detach),
+            None => sse,
+        }
     })
     .await;
     answered.unwrap_or_else(not_found)
@@ -200,15 +216,28 @@ async fn deliver(http: &Http, entry: &HttpSession, inbound: Inbound) -> Result<(
 /// A GET: the session's standalone stream (one at a time: 409 for a
 /// second). With `Last-Event-ID`, the events of that stream after it come
 /// first: a standalone stream then goes on live; a request's stream ends
-/// with them.
+/// with them, unless its handler closed it while it runs (it is parked):
+/// then it goes on live until the answer.
 pub(crate) fn standalone(http: &Http, sid: &str, last_event_id: Option<&str>) -> http::Response<Body> {
     let Some(entry) = http.sessions.get(sid) else {
         return not_found();
     };
+    let named = last_event_id.and_then(parse_event_id);
+    if let Some((stream, seq)) = named
+        && let Some(parked) = entry.parked.take(stream)
+    {
+        let replayed = entry
+            .replay
+            .after(stream, seq)
+            .map(|r| r.events)
+            .unwrap_or_default();
+        return Sse::resumed(parked, Arc::clone(&entry.parked), entry.token.clone())
+            .replaying(replayed)
+            .logged(Arc::clone(&entry.replay), StreamKind::Request)
+            .response();
+    }
     let stream = entry.streams.fetch_add(1, Ordering::Relaxed);
-    let replay = last_event_id
-        .and_then(parse_event_id)
-        .and_then(|(stream, seq)| entry.replay.after(stream, seq));
+    let replay = named.and_then(|(stream, seq)| entry.replay.after(stream, seq));
     let mut replayed = Vec::new();
     if let Some(replay) = replay {
         let metrics = http.server.shared.core.metrics_ref();

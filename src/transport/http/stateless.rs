@@ -147,7 +147,7 @@ pub(crate) async fn request(
     let (outbox, rx) = core.request_outbox(core.next_id(), token.clone());
     let cancel = CancelOnDrop(token.clone());
     tokio::spawn(run(Arc::clone(shared), permit, id, call, outbox, token));
-    let answered = body::answer_or_stream(rx, &stop, |rx, first| {
+    let answered = body::answer_or_stream(rx, &stop, None, |rx, first| {
         Sse::new(rx, 1, stop.clone())
             .priming(true)
             .for_request(first, cancel)
@@ -219,7 +219,7 @@ async fn run(
         shared: std::sync::Arc::clone(&shared),
     };
     // The log level of a stateless call is its own `_meta`'s.
-    let call: CallFuture = call.start(id.clone(), token.clone(), outbox, server, 0);
+    let call: CallFuture = call.start(id.clone(), token.clone(), outbox, None, server, 0);
     task.run(id, label, call, token, gauge).await;
     drop(permit);
 }
