@@ -37,8 +37,8 @@ pub use metrics::MetricsSnapshot;
 
 #[cfg(not(any(loom, shuttle)))]
 pub use server::{
-    Completer, CompletionRef, CompletionRequest, Content, HandlerError, MAX_SUBSCRIBED_BYTES_PER_SESSION,
-    Notification, Prompt, PromptArgs, PromptArgument, PromptOutput, ReadRequest, RequestContext, Resource,
-    ResourceContents, ResourceTemplate, Server, ServerBuilder, ServerHandle, ShutdownReport, Tool, ToolError,
-    ToolOutput,
+    Completer, CompletionRef, CompletionRequest, Content, HandlerError, InputError,
+    MAX_SUBSCRIBED_BYTES_PER_SESSION, Notification, Prompt, PromptArgs, PromptArgument, PromptOutput,
+    ReadRequest, RequestContext, Resource, ResourceContents, ResourceTemplate, Server, ServerBuilder,
+    ServerHandle, ShutdownReport, Tool, ToolError, ToolOutput,
 };

@@ -25,6 +25,7 @@ pub(crate) struct Metrics {
     pub(crate) requests_rejected: AtomicU64,
     pub(crate) connections_rejected: AtomicU64,
     pub(crate) replay_lost: AtomicU64,
+    pub(crate) responses_unmatched: AtomicU64,
 }
 
 /// Adds one to a counter.
@@ -56,6 +57,7 @@ impl Metrics {
             requests_rejected: read(&self.requests_rejected),
             connections_rejected: read(&self.connections_rejected),
             replay_lost: read(&self.replay_lost),
+            responses_unmatched: read(&self.responses_unmatched),
         }
     }
 }
@@ -93,4 +95,7 @@ pub struct MetricsSnapshot {
     pub connections_rejected: u64,
     /// Events a `Last-Event-ID` replay asked for that were no longer kept.
     pub replay_lost: u64,
+    /// Responses from clients to no request the server is waiting on
+    /// (unknown id, or the request already timed out or was cancelled).
+    pub responses_unmatched: u64,
 }

@@ -53,7 +53,7 @@ async fn a_session_from_initialize_to_delete() {
         .await;
     assert_eq!(echoed["result"]["content"][0]["text"], "hi");
     let listed = session.request(2, "tools/list", json!({})).await;
-    assert_eq!(listed["result"]["tools"].as_array().unwrap().len(), 3);
+    assert_eq!(listed["result"]["tools"].as_array().unwrap().len(), 4);
 
     assert_eq!(session.delete().await, StatusCode::OK);
     wait_until("the session to end", || server.handle.sessions().is_empty()).await;

@@ -25,7 +25,7 @@ async fn each_handshake_version_is_negotiated_and_unknown_ones_get_the_newest() 
             .iter()
             .map(|t| t["name"].as_str().unwrap().to_owned())
             .collect();
-        assert_eq!(names, ["echo", "sleep", "broadcast"]);
+        assert_eq!(names, ["echo", "sleep", "broadcast", "confirm"]);
         assert!(listed["result"].get("resultType").is_none());
     }
     let mut client = server.client().await;
@@ -75,7 +75,7 @@ async fn stateless_requests_need_no_handshake() {
 
     let listed = client.request(1, "tools/list", stateless(json!({}))).await;
     assert_eq!(listed["result"]["resultType"], "complete");
-    assert_eq!(listed["result"]["tools"].as_array().unwrap().len(), 3);
+    assert_eq!(listed["result"]["tools"].as_array().unwrap().len(), 4);
 
     let called = client
         .request(

@@ -204,7 +204,11 @@ async fn lists_page_through_everything_and_refuse_foreign_cursors() {
         for way in Way::ALL.into_iter().filter(|w| w.is_http() == http) {
             let mut wire = Wire::open(way, server.addr).await;
             let tools = page_through(&mut wire, "tools/list", "tools", "name").await;
-            assert_eq!(tools, ["echo", "sleep", "broadcast", "logger", "add"], "{way:?}");
+            assert_eq!(
+                tools,
+                ["echo", "sleep", "broadcast", "confirm", "logger", "add"],
+                "{way:?}"
+            );
             let resources = page_through(&mut wire, "resources/list", "resources", "uri").await;
             assert_eq!(
                 resources,

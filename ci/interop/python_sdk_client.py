@@ -19,9 +19,9 @@ import sys
 import time
 
 from mcp import Client, StdioServerParameters
-from mcp.types import PromptReference, ResourceTemplateReference
+from mcp.types import ElicitResult, PromptReference, ResourceTemplateReference
 
-EXPECTED_TOOLS = ["broadcast", "echo", "sleep"]
+EXPECTED_TOOLS = ["broadcast", "confirm", "echo", "sleep"]
 
 
 async def run(server: "StdioServerParameters | str", mode: str, transport: str) -> None:
@@ -30,7 +30,13 @@ async def run(server: "StdioServerParameters | str", mode: str, transport: str) 
     async def on_progress(p: float, total: float | None, message: str | None) -> None:
         progress.append(p)
 
-    async with Client(server, mode=mode) as client:
+    asked = []
+
+    async def on_elicit(context, params) -> ElicitResult:
+        asked.append(params.message)
+        return ElicitResult(action="accept", content={"yes": True})
+
+    async with Client(server, mode=mode, elicitation_callback=on_elicit) as client:
         listed = await client.list_tools()
         names = sorted(t.name for t in listed.tools)
         assert names == EXPECTED_TOOLS, f"{transport} {mode}: tools {names}"
@@ -46,11 +52,17 @@ async def run(server: "StdioServerParameters | str", mode: str, transport: str) 
         bad = await client.call_tool("echo", {})
         assert bad.is_error, f"{transport} {mode}: echo without text should fail"
 
+        if mode == "legacy":
+            confirmed = await client.call_tool("confirm", {"question": "Ship it?"})
+            assert not confirmed.is_error, f"{transport} {mode}: confirm failed: {confirmed}"
+            assert confirmed.content[0].text == "yes", f"{transport} {mode}: confirm returned {confirmed.content}"
+            assert asked == ["Ship it?"], f"{transport} {mode}: elicitations {asked}"
+
         info = client.server_info
         assert info is not None and info.name == "mcp-server-core", f"{transport} {mode}: server info {info}"
 
         print(f"python sdk ({transport}, {mode}): protocol {client.protocol_version}, server {info.name}, tools {names}, "
-              f"echo ok, {len(progress)} progress notifications")
+              f"echo ok, {len(progress)} progress notifications, {len(asked)} elicitation(s) answered")
 
 
 async def run_surface(url: str, mode: str) -> None:

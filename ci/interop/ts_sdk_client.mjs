@@ -25,7 +25,7 @@ assert.equal(version.name, "mcp-server-core");
 assert.ok(transport.sessionId, "the server gave a session id");
 
 const { tools } = await client.listTools();
-assert.deepEqual(tools.map((t) => t.name).sort(), ["broadcast", "echo", "sleep"]);
+assert.deepEqual(tools.map((t) => t.name).sort(), ["broadcast", "confirm", "echo", "sleep"]);
 
 const echoed = await client.callTool({ name: "echo", arguments: { text: "hello from typescript" } });
 assert.equal(echoed.isError, false);

@@ -26,6 +26,8 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// Default for [`ServerConfig::listen_backlog`]: pending connections the kernel queues.
 pub const DEFAULT_LISTEN_BACKLOG: u32 = 4096;
+/// Default [`ServerConfig::client_request_timeout`].
+pub const DEFAULT_CLIENT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default [`ServerConfig::page_size`].
 pub const DEFAULT_PAGE_SIZE: usize = 100;
 /// Default [`ServerConfig::list_cache_ttl`].
@@ -87,6 +89,9 @@ pub struct ServerConfig {
     /// listen; others may see the old list for up to this long. Zero: do
     /// not cache.
     pub list_cache_ttl: Duration,
+    /// How long a handler waits for a client's answer to a request the
+    /// server sent it (elicitation, sampling, roots; 2025 sessions).
+    pub client_request_timeout: Duration,
 }
 
 impl Default for ServerConfig {
@@ -103,6 +108,7 @@ impl Default for ServerConfig {
             http: HttpConfig::default(),
             page_size: DEFAULT_PAGE_SIZE,
             list_cache_ttl: DEFAULT_LIST_CACHE_TTL,
+            client_request_timeout: DEFAULT_CLIENT_REQUEST_TIMEOUT,
         }
     }
 }
@@ -165,6 +171,12 @@ impl ServerConfig {
     /// Sets [`ServerConfig::list_cache_ttl`].
     pub fn list_cache_ttl(mut self, ttl: Duration) -> Self {
         self.list_cache_ttl = ttl;
+        self
+    }
+
+    /// Sets [`ServerConfig::client_request_timeout`].
+    pub fn client_request_timeout(mut self, timeout: Duration) -> Self {
+        self.client_request_timeout = timeout;
         self
     }
 

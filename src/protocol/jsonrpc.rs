@@ -113,6 +113,9 @@ pub enum Incoming {
     Response {
         /// The id of the server's request.
         id: RequestId,
+        /// Its `result`, or its `error` (a malformed error object becomes
+        /// -32603 saying so).
+        outcome: Result<Value, ErrorObject>,
     },
 }
 
@@ -242,7 +245,15 @@ fn message(raw: Raw) -> Result<Incoming, Rejection> {
             INVALID_REQUEST,
             "invalid request: method must be a string",
         )),
-        (None, Some(id)) if is_response => Ok(Incoming::Response { id }),
+        (None, Some(id)) if is_response => {
+            let outcome = match (raw.result.take(), raw.error.take()) {
+                (_, Some(error)) => Err(serde_json::from_value(error)
+                    .unwrap_or_else(|_| ErrorObject::internal("the client sent a malformed error object"))),
+                (Some(result), None) => Ok(result),
+                (None, None) => unreachable!("a response has a result or an error"),
+            };
+            Ok(Incoming::Response { id, outcome })
+        }
         (None, id) => Err(Rejection::new(
             id,
             INVALID_REQUEST,
@@ -293,6 +304,12 @@ pub fn encode_error(id: Option<&RequestId>, error: &ErrorObject) -> Bytes {
         id,
         error,
     })
+}
+
+/// Encodes a request (one the server sends to a client).
+pub fn encode_request(id: &RequestId, method: &str, params: Value) -> Bytes {
+    let message = serde_json::json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+    Bytes::from(serde_json::to_vec(&message).expect("a JSON value serializes"))
 }
 
 /// Encodes a notification.

@@ -70,6 +70,8 @@ pub struct Lifecycle {
     negotiated: Option<&'static str>,
     /// True once `notifications/initialized` has arrived.
     initialized: bool,
+    /// The `capabilities` the client declared in `initialize`.
+    client_capabilities: Value,
 }
 
 impl Lifecycle {
@@ -81,6 +83,12 @@ impl Lifecycle {
     /// True once the client has sent `notifications/initialized`.
     pub fn is_initialized(&self) -> bool {
         self.initialized
+    }
+
+    /// The capabilities the client declared in `initialize` (`null`
+    /// before).
+    pub fn client_capabilities(&self) -> &Value {
+        &self.client_capabilities
     }
 
     /// Decides under which generation a request is answered.
@@ -145,6 +153,10 @@ impl Lifecycle {
             .copied()
             .unwrap_or(HANDSHAKE_VERSIONS[0]);
         self.negotiated = Some(version);
+        self.client_capabilities = params
+            .and_then(|p| p.get("capabilities"))
+            .cloned()
+            .unwrap_or(Value::Null);
         Ok(version)
     }
 

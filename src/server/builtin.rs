@@ -1,5 +1,5 @@
 //! The built-in tools, so the binary serves something useful with no setup:
-//! `echo`, `sleep` and `broadcast`.
+//! `echo`, `sleep`, `broadcast` and `confirm`.
 
 use std::time::Duration;
 
@@ -16,7 +16,40 @@ const SLEEP_PROGRESS_STEPS: u64 = 10;
 
 /// All built-in tools.
 pub fn tools() -> Vec<Tool> {
-    vec![echo(), sleep(), broadcast()]
+    vec![echo(), sleep(), broadcast(), confirm()]
+}
+
+/// `confirm`: asks the user a yes/no `question` through the client
+/// (elicitation) and says what they answered.
+pub fn confirm() -> Tool {
+    Tool::new(
+        "confirm",
+        "Asks the user a yes/no question (through the client's elicitation) and returns the answer.",
+        json!({
+            "type": "object",
+            "properties": {"question": {"type": "string", "description": "What to ask."}},
+            "required": ["question"],
+        }),
+        |args: Value, ctx: RequestContext| async move {
+            let question = string_arg(&args, "question")?;
+            let schema = json!({
+                "type": "object",
+                "properties": {"yes": {"type": "boolean", "title": "Yes?", "description": question}},
+                "required": ["yes"],
+            });
+            let answer = match ctx.elicit(&question, schema).await {
+                Ok(answer) => answer,
+                Err(e) => return Ok(ToolOutput::error(format!("could not ask: {e}"))),
+            };
+            let text = match (answer["action"].as_str(), answer["content"]["yes"].as_bool()) {
+                (Some("accept"), Some(true)) => "yes",
+                (Some("accept"), _) => "no",
+                (Some("decline"), _) => "declined",
+                _ => "cancelled",
+            };
+            Ok(ToolOutput::text(text))
+        },
+    )
 }
 
 /// `echo`: returns its `text`.

@@ -9,6 +9,7 @@ use crate::error::NotifyError;
 use crate::protocol::jsonrpc::{RequestId, encode_notification};
 use crate::protocol::mcp::log_level_rank;
 use crate::server::ServerHandle;
+use crate::server::client_requests::{ClientLink, InputError};
 use crate::sync::CancellationToken;
 
 /// What a handler knows about the request it serves.
@@ -22,6 +23,9 @@ pub struct RequestContext {
     /// Cancelled to close the request's stream while it goes on; `None`
     /// where a stream cannot be resumed.
     pub(crate) detach: Option<CancellationToken>,
+    /// How to ask the client something (a 2025 session); `None` for a
+    /// stateless request.
+    pub(crate) client: Option<ClientLink>,
     /// The lowest log level (rank) the client wants on this request's
     /// route; `None`: no log messages (a 2026-07-28 request that named no
     /// `logLevel`).
@@ -146,6 +150,59 @@ impl RequestContext {
             }
             None => false,
         }
+    }
+
+    /// Sends the client a request of its own (`method` with `params`) on
+    /// this request's stream and waits for the answer's `result`.
+    ///
+    /// # Errors
+    ///
+    /// An [`InputError`]: the client lacks the capability the method needs
+    /// (`elicitation`, `sampling`, `roots`: at once), answered with an
+    /// error, did not answer within `client_request_timeout`, the session
+    /// ended, too many requests wait, or (a stateless request) no way back.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: dropped before the answer, the request is forgotten.
+    pub async fn ask_client(&self, method: &str, params: Value) -> Result<Value, InputError> {
+        match &self.client {
+            Some(link) => link.ask(&self.outbox, method, params).await,
+            None => Err(InputError::Unavailable),
+        }
+    }
+
+    /// Asks the user for input through the client (`elicitation/create`):
+    /// `message` and the JSON Schema of what to ask. Returns the client's
+    /// result (`{action: "accept" | "decline" | "cancel", content?}`).
+    ///
+    /// # Errors
+    ///
+    /// As [`RequestContext::ask_client`].
+    pub async fn elicit(&self, message: &str, requested_schema: Value) -> Result<Value, InputError> {
+        let params = json!({"message": message, "requestedSchema": requested_schema});
+        self.ask_client("elicitation/create", params).await
+    }
+
+    /// Asks the client's model for a completion (`sampling/createMessage`
+    /// with `params`: `messages`, `maxTokens`, ...). Returns the client's
+    /// result (`{role, content, model, stopReason?}`).
+    ///
+    /// # Errors
+    ///
+    /// As [`RequestContext::ask_client`].
+    pub async fn sample(&self, params: Value) -> Result<Value, InputError> {
+        self.ask_client("sampling/createMessage", params).await
+    }
+
+    /// Asks the client for its roots (`roots/list`). Returns the client's
+    /// result (`{roots: [{uri, name?}]}`).
+    ///
+    /// # Errors
+    ///
+    /// As [`RequestContext::ask_client`].
+    pub async fn list_roots(&self) -> Result<Value, InputError> {
+        self.ask_client("roots/list", json!({})).await
     }
 
     /// The server, for notifying other sessions or broadcasting.

@@ -9,6 +9,7 @@
 
 pub mod builtin;
 pub mod catalog;
+pub mod client_requests;
 pub mod content;
 mod context;
 pub(crate) mod dispatch;
@@ -23,6 +24,7 @@ mod typed;
 pub use catalog::completion::{Completer, CompletionRef, CompletionRequest};
 pub use catalog::prompts::{Prompt, PromptArgs, PromptArgument, PromptOutput};
 pub use catalog::resources::{ReadRequest, Resource, ResourceTemplate};
+pub use client_requests::{InputError, MAX_PENDING};
 pub use content::{Content, ResourceContents};
 pub use context::RequestContext;
 pub use handler::HandlerError;

@@ -35,7 +35,7 @@ mod imp {
     pub(crate) type RawMutex<T> = std::sync::Mutex<T>;
     pub(crate) type RawGuard<'a, T> = std::sync::MutexGuard<'a, T>;
 
-    pub(crate) use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+    pub(crate) use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
     pub use tokio_util::sync::CancellationToken;
     pub(crate) use tokio_util::task::{TaskTracker, task_tracker::TaskTrackerToken};
 }
@@ -71,6 +71,10 @@ pub use imp::CancellationToken;
 pub(crate) use imp::{
     Arc, AtomicU8, AtomicU64, Ordering, OwnedSemaphorePermit, Semaphore, TaskTracker, TaskTrackerToken, mpsc,
 };
+/// A one-shot channel (the answer to one server-to-client request); used
+/// only outside the model-checked core.
+#[cfg(not(any(loom, shuttle)))]
+pub(crate) use imp::{Notify, oneshot};
 
 /// A mutex whose `lock` returns the guard directly, as loom's does.
 ///

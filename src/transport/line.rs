@@ -4,8 +4,9 @@
 //! One task per session runs a `select!` over the session's token, its
 //! outbox, its finished requests and its inbound lines. At the in-flight cap
 //! it stops reading, so the client's TCP window fills and it is pushed back
-//! instead of memory growing; while a batch is being written it reads
-//! nothing either. Every branch of the `select!` is cancel-safe (see each
+//! instead of memory growing (calls waiting for the client's answer to a
+//! request of the server's do not count: the answer may come behind other
+//! lines); while a batch is being written it reads nothing either. Every branch of the `select!` is cancel-safe (see each
 //! one).
 
 use std::io;
@@ -45,6 +46,8 @@ pub(crate) enum QuitReason {
 
 enum Event {
     Cancelled,
+    /// Something changed what `can_read` says; look again.
+    Recheck,
     Outgoing(Envelope),
     Finished(Finished),
     Inbound(io::Result<Frame>),
@@ -84,6 +87,7 @@ where
     W: AsyncWrite + Unpin,
 {
     let token = state.session().token().clone();
+    let client_waits = state.pending();
     loop {
         let can_read = state.can_read();
         let event = tokio::select! {
@@ -94,6 +98,8 @@ where
             Some(envelope) = outbox.recv() => Event::Outgoing(envelope),
             // Cancel-safe: join_next leaves unfinished tasks in the set.
             done = state.next_finished() => Event::Finished(done),
+            // Cancel-safe: only waits (a stored permit survives a drop).
+            () = client_waits.changed() => Event::Recheck,
             // Cancel-safe: LineReader keeps partial lines in itself.
             frame = lines.next(), if can_read => Event::Inbound(frame),
         };
@@ -117,6 +123,7 @@ where
                 }
             }
             Event::Finished(done) => state.on_finished(done),
+            Event::Recheck => {}
             Event::Inbound(Ok(Frame::Line(line))) => state.on_message(&line, &Route::Session),
             Event::Inbound(Ok(Frame::TooLong { len })) => state.on_too_long(len, &Route::Session),
             Event::Inbound(Ok(Frame::Eof)) => return QuitReason::ClientClosed,

@@ -4,15 +4,15 @@
 //! resources, templates, prompts and completion, with the same names and
 //! behaviour, built with the library's public API only.
 //!
-//! Not here yet: the fixtures that need input from the client (sampling,
-//! elicitation, roots, `test_input_required_result_*`) and the tasks
-//! extension; see `ci/conformance.sh`.
+//! Not here yet: the 2026-07-28 multi-round-trip fixtures
+//! (`test_input_required_result_*`) and the tasks extension; see
+//! `ci/conformance.sh`.
 
 use std::time::Duration;
 
 use mcp_server_core::{
-    Completer, CompletionRef, Content, HandlerError, Prompt, PromptArgument, PromptOutput, ReadRequest,
-    Resource, ResourceContents, ResourceTemplate, ServerBuilder, ServerHandle, Tool, ToolOutput,
+    Completer, CompletionRef, Content, HandlerError, InputError, Prompt, PromptArgument, PromptOutput,
+    ReadRequest, Resource, ResourceContents, ResourceTemplate, ServerBuilder, ServerHandle, Tool, ToolOutput,
 };
 use serde_json::{Value, json};
 
@@ -61,6 +61,41 @@ fn constant(name: &str, description: &str, content: Vec<Content>) -> Tool {
         let content = content.clone();
         async move { Ok(ToolOutput::new(content)) }
     })
+}
+
+/// A tool whose one string argument `arg` is required.
+fn with_string_arg(arg: &str, description: &str) -> Value {
+    json!({
+        "type": "object",
+        "properties": {arg: {"type": "string", "description": description}},
+        "required": [arg],
+    })
+}
+
+/// A tool that elicits with `message` and `schema`, and reports the answer
+/// as `Elicitation completed: action=..., content=...` (or the failure).
+fn eliciting(name: &str, description: &str, message: &'static str, schema: Value) -> Tool {
+    Tool::new(name, description, no_args(), move |_, ctx| {
+        let schema = schema.clone();
+        async move {
+            let answer = ctx.elicit(message, schema).await;
+            Ok(ToolOutput::text(report("Elicitation completed", answer)))
+        }
+    })
+}
+
+/// The text the reference server answers an elicitation with.
+fn report(prefix: &str, answer: Result<Value, InputError>) -> String {
+    match answer {
+        Ok(result) => {
+            let content = result.get("content").cloned().unwrap_or_else(|| json!({}));
+            format!(
+                "{prefix}: action={}, content={content}",
+                result["action"].as_str().unwrap_or("")
+            )
+        }
+        Err(e) => format!("Elicitation not supported or error: {e}"),
+    }
 }
 
 fn tools() -> Vec<Tool> {
@@ -146,6 +181,103 @@ fn tools() -> Vec<Tool> {
                 };
                 Ok(ToolOutput::text(token))
             },
+        ),
+        Tool::new(
+            "test_sampling",
+            "Tests server-initiated sampling (LLM completion request)",
+            with_string_arg("prompt", "The prompt to send to the LLM"),
+            |args, ctx| async move {
+                let prompt = args["prompt"].as_str().unwrap_or_default().to_owned();
+                let params = json!({
+                    "messages": [{"role": "user", "content": {"type": "text", "text": prompt}}],
+                    "maxTokens": 100,
+                });
+                let text = match ctx.sample(params).await {
+                    Ok(result) => {
+                        let said = result["content"]["text"].as_str().unwrap_or("No response");
+                        format!("LLM response: {said}")
+                    }
+                    Err(e) => format!("Sampling not supported or error: {e}"),
+                };
+                Ok(ToolOutput::text(text))
+            },
+        ),
+        Tool::new(
+            "test_elicitation",
+            "Tests server-initiated elicitation (user input request)",
+            with_string_arg("message", "The message to show the user"),
+            |args, ctx| async move {
+                let message = args["message"].as_str().unwrap_or_default().to_owned();
+                let schema = json!({
+                    "type": "object",
+                    "properties": {"response": {"type": "string", "description": "User's response"}},
+                    "required": ["response"],
+                });
+                Ok(ToolOutput::text(report(
+                    "User response",
+                    ctx.elicit(&message, schema).await,
+                )))
+            },
+        ),
+        eliciting(
+            "test_elicitation_sep1034_defaults",
+            "Tests elicitation with default values per SEP-1034",
+            "Please review and update the form fields with defaults",
+            json!({
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string", "description": "User name", "default": "John Doe"},
+                    "age": {"type": "integer", "description": "User age", "default": 30},
+                    "score": {"type": "number", "description": "User score", "default": 95.5},
+                    "status": {
+                        "type": "string", "description": "User status",
+                        "enum": ["active", "inactive", "pending"], "default": "active"
+                    },
+                    "verified": {"type": "boolean", "description": "Verification status", "default": true}
+                },
+                "required": []
+            }),
+        ),
+        eliciting(
+            "test_elicitation_sep1330_enums",
+            "Tests elicitation with enum schema improvements per SEP-1330",
+            "Please select options from the enum fields",
+            json!({
+                "type": "object",
+                "properties": {
+                    "untitledSingle": {
+                        "type": "string", "description": "Select one option",
+                        "enum": ["option1", "option2", "option3"]
+                    },
+                    "titledSingle": {
+                        "type": "string", "description": "Select one option with titles",
+                        "oneOf": [
+                            {"const": "value1", "title": "First Option"},
+                            {"const": "value2", "title": "Second Option"},
+                            {"const": "value3", "title": "Third Option"}
+                        ]
+                    },
+                    "legacyEnum": {
+                        "type": "string", "description": "Select one option (legacy)",
+                        "enum": ["opt1", "opt2", "opt3"],
+                        "enumNames": ["Option One", "Option Two", "Option Three"]
+                    },
+                    "untitledMulti": {
+                        "type": "array", "description": "Select multiple options", "minItems": 1, "maxItems": 3,
+                        "items": {"type": "string", "enum": ["option1", "option2", "option3"]}
+                    },
+                    "titledMulti": {
+                        "type": "array", "description": "Select multiple options with titles",
+                        "minItems": 1, "maxItems": 3,
+                        "items": {"anyOf": [
+                            {"const": "value1", "title": "First Choice"},
+                            {"const": "value2", "title": "Second Choice"},
+                            {"const": "value3", "title": "Third Choice"}
+                        ]}
+                    }
+                },
+                "required": []
+            }),
         ),
         Tool::new(
             "test_reconnection",

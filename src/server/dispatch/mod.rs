@@ -13,6 +13,7 @@ mod lists;
 use serde_json::{Value, json};
 
 use super::Shared;
+use super::client_requests::ClientLink;
 use super::handler::{BoxFuture, required_str};
 use super::{RequestContext, ServerHandle};
 use crate::core::OutboxSender;
@@ -67,32 +68,38 @@ impl std::fmt::Debug for Call {
     }
 }
 
+/// Where a call runs: its request, its route and the session around it.
+pub(crate) struct CallEnv {
+    pub(crate) id: RequestId,
+    pub(crate) token: CancellationToken,
+    /// Where its messages go (its own stream, or the session's outbox).
+    pub(crate) outbox: OutboxSender,
+    /// Closes its stream while it goes on, where the stream can be resumed.
+    pub(crate) detach: Option<CancellationToken>,
+    /// How it asks the client something (2025 sessions).
+    pub(crate) client: Option<ClientLink>,
+    pub(crate) server: ServerHandle,
+    /// The log level a 2025 session set.
+    pub(crate) session_log_level: u8,
+}
+
 impl Call {
-    /// Starts the handler for request `id`, its messages going to `outbox`
-    /// (a stream its handler may close when `detach` is given).
-    /// `session_log_level` is the level a 2025 session set; a 2026-07-28
-    /// request's own `_meta` decides for itself.
-    pub(crate) fn start(
-        self,
-        id: RequestId,
-        token: CancellationToken,
-        outbox: OutboxSender,
-        detach: Option<CancellationToken>,
-        server: ServerHandle,
-        session_log_level: u8,
-    ) -> BoxFuture<std::thread::Result<Result<Value, ErrorObject>>> {
+    /// Starts the handler in `env`. A 2026-07-28 request's own `_meta`
+    /// decides its log level; a 2025 request follows its session's.
+    pub(crate) fn start(self, env: CallEnv) -> BoxFuture<std::thread::Result<Result<Value, ErrorObject>>> {
         let log_level = if self.generation.is_stateless() {
             self.log_level
         } else {
-            Some(session_log_level)
+            Some(env.session_log_level)
         };
         let ctx = RequestContext {
-            request_id: id,
-            token,
+            request_id: env.id,
+            token: env.token,
             progress_token: self.progress_token,
-            outbox,
-            detach,
-            server,
+            outbox: env.outbox,
+            detach: env.detach,
+            client: env.client,
+            server: env.server,
             log_level,
         };
         Box::pin(futures_util::FutureExt::catch_unwind(

@@ -23,7 +23,8 @@ use std::task::{Context, Poll};
 use serde_json::Value;
 use tokio::task::{JoinError, JoinSet};
 
-use super::dispatch::{Call, Dispatch, dispatch};
+use super::client_requests::{ClientLink, Pending};
+use super::dispatch::{Call, CallEnv, Dispatch, dispatch};
 use super::listen::ListenGuard;
 use super::resource_subs::MAX_SUBSCRIBED_BYTES_PER_SESSION;
 use super::{ServerHandle, Shared};
@@ -82,6 +83,11 @@ pub(crate) struct SessionState {
     resource_subs: HashSet<String>,
     /// The total length of `resource_subs`, in bytes.
     resource_sub_bytes: usize,
+    /// Requests this session's handlers sent the client, waiting for its
+    /// answers (2025). Dropped with the session: every waiter then fails.
+    pending: Arc<Pending>,
+    /// What the client declared in `initialize`, shared by its calls.
+    client_capabilities: Arc<Value>,
 }
 
 impl Drop for SessionState {
@@ -108,6 +114,8 @@ impl SessionState {
             listens: HashMap::new(),
             resource_subs: HashSet::new(),
             resource_sub_bytes: 0,
+            pending: Arc::new(Pending::default()),
+            client_capabilities: Arc::new(Value::Null),
         }
     }
 
@@ -119,10 +127,18 @@ impl SessionState {
         &self.shared
     }
 
-    /// True while the session may take another message (below its
-    /// in-flight cap).
+    /// The table of requests sent to the client: for a transport that
+    /// delivers the client's answers itself, or that waits on
+    /// [`Pending::changed`] to read again.
+    pub(crate) fn pending(&self) -> Arc<Pending> {
+        Arc::clone(&self.pending)
+    }
+
+    /// True while the session may take another message: below its
+    /// in-flight cap, not counting calls that wait for the client's answer
+    /// (which may come behind other messages; see `client_requests`).
     pub(crate) fn can_read(&self) -> bool {
-        self.in_flight.len() < self.shared.config.max_in_flight_per_session
+        self.in_flight.len() < self.shared.config.max_in_flight_per_session + self.pending.len()
     }
 
     /// True while a request or a queued reply is running.
@@ -179,8 +195,11 @@ impl SessionState {
             Err(rejection) => self.reply(encode_error(rejection.id.as_ref(), &rejection.error), route),
             Ok(Incoming::Request { id, method, params }) => self.on_request(id, &method, params, route),
             Ok(Incoming::Notification { method, params }) => self.on_notification(&method, params),
-            Ok(Incoming::Response { id }) => {
-                tracing::debug!(session = %self.session.id(), ?id, "ignoring a response to no request");
+            Ok(Incoming::Response { id, outcome }) => {
+                if !self.pending.complete(&id, outcome) {
+                    incr(&self.shared.core.metrics_ref().responses_unmatched);
+                    tracing::debug!(session = %self.session.id(), ?id, "ignoring a response to no waiting request");
+                }
             }
         }
     }
@@ -198,6 +217,7 @@ impl SessionState {
                     && let Some(version) = self.lifecycle.negotiated()
                 {
                     self.session.attrs().set_protocol_version(version);
+                    self.client_capabilities = Arc::new(self.lifecycle.client_capabilities().clone());
                 }
                 self.reply(encode_result(&id, result), route);
             }
@@ -323,14 +343,21 @@ impl SessionState {
         };
         let generation = call.generation;
         let label = call.label.clone();
-        let mut call: CallFuture = call.start(
-            id.clone(),
-            token.clone(),
-            outbox.clone(),
+        // A stateless request has no session to carry the client's answer.
+        let client = (!generation.is_stateless()).then(|| ClientLink {
+            pending: Arc::clone(&self.pending),
+            capabilities: Arc::clone(&self.client_capabilities),
+            timeout: self.shared.config.client_request_timeout,
+        });
+        let mut call: CallFuture = call.start(CallEnv {
+            id: id.clone(),
+            token: token.clone(),
+            outbox: outbox.clone(),
             detach,
-            self.handle.clone(),
-            self.log_level,
-        );
+            client,
+            server: self.handle.clone(),
+            session_log_level: self.log_level,
+        });
         let first = {
             let mut cx = Context::from_waker(futures_util::task::noop_waker_ref());
             // A panic in this poll is caught by `catch_unwind` inside `call`.

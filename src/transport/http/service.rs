@@ -142,8 +142,7 @@ async fn post(http: &Arc<Http>, request: Request<IncomingBody>, sid: Option<Stri
         if let Some(response) = bad_session_version(headers) {
             return response;
         }
-        let is_request = matches!(incoming, Incoming::Request { .. });
-        return session::post(http, &sid, line, is_request).await;
+        return session::post(http, &sid, line, incoming).await;
     }
     match incoming {
         // `initialize` opens a session unless it plainly names the

@@ -27,7 +27,8 @@ use super::body::{self, Body, CancelOnDrop, Slot, Sse};
 use super::parked::Parked;
 use super::replay::{ReplayLog, StreamKind, parse_event_id};
 use crate::core::{Directory, Mailbox, MailboxReceiver, SessionAttrs, SessionId, mailbox};
-use crate::protocol::jsonrpc::{ErrorObject, RequestId, SERVER_AT_CAPACITY};
+use crate::protocol::jsonrpc::{ErrorObject, Incoming, RequestId, SERVER_AT_CAPACITY};
+use crate::server::client_requests::Pending;
 use crate::server::session::{Finished, Route, SessionState};
 use crate::sync::{Arc, AtomicU64, CancellationToken, Mutex, Ordering};
 
@@ -59,6 +60,9 @@ pub(crate) struct HttpSession {
     replay: Arc<ReplayLog>,
     /// Request streams closed by their handlers, waiting to be resumed.
     parked: Arc<Parked>,
+    /// Requests the session's handlers sent the client, waiting for its
+    /// answers (shared with the session's state).
+    pending: Arc<Pending>,
 }
 
 /// Live HTTP sessions by id.
@@ -80,19 +84,21 @@ pub(crate) async fn initialize(http: &Arc<Http>, line: Bytes, id: RequestId) -> 
     };
     let capacity = http.server.shared.config.max_in_flight_per_session;
     let (tx, rx) = mailbox(capacity);
+    let (core_id, token, attrs) = (session.id(), session.token().clone(), Arc::clone(session.attrs()));
+    let state = SessionState::new(std::sync::Arc::clone(&http.server.shared), session);
     let entry = HttpSession {
-        core_id: session.id(),
-        token: session.token().clone(),
+        core_id,
+        token,
         inbound: tx,
         standalone: Arc::new(Mutex::new(Some(outbox))),
-        attrs: Arc::clone(session.attrs()),
+        attrs,
         streams: Arc::new(AtomicU64::new(1)),
         replay: Arc::new(ReplayLog::default()),
         parked: Arc::new(Parked::default()),
+        pending: state.pending(),
     };
     let sid = new_session_id();
     http.sessions.insert(sid.clone(), entry.clone());
-    let state = SessionState::new(std::sync::Arc::clone(&http.server.shared), session);
     http.spawn_session(run(
         Arc::clone(http),
         sid.clone(),
@@ -108,12 +114,22 @@ pub(crate) async fn initialize(http: &Arc<Http>, line: Bytes, id: RequestId) -> 
 }
 
 /// A POST to session `sid`: a request is answered on the POST (JSON or
-/// SSE); a notification or response is accepted with 202.
-pub(crate) async fn post(http: &Http, sid: &str, line: Bytes, is_request: bool) -> http::Response<Body> {
+/// SSE); a notification or response is accepted with 202. A response (to a
+/// request the server sent the client) goes straight to the call waiting
+/// for it, not through the session's channel, which a session at its
+/// in-flight cap does not read.
+pub(crate) async fn post(http: &Http, sid: &str, line: Bytes, incoming: Incoming) -> http::Response<Body> {
     let Some(entry) = http.sessions.get(sid) else {
         return not_found();
     };
-    if !is_request {
+    if let Incoming::Response { id, outcome } = incoming {
+        if !entry.pending.complete(&id, outcome) {
+            let metrics = http.server.shared.core.metrics_ref();
+            crate::metrics::incr(&metrics.responses_unmatched);
+        }
+        return body::empty(StatusCode::ACCEPTED);
+    }
+    if !matches!(incoming, Incoming::Request { .. }) {
         let inbound = Inbound {
             line,
             route: Route::Session,

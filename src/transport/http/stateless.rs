@@ -38,7 +38,7 @@ use crate::protocol::mcp::{
     STATELESS_VERSIONS, unsupported_version,
 };
 use crate::server::Shared;
-use crate::server::dispatch::{Call, Dispatch, dispatch, is_stateless_method};
+use crate::server::dispatch::{Call, CallEnv, Dispatch, dispatch, is_stateless_method};
 use crate::server::session::{CallFuture, CallTask, InFlight};
 use crate::sync::{Arc, CancellationToken};
 
@@ -219,7 +219,15 @@ async fn run(
         shared: std::sync::Arc::clone(&shared),
     };
     // The log level of a stateless call is its own `_meta`'s.
-    let call: CallFuture = call.start(id.clone(), token.clone(), outbox, None, server, 0);
+    let call: CallFuture = call.start(CallEnv {
+        id: id.clone(),
+        token: token.clone(),
+        outbox,
+        detach: None,
+        client: None,
+        server,
+        session_log_level: 0,
+    });
     task.run(id, label, call, token, gauge).await;
     drop(permit);
 }
