@@ -10,8 +10,7 @@
 #
 # Prints a table of scenarios per run and fails on any failed scenario, scored
 # or not, and on a run whose summary is missing or shorter than the suite's
-# own list. The one exception is NOT_YET below: the 2026-07-28 scenarios of
-# multi-round-trip requests (`input-required-result-*`) and of the tasks
+# own list. The one exception is NOT_YET below: the scenarios of the tasks
 # extension, which belong to the issue "Input from the client in both
 # generations, and the tasks extension" and are listed by name in the output.
 # Installs what it needs into ci/conformance/ the first time.
@@ -24,20 +23,6 @@ NODE22_VERSION=22
 DIR=ci/conformance
 
 NOT_YET=(
-    input-required-result-basic-elicitation
-    input-required-result-basic-sampling
-    input-required-result-basic-list-roots
-    input-required-result-request-state
-    input-required-result-multiple-input-requests
-    input-required-result-multi-round
-    input-required-result-missing-input-response
-    input-required-result-non-tool-request
-    input-required-result-result-type
-    input-required-result-unsupported-methods
-    input-required-result-tampered-state
-    input-required-result-capability-check
-    input-required-result-ignore-extra-params
-    input-required-result-validate-input
     tasks-lifecycle
     tasks-capability-negotiation
     tasks-wire-fields

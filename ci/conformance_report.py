@@ -67,7 +67,7 @@ def main():
             note = "passes (listed as not yet implemented)" if scenario in not_yet else ""
             rows.append((scenario, "pass", checks, note))
         elif scenario in not_yet:
-            rows.append((scenario, "not yet", checks, "input from the client / tasks: not yet implemented"))
+            rows.append((scenario, "not yet", checks, "the tasks extension: not yet implemented"))
         else:
             rows.append((scenario, "FAIL", checks, ""))
             bad += 1

@@ -291,7 +291,9 @@ async fn over_http_the_request_comes_on_the_calls_stream_and_the_answer_is_a_pos
 }
 
 #[tokio::test]
-async fn a_stateless_request_cannot_ask_over_this_way() {
+async fn a_stateless_request_asks_only_for_what_it_declared() {
+    // (How a stateless request asks, with `input_required`, is
+    // tests/input_rounds.rs.)
     let seen = Seen::default();
     let server = TestServer::serve(server(ServerConfig::default(), &seen), false).await;
     let mut client = server.client().await;
@@ -300,7 +302,7 @@ async fn a_stateless_request_cannot_ask_over_this_way() {
     assert_eq!(response["result"]["isError"], true);
     assert_eq!(
         seen.lock().unwrap().last().unwrap(),
-        &Err(InputError::Unavailable)
+        &Err(InputError::NotSupported("roots"))
     );
     server.stop().await;
 }

@@ -52,11 +52,12 @@ async def run(server: "StdioServerParameters | str", mode: str, transport: str) 
         bad = await client.call_tool("echo", {})
         assert bad.is_error, f"{transport} {mode}: echo without text should fail"
 
-        if mode == "legacy":
-            confirmed = await client.call_tool("confirm", {"question": "Ship it?"})
-            assert not confirmed.is_error, f"{transport} {mode}: confirm failed: {confirmed}"
-            assert confirmed.content[0].text == "yes", f"{transport} {mode}: confirm returned {confirmed.content}"
-            assert asked == ["Ship it?"], f"{transport} {mode}: elicitations {asked}"
+        # An elicitation from a built-in tool: a request on the call's stream
+        # (legacy), an input_required round and a retry (auto, 2026-07-28).
+        confirmed = await client.call_tool("confirm", {"question": "Ship it?"})
+        assert not confirmed.is_error, f"{transport} {mode}: confirm failed: {confirmed}"
+        assert confirmed.content[0].text == "yes", f"{transport} {mode}: confirm returned {confirmed.content}"
+        assert asked == ["Ship it?"], f"{transport} {mode}: elicitations {asked}"
 
         info = client.server_info
         assert info is not None and info.name == "mcp-server-core", f"{transport} {mode}: server info {info}"

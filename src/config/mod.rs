@@ -28,6 +28,8 @@ pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 pub const DEFAULT_LISTEN_BACKLOG: u32 = 4096;
 /// Default [`ServerConfig::client_request_timeout`].
 pub const DEFAULT_CLIENT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default [`ServerConfig::request_state_ttl`].
+pub const DEFAULT_REQUEST_STATE_TTL: Duration = Duration::from_secs(600);
 /// Default [`ServerConfig::page_size`].
 pub const DEFAULT_PAGE_SIZE: usize = 100;
 /// Default [`ServerConfig::list_cache_ttl`].
@@ -92,6 +94,39 @@ pub struct ServerConfig {
     /// How long a handler waits for a client's answer to a request the
     /// server sent it (elicitation, sampling, roots; 2025 sessions).
     pub client_request_timeout: Duration,
+    /// The key that seals `requestState` (2026-07-28 multi-round-trip
+    /// requests). Replicas behind one load balancer must share it; `None`:
+    /// a random key per process.
+    pub request_state_key: Option<StateKey>,
+    /// How long a `requestState` stays valid.
+    pub request_state_ttl: Duration,
+}
+
+/// A secret key (its bytes are never printed).
+#[derive(Clone)]
+pub struct StateKey(pub(crate) std::sync::Arc<[u8]>);
+
+impl StateKey {
+    /// A key of these bytes (at least 16 of them).
+    ///
+    /// # Errors
+    ///
+    /// A message when the key is shorter than 16 bytes.
+    pub fn new(bytes: &[u8]) -> Result<Self, String> {
+        if bytes.len() < 16 {
+            return Err(format!(
+                "a state key needs at least 16 bytes, got {}",
+                bytes.len()
+            ));
+        }
+        Ok(Self(std::sync::Arc::from(bytes)))
+    }
+}
+
+impl std::fmt::Debug for StateKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "StateKey({} bytes, redacted)", self.0.len())
+    }
 }
 
 impl Default for ServerConfig {
@@ -109,6 +144,8 @@ impl Default for ServerConfig {
             page_size: DEFAULT_PAGE_SIZE,
             list_cache_ttl: DEFAULT_LIST_CACHE_TTL,
             client_request_timeout: DEFAULT_CLIENT_REQUEST_TIMEOUT,
+            request_state_key: None,
+            request_state_ttl: DEFAULT_REQUEST_STATE_TTL,
         }
     }
 }
@@ -177,6 +214,18 @@ impl ServerConfig {
     /// Sets [`ServerConfig::client_request_timeout`].
     pub fn client_request_timeout(mut self, timeout: Duration) -> Self {
         self.client_request_timeout = timeout;
+        self
+    }
+
+    /// Sets [`ServerConfig::request_state_key`].
+    pub fn request_state_key(mut self, key: StateKey) -> Self {
+        self.request_state_key = Some(key);
+        self
+    }
+
+    /// Sets [`ServerConfig::request_state_ttl`].
+    pub fn request_state_ttl(mut self, ttl: Duration) -> Self {
+        self.request_state_ttl = ttl;
         self
     }
 

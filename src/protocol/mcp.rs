@@ -178,14 +178,15 @@ pub fn unsupported_version(requested: &str) -> ErrorObject {
     .with_data(json!({"requested": requested, "supported": STATELESS_VERSIONS}))
 }
 
-/// Adds `resultType: "complete"` to a stateless result, and the server's
+/// Adds `resultType: "complete"` to a stateless result that names no other
+/// (`input_required` does), and the server's
 /// `serverInfo` (`{name, version}`) to its `_meta` under
 /// [`META_SERVER_INFO`].
 pub fn finish_result(generation: Generation, mut result: Value, server_info: &Value) -> Value {
     if generation.is_stateless()
         && let Value::Object(obj) = &mut result
     {
-        obj.insert("resultType".into(), Value::from("complete"));
+        obj.entry("resultType").or_insert_with(|| Value::from("complete"));
         let meta = obj.entry("_meta").or_insert_with(|| json!({}));
         if let Value::Object(meta) = meta {
             meta.insert(META_SERVER_INFO.into(), server_info.clone());

@@ -5,4 +5,7 @@
 pub mod header_params;
 pub mod jsonrpc;
 pub mod listen;
+// Sealing needs HMAC, which model builds do not carry (nor need).
 pub mod mcp;
+#[cfg(not(any(loom, shuttle)))]
+pub mod request_state;

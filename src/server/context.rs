@@ -10,6 +10,8 @@ use crate::protocol::jsonrpc::{RequestId, encode_notification};
 use crate::protocol::mcp::log_level_rank;
 use crate::server::ServerHandle;
 use crate::server::client_requests::{ClientLink, InputError};
+use crate::server::input_round::InputRound;
+use crate::sync::Arc;
 use crate::sync::CancellationToken;
 
 /// What a handler knows about the request it serves.
@@ -26,6 +28,9 @@ pub struct RequestContext {
     /// How to ask the client something (a 2025 session); `None` for a
     /// stateless request.
     pub(crate) client: Option<ClientLink>,
+    /// A 2026-07-28 call's questions and answers: asking looks the answer
+    /// up, or records the question for `input_required`.
+    pub(crate) inputs: Option<Arc<InputRound>>,
     /// The lowest log level (rank) the client wants on this request's
     /// route; `None`: no log messages (a 2026-07-28 request that named no
     /// `logLevel`).
@@ -166,10 +171,65 @@ impl RequestContext {
     ///
     /// Cancel-safe: dropped before the answer, the request is forgotten.
     pub async fn ask_client(&self, method: &str, params: Value) -> Result<Value, InputError> {
-        match &self.client {
-            Some(link) => link.ask(&self.outbox, method, params).await,
-            None => Err(InputError::Unavailable),
+        match (&self.client, &self.inputs) {
+            (Some(link), _) => link.ask(&self.outbox, method, params).await,
+            (None, Some(round)) => round.ask(&round.next_key(), method, params),
+            (None, None) => Err(InputError::Unavailable),
         }
+    }
+
+    /// As [`RequestContext::ask_client`], naming the question `key` in a
+    /// 2026-07-28 request's `inputRequests` (a 2025 session ignores it).
+    /// Unnamed questions are keyed `input-<n>` in the order asked.
+    ///
+    /// In a 2026-07-28 request a question not answered yet fails with
+    /// [`InputError::Required`]: return (or ignore) it, and the call ends
+    /// with `input_required`; the client answers and retries, and the
+    /// handler runs again, this time with the answer. Several questions
+    /// asked before returning go out in one round.
+    ///
+    /// # Errors
+    ///
+    /// As [`RequestContext::ask_client`], and [`InputError::Required`].
+    pub async fn ask_client_as(&self, key: &str, method: &str, params: Value) -> Result<Value, InputError> {
+        match (&self.client, &self.inputs) {
+            (Some(link), _) => link.ask(&self.outbox, method, params).await,
+            (None, Some(round)) => round.ask(key, method, params),
+            (None, None) => Err(InputError::Unavailable),
+        }
+    }
+
+    /// [`RequestContext::elicit`] under the key `key`.
+    ///
+    /// # Errors
+    ///
+    /// As [`RequestContext::ask_client_as`].
+    pub async fn elicit_as(
+        &self,
+        key: &str,
+        message: &str,
+        requested_schema: Value,
+    ) -> Result<Value, InputError> {
+        let params = json!({"message": message, "requestedSchema": requested_schema});
+        self.ask_client_as(key, "elicitation/create", params).await
+    }
+
+    /// [`RequestContext::sample`] under the key `key`.
+    ///
+    /// # Errors
+    ///
+    /// As [`RequestContext::ask_client_as`].
+    pub async fn sample_as(&self, key: &str, params: Value) -> Result<Value, InputError> {
+        self.ask_client_as(key, "sampling/createMessage", params).await
+    }
+
+    /// [`RequestContext::list_roots`] under the key `key`.
+    ///
+    /// # Errors
+    ///
+    /// As [`RequestContext::ask_client_as`].
+    pub async fn list_roots_as(&self, key: &str) -> Result<Value, InputError> {
+        self.ask_client_as(key, "roots/list", json!({})).await
     }
 
     /// Asks the user for input through the client (`elicitation/create`):

@@ -31,6 +31,13 @@ pub enum HandlerError {
     Internal(String),
 }
 
+impl From<crate::server::InputError> for HandlerError {
+    /// As `ToolError`'s: a question the client could not answer.
+    fn from(error: crate::server::InputError) -> Self {
+        Self::Internal(error.to_string())
+    }
+}
+
 impl HandlerError {
     /// The JSON-RPC error for this failure of a request about `uri` (if it
     /// names one), under `generation`.

@@ -15,6 +15,7 @@ mod context;
 pub(crate) mod dispatch;
 pub(crate) mod drain;
 pub mod handler;
+mod input_round;
 pub mod listen;
 mod resource_subs;
 pub(crate) mod session;
@@ -73,6 +74,8 @@ pub(crate) struct Shared {
     /// Where notifications for listen streams are published.
     pub(crate) bus: Arc<dyn EventBus>,
     pub(crate) instructions: Option<String>,
+    /// Seals `requestState`: the configured key, or a random one.
+    pub(crate) state_key: Arc<[u8]>,
 }
 
 /// Builds a [`Server`].
@@ -161,13 +164,21 @@ impl ServerBuilder {
         Server {
             shared: Arc::new(Shared {
                 core: Core::new(&self.config),
-                config: self.config,
                 catalog: LiveCatalog::new(self.catalog),
                 resource_subs: ResourceSubscriptions::default(),
                 info: serde_json::json!({"name": name, "version": version}),
                 listeners: Arc::new(Listeners::default()),
                 bus: self.bus.unwrap_or_else(|| Arc::new(InProcessBus)),
                 instructions: self.instructions,
+                state_key: match &self.config.request_state_key {
+                    Some(key) => Arc::clone(&key.0),
+                    None => {
+                        let mut bytes = [0u8; 32];
+                        getrandom::fill(&mut bytes).expect("the operating system's random generator");
+                        Arc::from(&bytes[..])
+                    }
+                },
+                config: self.config,
             }),
         }
     }

@@ -244,6 +244,15 @@ impl ToolError {
     }
 }
 
+impl From<crate::server::InputError> for ToolError {
+    /// A question the client could not answer, as an internal failure (a
+    /// 2026-07-28 call that still needs input ends with `input_required`
+    /// whatever its handler returns).
+    fn from(error: crate::server::InputError) -> Self {
+        Self::Internal(error.to_string())
+    }
+}
+
 /// The result of a finished call, as JSON.
 pub(crate) fn call_result(outcome: Result<ToolOutput, ToolError>) -> Result<Value, ErrorObject> {
     outcome

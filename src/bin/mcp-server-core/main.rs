@@ -26,7 +26,7 @@ mod app {
         DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_LISTEN_BACKLOG, DEFAULT_MAX_BODY_BYTES,
         DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_FRAME_BYTES,
         DEFAULT_MAX_IN_FLIGHT_PER_SESSION, DEFAULT_MAX_SESSIONS, DEFAULT_OUTBOX_CAPACITY,
-        DEFAULT_SESSION_IDLE_TIMEOUT, HttpConfig,
+        DEFAULT_SESSION_IDLE_TIMEOUT, HttpConfig, StateKey,
     };
     use mcp_server_core::transport::{http::ENDPOINT, tcp};
     use mcp_server_core::{FullPolicy, Server, ServerConfig, ServerHandle, ShutdownReport};
@@ -100,6 +100,13 @@ mod app {
         #[arg(long)]
         conformance: bool,
 
+        /// A file holding the key that seals `requestState` (2026-07-28
+        /// multi-round-trip requests): at least 16 bytes, surrounding
+        /// whitespace ignored. Replicas behind one load balancer need the
+        /// same key. Without it, each process picks a random one.
+        #[arg(long, value_name = "PATH")]
+        state_key_file: Option<std::path::PathBuf>,
+
         /// Most sessions at once; one more is told the server is at capacity and closed.
         #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_SESSIONS)]
         max_sessions: usize,
@@ -149,7 +156,14 @@ mod app {
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
             .init();
-        let config = ServerConfig::default()
+        let mut config = ServerConfig::default();
+        if let Some(path) = &args.state_key_file {
+            let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            let key =
+                StateKey::new(bytes.trim_ascii()).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            config = config.request_state_key(key);
+        }
+        let config = config
             .max_sessions(args.max_sessions)
             .outbox_capacity(args.outbox_capacity)
             .full_policy(match args.full_policy {

@@ -11,11 +11,14 @@ use crate::protocol::jsonrpc::ErrorObject;
 use crate::protocol::mcp::{
     Generation, META_CLIENT_CAPABILITIES, MISSING_CLIENT_CAPABILITY, cacheable, log_level_rank,
 };
+use crate::server::Shared;
 use crate::server::catalog::completion::{CompletionRequest, completion_result};
 use crate::server::catalog::{Catalog, ReadTarget};
 use crate::server::content::ResourceContents;
 use crate::server::handler::resource_not_found;
+use crate::server::input_round::InputRound;
 use crate::server::tools::call_result;
+use crate::sync::Arc;
 
 /// The `_meta` key of a 2026-07-28 request's log level.
 pub(crate) const META_LOG_LEVEL: &str = "io.modelcontextprotocol/logLevel";
@@ -38,12 +41,45 @@ fn str_field<'a>(params: &'a Map<String, Value>, key: &str, method: &str) -> Res
         .ok_or_else(|| ErrorObject::invalid_params(format!("{method}: {key} (string) is required")))
 }
 
+/// The questions and answers of a 2026-07-28 call of `method` on `name`
+/// (`None` for a 2025 one, which asks its client directly).
+///
+/// # Errors
+///
+/// -32602 for a bad `requestState` or `inputResponses`.
+fn inputs(
+    shared: &Shared,
+    generation: Generation,
+    method: &str,
+    name: &str,
+    params: &Map<String, Value>,
+) -> Result<Option<Arc<InputRound>>, ErrorObject> {
+    if !generation.is_stateless() {
+        return Ok(None);
+    }
+    let capabilities = params
+        .get("_meta")
+        .and_then(|m| m.get(META_CLIENT_CAPABILITIES))
+        .cloned()
+        .unwrap_or(Value::Null);
+    let round = InputRound::new(
+        method,
+        name,
+        params,
+        capabilities,
+        Arc::clone(&shared.state_key),
+        shared.config.request_state_ttl,
+    )?;
+    Ok(Some(Arc::new(round)))
+}
+
 /// A [`Call`] of `label`, with the progress token and log level of
 /// `params._meta`.
 fn call(
     label: String,
     params: &Map<String, Value>,
     generation: Generation,
+    inputs: Option<Arc<InputRound>>,
     invoke: super::Invoke,
 ) -> Dispatch {
     let meta = params.get("_meta");
@@ -61,6 +97,7 @@ fn call(
         progress_token,
         log_level,
         generation,
+        inputs,
     })
 }
 
@@ -74,7 +111,12 @@ macro_rules! try_reply {
 }
 
 /// `tools/call`.
-pub(super) fn tool(catalog: &Catalog, params: Option<Value>, generation: Generation) -> Dispatch {
+pub(super) fn tool(
+    shared: &Shared,
+    catalog: &Catalog,
+    params: Option<Value>,
+    generation: Generation,
+) -> Dispatch {
     let mut params = try_reply!(object(params, "tools/call"));
     let name = try_reply!(str_field(&params, "name", "tools/call")).to_owned();
     let Some(tool) = catalog.tools.get(&name).cloned() else {
@@ -83,6 +125,7 @@ pub(super) fn tool(catalog: &Catalog, params: Option<Value>, generation: Generat
     if generation.is_stateless() {
         try_reply!(capabilities_declared(&params, tool.required_capabilities()));
     }
+    let inputs = try_reply!(inputs(shared, generation, "tools/call", &name, &params));
     let args = match params.remove("arguments") {
         None | Some(Value::Null) => json!({}),
         Some(args @ Value::Object(_)) => args,
@@ -96,6 +139,7 @@ pub(super) fn tool(catalog: &Catalog, params: Option<Value>, generation: Generat
         format!("tools/call {name}"),
         &params,
         generation,
+        inputs,
         Box::new(move |ctx| tool.call(args, ctx).map(call_result).boxed()),
     )
 }
@@ -124,6 +168,7 @@ fn capabilities_declared(params: &Map<String, Value>, needed: &[String]) -> Resu
 
 /// `resources/read`.
 pub(super) fn read(
+    shared: &Shared,
     catalog: &Catalog,
     params: Option<Value>,
     generation: Generation,
@@ -135,10 +180,12 @@ pub(super) fn read(
         return Dispatch::Reply(Err(resource_not_found(generation, &uri)));
     };
     let label = format!("resources/read {uri}");
+    let inputs = try_reply!(inputs(shared, generation, "resources/read", &uri, &params));
     call(
         label,
         &params,
         generation,
+        inputs,
         Box::new(move |ctx| {
             let read = match target {
                 ReadTarget::Resource(resource, request) => resource.read(request, ctx),
@@ -161,7 +208,12 @@ pub(super) fn read(
 }
 
 /// `prompts/get`.
-pub(super) fn prompt(catalog: &Catalog, params: Option<Value>, generation: Generation) -> Dispatch {
+pub(super) fn prompt(
+    shared: &Shared,
+    catalog: &Catalog,
+    params: Option<Value>,
+    generation: Generation,
+) -> Dispatch {
     let params = try_reply!(object(params, "prompts/get"));
     let name = try_reply!(str_field(&params, "name", "prompts/get")).to_owned();
     let Some(prompt) = catalog.prompts.get(&name).cloned() else {
@@ -174,10 +226,12 @@ pub(super) fn prompt(catalog: &Catalog, params: Option<Value>, generation: Gener
             .check_args(params.get("arguments"))
             .map_err(|e| e.into_error(generation, None))
     );
+    let inputs = try_reply!(inputs(shared, generation, "prompts/get", &name, &params));
     call(
         format!("prompts/get {name}"),
         &params,
         generation,
+        inputs,
         Box::new(move |ctx| {
             prompt
                 .get(args, ctx)
@@ -201,6 +255,7 @@ pub(super) fn complete(catalog: &Catalog, params: Option<Value>, generation: Gen
         format!("completion/complete {}", request.argument),
         &params,
         generation,
+        None,
         Box::new(move |ctx| {
             completer
                 .complete(request, ctx)

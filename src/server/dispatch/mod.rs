@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use super::Shared;
 use super::client_requests::ClientLink;
 use super::handler::{BoxFuture, required_str};
+use super::input_round::InputRound;
 use super::{RequestContext, ServerHandle};
 use crate::core::OutboxSender;
 use crate::protocol::jsonrpc::{ErrorObject, RequestId};
@@ -22,7 +23,7 @@ use crate::protocol::listen::ListenFilter;
 use crate::protocol::mcp::{
     Generation, Lifecycle, STATELESS_VERSIONS, cacheable, finish_result, log_level_rank, supported_versions,
 };
-use crate::sync::CancellationToken;
+use crate::sync::{Arc, CancellationToken};
 
 /// The methods a stateless (2026-07-28) request may call; the others
 /// (`initialize`, `ping`, `logging/setLevel`, `resources/subscribe`, ...)
@@ -57,6 +58,8 @@ pub(crate) struct Call {
     /// The log level the request named in its `_meta` (2026-07-28).
     pub(crate) log_level: Option<u8>,
     pub(crate) generation: Generation,
+    /// A 2026-07-28 call's questions and answers (multi-round-trip).
+    pub(crate) inputs: Option<Arc<InputRound>>,
 }
 
 impl std::fmt::Debug for Call {
@@ -99,11 +102,23 @@ impl Call {
             outbox: env.outbox,
             detach: env.detach,
             client: env.client,
+            inputs: self.inputs.clone(),
             server: env.server,
             log_level,
         };
+        let run = (self.invoke)(ctx);
+        let inputs = self.inputs;
+        // A call that asked what it was not given ends with `input_required`,
+        // whatever its handler made of the `Required` errors.
+        let run = async move {
+            let result = run.await;
+            match inputs.as_deref().and_then(InputRound::required) {
+                Some(required) => Ok(required),
+                None => result,
+            }
+        };
         Box::pin(futures_util::FutureExt::catch_unwind(
-            std::panic::AssertUnwindSafe((self.invoke)(ctx)),
+            std::panic::AssertUnwindSafe(run),
         ))
     }
 }
@@ -188,9 +203,9 @@ pub(crate) fn dispatch(
                     .map(|r| cacheable(generation, r, ttl, true)),
             )
         }
-        "tools/call" => calls::tool(&catalog, params, generation),
-        "resources/read" => calls::read(&catalog, params, generation, ttl),
-        "prompts/get" => calls::prompt(&catalog, params, generation),
+        "tools/call" => calls::tool(shared, &catalog, params, generation),
+        "resources/read" => calls::read(shared, &catalog, params, generation, ttl),
+        "prompts/get" => calls::prompt(shared, &catalog, params, generation),
         "completion/complete" => calls::complete(&catalog, params, generation),
         "resources/subscribe" | "resources/unsubscribe" => {
             match required_str(params.as_ref(), "uri", method) {

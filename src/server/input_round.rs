@@ -1,0 +1,218 @@
+//! Input from the client in a 2026-07-28 request (multi-round-trip
+//! requests): the handler asks with the same `ctx.elicit` / `sample` /
+//! `list_roots` as in a 2025 session, but a stateless request has no way
+//! to wait for the answer. So each question is looked up in the answers
+//! the request brought (its `inputResponses`, and earlier rounds' answers
+//! sealed in its `requestState`); one not answered yet is recorded and
+//! fails with [`InputError::Required`]. When the handler returns and
+//! something was recorded, the call ends with `resultType:
+//! "input_required"`, the questions as `inputRequests`, and a sealed
+//! `requestState` holding every answer so far; the client asks the
+//! questions and retries, and the handler runs again from the start.
+//!
+//! A question is named by a key: the handler's own (`elicit_as`), or
+//! `input-<n>` by the order of its questions, so a handler that asks in
+//! the same order every round is answered without naming anything.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Map, Value, json};
+
+use super::client_requests::{InputError, capability_for};
+use crate::protocol::jsonrpc::ErrorObject;
+use crate::protocol::request_state::{self, StatePayload};
+use crate::sync::{Arc, AtomicU64, Mutex, Ordering};
+
+/// The questions of one call, and the answers it came with.
+#[derive(Debug)]
+pub(crate) struct InputRound {
+    /// Earlier rounds' answers and this request's `inputResponses`.
+    answers: HashMap<String, Value>,
+    /// Questions asked and not answered, in the order asked.
+    asked: Mutex<Vec<(String, Value)>>,
+    /// Numbers the questions asked without a key.
+    next: AtomicU64,
+    /// The request's `clientCapabilities`.
+    capabilities: Value,
+    /// What the state binds: the method and the tool, prompt or URI.
+    method: String,
+    name: String,
+    key: Arc<[u8]>,
+    ttl: Duration,
+}
+
+/// Seconds since the Unix epoch.
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl InputRound {
+    /// The round of a request of `method` on `name` with `params`, under
+    /// the sealing `key`.
+    ///
+    /// # Errors
+    ///
+    /// -32602 for a `requestState` that is tampered, issued for another
+    /// request or expired, or `inputResponses` that is not an object.
+    pub(crate) fn new(
+        method: &str,
+        name: &str,
+        params: &Map<String, Value>,
+        capabilities: Value,
+        key: Arc<[u8]>,
+        ttl: Duration,
+    ) -> Result<Self, ErrorObject> {
+        let mut answers: HashMap<String, Value> = match params.get("requestState") {
+            None | Some(Value::Null) => HashMap::new(),
+            Some(Value::String(state)) => request_state::open(&key, state, method, name, now())
+                .map_err(|e| e.to_error())?
+                .answers
+                .into_iter()
+                .collect(),
+            Some(_) => return Err(ErrorObject::invalid_params("requestState must be a string")),
+        };
+        match params.get("inputResponses") {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(responses)) => answers.extend(responses.clone()),
+            Some(_) => return Err(ErrorObject::invalid_params("inputResponses must be an object")),
+        }
+        Ok(Self {
+            answers,
+            asked: Mutex::new(Vec::new()),
+            next: AtomicU64::new(1),
+            capabilities,
+            method: method.to_owned(),
+            name: name.to_owned(),
+            key,
+            ttl,
+        })
+    }
+
+    /// A key for a question asked without one.
+    pub(crate) fn next_key(&self) -> String {
+        format!("input-{}", self.next.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// The answer to question `key` (`method` with `params`), or
+    /// [`InputError::Required`] after recording it.
+    ///
+    /// # Errors
+    ///
+    /// [`InputError::NotSupported`] for a capability the request did not
+    /// declare (nothing recorded); [`InputError::Required`].
+    pub(crate) fn ask(&self, key: &str, method: &str, params: Value) -> Result<Value, InputError> {
+        if let Some(capability) = capability_for(method)
+            && self.capabilities.get(capability).is_none_or(Value::is_null)
+        {
+            return Err(InputError::NotSupported(capability));
+        }
+        if let Some(answer) = self.answers.get(key) {
+            return Ok(answer.clone());
+        }
+        let mut asked = self.asked.lock();
+        if !asked.iter().any(|(k, _)| k == key) {
+            asked.push((key.to_owned(), json!({"method": method, "params": params})));
+        }
+        Err(InputError::Required)
+    }
+
+    /// The `input_required` result, if the handler asked anything it was
+    /// not given: its questions, and every answer so far sealed in
+    /// `requestState`.
+    pub(crate) fn required(&self) -> Option<Value> {
+        let asked = std::mem::take(&mut *self.asked.lock());
+        if asked.is_empty() {
+            return None;
+        }
+        let payload = StatePayload {
+            method: self.method.clone(),
+            name: self.name.clone(),
+            expires: now() + self.ttl.as_secs(),
+            answers: self
+                .answers
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect::<BTreeMap<_, _>>(),
+        };
+        let requests: Map<String, Value> = asked.into_iter().collect();
+        Some(json!({
+            "resultType": "input_required",
+            "inputRequests": requests,
+            "requestState": request_state::seal(&self.key, &payload),
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round(params: Value, caps: Value) -> Result<InputRound, ErrorObject> {
+        let key: Arc<[u8]> = Arc::from(&b"key"[..]);
+        let Value::Object(params) = params else { panic!() };
+        InputRound::new("tools/call", "t", &params, caps, key, Duration::from_secs(60))
+    }
+
+    #[test]
+    fn questions_are_answered_from_the_responses_or_recorded() {
+        let r = round(json!({}), json!({"elicitation": {}})).unwrap();
+        assert_eq!(
+            r.ask("a", "elicitation/create", json!({"m": 1})),
+            Err(InputError::Required)
+        );
+        assert_eq!(
+            r.ask("s", "sampling/createMessage", json!({})),
+            Err(InputError::NotSupported("sampling"))
+        );
+        let required = r.required().expect("a question was asked");
+        assert_eq!(required["resultType"], "input_required");
+        assert_eq!(required["inputRequests"]["a"]["method"], "elicitation/create");
+        assert!(
+            required["inputRequests"].get("s").is_none(),
+            "an unsupported question is not sent"
+        );
+
+        // Round 2: the answer comes back, with the state.
+        let state = required["requestState"].clone();
+        let r2 = round(
+            json!({"requestState": state, "inputResponses": {"a": {"action": "accept"}}}),
+            json!({"elicitation": {}}),
+        )
+        .unwrap();
+        assert_eq!(
+            r2.ask("a", "elicitation/create", json!({})),
+            Ok(json!({"action": "accept"}))
+        );
+        assert_eq!(
+            r2.ask("b", "elicitation/create", json!({})),
+            Err(InputError::Required)
+        );
+        let state2 = r2.required().unwrap()["requestState"].clone();
+        // Round 3: only b's answer is sent; a's comes from the state.
+        let r3 = round(
+            json!({"requestState": state2, "inputResponses": {"b": 2}}),
+            json!({"elicitation": {}}),
+        )
+        .unwrap();
+        assert_eq!(
+            r3.ask("a", "elicitation/create", json!({})),
+            Ok(json!({"action": "accept"}))
+        );
+        assert_eq!(r3.ask("b", "elicitation/create", json!({})), Ok(json!(2)));
+        assert!(r3.required().is_none());
+    }
+
+    #[test]
+    fn a_bad_state_is_refused_before_anything_runs() {
+        for params in [
+            json!({"requestState": "junk"}),
+            json!({"requestState": 7}),
+            json!({"inputResponses": []}),
+        ] {
+            assert_eq!(round(params, json!({})).unwrap_err().code, -32602);
+        }
+    }
+}
