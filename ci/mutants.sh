@@ -35,6 +35,8 @@ CASES=(
     "directory_entry_left|http_post_races_expiry"
     "answer_to_closed_uncounted|stream_drop_races_answer"
     "subscription_left|listen_races_shutdown"
+    "task_terminal_overwritten|task_ends_once"
+    "task_expiry_keeps_running|task_expiry_stops_its_work"
 )
 
 caught=0
@@ -55,7 +57,7 @@ for checker in loom shuttle; do
         rc=$?
         ms=$(( ($(date +%s%N) - start) / 1000000 ))
         if [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && grep -qE "deadlock|panicked|failing schedule" "$log"; then
-            why=$(grep -m1 -oE "deadlock|a session [a-z ]+|a permit [a-z ]+|session work [a-z ]+|a message was lost silently|session id [0-9]+ given twice|a session stayed in the directory|a listen stream stayed subscribed|Arc leaked|[0-9]+ (sessions live|registered) with max_sessions = [0-9]+|admitted with nobody leaving" "$log" | head -1)
+            why=$(grep -m1 -oE "deadlock|a session [a-z ]+|a permit [a-z ]+|session work [a-z ]+|a message was lost silently|session id [0-9]+ given twice|a session stayed in the directory|a listen stream stayed subscribed|a task ended twice|work goes on for a task nobody can see|Arc leaked|[0-9]+ (sessions live|registered) with max_sessions = [0-9]+|admitted with nobody leaving" "$log" | head -1)
             printf "caught  %-8s %-26s by %-52s (%5d ms) %s\n" "$checker" "$bug" "$model" "$ms" "$why"
             caught=$((caught + 1))
         else

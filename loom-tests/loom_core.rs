@@ -118,3 +118,17 @@ fn listen_races_shutdown() {
 fn reachability() {
     check(scenarios::reachability);
 }
+
+/// A running task finished, cancelled, and its table closed at once.
+/// Catches `task_terminal_overwritten`.
+#[test]
+fn task_ends_once() {
+    check(|| scenarios::tasks_race(false));
+}
+
+/// As `task_ends_once`, with the task expiring meanwhile. Catches
+/// `task_expiry_keeps_running`.
+#[test]
+fn task_expiry_stops_its_work() {
+    check(|| scenarios::tasks_race(true));
+}

@@ -14,7 +14,8 @@
 //! A session fed one message at a time (HTTP) adds a [`Mailbox`] and an
 //! entry in a transport's [`Directory`]; each request it runs answers into
 //! an outbox of its own ([`Core::request_outbox`]). A long-lived listen
-//! stream is a session registered in [`Subscribers`] too.
+//! stream is a session registered in [`Subscribers`] too. The tasks of the
+//! tasks extension live in a [`TaskTable`].
 
 mod admission;
 mod directory;
@@ -23,6 +24,7 @@ mod mailbox;
 mod outbox;
 mod registry;
 mod subscribers;
+mod tasks;
 
 pub use admission::Permit;
 pub use directory::Directory;
@@ -30,6 +32,7 @@ pub use lifecycle::{BroadcastReport, Core, Session, SessionInfo};
 pub use mailbox::{Mailbox, MailboxReceiver, mailbox};
 pub use outbox::{Envelope, OutboxReceiver, OutboxSender};
 pub use subscribers::{Subscribers, Subscription};
+pub use tasks::{TaskRefusal, TaskSnapshot, TaskStatus, TaskTable};
 
 use std::fmt;
 
