@@ -40,5 +40,5 @@ pub use server::{
     Completer, CompletionRef, CompletionRequest, Content, HandlerError, InputError,
     MAX_SUBSCRIBED_BYTES_PER_SESSION, Notification, Prompt, PromptArgs, PromptArgument, PromptOutput,
     ReadRequest, RequestContext, Resource, ResourceContents, ResourceTemplate, Server, ServerBuilder,
-    ServerHandle, ShutdownReport, Tool, ToolError, ToolOutput,
+    ServerHandle, ShutdownReport, TaskSupport, Tool, ToolError, ToolOutput,
 };

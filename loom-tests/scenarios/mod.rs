@@ -632,7 +632,8 @@ pub fn reachability() {
 pub fn tasks_race(expire: bool) {
     let root = CancellationToken::new();
     let table = Arc::new(TaskTable::new(2, "t"));
-    let (id, token) = table.create(&root, 0, 10).expect("room for the first task");
+    let token = root.child_token();
+    let id = table.create(&token, 0, 10).expect("room for the first task");
     let finisher = {
         let (table, id) = (Arc::clone(&table), id.clone());
         thread::spawn(move || table.set(&id, TaskStatus::Completed(serde_json::json!({})), 5))
@@ -648,7 +649,8 @@ pub fn tasks_race(expire: bool) {
             // create nothing); then a second task races the close.
             let now = if expire { 100 } else { 7 };
             let _ = table.get(&id_of_nothing(), now);
-            let second = table.create(&root, now, 10);
+            let second_token = root.child_token();
+            let second = table.create(&second_token, now, 10).map(|_| second_token);
             table.close();
             second
         })
@@ -673,13 +675,16 @@ pub fn tasks_race(expire: bool) {
     // The cancel, the expiry or the close stopped the first task's work.
     assert!(token.is_cancelled(), "work goes on for a task nobody can see");
     match second {
-        Ok((_, second_token)) => assert!(
+        Ok(second_token) => assert!(
             second_token.is_cancelled(),
             "a task outlived the close of its table"
         ),
         Err(refusal) => assert!(matches!(refusal, TaskRefusal::Closed | TaskRefusal::Full(_))),
     }
-    assert_eq!(table.create(&root, now, 10).unwrap_err(), TaskRefusal::Closed);
+    assert_eq!(
+        table.create(&root.child_token(), now, 10).unwrap_err(),
+        TaskRefusal::Closed
+    );
 }
 
 fn id_of_nothing() -> String {

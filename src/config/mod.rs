@@ -30,6 +30,10 @@ pub const DEFAULT_LISTEN_BACKLOG: u32 = 4096;
 pub const DEFAULT_CLIENT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default [`ServerConfig::request_state_ttl`].
 pub const DEFAULT_REQUEST_STATE_TTL: Duration = Duration::from_secs(600);
+/// Default [`ServerConfig::max_tasks`].
+pub const DEFAULT_MAX_TASKS: usize = 1024;
+/// Default [`ServerConfig::task_ttl`].
+pub const DEFAULT_TASK_TTL: Duration = Duration::from_secs(3600);
 /// Default [`ServerConfig::page_size`].
 pub const DEFAULT_PAGE_SIZE: usize = 100;
 /// Default [`ServerConfig::list_cache_ttl`].
@@ -100,6 +104,10 @@ pub struct ServerConfig {
     pub request_state_key: Option<StateKey>,
     /// How long a `requestState` stays valid.
     pub request_state_ttl: Duration,
+    /// Tasks (tasks extension) held at once; one more is refused at once.
+    pub max_tasks: usize,
+    /// How long a task is kept from its creation (its `ttlMs`).
+    pub task_ttl: Duration,
 }
 
 /// A secret key (its bytes are never printed).
@@ -146,6 +154,8 @@ impl Default for ServerConfig {
             client_request_timeout: DEFAULT_CLIENT_REQUEST_TIMEOUT,
             request_state_key: None,
             request_state_ttl: DEFAULT_REQUEST_STATE_TTL,
+            max_tasks: DEFAULT_MAX_TASKS,
+            task_ttl: DEFAULT_TASK_TTL,
         }
     }
 }
@@ -226,6 +236,18 @@ impl ServerConfig {
     /// Sets [`ServerConfig::request_state_ttl`].
     pub fn request_state_ttl(mut self, ttl: Duration) -> Self {
         self.request_state_ttl = ttl;
+        self
+    }
+
+    /// Sets [`ServerConfig::max_tasks`] (at least 1).
+    pub fn max_tasks(mut self, n: usize) -> Self {
+        self.max_tasks = n.max(1);
+        self
+    }
+
+    /// Sets [`ServerConfig::task_ttl`].
+    pub fn task_ttl(mut self, ttl: Duration) -> Self {
+        self.task_ttl = ttl;
         self
     }
 

@@ -138,20 +138,15 @@ impl TaskTable {
             .collect()
     }
 
-    /// A new working task living `ttl_ms` from `now_ms`: its id and the
-    /// token that stops its work (a child of `parent`, so that shutdown
-    /// reaches it too).
+    /// A new working task living `ttl_ms` from `now_ms`, whose work
+    /// `token` stops (cancelled with the task, its expiry or the table's
+    /// close); its id.
     ///
     /// # Errors
     ///
     /// [`TaskRefusal::Full`] at the cap, [`TaskRefusal::Closed`] after
     /// [`TaskTable::close`].
-    pub fn create(
-        &self,
-        parent: &CancellationToken,
-        now_ms: u64,
-        ttl_ms: u64,
-    ) -> Result<(String, CancellationToken), TaskRefusal> {
+    pub fn create(&self, token: &CancellationToken, now_ms: u64, ttl_ms: u64) -> Result<String, TaskRefusal> {
         let (created, expired) = {
             let mut inner = self.inner.lock();
             let expired = Self::expire(&mut inner, now_ms);
@@ -162,7 +157,6 @@ impl TaskTable {
             } else {
                 inner.next += 1;
                 let id = format!("{}-{}", self.prefix, inner.next);
-                let token = parent.child_token();
                 inner.tasks.insert(
                     id.clone(),
                     Entry {
@@ -173,7 +167,7 @@ impl TaskTable {
                         ttl_ms,
                     },
                 );
-                Ok((id, token))
+                Ok(id)
             };
             (created, expired)
         };
@@ -263,9 +257,13 @@ mod tests {
     fn the_first_terminal_status_wins_and_the_cap_refuses_at_once() {
         let root = CancellationToken::new();
         let table = TaskTable::new(2, "t");
-        let (a, token_a) = table.create(&root, 0, 1000).unwrap();
-        let (_b, _) = table.create(&root, 0, 1000).unwrap();
-        assert_eq!(table.create(&root, 0, 1000).unwrap_err(), TaskRefusal::Full(2));
+        let token_a = root.child_token();
+        let a = table.create(&token_a, 0, 1000).unwrap();
+        table.create(&root.child_token(), 0, 1000).unwrap();
+        assert_eq!(
+            table.create(&root.child_token(), 0, 1000).unwrap_err(),
+            TaskRefusal::Full(2)
+        );
         assert!(table.set(&a, TaskStatus::InputRequired(json!({})), 1));
         assert_eq!(table.cancel(&a, 2).unwrap().status, TaskStatus::Cancelled);
         assert!(token_a.is_cancelled());
@@ -281,13 +279,18 @@ mod tests {
     fn expiry_and_close_stop_the_work() {
         let root = CancellationToken::new();
         let table = TaskTable::new(4, "t");
-        let (a, token_a) = table.create(&root, 0, 10).unwrap();
+        let token_a = root.child_token();
+        let a = table.create(&token_a, 0, 10).unwrap();
         assert!(table.get(&a, 10).is_some(), "alive through its TTL");
         assert!(table.get(&a, 11).is_none());
         assert!(token_a.is_cancelled(), "an expired task's work is stopped");
-        let (_, token_b) = table.create(&root, 20, 10).unwrap();
+        let token_b = root.child_token();
+        table.create(&token_b, 20, 10).unwrap();
         table.close();
         assert!(token_b.is_cancelled());
-        assert_eq!(table.create(&root, 21, 10).unwrap_err(), TaskRefusal::Closed);
+        assert_eq!(
+            table.create(&root.child_token(), 21, 10).unwrap_err(),
+            TaskRefusal::Closed
+        );
     }
 }

@@ -25,6 +25,8 @@ pub struct ListenFilter {
     prompts: bool,
     resources: bool,
     resource_uris: Vec<String>,
+    /// Tasks whose `notifications/tasks` the stream wants (tasks extension).
+    task_ids: Vec<String>,
 }
 
 impl ListenFilter {
@@ -67,12 +69,33 @@ impl ListenFilter {
                 ));
             }
         };
+        let task_ids = match wanted.get("taskIds") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(ids)) => ids
+                .iter()
+                .map(|u| u.as_str().map(str::to_owned))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| {
+                    ErrorObject::invalid_params("subscriptions/listen: notifications.taskIds must be strings")
+                })?,
+            Some(_) => {
+                return Err(ErrorObject::invalid_params(
+                    "subscriptions/listen: notifications.taskIds must be an array",
+                ));
+            }
+        };
         Ok(Self {
+            task_ids,
             tools: flag("toolsListChanged")?,
             prompts: flag("promptsListChanged")?,
             resources: flag("resourcesListChanged")?,
             resource_uris,
         })
+    }
+
+    /// True if the stream asked for task notifications.
+    pub fn wants_tasks(&self) -> bool {
+        !self.task_ids.is_empty()
     }
 
     /// True if a notification of `method` with `params` belongs on this
@@ -86,6 +109,10 @@ impl ListenFilter {
                 .and_then(|p| p.get("uri"))
                 .and_then(Value::as_str)
                 .is_some_and(|uri| self.resource_uris.iter().any(|u| u == uri)),
+            "notifications/tasks" => params
+                .and_then(|p| p.get("taskId"))
+                .and_then(Value::as_str)
+                .is_some_and(|id| self.task_ids.iter().any(|t| t == id)),
             _ => false,
         }
     }
@@ -106,6 +133,9 @@ impl ListenFilter {
         }
         if !self.resource_uris.is_empty() {
             honored.insert("resourceSubscriptions".into(), json!(self.resource_uris));
+        }
+        if !self.task_ids.is_empty() {
+            honored.insert("taskIds".into(), json!(self.task_ids));
         }
         Value::Object(honored)
     }

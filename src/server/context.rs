@@ -11,6 +11,7 @@ use crate::protocol::mcp::log_level_rank;
 use crate::server::ServerHandle;
 use crate::server::client_requests::{ClientLink, InputError};
 use crate::server::input_round::InputRound;
+use crate::server::tasks::TaskLink;
 use crate::sync::Arc;
 use crate::sync::CancellationToken;
 
@@ -31,6 +32,9 @@ pub struct RequestContext {
     /// A 2026-07-28 call's questions and answers: asking looks the answer
     /// up, or records the question for `input_required`.
     pub(crate) inputs: Option<Arc<InputRound>>,
+    /// The task this request runs as, if any: asking shows the question on
+    /// the task until `tasks/update` answers it.
+    pub(crate) task: Option<TaskLink>,
     /// The lowest log level (rank) the client wants on this request's
     /// route; `None`: no log messages (a 2026-07-28 request that named no
     /// `logLevel`).
@@ -171,11 +175,17 @@ impl RequestContext {
     ///
     /// Cancel-safe: dropped before the answer, the request is forgotten.
     pub async fn ask_client(&self, method: &str, params: Value) -> Result<Value, InputError> {
-        match (&self.client, &self.inputs) {
-            (Some(link), _) => link.ask(&self.outbox, method, params).await,
-            (None, Some(round)) => round.ask(&round.next_key(), method, params),
-            (None, None) => Err(InputError::Unavailable),
-        }
+        let key = match (
+            &self.client,
+            self.task.as_ref().and_then(TaskLink::active),
+            &self.inputs,
+        ) {
+            (Some(_), _, _) => String::new(),
+            (None, Some(task), _) => task.next_key(),
+            (None, None, Some(round)) => round.next_key(),
+            (None, None, None) => return Err(InputError::Unavailable),
+        };
+        self.ask_client_as(&key, method, params).await
     }
 
     /// As [`RequestContext::ask_client`], naming the question `key` in a
@@ -192,10 +202,21 @@ impl RequestContext {
     ///
     /// As [`RequestContext::ask_client`], and [`InputError::Required`].
     pub async fn ask_client_as(&self, key: &str, method: &str, params: Value) -> Result<Value, InputError> {
-        match (&self.client, &self.inputs) {
-            (Some(link), _) => link.ask(&self.outbox, method, params).await,
-            (None, Some(round)) => round.ask(key, method, params),
-            (None, None) => Err(InputError::Unavailable),
+        if let Some(link) = &self.client {
+            return link.ask(&self.outbox, method, params).await;
+        }
+        // A call that became a task asks through the task, unless the
+        // request that started it brought the answer (a multi-round-trip
+        // exchange before the task).
+        if let Some(task) = self.task.as_ref().and_then(TaskLink::active) {
+            if let Some(answer) = self.inputs.as_ref().and_then(|round| round.answer(key)) {
+                return Ok(answer);
+            }
+            return task.ask(key, method, params).await;
+        }
+        match &self.inputs {
+            Some(round) => round.ask(key, method, params),
+            None => Err(InputError::Unavailable),
         }
     }
 

@@ -96,6 +96,11 @@ impl InputRound {
         format!("input-{}", self.next.fetch_add(1, Ordering::Relaxed))
     }
 
+    /// The answer the request brought to question `key`, if any.
+    pub(crate) fn answer(&self, key: &str) -> Option<Value> {
+        self.answers.get(key).cloned()
+    }
+
     /// The answer to question `key` (`method` with `params`), or
     /// [`InputError::Required`] after recording it.
     ///

@@ -19,6 +19,7 @@ mod input_round;
 pub mod listen;
 mod resource_subs;
 pub(crate) mod session;
+pub mod tasks;
 pub(crate) mod tools;
 mod typed;
 
@@ -31,6 +32,7 @@ pub use context::RequestContext;
 pub use handler::HandlerError;
 pub use listen::{EventBus, InProcessBus, Listeners};
 pub use resource_subs::MAX_SUBSCRIBED_BYTES_PER_SESSION;
+pub use tasks::TaskSupport;
 pub use tools::{Tool, ToolError, ToolOutput};
 pub use typed::schema_of;
 
@@ -76,6 +78,8 @@ pub(crate) struct Shared {
     pub(crate) instructions: Option<String>,
     /// Seals `requestState`: the configured key, or a random one.
     pub(crate) state_key: Arc<[u8]>,
+    /// The tasks of the tasks extension.
+    pub(crate) tasks: tasks::Tasks,
 }
 
 /// Builds a [`Server`].
@@ -164,6 +168,7 @@ impl ServerBuilder {
         Server {
             shared: Arc::new(Shared {
                 core: Core::new(&self.config),
+                tasks: tasks::Tasks::new(self.config.max_tasks, self.config.task_ttl),
                 catalog: LiveCatalog::new(self.catalog),
                 resource_subs: ResourceSubscriptions::default(),
                 info: serde_json::json!({"name": name, "version": version}),
@@ -263,6 +268,7 @@ impl ServerHandle {
     /// request is cancelled, outboxes are flushed within the grace period.
     /// The `serve_*` future returns its report when done. Idempotent.
     pub fn shutdown(&self) {
+        self.shared.tasks.close();
         self.shared.core.shutdown();
     }
 

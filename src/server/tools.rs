@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use super::RequestContext;
 use super::content::Content;
 use super::handler::BoxFuture;
+use super::tasks::TaskSupport;
 use crate::protocol::header_params::{HeaderParam, header_params};
 use crate::protocol::jsonrpc::ErrorObject;
 use crate::sync::Arc;
@@ -36,6 +37,8 @@ struct ToolInner {
     header_params: Vec<HeaderParam>,
     /// Client capabilities a call needs (`sampling`, `elicitation`, ...).
     requires: Vec<String>,
+    /// Whether it runs as a task (tasks extension).
+    task_support: TaskSupport,
     handler: Box<Handler>,
 }
 
@@ -79,6 +82,7 @@ impl Tool {
                 annotations: None,
                 header_params: params,
                 requires: Vec::new(),
+                task_support: TaskSupport::Forbidden,
                 handler: Box::new(move |args, ctx| Box::pin(handler(args, ctx))),
             }),
         }
@@ -112,6 +116,15 @@ impl Tool {
         self.edit(|t| t.requires.push(capability.into()))
     }
 
+    /// Lets the tool run as a task (the tasks extension, 2026-07-28): with
+    /// [`TaskSupport::Optional`], a call whose client declares the extension
+    /// is answered at once with a task to poll; with
+    /// [`TaskSupport::Required`], a client that does not declare it is
+    /// refused (-32021).
+    pub fn task_support(self, support: TaskSupport) -> Self {
+        self.edit(|t| t.task_support = support)
+    }
+
     fn edit(mut self, f: impl FnOnce(&mut ToolInner)) -> Self {
         let inner = Arc::get_mut(&mut self.inner)
             .unwrap_or_else(|| panic!("a tool is configured before it is registered"));
@@ -137,6 +150,10 @@ impl Tool {
         &self.inner.requires
     }
 
+    pub(crate) fn runs_as_task(&self) -> TaskSupport {
+        self.inner.task_support
+    }
+
     pub(crate) fn call(&self, args: Value, ctx: RequestContext) -> BoxFuture<Result<ToolOutput, ToolError>> {
         (self.inner.handler)(args, ctx)
     }
@@ -152,6 +169,11 @@ impl Tool {
             ("title", t.title.clone().map(Value::from)),
             ("outputSchema", t.output_schema.clone()),
             ("annotations", t.annotations.clone()),
+            (
+                "execution",
+                (t.task_support != TaskSupport::Forbidden)
+                    .then(|| json!({"taskSupport": t.task_support.name()})),
+            ),
         ] {
             if let Some(value) = value {
                 out[key] = value;

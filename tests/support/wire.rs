@@ -84,6 +84,7 @@ impl Wire {
                 let name = params
                     .get("name")
                     .or_else(|| params.get("uri"))
+                    .or_else(|| params.get("taskId"))
                     .and_then(Value::as_str)
                     .map(str::to_owned);
                 let open = http::stateless(*addr, method, name.as_deref(), params).await;

@@ -14,6 +14,7 @@ pub mod resources;
 
 use serde_json::{Value, json};
 
+use crate::server::tasks::{TASKS_EXTENSION, TaskSupport};
 use crate::server::tools::Tool;
 use crate::sync::{Arc, Mutex};
 use completion::Completer;
@@ -93,6 +94,13 @@ impl Catalog {
         }
         if self.completer.is_some() {
             caps["completions"] = json!({});
+        }
+        if self
+            .tools
+            .iter()
+            .any(|t| t.runs_as_task() != TaskSupport::Forbidden)
+        {
+            caps["extensions"] = json!({TASKS_EXTENSION: {}});
         }
         caps
     }

@@ -17,6 +17,7 @@ use crate::server::catalog::{Catalog, ReadTarget};
 use crate::server::content::ResourceContents;
 use crate::server::handler::resource_not_found;
 use crate::server::input_round::InputRound;
+use crate::server::tasks::{TaskSupport, declares_tasks, tasks_required};
 use crate::server::tools::call_result;
 use crate::sync::Arc;
 
@@ -125,6 +126,24 @@ pub(super) fn tool(
     if generation.is_stateless() {
         try_reply!(capabilities_declared(&params, tool.required_capabilities()));
     }
+    let capabilities = params
+        .get("_meta")
+        .and_then(|m| m.get(META_CLIENT_CAPABILITIES))
+        .cloned();
+    // The tasks extension: a 2026-07-28 client that declares it gets a task
+    // for a tool that supports one.
+    let as_task = match (generation.is_stateless(), tool.runs_as_task()) {
+        (false, _) | (true, TaskSupport::Forbidden) => false,
+        (true, support) => {
+            let declared = declares_tasks(capabilities.as_ref());
+            if support == TaskSupport::Required && !declared {
+                return Dispatch::Reply(Err(tasks_required()));
+            }
+            declared
+        }
+    };
+    // A task call too: what it asks before it first waits is a
+    // multi-round-trip exchange, before any task exists.
     let inputs = try_reply!(inputs(shared, generation, "tools/call", &name, &params));
     let args = match params.remove("arguments") {
         None | Some(Value::Null) => json!({}),
@@ -135,13 +154,17 @@ pub(super) fn tool(
             )));
         }
     };
-    call(
+    let dispatch = call(
         format!("tools/call {name}"),
         &params,
         generation,
         inputs,
         Box::new(move |ctx| tool.call(args, ctx).map(call_result).boxed()),
-    )
+    );
+    match dispatch {
+        Dispatch::Call(call) if as_task => Dispatch::Task(call, capabilities.unwrap_or(Value::Null)),
+        other => other,
+    }
 }
 
 /// -32021 unless the request's `_meta` declares every capability in `needed`.

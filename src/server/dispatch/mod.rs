@@ -16,6 +16,8 @@ use super::Shared;
 use super::client_requests::ClientLink;
 use super::handler::{BoxFuture, required_str};
 use super::input_round::InputRound;
+use super::tasks::TaskLink;
+use super::tasks::{declares_tasks, tasks_required};
 use super::{RequestContext, ServerHandle};
 use crate::core::OutboxSender;
 use crate::protocol::jsonrpc::{ErrorObject, RequestId};
@@ -28,7 +30,10 @@ use crate::sync::{Arc, CancellationToken};
 /// The methods a stateless (2026-07-28) request may call; the others
 /// (`initialize`, `ping`, `logging/setLevel`, `resources/subscribe`, ...)
 /// do not exist there.
-const STATELESS_METHODS: [&str; 10] = [
+const STATELESS_METHODS: [&str; 13] = [
+    "tasks/get",
+    "tasks/update",
+    "tasks/cancel",
     "server/discover",
     "tools/list",
     "tools/call",
@@ -81,6 +86,8 @@ pub(crate) struct CallEnv {
     pub(crate) detach: Option<CancellationToken>,
     /// How it asks the client something (2025 sessions).
     pub(crate) client: Option<ClientLink>,
+    /// How it asks, when it runs as a task (through `tasks/get`).
+    pub(crate) task: Option<TaskLink>,
     pub(crate) server: ServerHandle,
     /// The log level a 2025 session set.
     pub(crate) session_log_level: u8,
@@ -102,6 +109,7 @@ impl Call {
             outbox: env.outbox,
             detach: env.detach,
             client: env.client,
+            task: env.task,
             inputs: self.inputs.clone(),
             server: env.server,
             log_level,
@@ -135,6 +143,9 @@ pub(crate) enum Dispatch {
     /// `subscriptions/listen` (2026-07-28): open a listen stream with this
     /// filter.
     Listen(ListenFilter),
+    /// Run a tool as a task (tasks extension), for a client with these
+    /// capabilities: answer the `CreateTaskResult`.
+    Task(Call, Value),
     /// `resources/subscribe` (`on`) or `resources/unsubscribe` (2025): then
     /// answer `{}`.
     Subscribe {
@@ -142,6 +153,13 @@ pub(crate) enum Dispatch {
         on: bool,
         generation: Generation,
     },
+}
+
+/// A request's `_meta` client capabilities.
+fn client_capabilities(params: Option<&Value>) -> Option<&Value> {
+    params
+        .and_then(|p| p.get("_meta"))
+        .and_then(|m| m.get(crate::protocol::mcp::META_CLIENT_CAPABILITIES))
 }
 
 /// Routes one request of a session.
@@ -218,9 +236,32 @@ pub(crate) fn dispatch(
             }
         }
         "subscriptions/listen" if generation.is_stateless() => match ListenFilter::parse(params.as_ref()) {
+            Ok(filter) if filter.wants_tasks() && !declares_tasks(client_capabilities(params.as_ref())) => {
+                Dispatch::Reply(Err(tasks_required()))
+            }
             Ok(filter) => Dispatch::Listen(filter),
             Err(error) => Dispatch::Reply(Err(error)),
         },
+        "tasks/get" | "tasks/update" | "tasks/cancel" => {
+            if generation.is_stateless() && !declares_tasks(client_capabilities(params.as_ref())) {
+                return Dispatch::Reply(Err(tasks_required()));
+            }
+            let id = match required_str(params.as_ref(), "taskId", method) {
+                Ok(id) => id.to_owned(),
+                Err(error) => return Dispatch::Reply(Err(error)),
+            };
+            let answer = match method {
+                "tasks/get" => shared.tasks.get(&id),
+                "tasks/cancel" => shared.tasks.cancel(shared, &id),
+                _ => match params.as_ref().and_then(|p| p.get("inputResponses")) {
+                    Some(Value::Object(responses)) => shared.tasks.update(&id, responses),
+                    _ => Err(ErrorObject::invalid_params(
+                        "tasks/update: inputResponses (object) is required",
+                    )),
+                },
+            };
+            reply(answer)
+        }
         "logging/setLevel" => {
             let level = params
                 .as_ref()

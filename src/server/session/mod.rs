@@ -231,6 +231,13 @@ impl SessionState {
                 self.reply(encode_result(&id, result), route);
             }
             Dispatch::Call(call) => self.spawn_call(id, call, route),
+            Dispatch::Task(call, capabilities) => {
+                let frame = match self.shared.tasks.start(&self.shared, call, capabilities) {
+                    Ok(created) => encode_result(&id, created),
+                    Err(error) => encode_error(Some(&id), &error),
+                };
+                self.reply(frame, route);
+            }
             Dispatch::Subscribe { uri, on, generation } => {
                 let reply = self
                     .subscribe(uri, on)
@@ -355,6 +362,7 @@ impl SessionState {
             outbox: outbox.clone(),
             detach,
             client,
+            task: None,
             server: self.handle.clone(),
             session_log_level: self.log_level,
         });

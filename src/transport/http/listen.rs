@@ -18,6 +18,7 @@ use super::Http;
 use super::body::{self, Body, Sse};
 use crate::protocol::jsonrpc::RequestId;
 use crate::protocol::listen::{ListenFilter, acknowledged, ended};
+use crate::server::tasks::{declares_tasks, tasks_required};
 
 /// How long a listen stream stays silent before a keep-alive comment.
 pub(crate) const LISTEN_KEEPALIVE: Duration = Duration::from_secs(15);
@@ -28,6 +29,13 @@ pub(crate) fn open(http: &Http, id: RequestId, params: Option<Value>) -> http::R
         Ok(filter) => filter,
         Err(error) => return body::error(StatusCode::BAD_REQUEST, Some(&id), &error),
     };
+    let capabilities = params
+        .as_ref()
+        .and_then(|p| p.get("_meta"))
+        .and_then(|m| m.get(crate::protocol::mcp::META_CLIENT_CAPABILITIES));
+    if filter.wants_tasks() && !declares_tasks(capabilities) {
+        return body::error(StatusCode::BAD_REQUEST, Some(&id), &tasks_required());
+    }
     let shared = &http.server.shared;
     let (session, outbox) = match super::admit(http, &id) {
         Ok(admitted) => admitted,

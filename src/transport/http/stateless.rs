@@ -47,6 +47,7 @@ fn named_field(method: &str) -> Option<&'static str> {
     match method {
         "tools/call" | "prompts/get" => Some("name"),
         "resources/read" => Some("uri"),
+        "tasks/get" | "tasks/update" | "tasks/cancel" => Some("taskId"),
         _ => None,
     }
 }
@@ -128,6 +129,12 @@ pub(crate) async fn request(
         Dispatch::Reply(Ok(result)) => return body::json(StatusCode::OK, encode_result(&id, result)),
         Dispatch::Reply(Err(error)) => return body::error(status_of(&error), Some(&id), &error),
         Dispatch::Call(call) => call,
+        Dispatch::Task(call, capabilities) => {
+            return match shared.tasks.start(shared, call, capabilities) {
+                Ok(created) => body::json(StatusCode::OK, encode_result(&id, created)),
+                Err(error) => body::error(StatusCode::SERVICE_UNAVAILABLE, Some(&id), &error),
+            };
+        }
         Dispatch::SetLogLevel(..) | Dispatch::Subscribe { .. } | Dispatch::Listen(_) => {
             unreachable!("not stateless methods, or opened by the transport")
         }
@@ -225,6 +232,7 @@ async fn run(
         outbox,
         detach: None,
         client: None,
+        task: None,
         server,
         session_log_level: 0,
     });

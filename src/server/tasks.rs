@@ -1,0 +1,392 @@
+//! The tasks extension (`io.modelcontextprotocol/tasks`, 2026-07-28): a
+//! task-capable tool called by a client that declares the extension runs
+//! as a task. `tools/call` answers at once with `resultType: "task"`; the
+//! client polls `tasks/get`, answers the task's questions with
+//! `tasks/update` and may `tasks/cancel` it; listen streams that named the
+//! task get `notifications/tasks` as its status changes.
+//!
+//! The states and their races live in the core's model-checked
+//! [`TaskTable`]; this module runs the work (one spawned task per task, its
+//! token a child of the server's shutdown token, so shutdown stops it) and
+//! holds the questions a running task waits on.
+
+use std::collections::HashMap;
+use std::task::{Context, Poll};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Map, Value, json};
+
+use super::client_requests::{InputError, capability_for};
+use super::dispatch::{Call, CallEnv};
+use super::{ServerHandle, Shared};
+use crate::core::{TaskSnapshot, TaskStatus, TaskTable};
+use crate::protocol::jsonrpc::{ErrorObject, RequestId};
+use crate::protocol::mcp::finish_result;
+use crate::sync::{Arc, Mutex, oneshot};
+
+/// The extension's identifier.
+pub const TASKS_EXTENSION: &str = "io.modelcontextprotocol/tasks";
+/// How often clients are asked to poll.
+pub const TASK_POLL_INTERVAL_MS: u64 = 500;
+/// Questions one task may wait on at once.
+const MAX_TASK_QUESTIONS: usize = 16;
+
+/// Whether a tool runs as a task.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TaskSupport {
+    /// Never: every call is answered directly (the default).
+    #[default]
+    Forbidden,
+    /// When the client declares the extension.
+    Optional,
+    /// Always: a client that does not declare the extension is refused
+    /// (-32021).
+    Required,
+}
+
+impl TaskSupport {
+    /// The `execution.taskSupport` value a tool lists.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Forbidden => "forbidden",
+            Self::Optional => "optional",
+            Self::Required => "required",
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub(crate) fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// `ms` since the epoch as ISO 8601 (`2026-11-27T10:30:00.000Z`).
+fn iso8601(ms: u64) -> String {
+    let secs = ms / 1000;
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        ms % 1000
+    )
+}
+
+/// The questions a running task waits on, by key.
+#[derive(Debug, Default)]
+pub(crate) struct TaskQuestions {
+    waiting: Mutex<HashMap<String, (Value, oneshot::Sender<Value>)>>,
+    next: crate::sync::AtomicU64,
+}
+
+/// A call that may become a task: empty until it does.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TaskLink {
+    slot: Arc<Mutex<Option<ActiveTask>>>,
+}
+
+impl TaskLink {
+    /// The task the call became, if it did.
+    pub(crate) fn active(&self) -> Option<ActiveTask> {
+        self.slot.lock().clone()
+    }
+}
+
+/// How a task's handler asks its client something.
+#[derive(Debug, Clone)]
+pub(crate) struct ActiveTask {
+    id: String,
+    questions: Arc<TaskQuestions>,
+    server: ServerHandle,
+    capabilities: Value,
+}
+
+impl ActiveTask {
+    /// A key for a question asked without one.
+    pub(crate) fn next_key(&self) -> String {
+        let n = self.questions.next.fetch_add(1, crate::sync::Ordering::Relaxed) + 1;
+        format!("task-input-{n}")
+    }
+
+    /// Asks question `key`: the task shows it as `input_required` until
+    /// `tasks/update` answers it.
+    pub(crate) async fn ask(&self, key: &str, method: &str, params: Value) -> Result<Value, InputError> {
+        if let Some(capability) = capability_for(method)
+            && self.capabilities.get(capability).is_none_or(Value::is_null)
+        {
+            return Err(InputError::NotSupported(capability));
+        }
+        let (tx, rx) = oneshot::channel();
+        {
+            let mut waiting = self.questions.waiting.lock();
+            if waiting.len() >= MAX_TASK_QUESTIONS {
+                return Err(InputError::TooMany);
+            }
+            waiting.insert(key.to_owned(), (json!({"method": method, "params": params}), tx));
+        }
+        self.show_questions();
+        let answer = rx.await.map_err(|_| InputError::Ended);
+        self.questions.waiting.lock().remove(key);
+        self.show_questions();
+        answer
+    }
+
+    /// Sets the task's status from its outstanding questions.
+    fn show_questions(&self) {
+        let asked: Map<String, Value> = self
+            .questions
+            .waiting
+            .lock()
+            .iter()
+            .map(|(k, (q, _))| (k.clone(), q.clone()))
+            .collect();
+        let status = if asked.is_empty() {
+            TaskStatus::Working
+        } else {
+            TaskStatus::InputRequired(Value::Object(asked))
+        };
+        self.server
+            .shared
+            .tasks
+            .set(&self.server.shared, &self.id, status);
+    }
+}
+
+/// The tasks of a server: the table, and the questions of running tasks.
+#[derive(Debug)]
+pub(crate) struct Tasks {
+    table: TaskTable,
+    questions: Mutex<HashMap<String, Arc<TaskQuestions>>>,
+    ttl: Duration,
+}
+
+impl Tasks {
+    pub(crate) fn new(max: usize, ttl: Duration) -> Self {
+        let mut prefix = [0u8; 8];
+        getrandom::fill(&mut prefix).expect("the operating system's random generator");
+        let prefix: String = prefix.iter().map(|b| format!("{b:02x}")).collect();
+        Self {
+            table: TaskTable::new(max, prefix),
+            questions: Mutex::new(HashMap::new()),
+            ttl,
+        }
+    }
+
+    /// Runs `call` of a client that declared the extension. Its handler
+    /// is first polled right here: if it finishes without waiting (an
+    /// immediate result, or questions it needs answered first, which end
+    /// the request with `input_required` as any 2026-07-28 call), that is
+    /// the answer. Otherwise it becomes a task: the `CreateTaskResult` is
+    /// the answer, and the handler goes on in a task of its own, where
+    /// what it asks shows on `tasks/get` until `tasks/update` answers it.
+    ///
+    /// # Errors
+    ///
+    /// -32000 when the table is full or the server is shutting down.
+    pub(crate) fn start(
+        &self,
+        shared: &Arc<Shared>,
+        call: Call,
+        capabilities: Value,
+    ) -> Result<Value, ErrorObject> {
+        let token = shared.core.shutdown_token().child_token();
+        let link = TaskLink::default();
+        let server = ServerHandle {
+            shared: Arc::clone(shared),
+        };
+        // A task has no stream: what it would notify goes nowhere.
+        let (outbox, rx) = shared.core.request_outbox(shared.core.next_id(), token.clone());
+        drop(rx);
+        let generation = call.generation;
+        let mut run = call.start(CallEnv {
+            id: RequestId::String(String::new()),
+            token: token.clone(),
+            outbox,
+            detach: None,
+            client: None,
+            task: Some(link.clone()),
+            server: server.clone(),
+            session_log_level: 0,
+        });
+        let first = {
+            let mut cx = Context::from_waker(futures_util::task::noop_waker_ref());
+            run.as_mut().poll(&mut cx)
+        };
+        if let Poll::Ready(done) = first {
+            return match done {
+                Ok(result) => result.map(|r| finish_result(generation, r, &shared.info)),
+                Err(_panic) => Err(ErrorObject::internal("the handler panicked")),
+            };
+        }
+        let now = now_ms();
+        let id = self
+            .table
+            .create(&token, now, self.ttl.as_millis() as u64)
+            .map_err(|refusal| {
+                token.cancel();
+                ErrorObject::new(crate::protocol::jsonrpc::SERVER_AT_CAPACITY, refusal.to_string())
+            })?;
+        let questions = Arc::new(TaskQuestions::default());
+        self.questions.lock().insert(id.clone(), Arc::clone(&questions));
+        *link.slot.lock() = Some(ActiveTask {
+            id: id.clone(),
+            questions,
+            server: server.clone(),
+            capabilities,
+        });
+        let task_id = id.clone();
+        tokio::spawn(async move {
+            let outcome = tokio::select! {
+                biased;
+                outcome = run => Some(outcome),
+                () = token.cancelled() => None,
+            };
+            let status = match outcome {
+                None => TaskStatus::Cancelled,
+                Some(Ok(Ok(result))) => {
+                    TaskStatus::Completed(finish_result(generation, result, &server.shared.info))
+                }
+                Some(Ok(Err(error))) => {
+                    TaskStatus::Failed(serde_json::to_value(error).expect("an error object is JSON"))
+                }
+                Some(Err(_panic)) => {
+                    let error = ErrorObject::internal(format!("task {task_id}: the handler panicked"));
+                    TaskStatus::Failed(serde_json::to_value(error).expect("an error object is JSON"))
+                }
+            };
+            let tasks = &server.shared.tasks;
+            tasks.set(&server.shared, &task_id, status);
+            tasks.questions.lock().remove(&task_id);
+        });
+        let snapshot = self.table.get(&id, now).expect("a task is held once created");
+        let mut result = detailed(&snapshot);
+        result["resultType"] = json!("task");
+        Ok(result)
+    }
+
+    /// Moves task `id` to `status` and tells the listen streams that named
+    /// it.
+    fn set(&self, shared: &Shared, id: &str, status: TaskStatus) {
+        if self.table.set(id, status, now_ms())
+            && let Some(snapshot) = self.table.get(id, now_ms())
+        {
+            announce(shared, &snapshot);
+        }
+    }
+
+    /// `tasks/get`.
+    pub(crate) fn get(&self, id: &str) -> Result<Value, ErrorObject> {
+        self.table
+            .get(id, now_ms())
+            .map(|s| detailed(&s))
+            .ok_or_else(|| unknown(id))
+    }
+
+    /// `tasks/update`: delivers the answers to questions the task waits on;
+    /// others are ignored.
+    pub(crate) fn update(&self, id: &str, responses: &Map<String, Value>) -> Result<Value, ErrorObject> {
+        if self.table.get(id, now_ms()).is_none() {
+            return Err(unknown(id));
+        }
+        let questions = self.questions.lock().get(id).cloned();
+        if let Some(questions) = questions {
+            let mut waiting = questions.waiting.lock();
+            for (key, response) in responses {
+                if let Some((_, tx)) = waiting.remove(key) {
+                    let _ = tx.send(response.clone());
+                }
+            }
+        }
+        Ok(json!({}))
+    }
+
+    /// `tasks/cancel`.
+    pub(crate) fn cancel(&self, shared: &Shared, id: &str) -> Result<Value, ErrorObject> {
+        let snapshot = self.table.cancel(id, now_ms()).ok_or_else(|| unknown(id))?;
+        self.questions.lock().remove(id);
+        if snapshot.status == TaskStatus::Cancelled {
+            announce(shared, &snapshot);
+        }
+        Ok(json!({}))
+    }
+
+    /// Stops every task (shutdown).
+    pub(crate) fn close(&self) {
+        self.table.close();
+    }
+}
+
+/// `notifications/tasks` for the listen streams that named the task.
+fn announce(shared: &Shared, snapshot: &TaskSnapshot) {
+    let params = detailed(snapshot);
+    shared
+        .bus
+        .publish("notifications/tasks", Some(&params), &shared.listeners);
+}
+
+fn unknown(id: &str) -> ErrorObject {
+    ErrorObject::invalid_params(format!("unknown task: {id}")).with_data(json!({"taskId": id}))
+}
+
+/// A task as `tasks/get` and `notifications/tasks` show it.
+fn detailed(s: &TaskSnapshot) -> Value {
+    let mut task = json!({
+        "taskId": s.id,
+        "status": s.status.name(),
+        "createdAt": iso8601(s.created_ms),
+        "lastUpdatedAt": iso8601(s.updated_ms),
+        "ttlMs": s.ttl_ms,
+        "pollIntervalMs": TASK_POLL_INTERVAL_MS,
+    });
+    match &s.status {
+        TaskStatus::InputRequired(asked) => task["inputRequests"] = asked.clone(),
+        TaskStatus::Completed(result) => task["result"] = result.clone(),
+        TaskStatus::Failed(error) => task["error"] = error.clone(),
+        TaskStatus::Working | TaskStatus::Cancelled => {}
+    }
+    task
+}
+
+/// True if `capabilities` (a request's `clientCapabilities`) declare the
+/// tasks extension.
+pub(crate) fn declares_tasks(capabilities: Option<&Value>) -> bool {
+    capabilities
+        .and_then(|c| c.get("extensions"))
+        .and_then(|e| e.get(TASKS_EXTENSION))
+        .is_some_and(|v| !v.is_null())
+}
+
+/// -32021 naming the tasks extension.
+pub(crate) fn tasks_required() -> ErrorObject {
+    ErrorObject::new(
+        crate::protocol::mcp::MISSING_CLIENT_CAPABILITY,
+        format!("this request needs the client capability extensions.{TASKS_EXTENSION}"),
+    )
+    .with_data(json!({"requiredCapabilities": {"extensions": {TASKS_EXTENSION: {}}}}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_iso_8601() {
+        assert_eq!(iso8601(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(iso8601(1_795_781_445_123), "2026-11-27T12:10:45.123Z");
+        assert_eq!(iso8601(951_782_400_000), "2000-02-29T00:00:00.000Z");
+    }
+}
