@@ -52,38 +52,23 @@ impl ListenFilter {
                 "subscriptions/listen: notifications.{name} must be a boolean"
             ))),
         };
-        let resource_uris = match wanted.get("resourceSubscriptions") {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::Array(uris)) => uris
+        let strings = |name: &str| match wanted.get(name) {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::Array(items)) => items
                 .iter()
                 .map(|u| u.as_str().map(str::to_owned))
                 .collect::<Option<Vec<_>>>()
                 .ok_or_else(|| {
-                    ErrorObject::invalid_params(
-                        "subscriptions/listen: notifications.resourceSubscriptions must be strings",
-                    )
-                })?,
-            Some(_) => {
-                return Err(ErrorObject::invalid_params(
-                    "subscriptions/listen: notifications.resourceSubscriptions must be an array",
-                ));
-            }
+                    ErrorObject::invalid_params(format!(
+                        "subscriptions/listen: notifications.{name} must be strings"
+                    ))
+                }),
+            Some(_) => Err(ErrorObject::invalid_params(format!(
+                "subscriptions/listen: notifications.{name} must be an array"
+            ))),
         };
-        let task_ids = match wanted.get("taskIds") {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::Array(ids)) => ids
-                .iter()
-                .map(|u| u.as_str().map(str::to_owned))
-                .collect::<Option<Vec<_>>>()
-                .ok_or_else(|| {
-                    ErrorObject::invalid_params("subscriptions/listen: notifications.taskIds must be strings")
-                })?,
-            Some(_) => {
-                return Err(ErrorObject::invalid_params(
-                    "subscriptions/listen: notifications.taskIds must be an array",
-                ));
-            }
-        };
+        let resource_uris = strings("resourceSubscriptions")?;
+        let task_ids = strings("taskIds")?;
         Ok(Self {
             task_ids,
             tools: flag("toolsListChanged")?,

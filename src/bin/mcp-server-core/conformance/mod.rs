@@ -10,12 +10,14 @@
 //! the call's stream under 2025). The tasks extension's fixtures
 //! (`greet`, `slow_compute`, ...) run as tasks where the suite expects one.
 
+mod input;
+mod tasks;
+
 use std::time::Duration;
 
 use mcp_server_core::{
     Completer, CompletionRef, Content, HandlerError, InputError, Prompt, PromptArgument, PromptOutput,
-    ReadRequest, RequestContext, Resource, ResourceContents, ResourceTemplate, ServerBuilder, ServerHandle,
-    TaskSupport, Tool, ToolError, ToolOutput,
+    ReadRequest, Resource, ResourceContents, ResourceTemplate, ServerBuilder, ServerHandle, Tool, ToolOutput,
 };
 use serde_json::{Value, json};
 
@@ -28,17 +30,17 @@ const TEST_AUDIO_BASE64: &str = "UklGRiYAAABXQVZFZm10IBAAAAABAAEAQB8AAAB9AAACABA
 const WATCHED_INTERVAL: Duration = Duration::from_secs(3);
 /// The pause between the log messages and progress steps of the tools that
 /// send them, as in the reference server.
-const STEP: Duration = Duration::from_millis(50);
+pub(super) const STEP: Duration = Duration::from_millis(50);
 /// How long `test_reconnection` runs on after closing its stream.
 const RECONNECT_WAIT: Duration = Duration::from_millis(100);
 
 /// Registers every fixture on `builder`.
 pub(crate) fn fixtures(builder: ServerBuilder) -> ServerBuilder {
     let builder = tools().into_iter().fold(builder, ServerBuilder::tool);
-    let builder = input_required_tools()
+    let builder = input::input_required_tools()
         .into_iter()
         .fold(builder, ServerBuilder::tool);
-    let builder = task_tools().into_iter().fold(builder, ServerBuilder::tool);
+    let builder = tasks::task_tools().into_iter().fold(builder, ServerBuilder::tool);
     let builder = resources().into_iter().fold(builder, ServerBuilder::resource);
     let builder = prompts().into_iter().fold(builder, ServerBuilder::prompt);
     builder
@@ -58,7 +60,7 @@ pub(crate) async fn watch(handle: ServerHandle) {
     }
 }
 
-fn no_args() -> Value {
+pub(super) fn no_args() -> Value {
     json!({"type": "object", "properties": {}})
 }
 
@@ -71,7 +73,7 @@ fn constant(name: &str, description: &str, content: Vec<Content>) -> Tool {
 }
 
 /// A tool whose one string argument `arg` is required.
-fn with_string_arg(arg: &str, description: &str) -> Value {
+pub(super) fn with_string_arg(arg: &str, description: &str) -> Value {
     json!({
         "type": "object",
         "properties": {arg: {"type": "string", "description": description}},
@@ -103,232 +105,6 @@ fn report(prefix: &str, answer: Result<Value, InputError>) -> String {
         }
         Err(e) => format!("Elicitation not supported or error: {e}"),
     }
-}
-
-/// An object schema with one required string property `field`.
-fn one_string(field: &str) -> Value {
-    json!({"type": "object", "properties": {field: {"type": "string"}}, "required": [field]})
-}
-
-/// The string `field` of an elicitation's accepted content.
-fn content_text(answer: &Value, field: &str) -> String {
-    answer["content"][field].as_str().unwrap_or("unknown").to_owned()
-}
-
-/// A confirmation question (`{ok: boolean}`) under `key`; true if accepted
-/// with `ok`.
-async fn confirmed(ctx: &RequestContext, key: &str) -> Result<bool, InputError> {
-    let schema = json!({"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]});
-    let answer = ctx.elicit_as(key, "Please confirm", schema).await?;
-    Ok(answer["content"]["ok"] == true)
-}
-
-/// A tool with no arguments whose handler is `handler`.
-fn asking<F, Fut>(name: &str, description: &str, handler: F) -> Tool
-where
-    F: Fn(RequestContext) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = Result<String, InputError>> + Send + 'static,
-{
-    Tool::new(name, description, no_args(), move |_, ctx| {
-        let run = handler(ctx);
-        async move { Ok(ToolOutput::text(run.await?)) }
-    })
-}
-
-/// The multi-round-trip fixtures (SEP-2322).
-fn input_required_tools() -> Vec<Tool> {
-    vec![
-        asking(
-            "test_input_required_result_elicitation",
-            "MRTR: returns InputRequiredResult with elicitation request",
-            |ctx| async move {
-                let answer = ctx
-                    .elicit_as("user_name", "What is your name?", one_string("name"))
-                    .await?;
-                Ok(format!("Hello, {}!", content_text(&answer, "name")))
-            },
-        ),
-        asking(
-            "test_input_required_result_sampling",
-            "MRTR: returns InputRequiredResult with sampling request",
-            |ctx| async move {
-                let answer = ctx
-                    .sample_as("sample_request", question("What is the capital of France?", 100))
-                    .await?;
-                Ok(format!(
-                    "Sampling result: {}",
-                    answer["content"]["text"].as_str().unwrap_or("no response")
-                ))
-            },
-        ),
-        asking(
-            "test_input_required_result_list_roots",
-            "MRTR: returns InputRequiredResult with roots/list request",
-            |ctx| async move {
-                let answer = ctx.list_roots_as("roots_request").await?;
-                Ok(format!("Found {} root(s)", roots_in(&answer)))
-            },
-        ),
-        asking(
-            "test_input_required_result_request_state",
-            "MRTR: returns InputRequiredResult with requestState",
-            |ctx| async move {
-                Ok(if confirmed(&ctx, "confirm").await? {
-                    "state-ok: requestState validated".to_owned()
-                } else {
-                    "state-not-confirmed".to_owned()
-                })
-            },
-        ),
-        asking(
-            "test_input_required_result_multiple_inputs",
-            "MRTR: returns InputRequiredResult with multiple input requests",
-            |ctx| async move {
-                let (name, greeting, roots) = tokio::join!(
-                    ctx.elicit_as("user_name", "What is your name?", one_string("name")),
-                    ctx.sample_as("greeting", question("Generate a greeting", 50)),
-                    ctx.list_roots_as("client_roots"),
-                );
-                let (name, greeting, roots) = (name?, greeting?, roots?);
-                Ok(format!(
-                    "Name: {}; Greeting: {}; Roots: {}",
-                    content_text(&name, "name"),
-                    greeting["content"]["text"].as_str().unwrap_or("Hello there!"),
-                    roots_in(&roots)
-                ))
-            },
-        ),
-        asking(
-            "test_input_required_result_multi_round",
-            "MRTR: multi-round InputRequiredResult workflow",
-            |ctx| async move {
-                let name = ctx
-                    .elicit_as("step1", "Step 1: What is your name?", one_string("name"))
-                    .await?;
-                let color = ctx
-                    .elicit_as(
-                        "step2",
-                        "Step 2: What is your favorite color?",
-                        one_string("color"),
-                    )
-                    .await?;
-                Ok(format!(
-                    "Multi-round complete for {} who likes {}",
-                    content_text(&name, "name"),
-                    content_text(&color, "color")
-                ))
-            },
-        ),
-        asking(
-            "test_input_required_result_tampered_state",
-            "MRTR: HMAC-signed requestState integrity test",
-            |ctx| async move {
-                confirmed(&ctx, "confirm").await?;
-                Ok("integrity-ok: state verified".to_owned())
-            },
-        ),
-        asking(
-            "test_input_required_result_capabilities",
-            "MRTR: respects client capabilities in inputRequests",
-            |ctx| async move {
-                // A question the client cannot answer (NotSupported) is
-                // never sent; the others go out together.
-                let (elicited, sampled) = tokio::join!(
-                    ctx.elicit_as("elicit_input", "Elicitation input", one_string("value")),
-                    ctx.sample_as("sample_input", question("Sample request", 50)),
-                );
-                let mut received = Vec::new();
-                for (key, answer) in [("elicit_input", elicited), ("sample_input", sampled)] {
-                    match answer {
-                        Ok(_) => received.push(key),
-                        Err(InputError::NotSupported(_)) => {}
-                        Err(other) => return Err(other),
-                    }
-                }
-                Ok(if received.is_empty() {
-                    "No supported capabilities declared".to_owned()
-                } else {
-                    format!("capabilities-ok: received {}", received.join(","))
-                })
-            },
-        ),
-    ]
-}
-
-/// The fixtures of the tasks extension's scenarios.
-fn task_tools() -> Vec<Tool> {
-    let seconds = json!({"type": "object", "properties": {
-        "seconds": {"type": "number", "minimum": 0, "description": "How long to work"},
-        "label": {"type": "string"}
-    }});
-    vec![
-        Tool::new(
-            "greet",
-            "Greets someone, at once (never a task)",
-            with_string_arg("name", "Who to greet"),
-            |args, _| async move { Ok(ToolOutput::text(format!("Hello, {}!", args["name"].as_str().unwrap_or("")))) },
-        ),
-        Tool::new("slow_compute", "Works for `seconds`, as a task", seconds, |args, _| async move {
-            let secs = args["seconds"].as_f64().unwrap_or(1.0).clamp(0.0, 3600.0);
-            tokio::time::sleep(Duration::from_secs_f64(secs)).await;
-            let label = args["label"].as_str().unwrap_or("job");
-            Ok(ToolOutput::text(format!("Computed {label} in {secs}s")))
-        })
-        .task_support(TaskSupport::Optional),
-        Tool::new("failing_job", "Fails as a tool after about a second", no_args(), |_, _| async {
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            Ok(ToolOutput::error("the job failed"))
-        })
-        .task_support(TaskSupport::Required),
-        Tool::new("protocol_error_job", "Fails with a protocol error", no_args(), |_, _| async {
-            tokio::time::sleep(STEP).await;
-            Err(ToolError::Internal("the job broke".into()))
-        })
-        .task_support(TaskSupport::Optional),
-        Tool::new("confirm_delete", "Asks for a confirmation while it runs as a task", no_args(), |_, ctx| async move {
-            tokio::task::yield_now().await;
-            let schema = json!({"type": "object", "properties": {"confirm": {"type": "boolean"}}, "required": ["confirm"]});
-            let answer = ctx.elicit("Really delete?", schema).await?;
-            let deleted = answer["action"] == "accept" && answer["content"]["confirm"] != false;
-            Ok(ToolOutput::text(if deleted { "Deleted" } else { "Kept" }))
-        })
-        .task_support(TaskSupport::Optional),
-        Tool::new("multi_input", "Asks two questions at once while it runs as a task", no_args(), |_, ctx| async move {
-            tokio::task::yield_now().await;
-            let (first, second) = tokio::join!(
-                ctx.elicit("First question?", one_string("first")),
-                ctx.elicit("Second question?", one_string("second")),
-            );
-            let (first, second) = (first?, second?);
-            Ok(ToolOutput::text(format!(
-                "first={}, second={}",
-                content_text(&first, "first"),
-                content_text(&second, "second")
-            )))
-        })
-        .task_support(TaskSupport::Optional),
-        Tool::new(
-            "test_tool_with_task",
-            "Asks a name (multi-round-trip), then works on as a task",
-            no_args(),
-            |_, ctx| async move {
-                let name = ctx.elicit_as("user_name", "What is your name?", one_string("name")).await?;
-                tokio::time::sleep(STEP).await;
-                Ok(ToolOutput::text(format!("Hello, {}! (from a task)", content_text(&name, "name"))))
-            },
-        )
-        .task_support(TaskSupport::Required),
-    ]
-}
-
-/// `sampling/createMessage` params asking `text`.
-fn question(text: &str, max_tokens: u32) -> Value {
-    json!({"messages": [{"role": "user", "content": {"type": "text", "text": text}}], "maxTokens": max_tokens})
-}
-
-/// How many roots a `roots/list` answer names.
-fn roots_in(answer: &Value) -> usize {
-    answer["roots"].as_array().map_or(0, Vec::len)
 }
 
 fn tools() -> Vec<Tool> {
@@ -768,6 +544,7 @@ fn prompts() -> Vec<Prompt> {
         )
         .title("Prompt With Image"),
         Prompt::new("test_input_required_result_prompt", vec![], |_, ctx| async move {
+            use input::{content_text, one_string};
             let answer = ctx
                 .elicit_as(
                     "user_context",
