@@ -26,6 +26,7 @@ pub(crate) struct Metrics {
     pub(crate) connections_rejected: AtomicU64,
     pub(crate) replay_lost: AtomicU64,
     pub(crate) responses_unmatched: AtomicU64,
+    pub(crate) tasks_rejected: AtomicU64,
 }
 
 /// Adds one to a counter.
@@ -58,6 +59,7 @@ impl Metrics {
             connections_rejected: read(&self.connections_rejected),
             replay_lost: read(&self.replay_lost),
             responses_unmatched: read(&self.responses_unmatched),
+            tasks_rejected: read(&self.tasks_rejected),
         }
     }
 }
@@ -98,4 +100,7 @@ pub struct MetricsSnapshot {
     /// Responses from clients to no request the server is waiting on
     /// (unknown id, or the request already timed out or was cancelled).
     pub responses_unmatched: u64,
+    /// Tasks (tasks extension) refused because `max_tasks` were held or the
+    /// server was shutting down.
+    pub tasks_rejected: u64,
 }

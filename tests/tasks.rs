@@ -179,6 +179,7 @@ async fn cancel_expiry_and_the_cap_stop_work_or_refuse_at_once() {
     let id = first["result"]["taskId"].clone();
     let full = rpc(&mut wire, "tools/call", long.clone(), true).await;
     assert_eq!(error_code(&full), -32000, "the cap answers at once: {full}");
+    assert_eq!(server.handle.metrics().tasks_rejected, 1, "and is counted");
     let ack = rpc(&mut wire, "tasks/cancel", json!({"taskId": id}), true).await;
     assert_eq!(ack["result"]["resultType"], "complete");
     assert_eq!(status_of(&mut wire, &id).await["status"], "cancelled");

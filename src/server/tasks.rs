@@ -238,6 +238,7 @@ impl Tasks {
             .create(&token, now, self.ttl.as_millis() as u64)
             .map_err(|refusal| {
                 token.cancel();
+                crate::metrics::incr(&shared.core.metrics_ref().tasks_rejected);
                 ErrorObject::new(crate::protocol::jsonrpc::SERVER_AT_CAPACITY, refusal.to_string())
             })?;
         let questions = Arc::new(TaskQuestions::default());
