@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The project's test command: every Rust test (unit and integration) in
 # release mode, then the official Python SDK (stdio and Streamable HTTP) and
-# the official TypeScript SDK (Streamable HTTP) as real MCP clients.
+# the official TypeScript SDK (Streamable HTTP) as real MCP clients, then
+# two replicas behind nginx sharing Redis (ci/scale-out.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cargo test --release
 bash ci/python-sdk.sh
 bash ci/ts-sdk.sh
+bash ci/scale-out.sh
 echo "ci/test.sh: all tests passed"

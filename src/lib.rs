@@ -14,7 +14,10 @@
 //! - `server`: what a session does with its messages: lifecycle, dispatch,
 //!   the catalog (tools, resources, templates, prompts, completion) and its
 //!   handlers, notify and broadcast.
-//! - `transport`: line framing, the line session driver, TCP and stdio.
+//! - `transport`: line framing, the line session driver, TCP, stdio and
+//!   Streamable HTTP.
+//! - `bus`: event buses shared by replicas (Redis pub/sub), for listen
+//!   streams' notifications.
 //!
 //! The README shows a server with a tool of its own; `tests/readme_example.rs`
 //! compiles it and checks that the README still shows exactly that code.
@@ -26,6 +29,8 @@ mod metrics;
 pub mod protocol;
 pub mod sync;
 
+#[cfg(not(any(loom, shuttle)))]
+pub mod bus;
 #[cfg(not(any(loom, shuttle)))]
 pub mod server;
 #[cfg(not(any(loom, shuttle)))]

@@ -4,6 +4,7 @@
 //! worst case of a session is a formula of this struct (see the README).
 
 mod http;
+mod replica;
 
 use std::time::Duration;
 
@@ -11,6 +12,9 @@ pub use http::{
     DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONCURRENT_REQUESTS,
     DEFAULT_MAX_CONNECTIONS, DEFAULT_SESSION_IDLE_TIMEOUT, HttpConfig,
 };
+#[cfg(not(any(loom, shuttle)))]
+pub(crate) use replica::stamped;
+pub use replica::{MAX_REPLICA_ID_BYTES, ReplicaId, StateKey};
 
 /// Default for [`ServerConfig::max_sessions`]: live sessions at once.
 pub const DEFAULT_MAX_SESSIONS: usize = 1024;
@@ -108,33 +112,12 @@ pub struct ServerConfig {
     pub max_tasks: usize,
     /// How long a task is kept from its creation (its `ttlMs`).
     pub task_ttl: Duration,
-}
-
-/// A secret key (its bytes are never printed).
-#[derive(Clone)]
-pub struct StateKey(pub(crate) std::sync::Arc<[u8]>);
-
-impl StateKey {
-    /// A key of these bytes (at least 16 of them).
-    ///
-    /// # Errors
-    ///
-    /// A message when the key is shorter than 16 bytes.
-    pub fn new(bytes: &[u8]) -> Result<Self, String> {
-        if bytes.len() < 16 {
-            return Err(format!(
-                "a state key needs at least 16 bytes, got {}",
-                bytes.len()
-            ));
-        }
-        Ok(Self(std::sync::Arc::from(bytes)))
-    }
-}
-
-impl std::fmt::Debug for StateKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "StateKey({} bytes, redacted)", self.0.len())
-    }
+    /// This replica's name among several behind one load balancer: it
+    /// starts every HTTP session id and task id (`<replica>.<random>`), so
+    /// the balancer can send a 2025 session's requests and a task's
+    /// `tasks/*` requests (`Mcp-Name`) to the replica that holds them.
+    /// `None`: ids carry no replica name.
+    pub replica_id: Option<ReplicaId>,
 }
 
 impl Default for ServerConfig {
@@ -156,6 +139,7 @@ impl Default for ServerConfig {
             request_state_ttl: DEFAULT_REQUEST_STATE_TTL,
             max_tasks: DEFAULT_MAX_TASKS,
             task_ttl: DEFAULT_TASK_TTL,
+            replica_id: None,
         }
     }
 }
@@ -236,6 +220,12 @@ impl ServerConfig {
     /// Sets [`ServerConfig::request_state_ttl`].
     pub fn request_state_ttl(mut self, ttl: Duration) -> Self {
         self.request_state_ttl = ttl;
+        self
+    }
+
+    /// Sets [`ServerConfig::replica_id`].
+    pub fn replica_id(mut self, id: ReplicaId) -> Self {
+        self.replica_id = Some(id);
         self
     }
 

@@ -31,6 +31,14 @@ pub trait EventBus: Send + Sync + fmt::Debug + 'static {
     /// that shares the bus delivers it to its own listen streams that asked
     /// for it (this one's are `local`). Returns what this process delivered.
     fn publish(&self, method: &str, params: Option<&Value>, local: &Listeners) -> BroadcastReport;
+
+    /// Called once, when a server is built with this bus, with that
+    /// server's listen streams: a bus shared with other processes delivers
+    /// their events to `local` from then on. The default does nothing (a
+    /// bus of one process needs no more than `publish`).
+    fn attach(&self, local: Arc<Listeners>) {
+        let _ = local;
+    }
 }
 
 /// The default bus: one process, delivery at once.

@@ -165,15 +165,22 @@ impl ServerBuilder {
         let version = self
             .version
             .unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_owned());
+        let listeners = Arc::new(Listeners::default());
+        let bus = self.bus.unwrap_or_else(|| Arc::new(InProcessBus));
+        bus.attach(Arc::clone(&listeners));
         Server {
             shared: Arc::new(Shared {
                 core: Core::new(&self.config),
-                tasks: tasks::Tasks::new(self.config.max_tasks, self.config.task_ttl),
+                tasks: tasks::Tasks::new(
+                    self.config.max_tasks,
+                    self.config.task_ttl,
+                    self.config.replica_id.as_ref(),
+                ),
                 catalog: LiveCatalog::new(self.catalog),
                 resource_subs: ResourceSubscriptions::default(),
                 info: serde_json::json!({"name": name, "version": version}),
-                listeners: Arc::new(Listeners::default()),
-                bus: self.bus.unwrap_or_else(|| Arc::new(InProcessBus)),
+                listeners,
+                bus,
                 instructions: self.instructions,
                 state_key: match &self.config.request_state_key {
                     Some(key) => Arc::clone(&key.0),

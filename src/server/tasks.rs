@@ -19,6 +19,7 @@ use serde_json::{Map, Value, json};
 use super::client_requests::{InputError, capability_for};
 use super::dispatch::{Call, CallEnv};
 use super::{ServerHandle, Shared};
+use crate::config::{ReplicaId, stamped};
 use crate::core::{TaskSnapshot, TaskStatus, TaskTable};
 use crate::protocol::jsonrpc::{ErrorObject, RequestId};
 use crate::protocol::mcp::finish_result;
@@ -175,10 +176,13 @@ pub(crate) struct Tasks {
 }
 
 impl Tasks {
-    pub(crate) fn new(max: usize, ttl: Duration) -> Self {
+    /// Task ids are `<random>-<n>`, after `replica`'s name when there is
+    /// one, so a load balancer can route `tasks/*` (`Mcp-Name`) to the
+    /// replica that holds the task.
+    pub(crate) fn new(max: usize, ttl: Duration, replica: Option<&ReplicaId>) -> Self {
         let mut prefix = [0u8; 8];
         getrandom::fill(&mut prefix).expect("the operating system's random generator");
-        let prefix: String = prefix.iter().map(|b| format!("{b:02x}")).collect();
+        let prefix = stamped(replica, prefix.iter().map(|b| format!("{b:02x}")).collect());
         Self {
             table: TaskTable::new(max, prefix),
             questions: Mutex::new(HashMap::new()),

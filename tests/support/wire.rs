@@ -109,7 +109,7 @@ fn merge_meta(base: Value, mut params: Value) -> Value {
 
 /// The answer of one POST, JSON or SSE: the response and the notifications
 /// before it.
-async fn read(mut open: http::Open) -> (Value, Vec<Value>) {
+pub async fn read(mut open: http::Open) -> (Value, Vec<Value>) {
     let sse = open
         .headers
         .get("content-type")

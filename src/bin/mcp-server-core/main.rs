@@ -18,16 +18,19 @@ mod conformance;
 #[cfg(not(any(loom, shuttle)))]
 mod app {
     use std::net::SocketAddr;
+    use std::sync::Arc;
     use std::time::Duration;
 
     use anyhow::Context;
     use clap::{Parser, ValueEnum};
+    use mcp_server_core::bus::{DEFAULT_BUS_CHANNEL, RedisBus, RedisBusConfig};
     use mcp_server_core::config::{
         DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_LISTEN_BACKLOG, DEFAULT_MAX_BODY_BYTES,
         DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_FRAME_BYTES,
         DEFAULT_MAX_IN_FLIGHT_PER_SESSION, DEFAULT_MAX_SESSIONS, DEFAULT_OUTBOX_CAPACITY,
-        DEFAULT_SESSION_IDLE_TIMEOUT, HttpConfig, StateKey,
+        DEFAULT_SESSION_IDLE_TIMEOUT, HttpConfig, ReplicaId, StateKey,
     };
+    use mcp_server_core::server::EventBus;
     use mcp_server_core::transport::{http::ENDPOINT, tcp};
     use mcp_server_core::{FullPolicy, Server, ServerConfig, ServerHandle, ShutdownReport};
     use tracing_subscriber::EnvFilter;
@@ -107,6 +110,24 @@ mod app {
         #[arg(long, value_name = "PATH")]
         state_key_file: Option<std::path::PathBuf>,
 
+        /// Share listen-stream notifications (list_changed, resources/updated,
+        /// task status) with the other replicas through this Redis server's
+        /// pub/sub: redis://HOST:PORT/. Without it, notifications stay in
+        /// this process.
+        #[arg(long, value_name = "URL")]
+        event_bus: Option<String>,
+
+        /// The pub/sub channel of --event-bus; replicas on the same channel
+        /// see each other's notifications.
+        #[arg(long, value_name = "NAME", default_value = DEFAULT_BUS_CHANNEL, requires = "event_bus")]
+        bus_channel: String,
+
+        /// This replica's name behind a load balancer (letters, digits, - and
+        /// _): it starts every HTTP session id and task id, so the balancer
+        /// can route a session's or a task's requests to this replica.
+        #[arg(long, value_name = "NAME", value_parser = parse_replica_id)]
+        replica_id: Option<ReplicaId>,
+
         /// Most sessions at once; one more is told the server is at capacity and closed.
         #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_SESSIONS)]
         max_sessions: usize,
@@ -185,17 +206,39 @@ mod app {
                     .session_idle_timeout(Duration::from_millis(args.session_idle_timeout_ms))
                     .header_read_timeout(Duration::from_millis(args.header_read_timeout_ms)),
             );
-        let builder = Server::builder().config(config);
+        let config = match &args.replica_id {
+            Some(id) => config.replica_id(id.clone()),
+            None => config,
+        };
+        let runtime = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
+        let in_runtime = runtime.enter();
+        let mut builder = Server::builder().config(config);
+        let bus = match &args.event_bus {
+            Some(url) => {
+                let bus = RedisBus::start(url, RedisBusConfig::default().channel(&args.bus_channel))?;
+                tracing::info!(%url, channel = %args.bus_channel, "listen-stream notifications shared over Redis");
+                builder = builder.event_bus(Arc::clone(&bus) as Arc<dyn EventBus>);
+                Some(bus)
+            }
+            None => None,
+        };
         let server = if args.conformance {
             crate::conformance::fixtures(builder).build()
         } else {
             builder.builtin_tools().build()
         };
-        let runtime = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
+        drop(in_runtime);
         let result = runtime.block_on(serve(server, &args));
+        if let Some(bus) = bus {
+            tracing::info!(metrics = ?bus.metrics(), "event bus");
+        }
         // stdin is read on a blocking thread that may never return: do not wait for it.
         runtime.shutdown_timeout(Duration::from_millis(100));
         result
+    }
+
+    fn parse_replica_id(name: &str) -> Result<ReplicaId, String> {
+        ReplicaId::new(name)
     }
 
     /// A list that is just "*" means any (an empty list in the config).

@@ -26,6 +26,7 @@ use super::Http;
 use super::body::{self, Body, CancelOnDrop, Slot, Sse};
 use super::parked::Parked;
 use super::replay::{ReplayLog, StreamKind, parse_event_id};
+use crate::config::{ReplicaId, stamped};
 use crate::core::{Directory, Mailbox, MailboxReceiver, SessionAttrs, SessionId, mailbox};
 use crate::protocol::jsonrpc::{ErrorObject, Incoming, RequestId, SERVER_AT_CAPACITY};
 use crate::server::client_requests::Pending;
@@ -68,11 +69,12 @@ pub(crate) struct HttpSession {
 /// Live HTTP sessions by id.
 pub(crate) type Sessions = Directory<HttpSession>;
 
-/// 128 random bits from the operating system, as 32 hex digits.
-fn new_session_id() -> String {
+/// 128 random bits from the operating system, as 32 hex digits, after
+/// the replica's name when it has one (`ServerConfig::replica_id`).
+fn new_session_id(replica: Option<&ReplicaId>) -> String {
     let mut bits = [0u8; 16];
     getrandom::fill(&mut bits).expect("the operating system's random generator");
-    bits.iter().map(|b| format!("{b:02x}")).collect()
+    stamped(replica, bits.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// A POST with `initialize` and no session: admits and registers a new
@@ -97,7 +99,7 @@ pub(crate) async fn initialize(http: &Arc<Http>, line: Bytes, id: RequestId) -> 
         parked: Arc::new(Parked::default()),
         pending: state.pending(),
     };
-    let sid = new_session_id();
+    let sid = new_session_id(http.server.shared.config.replica_id.as_ref());
     http.sessions.insert(sid.clone(), entry.clone());
     http.spawn_session(run(
         Arc::clone(http),

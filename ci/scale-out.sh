@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Scale-out: two replicas behind a real nginx (round-robin) sharing a real
+# Redis. Installs Debian's redis-server and nginx when they are missing,
+# then runs the Rust scale-out tests (tests/scale_out.rs, ignored by a plain
+# `cargo test` because they need both) and the official Python SDK through
+# nginx against two replicas of the release binary. Each test starts its
+# own redis-server and nginx on free loopback ports and stops them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || need+=(redis-server)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
+if [ ${#need[@]} -gt 0 ]; then
+    echo "scale-out: installing ${need[*]}"
+    sudo=""
+    [ "$(id -u)" = 0 ] || sudo=sudo
+    install() { $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}"; }
+    install >/dev/null || { $sudo apt-get update -q >/dev/null && install >/dev/null; }
+fi
+MCP_REDIS_SERVER="$(command -v redis-server || echo /usr/bin/redis-server)"
+MCP_NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
+export MCP_REDIS_SERVER MCP_NGINX
+
+cargo test --release --test scale_out -- --include-ignored
+source ci/python-venv.sh
+cargo build --release --quiet --bin mcp-server-core
+(cd ci/interop && timeout 180 "../../$VENV/bin/python" python_sdk_scale_out.py ../../target/release/mcp-server-core)
+echo "ci/scale-out.sh: passed"

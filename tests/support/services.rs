@@ -1,0 +1,167 @@
+//! Real servers the scale-out tests run against, each a child process on a
+//! free loopback port, stopped when dropped: `redis-server` and an `nginx`
+//! that balances round-robin over replicas. `ci/scale-out.sh` installs
+//! both (Debian's packages) and says where they are (`MCP_REDIS_SERVER`,
+//! `MCP_NGINX`).
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A port nothing listens on now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port()
+}
+
+/// The program named by `var`, or the first of `defaults` that exists.
+fn program(var: &str, defaults: &[&str]) -> PathBuf {
+    if let Ok(path) = std::env::var(var) {
+        return PathBuf::from(path);
+    }
+    defaults
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+        .unwrap_or_else(|| panic!("{var} is not set and none of {defaults:?} exists: run ci/scale-out.sh"))
+}
+
+/// Waits until something accepts connections on `port`.
+fn wait_listening(port: u16, what: &str, child: &mut Child) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{what} exited before listening on {port}: {status}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("{what} is not listening on {port} after 20 s");
+}
+
+/// A `redis-server` of its own, without persistence.
+pub struct Redis {
+    pub port: u16,
+    child: Option<Child>,
+}
+
+impl Redis {
+    /// Starts one on a free port.
+    pub fn start() -> Self {
+        let mut redis = Self {
+            port: free_port(),
+            child: None,
+        };
+        redis.restart();
+        redis
+    }
+
+    /// `redis://127.0.0.1:<port>/`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    /// Kills it (an outage: connections drop at once).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again on the same port.
+    pub fn restart(&mut self) {
+        self.stop();
+        let mut child = Command::new(program("MCP_REDIS_SERVER", &["/usr/bin/redis-server"]))
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no", "--loglevel", "warning"])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start redis-server");
+        wait_listening(self.port, "redis-server", &mut child);
+        self.child = Some(child);
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// An `nginx` on a free port that sends requests round-robin to
+/// `replicas`, except those that name a replica: a request whose
+/// `Mcp-Session-Id`, or a `tasks/*` request whose `Mcp-Name`, starts with
+/// `<replica id>.` goes to that replica. Every answer carries
+/// `X-Upstream: <the replica's address>`.
+pub struct Nginx {
+    pub addr: SocketAddr,
+    dir: PathBuf,
+    child: Child,
+}
+
+impl Nginx {
+    /// Starts one in front of `replicas` (id, address).
+    pub fn start(replicas: &[(&str, SocketAddr)]) -> Self {
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!("mcp-nginx-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("nginx's directory");
+        std::fs::write(dir.join("nginx.conf"), config(&dir, port, replicas)).expect("nginx.conf");
+        let mut child = Command::new(program("MCP_NGINX", &["/usr/sbin/nginx"]))
+            .arg("-p")
+            .arg(&dir)
+            .arg("-c")
+            .arg(dir.join("nginx.conf"))
+            .arg("-e")
+            .arg(dir.join("error.log"))
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start nginx");
+        wait_listening(port, "nginx", &mut child);
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            dir,
+            child,
+        }
+    }
+
+    /// What nginx logged as errors so far (for failure messages).
+    pub fn errors(&self) -> String {
+        std::fs::read_to_string(self.dir.join("error.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The configuration: `ci/nginx/replicas.conf.in` (the load balancer of
+/// the README's example) on loopback ports, every path under `dir`.
+pub fn config(dir: &Path, port: u16, replicas: &[(&str, SocketAddr)]) -> String {
+    let mut upstreams = String::from("    upstream all {\n");
+    for (_, addr) in replicas {
+        upstreams += &format!("        server {addr};\n");
+    }
+    upstreams += "        keepalive 16;\n    }\n";
+    let (mut by_session, mut by_task) = (String::new(), String::new());
+    for (id, addr) in replicas {
+        upstreams += &format!("    upstream {id} {{\n        server {addr};\n        keepalive 4;\n    }}\n");
+        by_session += &format!("        \"~^{id}\\.\" {id};\n");
+        by_task += &format!("        \"~^tasks/[a-z]+ {id}\\.\" {id};\n");
+    }
+    include_str!("../../ci/nginx/replicas.conf.in")
+        .replace("@DIR@", &dir.display().to_string())
+        .replace("@PORT@", &port.to_string())
+        .replace("@UPSTREAMS@", &upstreams)
+        .replace("@BY_SESSION@", &by_session)
+        .replace("@BY_TASK@", &by_task)
+}
