@@ -423,3 +423,32 @@ async fn a_redis_outage_is_survived() {
     drop(stream);
     c.stop().await;
 }
+
+#[tokio::test]
+#[ignore = "needs redis-server and nginx: ci/scale-out.sh runs it"]
+async fn a_frozen_redis_is_noticed_and_left_behind() {
+    let c = Cluster::start().await;
+    // Connections stay open but nothing answers: the subscription's PING
+    // goes unanswered and the publish times out; both are noticed.
+    c.redis.pause();
+    let a = &c.a.bus;
+    let failed = a.metrics().publish_failed;
+    c.a.server.handle.add_tool(extra("while-frozen"));
+    wait_until("the frozen subscription is noticed", || !a.metrics().subscribed).await;
+    wait_until("the stuck publish is counted", || {
+        a.metrics().publish_failed > failed
+    })
+    .await;
+    let (_, answer) = call(
+        c.lb.addr,
+        "tools/call",
+        Some("echo"),
+        json!({"name": "echo", "arguments": {"text": "unaffected"}}),
+    )
+    .await;
+    assert_eq!(answer["result"]["content"][0]["text"], "unaffected");
+    c.redis.resume();
+    c.a.connected().await;
+    c.b.connected().await;
+    c.stop().await;
+}

@@ -25,24 +25,8 @@ from mcp.types import ElicitResult
 
 from python_sdk_client import free_port, stop, wait_for_port
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-TEMPLATE = os.path.join(HERE, "..", "nginx", "replicas.conf.in")
-
-
-def nginx_config(directory: str, port: int, replicas: "list[tuple[str, int]]") -> str:
-    upstreams = "    upstream all {\n" + "".join(f"        server 127.0.0.1:{p};\n" for _, p in replicas)
-    upstreams += "        keepalive 16;\n    }\n"
-    by_session = by_task = ""
-    for name, p in replicas:
-        upstreams += f"    upstream {name} {{\n        server 127.0.0.1:{p};\n        keepalive 4;\n    }}\n"
-        by_session += f'        "~^{name}\\." {name};\n'
-        by_task += f'        "~^tasks/[a-z]+ {name}\\." {name};\n'
-    with open(TEMPLATE) as f:
-        text = f.read()
-    for key, value in {"@DIR@": directory, "@PORT@": str(port), "@UPSTREAMS@": upstreams,
-                       "@BY_SESSION@": by_session, "@BY_TASK@": by_task}.items():
-        text = text.replace(key, value)
-    return text
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "nginx"))
+from replicas import config as nginx_config  # noqa: E402
 
 
 def access_log(directory: str) -> "list[str]":

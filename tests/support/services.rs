@@ -74,6 +74,22 @@ impl Redis {
         }
     }
 
+    /// Freezes it (SIGSTOP): connections stay open, nothing answers.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Thaws it (SIGCONT).
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().expect("redis-server runs").id().to_string();
+        let status = Command::new("kill").args([signal, &pid]).status().expect("kill");
+        assert!(status.success(), "kill {signal} {pid}");
+    }
+
     /// Starts it again on the same port.
     pub fn restart(&mut self) {
         self.stop();
@@ -151,10 +167,11 @@ pub fn config(dir: &Path, port: u16, replicas: &[(&str, SocketAddr)]) -> String 
     for (_, addr) in replicas {
         upstreams += &format!("        server {addr};\n");
     }
-    upstreams += "        keepalive 16;\n    }\n";
+    upstreams += "        keepalive 64;\n    }\n";
     let (mut by_session, mut by_task) = (String::new(), String::new());
     for (id, addr) in replicas {
-        upstreams += &format!("    upstream {id} {{\n        server {addr};\n        keepalive 4;\n    }}\n");
+        upstreams +=
+            &format!("    upstream {id} {{\n        server {addr};\n        keepalive 64;\n    }}\n");
         by_session += &format!("        \"~^{id}\\.\" {id};\n");
         by_task += &format!("        \"~^tasks/[a-z]+ {id}\\.\" {id};\n");
     }

@@ -1,0 +1,25 @@
+"""Fills in ci/nginx/replicas.conf.in (standard library only): the nginx in
+front of MCP server replicas that the scale-out scripts start. The Rust
+tests fill in the same template (tests/support/services.rs)."""
+
+import os
+
+TEMPLATE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "replicas.conf.in")
+
+
+def config(directory: str, port: int, replicas: "list[tuple[str, int]]") -> str:
+    """The configuration for nginx on 127.0.0.1:`port`, its files under
+    `directory`, in front of `replicas` (replica id, port on 127.0.0.1)."""
+    upstreams = "    upstream all {\n" + "".join(f"        server 127.0.0.1:{p};\n" for _, p in replicas)
+    upstreams += "        keepalive 64;\n    }\n"
+    by_session = by_task = ""
+    for name, p in replicas:
+        upstreams += f"    upstream {name} {{\n        server 127.0.0.1:{p};\n        keepalive 64;\n    }}\n"
+        by_session += f'        "~^{name}\\." {name};\n'
+        by_task += f'        "~^tasks/[a-z]+ {name}\\." {name};\n'
+    with open(TEMPLATE) as f:
+        text = f.read()
+    for key, value in {"@DIR@": directory, "@PORT@": str(port), "@UPSTREAMS@": upstreams,
+                       "@BY_SESSION@": by_session, "@BY_TASK@": by_task}.items():
+        text = text.replace(key, value)
+    return text
