@@ -2,7 +2,9 @@
 //!
 //! - `line`: a session on a byte stream, one JSON-RPC message per line;
 //! - [`tcp`]: the listener and the accept loop;
-//! - `stdio`: one client on a reader and a writer;
+//! - `stdio`: one client on a reader and a writer, or on the process's own
+//!   stdin and stdout (`stdio_fds`: through the reactor when they are pipes
+//!   or sockets);
 //! - [`http`]: Streamable HTTP for both protocol generations.
 //!
 //! A transport holds no protocol state; it frames, enforces the size limits
@@ -12,4 +14,5 @@ pub(crate) mod framing;
 pub mod http;
 pub(crate) mod line;
 mod stdio;
+mod stdio_fds;
 pub mod tcp;

@@ -1,16 +1,42 @@
 //! Serving one client over a reader and a writer (stdin and stdout, or any
 //! stream pair) as a line session.
+//!
+//! [`Server::serve_stdio`] reads and writes the process's own stdin and
+//! stdout on the reactor when they are pipes or sockets (see
+//! `stdio_fds.rs`).
 
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::task::JoinSet;
 
 use super::line::{self, rejection_frame};
+use super::stdio_fds;
 use crate::error::AdmitError;
 use crate::server::drain::count_clean;
 use crate::server::{Server, ShutdownReport};
 use crate::sync::Arc;
 
 impl Server {
+    /// Serves one client over this process's stdin and stdout until it
+    /// disconnects or [`super::ServerHandle::shutdown`] is called, then
+    /// returns the report. Pipes and sockets are read and written
+    /// non-blocking on tokio's reactor (no thread hand-off per message) and
+    /// get their original flags back at the end; anything else (a file, a
+    /// terminal) goes through tokio's blocking `stdin()` / `stdout()`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Server::serve_connection`].
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime with I/O enabled.
+    pub async fn serve_stdio(&self) -> Result<ShutdownReport, AdmitError> {
+        let (input, output, restore) = stdio_fds::open();
+        let report = self.serve_connection(input, output).await;
+        drop(restore);
+        report
+    }
+
     /// Serves one client over a reader and a writer (stdio, or any stream
     /// pair) until it disconnects or [`super::ServerHandle::shutdown`] is
     /// called, then returns the report.

@@ -36,6 +36,11 @@ pub(crate) struct Args {
     #[arg(long, value_name = "SECS")]
     pub(crate) duration: Option<f64>,
 
+    /// Requests kept in flight per session (TCP and stdio): a new call is
+    /// written as soon as an answer arrives. 1: one call at a time.
+    #[arg(long, value_name = "N", default_value_t = 1, conflicts_with = "http", value_parser = clap::value_parser!(u16).range(1..))]
+    pub(crate) pipeline: u16,
+
     /// The tool to call.
     #[arg(long, default_value = "echo")]
     pub(crate) tool: String,

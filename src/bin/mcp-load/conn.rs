@@ -11,6 +11,10 @@ use crate::args::Args;
 use crate::http::HttpConn;
 use crate::line::LineConn;
 
+/// How long a stdio server may take to exit once its stdin is closed
+/// (under a profiler it writes its output then) before it is killed.
+const CHILD_EXIT_GRACE: Duration = Duration::from_secs(120);
+
 /// What the generator reads of a message from the server.
 #[derive(serde::Deserialize)]
 pub(crate) struct Reply {
@@ -121,6 +125,14 @@ impl Conn {
             bail!("the tool reported an error");
         }
         Ok(())
+    }
+
+    /// Ends the session (see [`LineConn::close`]).
+    pub(crate) async fn close(self) {
+        match self {
+            Conn::Line(line, _) => line.close(CHILD_EXIT_GRACE).await,
+            Conn::Http(http, _) => drop(http),
+        }
     }
 
     /// Keeps the session open, reading and discarding whatever a line

@@ -1,7 +1,10 @@
 //! A session over a byte stream (TCP, or a child's stdin/stdout): one
 //! JSON-RPC message per line.
 
+use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::process::Stdio;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use serde_json::Value;
@@ -94,6 +97,93 @@ impl LineConn {
             if reply.id.as_u64() == Some(id) || reply.id.is_null() {
                 return Ok(reply);
             }
+        }
+    }
+
+    /// Calls `tools/call` (params already encoded) with up to `depth`
+    /// requests in flight, writing a new one as soon as an answer comes,
+    /// while `more(calls issued so far)` says so. Returns the latency of
+    /// each call answered, in microseconds, and what stopped the run early.
+    pub(crate) async fn call_pipelined(
+        &mut self,
+        params: &str,
+        depth: usize,
+        more: &(dyn Fn(u64) -> bool + Send + Sync),
+        answered: &(dyn Fn() + Send + Sync),
+    ) -> (Vec<u64>, Option<String>) {
+        let mut samples = Vec::new();
+        let failure = self.pipeline(params, depth, more, answered, &mut samples).await;
+        (samples, failure.err().map(|e| format!("{e:#}")))
+    }
+
+    async fn pipeline(
+        &mut self,
+        params: &str,
+        depth: usize,
+        more: &(dyn Fn(u64) -> bool + Send + Sync),
+        answered: &(dyn Fn() + Send + Sync),
+        samples: &mut Vec<u64>,
+    ) -> anyhow::Result<()> {
+        let mut sent: HashMap<u64, Instant> = HashMap::with_capacity(depth);
+        let (mut issued, mut out, mut line) = (0u64, String::new(), String::new());
+        loop {
+            while sent.len() < depth && more(issued) {
+                self.next_id += 1;
+                let id = self.next_id;
+                let _ = writeln!(
+                    out,
+                    "{{\"jsonrpc\":\"2.0\",\"id\":{id},\"method\":\"tools/call\",\"params\":{params}}}"
+                );
+                sent.insert(id, Instant::now());
+                issued += 1;
+            }
+            if !out.is_empty() {
+                self.writer.write_all(out.as_bytes()).await?;
+                self.writer.flush().await?;
+                out.clear();
+            }
+            if sent.is_empty() {
+                return Ok(());
+            }
+            // At least one line, then every whole line already buffered.
+            loop {
+                line.clear();
+                if self.reader.read_line(&mut line).await? == 0 {
+                    bail!("the server closed the connection");
+                }
+                let reply: Reply = serde_json::from_str(&line).context("the server sent invalid JSON")?;
+                if reply.method.is_none() {
+                    let id = reply.id.as_u64().context("an answer without a numeric id")?;
+                    let at = sent.remove(&id).context("an answer to no request in flight")?;
+                    if let Some(error) = reply.error {
+                        bail!("tools/call failed: {error}");
+                    }
+                    if reply.result.is_some_and(|r| r.is_error) {
+                        bail!("the tool reported an error");
+                    }
+                    samples.push(at.elapsed().as_micros() as u64);
+                    answered();
+                }
+                if !self.reader.buffer().contains(&b'\n') {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Closes the connection; for a child (stdio), closes its stdin and
+    /// waits up to `grace` for it to exit by itself before killing it.
+    pub(crate) async fn close(self, grace: Duration) {
+        let Self {
+            reader,
+            writer,
+            _child: child,
+            ..
+        } = self;
+        drop(writer);
+        drop(reader);
+        if let Some(mut child) = child {
+            let _ = tokio::time::timeout(grace, child.wait()).await;
         }
     }
 

@@ -3,13 +3,15 @@
 //!
 //! Opens C sessions at once (the connect storm is part of the measurement),
 //! then drives `tools/call` in a closed loop on each (one request
-//! outstanding per session) for N calls or a fixed duration, and reports
+//! outstanding per session, or `--pipeline N` over TCP and stdio) for N
+//! calls or a fixed duration, and reports
 //! requests/s, latency percentiles, errors and connect-to-first-response
 //! latency, on the terminal and as JSON.
 //!
 //! ```text
 //! mcp-load --tcp 127.0.0.1:7878 -c 64 -n 1000
 //! mcp-load --stdio "./target/release/mcp-server-core --stdio" -c 8 --duration 5 --json out.json
+//! mcp-load --stdio "./target/release/mcp-server-core --stdio" -c 1 --pipeline 64 --duration 5
 //! mcp-load --http http://127.0.0.1:8080/mcp -c 64 --duration 5                       # 2025 sessions
 //! mcp-load --http http://127.0.0.1:8080/mcp -c 64 --duration 5 --protocol 2026-07-28 # stateless
 //! mcp-load --tcp 127.0.0.1:7878 -c 1000 --hold 10          # connect, stay idle 10 s, leave
@@ -101,7 +103,6 @@ mod run {
             eprintln!("holding {admitted} sessions for {hold} s ({rejected} rejected, {failed} failed)");
             tokio::time::sleep(Duration::from_secs_f64(hold)).await;
             idle.abort_all();
-            drop(conns);
         } else {
             let per_session = args.requests.unwrap_or(1000);
             let deadline = args.duration.map(|d| Instant::now() + Duration::from_secs_f64(d));
@@ -117,7 +118,19 @@ mod run {
                 }
                 let params = serde_json::to_string(&params)?;
                 let bar = bar.clone();
+                let depth = usize::from(args.pipeline);
                 calling.spawn(async move {
+                    if depth > 1 {
+                        if let Conn::Line(line, _) = &mut conn {
+                            let more = move |issued: u64| {
+                                deadline.map_or(issued < per_session, |d| Instant::now() < d)
+                            };
+                            let answered = || bar.inc(1);
+                            let (samples, failure) =
+                                line.call_pipelined(&params, depth, &more, &answered).await;
+                            return (samples, failure, conn);
+                        }
+                    }
                     let mut samples = Vec::with_capacity(per_session.min(1 << 20) as usize);
                     let mut failure = None;
                     let mut n = 0u64;
@@ -133,11 +146,12 @@ mod run {
                         n += 1;
                         bar.inc(1);
                     }
-                    (samples, failure)
+                    (samples, failure, conn)
                 });
             }
             while let Some(done) = calling.join_next().await {
-                let (samples, failure) = done?;
+                let (samples, failure, conn) = done?;
+                conns.push(conn);
                 ok += samples.len() as u64;
                 latencies.extend(samples);
                 if let Some(failure) = failure {
@@ -148,6 +162,13 @@ mod run {
             bar.finish_and_clear();
         }
         let elapsed = started.elapsed().as_secs_f64();
+        // Close every session; a stdio server sees its stdin end and may
+        // exit by itself (a profiler around it then writes its output).
+        let mut closing = JoinSet::new();
+        for conn in conns {
+            closing.spawn(conn.close());
+        }
+        while closing.join_next().await.is_some() {}
         let report = Report {
             label: args.label.clone(),
             transport: Conn::transport(&args).to_owned(),

@@ -232,7 +232,7 @@ mod app {
         if let Some(bus) = bus {
             tracing::info!(metrics = ?bus.metrics(), "event bus");
         }
-        // stdin is read on a blocking thread that may never return: do not wait for it.
+        // stdin may be read on a blocking thread (a file or a terminal) that never returns: do not wait for it.
         runtime.shutdown_timeout(Duration::from_millis(100));
         result
     }
@@ -257,10 +257,7 @@ mod app {
         }
         if args.stdio {
             tracing::info!("serving MCP on stdio");
-            let report = server
-                .serve_connection(tokio::io::stdin(), tokio::io::stdout())
-                .await
-                .context("serving stdio")?;
+            let report = server.serve_stdio().await.context("serving stdio")?;
             log_report("stdio", &report);
             return Ok(());
         }
