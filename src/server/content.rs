@@ -12,7 +12,12 @@ pub struct Content(Value);
 impl Content {
     /// A text block.
     pub fn text(text: impl Into<String>) -> Self {
-        Self(json!({"type": "text", "text": text.into()}))
+        // Built by hand: `json!` would copy `text` (it serializes what it
+        // is given).
+        let mut block = serde_json::Map::new();
+        block.insert("type".to_owned(), Value::from("text"));
+        block.insert("text".to_owned(), Value::String(text.into()));
+        Self(Value::Object(block))
     }
 
     /// An image, base64-encoded `data` of MIME type `mime_type`.

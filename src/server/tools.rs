@@ -7,7 +7,7 @@
 use std::fmt;
 use std::future::Future;
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::RequestContext;
 use super::content::Content;
@@ -231,11 +231,14 @@ impl ToolOutput {
     }
 
     pub(crate) fn into_result(self) -> Value {
-        let mut result = json!({"content": self.content, "isError": self.is_error});
+        // Moved in, not serialized again: `json!` would copy the content.
+        let mut result = Map::new();
+        result.insert("content".to_owned(), Value::Array(self.content));
+        result.insert("isError".to_owned(), Value::Bool(self.is_error));
         if let Some(s) = self.structured {
-            result["structuredContent"] = s;
+            result.insert("structuredContent".to_owned(), s);
         }
-        result
+        Value::Object(result)
     }
 }
 

@@ -6,7 +6,7 @@
 use futures_util::FutureExt;
 use serde_json::{Map, Value, json};
 
-use super::{Call, Dispatch};
+use super::{Call, Dispatch, Label};
 use crate::protocol::jsonrpc::ErrorObject;
 use crate::protocol::mcp::{
     Generation, META_CLIENT_CAPABILITIES, MISSING_CLIENT_CAPABILITY, cacheable, log_level_rank,
@@ -77,7 +77,7 @@ fn inputs(
 /// A [`Call`] of `label`, with the progress token and log level of
 /// `params._meta`.
 fn call(
-    label: String,
+    label: Label,
     params: &Map<String, Value>,
     generation: Generation,
     inputs: Option<Arc<InputRound>>,
@@ -155,7 +155,7 @@ pub(super) fn tool(
         }
     };
     let dispatch = call(
-        format!("tools/call {name}"),
+        Label::new("tools/call", name),
         &params,
         generation,
         inputs,
@@ -202,7 +202,7 @@ pub(super) fn read(
     let Some(target) = catalog.read_target(&uri) else {
         return Dispatch::Reply(Err(resource_not_found(generation, &uri)));
     };
-    let label = format!("resources/read {uri}");
+    let label = Label::new("resources/read", uri.clone());
     let inputs = try_reply!(inputs(shared, generation, "resources/read", &uri, &params));
     call(
         label,
@@ -251,7 +251,7 @@ pub(super) fn prompt(
     );
     let inputs = try_reply!(inputs(shared, generation, "prompts/get", &name, &params));
     call(
-        format!("prompts/get {name}"),
+        Label::new("prompts/get", name),
         &params,
         generation,
         inputs,
@@ -275,7 +275,7 @@ pub(super) fn complete(catalog: &Catalog, params: Option<Value>, generation: Gen
     let request = try_reply!(CompletionRequest::parse(params.as_ref()));
     let params = try_reply!(object(params, "completion/complete"));
     call(
-        format!("completion/complete {}", request.argument),
+        Label::new("completion/complete", request.argument.clone()),
         &params,
         generation,
         None,

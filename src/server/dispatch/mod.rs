@@ -54,10 +54,31 @@ pub(crate) fn is_stateless_method(method: &str) -> bool {
 /// A handler's work, started with the request's context.
 pub(crate) type Invoke = Box<dyn FnOnce(RequestContext) -> BoxFuture<Result<Value, ErrorObject>> + Send>;
 
+/// What a call runs, for logs: `tools/call echo`, `resources/read
+/// file:///a`; formatted only when it is logged.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Label {
+    method: &'static str,
+    subject: String,
+}
+
+impl Label {
+    /// `method` of `subject` (a tool's or prompt's name, a URI).
+    pub(crate) fn new(method: &'static str, subject: String) -> Self {
+        Self { method, subject }
+    }
+}
+
+impl std::fmt::Display for Label {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.method, self.subject)
+    }
+}
+
 /// A request that runs a handler of the user's.
 pub(crate) struct Call {
-    /// What runs, for logs: `tools/call echo`, `resources/read file:///a`.
-    pub(crate) label: String,
+    /// What runs, for logs.
+    pub(crate) label: Label,
     pub(crate) invoke: Invoke,
     pub(crate) progress_token: Option<Value>,
     /// The log level the request named in its `_meta` (2026-07-28).

@@ -12,6 +12,7 @@ use crate::core::{Envelope, OutboxSender};
 use crate::metrics::{Metrics, decr, incr};
 use crate::protocol::jsonrpc::{ErrorObject, REQUEST_TIMED_OUT, RequestId, encode_error, encode_result};
 use crate::protocol::mcp::{Generation, finish_result};
+use crate::server::dispatch::Label;
 use crate::sync::{Arc, AtomicU64, CancellationToken};
 
 /// A handler's call, with panics caught.
@@ -32,7 +33,7 @@ pub(crate) async fn send_reply(route: &OutboxSender, stop: &CancellationToken, e
 /// The answer to a finished call.
 pub(crate) fn answer(
     gauge: &mut InFlight,
-    label: &str,
+    label: &Label,
     id: &RequestId,
     generation: Generation,
     server_info: &Value,
@@ -49,7 +50,7 @@ pub(crate) fn answer(
         }
         Err(_panic) => {
             gauge.end(|m| &m.requests_panicked);
-            tracing::warn!(label, ?id, "handler panicked");
+            tracing::warn!(%label, ?id, "handler panicked");
             encode_error(
                 Some(id),
                 &ErrorObject::internal(format!("{label}: the handler panicked")),
@@ -83,7 +84,7 @@ impl CallTask {
     pub(crate) async fn run(
         self,
         id: RequestId,
-        label: String,
+        label: Label,
         call: CallFuture,
         token: CancellationToken,
         mut gauge: InFlight,

@@ -337,7 +337,7 @@ impl SessionState {
     /// no task, no timer and no entry in `requests`. Otherwise the
     /// half-run call moves into a task of its own, which polls it again at
     /// once (so it registers that task's waker) and adds the timeout.
-    fn spawn_call(&mut self, id: RequestId, call: Call, route: &Route) {
+    fn spawn_call(&mut self, id: RequestId, mut call: Call, route: &Route) {
         let mut gauge = InFlight::new(Arc::clone(self.shared.core.metrics_ref()));
         let token = match route {
             Route::Session => self.session.token().child_token(),
@@ -349,7 +349,7 @@ impl SessionState {
             Route::Session => None,
         };
         let generation = call.generation;
-        let label = call.label.clone();
+        let label = std::mem::take(&mut call.label);
         // A stateless request has no session to carry the client's answer.
         let client = (!generation.is_stateless()).then(|| ClientLink {
             pending: Arc::clone(&self.pending),

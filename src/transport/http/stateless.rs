@@ -209,7 +209,7 @@ async fn run(
     shared: Arc<Shared>,
     permit: Permit,
     id: RequestId,
-    call: Call,
+    mut call: Call,
     outbox: OutboxSender,
     token: CancellationToken,
 ) {
@@ -217,7 +217,7 @@ async fn run(
     let server = crate::server::ServerHandle {
         shared: std::sync::Arc::clone(&shared),
     };
-    let label = call.label.clone();
+    let label = std::mem::take(&mut call.label);
     let task = CallTask {
         stop: token.clone(),
         route: outbox.clone(),
