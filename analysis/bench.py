@@ -179,6 +179,18 @@ def fig_throughput():
     return out
 
 
+def fig_stdio_pipelined():
+    """One stdio session with 64 echo calls in flight (mcp-load --pipeline
+    64), for 3 s: how a client that does not wait for each answer sees the
+    server."""
+    out = {}
+    for kind in ("ours", "rmcp"):
+        runs = [load(["--stdio", stdio_cmd(kind), "-c", "1", "--pipeline", "64", "--duration", "3"])
+                for _ in range(RUNS)]
+        out[kind] = summarize(runs)
+    return out
+
+
 def summarize(runs):
     by_rps = sorted(runs, key=lambda r: r["requests_per_s"])
     mid = by_rps[len(by_rps) // 2]
@@ -360,6 +372,7 @@ def fig_admission():
 FIGURES = {
     "connect": fig_connect,
     "throughput": fig_throughput,
+    "stdio_pipelined": fig_stdio_pipelined,
     "idle_cpu": fig_idle_cpu,
     "memory_per_session": fig_memory_per_session,
     "slow_reader": fig_slow_reader,

@@ -157,6 +157,13 @@ mod app {
         #[arg(long, value_name = "MS", default_value_t = 5_000)]
         shutdown_grace_ms: u64,
 
+        /// Threads of the tokio runtime that run sessions (default: one per
+        /// CPU). Fewer threads than the machine has cores leaves cores to
+        /// other processes (and, on a machine shared with the clients, cuts
+        /// tail latency; see analysis/async-fixes-performance.md).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+        worker_threads: Option<u16>,
+
         /// Listen backlog of the TCP socket (capped by net.core.somaxconn).
         #[arg(long, value_name = "N", default_value_t = DEFAULT_LISTEN_BACKLOG)]
         backlog: u32,
@@ -210,7 +217,14 @@ mod app {
             Some(id) => config.replica_id(id.clone()),
             None => config,
         };
-        let runtime = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
+        let mut runtime = tokio::runtime::Builder::new_multi_thread();
+        if let Some(n) = args.worker_threads {
+            runtime.worker_threads(usize::from(n));
+        }
+        let runtime = runtime
+            .enable_all()
+            .build()
+            .context("starting the tokio runtime")?;
         let in_runtime = runtime.enter();
         let mut builder = Server::builder().config(config);
         let bus = match &args.event_bus {
