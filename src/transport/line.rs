@@ -87,19 +87,26 @@ where
     W: AsyncWrite + Unpin,
 {
     let token = state.session().token().clone();
+    // Made once: registering a new waiter on every turn of the loop costs
+    // more than polling this one again.
+    let cancelled = token.cancelled();
+    tokio::pin!(cancelled);
     let client_waits = state.pending();
     loop {
         let can_read = state.can_read();
         let event = tokio::select! {
             biased;
-            // Cancel-safe: only waits.
-            () = token.cancelled() => Event::Cancelled,
+            // Cancel-safe: only waits (and is polled again next turn).
+            () = &mut cancelled => Event::Cancelled,
             // Cancel-safe: mpsc::Receiver::recv never loses a message.
             Some(envelope) = outbox.recv() => Event::Outgoing(envelope),
             // Cancel-safe: join_next leaves unfinished tasks in the set.
             done = state.next_finished() => Event::Finished(done),
-            // Cancel-safe: only waits (a stored permit survives a drop).
-            () = client_waits.changed() => Event::Recheck,
+            // Only needed while reading is paused: a call that starts
+            // waiting for the client can only make `can_read` true.
+            // Cancel-safe: only waits (a stored permit survives a drop; a
+            // stale one costs one extra turn).
+            () = client_waits.changed(), if !can_read => Event::Recheck,
             // Cancel-safe: LineReader keeps partial lines in itself.
             frame = lines.next(), if can_read => Event::Inbound(frame),
         };
@@ -114,7 +121,7 @@ where
             Event::Outgoing(first) => {
                 let written = tokio::select! {
                     biased;
-                    () = token.cancelled() => continue,
+                    () = &mut cancelled => continue,
                     written = write_batch(writer, first, outbox) => written,
                 };
                 if let Err(e) = written {
