@@ -36,6 +36,10 @@ pub mod server;
 #[cfg(not(any(loom, shuttle)))]
 pub mod transport;
 
+#[cfg(all(fuzzing, not(any(loom, shuttle))))]
+#[doc(hidden)]
+pub mod fuzzing;
+
 pub use config::{FullPolicy, ServerConfig};
 pub use error::{AdmitError, NotifyError};
 pub use metrics::MetricsSnapshot;

@@ -185,16 +185,23 @@ impl Field {
 /// -32700 for bytes that are not JSON (or not UTF-8), -32600 for JSON that is
 /// not a JSON-RPC 2.0 message (including batches, which MCP does not use).
 pub fn parse(line: &[u8]) -> Result<Incoming, Rejection> {
-    match serde_json::from_slice::<Raw>(line) {
+    // The whole line is checked first: serde skips members it does not
+    // know without checking their strings, so invalid UTF-8 there would
+    // pass (found by fuzz/jsonrpc). Parsing from `&str` then skips the
+    // per-string check.
+    let Ok(text) = std::str::from_utf8(line) else {
+        return Err(Rejection::new(None, PARSE_ERROR, "parse error: not UTF-8"));
+    };
+    match serde_json::from_str::<Raw>(text) {
         Ok(raw) => message(raw),
         // Not an object of the expected shape: find out what it is.
-        Err(_) => Err(classify(line)),
+        Err(_) => Err(classify(text)),
     }
 }
 
 /// Why a line that is not a JSON object (or not valid JSON) is refused.
-fn classify(line: &[u8]) -> Rejection {
-    match serde_json::from_slice::<Value>(line) {
+fn classify(line: &str) -> Rejection {
+    match serde_json::from_str::<Value>(line) {
         Err(e) => Rejection::new(None, PARSE_ERROR, &format!("parse error: {e}")),
         Ok(Value::Array(_)) => Rejection::new(
             None,
@@ -351,6 +358,10 @@ mod tests {
     #[test]
     fn rejects_with_the_spec_codes() {
         assert_eq!(code("{not json"), PARSE_ERROR);
+        // Invalid UTF-8 in a member nobody reads is still not JSON.
+        let mut line = br#"{"jsonrpc":"2.0","id":1,"method":"x","other":""#.to_vec();
+        line.extend_from_slice(b"\xff\"}");
+        assert_eq!(parse(&line).unwrap_err().error.code, PARSE_ERROR);
         assert_eq!(code("[1,2]"), INVALID_REQUEST);
         assert_eq!(code("42"), INVALID_REQUEST);
         assert_eq!(code(r#"{"jsonrpc":"1.0","id":1,"method":"x"}"#), INVALID_REQUEST);

@@ -26,6 +26,17 @@ mod service;
 mod session;
 mod stateless;
 
+/// For the fuzz targets (`crate::fuzzing`).
+#[cfg(fuzzing)]
+pub(crate) use replay::parse_event_id;
+
+/// For the fuzz targets (`crate::fuzzing`): a header value decoded as the
+/// transport reads it.
+#[cfg(fuzzing)]
+pub(crate) fn decoded_header(value: &str) -> Option<String> {
+    headers::decoded(value).ok()
+}
+
 use std::convert::Infallible;
 use std::time::Duration;
 
