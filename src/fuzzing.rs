@@ -10,6 +10,8 @@ use std::task::{Context, Poll};
 use futures_util::FutureExt;
 use tokio::io::{AsyncRead, BufReader, ReadBuf};
 
+use crate::core::Envelope;
+use crate::sync::Arc;
 use crate::transport::framing::{Frame, LineReader};
 
 /// What the line framing made of its input, frame by frame.
@@ -96,4 +98,87 @@ pub fn event_id(id: &str) -> Option<(u64, u64)> {
 /// decoded); `None` if refused.
 pub fn header_value(value: &str) -> Option<String> {
     crate::transport::http::decoded_header(value)
+}
+
+/// What one session answered to a run of lines.
+#[derive(Debug, Default)]
+pub struct SessionAnswers {
+    /// Every message the session queued for the client, in order.
+    pub messages: Vec<serde_json::Value>,
+    /// Requests still running when the input ended (listen streams; calls
+    /// cancelled by the client). They were then cancelled with the session.
+    pub unfinished: usize,
+}
+
+/// Feeds `lines` to one stdio/TCP-style session of a server with the
+/// built-in tools and the given frame limit, as its line driver would, then
+/// runs every call it started to its end (on a runtime with paused time,
+/// so timers such as `sleep` and the client-answer timeout pass at once),
+/// and returns what the session sent.
+///
+/// # Panics
+///
+/// If the session cannot be admitted (it always can: it is the only one).
+pub fn one_session(lines: &[&[u8]], max_frame_bytes: usize) -> SessionAnswers {
+    use crate::server::Server;
+    use crate::server::session::{Route, SessionState};
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        let server = Server::builder()
+            .config(crate::ServerConfig::default().max_frame_bytes(max_frame_bytes))
+            .builtin_tools()
+            .build();
+        let shared = Arc::clone(&server.shared);
+        let (session, mut outbox) = shared
+            .core
+            .admit()
+            .and_then(|permit| shared.core.register(permit))
+            .expect("one session is admitted");
+        let mut state = SessionState::new(Arc::clone(&shared), session);
+        let mut answers = SessionAnswers::default();
+        for line in lines {
+            if line.len() > max_frame_bytes {
+                state.on_too_long(line.len(), &Route::Session);
+            } else {
+                state.on_message(line, &Route::Session);
+            }
+            while let Some(envelope) = outbox.try_recv() {
+                take(envelope, &mut answers);
+            }
+        }
+        // Run the calls to their end; a call waiting for the outbox is
+        // served by draining it. An hour of (paused) time is more than any
+        // built-in tool or timeout takes; what runs past it never ends.
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(3600);
+        loop {
+            tokio::select! {
+                biased;
+                Some(envelope) = outbox.recv() => take(envelope, &mut answers),
+                done = state.next_finished(), if state.in_flight() > 0 => state.on_finished(done),
+                () = tokio::time::sleep_until(deadline) => break,
+                else => break,
+            }
+            if state.in_flight() == 0 {
+                break;
+            }
+        }
+        answers.unfinished = state.in_flight() + state.listening();
+        state.end_requests().await;
+        while let Some(envelope) = outbox.try_recv() {
+            take(envelope, &mut answers);
+        }
+        answers
+    })
+}
+
+/// Records a message the session queued.
+fn take(envelope: Envelope, answers: &mut SessionAnswers) {
+    let message = serde_json::from_slice(envelope.frame()).expect("the session sends JSON");
+    envelope.delivered();
+    answers.messages.push(message);
 }

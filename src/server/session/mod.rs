@@ -158,6 +158,18 @@ impl SessionState {
         self.in_flight.join_next().await.expect("the set is not empty")
     }
 
+    /// Requests running now (for the fuzz targets).
+    #[cfg(fuzzing)]
+    pub(crate) fn in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+
+    /// Listen streams open now (for the fuzz targets).
+    #[cfg(fuzzing)]
+    pub(crate) fn listening(&self) -> usize {
+        self.listens.len()
+    }
+
     /// Forgets a finished request.
     pub(crate) fn on_finished(&mut self, done: Finished) {
         if let Ok(Some(id)) = done {
