@@ -27,6 +27,9 @@ pub(crate) struct Metrics {
     pub(crate) replay_lost: AtomicU64,
     pub(crate) responses_unmatched: AtomicU64,
     pub(crate) tasks_rejected: AtomicU64,
+    pub(crate) handshake_timeouts: AtomicU64,
+    pub(crate) http_header_timeouts: AtomicU64,
+    pub(crate) http_body_timeouts: AtomicU64,
 }
 
 /// Adds one to a counter.
@@ -60,6 +63,9 @@ impl Metrics {
             replay_lost: read(&self.replay_lost),
             responses_unmatched: read(&self.responses_unmatched),
             tasks_rejected: read(&self.tasks_rejected),
+            handshake_timeouts: read(&self.handshake_timeouts),
+            http_header_timeouts: read(&self.http_header_timeouts),
+            http_body_timeouts: read(&self.http_body_timeouts),
         }
     }
 }
@@ -103,4 +109,13 @@ pub struct MetricsSnapshot {
     /// Tasks (tasks extension) refused because `max_tasks` were held or the
     /// server was shutting down.
     pub tasks_rejected: u64,
+    /// TCP connections closed because they sent no `initialize` (nor a
+    /// 2026-07-28 request) within `handshake_timeout`.
+    pub handshake_timeouts: u64,
+    /// HTTP connections closed because a request's headers did not arrive
+    /// within `header_read_timeout` (slowloris).
+    pub http_header_timeouts: u64,
+    /// HTTP requests answered 408 because their body did not arrive within
+    /// `body_read_timeout`.
+    pub http_body_timeouts: u64,
 }

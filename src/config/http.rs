@@ -12,6 +12,8 @@ pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 1024;
 pub const DEFAULT_SESSION_IDLE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 /// Default for [`HttpConfig::header_read_timeout`]: 10 s.
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default for [`HttpConfig::body_read_timeout`]: 30 s.
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The names a request's `Host` (and, with a scheme, its `Origin`) may carry
 /// by default: the loopback ones, so that DNS rebinding is refused.
@@ -32,6 +34,9 @@ pub struct HttpConfig {
     pub session_idle_timeout: Duration,
     /// How long a client may take to send a request's headers.
     pub header_read_timeout: Duration,
+    /// How long a client may take to send a request's body once its
+    /// headers are in; a slower one gets 408 and its connection is closed.
+    pub body_read_timeout: Duration,
     /// Host names (without the port) a request's `Host` may name; empty
     /// allows any. Default: the loopback names.
     pub allowed_hosts: Vec<String>,
@@ -49,6 +54,7 @@ impl Default for HttpConfig {
             max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
             session_idle_timeout: DEFAULT_SESSION_IDLE_TIMEOUT,
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
             allowed_hosts: LOOPBACK_NAMES.iter().map(|&n| n.to_owned()).collect(),
             allowed_origins: LOOPBACK_NAMES.iter().map(|&n| n.to_owned()).collect(),
         }
@@ -77,6 +83,12 @@ impl HttpConfig {
     /// Sets [`HttpConfig::session_idle_timeout`].
     pub fn session_idle_timeout(mut self, timeout: Duration) -> Self {
         self.session_idle_timeout = timeout;
+        self
+    }
+
+    /// Sets [`HttpConfig::body_read_timeout`].
+    pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
+        self.body_read_timeout = timeout;
         self
     }
 

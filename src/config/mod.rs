@@ -9,8 +9,8 @@ mod replica;
 use std::time::Duration;
 
 pub use http::{
-    DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONCURRENT_REQUESTS,
-    DEFAULT_MAX_CONNECTIONS, DEFAULT_SESSION_IDLE_TIMEOUT, HttpConfig,
+    DEFAULT_BODY_READ_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_MAX_CONNECTIONS, DEFAULT_SESSION_IDLE_TIMEOUT, HttpConfig,
 };
 #[cfg(not(any(loom, shuttle)))]
 pub(crate) use replica::stamped;
@@ -30,6 +30,8 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// Default for [`ServerConfig::listen_backlog`]: pending connections the kernel queues.
 pub const DEFAULT_LISTEN_BACKLOG: u32 = 4096;
+/// Default for [`ServerConfig::handshake_timeout`]: 5 s.
+pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Default [`ServerConfig::client_request_timeout`].
 pub const DEFAULT_CLIENT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default [`ServerConfig::request_state_ttl`].
@@ -112,6 +114,11 @@ pub struct ServerConfig {
     pub max_tasks: usize,
     /// How long a task is kept from its creation (its `ttlMs`).
     pub task_ttl: Duration,
+    /// How long a TCP connection may take to send `initialize` (or a
+    /// 2026-07-28 request, which needs none) before it is closed and
+    /// counted in `handshake_timeouts`. stdio has no such limit: its client
+    /// is the process that started the server.
+    pub handshake_timeout: Duration,
     /// This replica's name among several behind one load balancer: it
     /// starts every HTTP session id and task id (`<replica>.<random>`), so
     /// the balancer can send a 2025 session's requests and a task's
@@ -139,6 +146,7 @@ impl Default for ServerConfig {
             request_state_ttl: DEFAULT_REQUEST_STATE_TTL,
             max_tasks: DEFAULT_MAX_TASKS,
             task_ttl: DEFAULT_TASK_TTL,
+            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
             replica_id: None,
         }
     }
@@ -220,6 +228,12 @@ impl ServerConfig {
     /// Sets [`ServerConfig::request_state_ttl`].
     pub fn request_state_ttl(mut self, ttl: Duration) -> Self {
         self.request_state_ttl = ttl;
+        self
+    }
+
+    /// Sets [`ServerConfig::handshake_timeout`].
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.handshake_timeout = timeout;
         self
     }
 

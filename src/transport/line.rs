@@ -10,12 +10,14 @@
 //! one).
 
 use std::io;
+use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 
 use super::framing::{Frame, LineReader};
 use crate::core::{Envelope, OutboxReceiver, Session};
 use crate::error::AdmitError;
+use crate::metrics::incr;
 use crate::protocol::jsonrpc::{ErrorObject, SERVER_AT_CAPACITY, encode_error};
 use crate::server::Shared;
 use crate::server::session::{Finished, Route, SessionState};
@@ -42,6 +44,9 @@ pub(crate) enum QuitReason {
     ReadFailed,
     /// Writing to the client failed.
     WriteFailed,
+    /// The client sent no `initialize` (nor a 2026-07-28 request) within
+    /// the handshake timeout.
+    HandshakeTimedOut,
 }
 
 enum Event {
@@ -51,15 +56,19 @@ enum Event {
     Outgoing(Envelope),
     Finished(Finished),
     Inbound(io::Result<Frame>),
+    HandshakeTimedOut,
 }
 
-/// Runs one session until it ends, then flushes what it can.
+/// Runs one session until it ends, then flushes what it can. With a
+/// `handshake` timeout (TCP), a client that has sent neither `initialize`
+/// nor a 2026-07-28 request by then is disconnected.
 pub(crate) async fn run<R, W>(
     shared: Arc<Shared>,
     session: Session,
     outbox: OutboxReceiver,
     reader: R,
     writer: W,
+    handshake: Option<Duration>,
 ) -> QuitReason
 where
     R: AsyncRead + Unpin + Send,
@@ -70,7 +79,7 @@ where
     let mut lines = LineReader::new(BufReader::with_capacity(READ_BUFFER_BYTES, reader), max_frame);
     let mut writer = writer;
     let mut outbox = outbox;
-    let reason = serve(&mut state, &mut lines, &mut writer, &mut outbox).await;
+    let reason = serve(&mut state, &mut lines, &mut writer, &mut outbox, handshake).await;
     finish(&mut state, reason, &mut writer, &mut outbox).await;
     tracing::debug!(session = %state.session().id(), ?reason, "session ended");
     reason
@@ -81,11 +90,16 @@ async fn serve<R, W>(
     lines: &mut LineReader<R>,
     writer: &mut W,
     outbox: &mut OutboxReceiver,
+    handshake: Option<Duration>,
 ) -> QuitReason
 where
     R: tokio::io::AsyncBufRead + Unpin,
     W: AsyncWrite + Unpin,
 {
+    // A real timer, armed once; its branch is off once the client engages
+    // (or when there is no limit).
+    let handshake_deadline = tokio::time::sleep(handshake.unwrap_or(Duration::ZERO));
+    tokio::pin!(handshake_deadline);
     let token = state.session().token().clone();
     // Made once: registering a new waiter on every turn of the loop costs
     // more than polling this one again.
@@ -109,6 +123,8 @@ where
             () = client_waits.changed(), if !can_read => Event::Recheck,
             // Cancel-safe: LineReader keeps partial lines in itself.
             frame = lines.next(), if can_read => Event::Inbound(frame),
+            // Cancel-safe: a sleep is polled again next turn.
+            () = &mut handshake_deadline, if handshake.is_some() && !state.engaged() => Event::HandshakeTimedOut,
         };
         match event {
             Event::Cancelled => {
@@ -128,6 +144,11 @@ where
                     tracing::debug!(session = %state.session().id(), error = %e, "write failed");
                     return QuitReason::WriteFailed;
                 }
+            }
+            Event::HandshakeTimedOut => {
+                incr(&state.shared().core.metrics_ref().handshake_timeouts);
+                tracing::debug!(session = %state.session().id(), "no initialize within the handshake timeout");
+                return QuitReason::HandshakeTimedOut;
             }
             Event::Finished(done) => state.on_finished(done),
             Event::Recheck => {}

@@ -61,7 +61,8 @@ impl Server {
         };
         let mut sessions = JoinSet::new();
         let shared = Arc::clone(&self.shared);
-        sessions.spawn(line::run(shared, session, outbox, reader, writer));
+        // No handshake timeout: a stdio client started this process.
+        sessions.spawn(line::run(shared, session, outbox, reader, writer, None));
         let shutdown = core.shutdown_token();
         let mut closed = 0;
         tokio::select! {

@@ -96,7 +96,8 @@ impl Server {
                 let shared = Arc::clone(&self.shared);
                 sessions.spawn(async move {
                     let (reader, writer) = stream.into_split();
-                    line::run(shared, session, outbox, reader, writer).await
+                    let handshake = Some(shared.config.handshake_timeout);
+                    line::run(shared, session, outbox, reader, writer, handshake).await
                 });
             }
             Err(error) => {

@@ -25,10 +25,11 @@ mod app {
     use clap::{Parser, ValueEnum};
     use mcp_server_core::bus::{DEFAULT_BUS_CHANNEL, RedisBus, RedisBusConfig};
     use mcp_server_core::config::{
-        DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_LISTEN_BACKLOG, DEFAULT_MAX_BODY_BYTES,
-        DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_FRAME_BYTES,
-        DEFAULT_MAX_IN_FLIGHT_PER_SESSION, DEFAULT_MAX_SESSIONS, DEFAULT_OUTBOX_CAPACITY,
-        DEFAULT_SESSION_IDLE_TIMEOUT, HttpConfig, ReplicaId, StateKey,
+        DEFAULT_BODY_READ_TIMEOUT, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT,
+        DEFAULT_LISTEN_BACKLOG, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONCURRENT_REQUESTS,
+        DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_IN_FLIGHT_PER_SESSION,
+        DEFAULT_MAX_SESSIONS, DEFAULT_OUTBOX_CAPACITY, DEFAULT_SESSION_IDLE_TIMEOUT, HttpConfig, ReplicaId,
+        StateKey,
     };
     use mcp_server_core::server::EventBus;
     use mcp_server_core::transport::{http::ENDPOINT, tcp};
@@ -92,6 +93,16 @@ mod app {
         /// How long an HTTP client may take to send a request's headers, in milliseconds.
         #[arg(long, value_name = "MS", default_value_t = DEFAULT_HEADER_READ_TIMEOUT.as_millis() as u64)]
         header_read_timeout_ms: u64,
+
+        /// How long an HTTP client may take to send a request's body once its
+        /// headers are in, in milliseconds; a slower one gets 408.
+        #[arg(long, value_name = "MS", default_value_t = DEFAULT_BODY_READ_TIMEOUT.as_millis() as u64)]
+        body_read_timeout_ms: u64,
+
+        /// How long a TCP client may take to send initialize (or a 2026-07-28
+        /// request) before it is disconnected, in milliseconds.
+        #[arg(long, value_name = "MS", default_value_t = DEFAULT_HANDSHAKE_TIMEOUT.as_millis() as u64)]
+        handshake_timeout_ms: u64,
 
         /// Serve one client over stdin/stdout; logs go to stderr.
         #[arg(long)]
@@ -211,8 +222,10 @@ mod app {
                     .max_connections(args.max_connections)
                     .max_concurrent_requests(args.max_concurrent_requests)
                     .session_idle_timeout(Duration::from_millis(args.session_idle_timeout_ms))
-                    .header_read_timeout(Duration::from_millis(args.header_read_timeout_ms)),
-            );
+                    .header_read_timeout(Duration::from_millis(args.header_read_timeout_ms))
+                    .body_read_timeout(Duration::from_millis(args.body_read_timeout_ms)),
+            )
+            .handshake_timeout(Duration::from_millis(args.handshake_timeout_ms));
         let config = match &args.replica_id {
             Some(id) => config.replica_id(id.clone()),
             None => config,

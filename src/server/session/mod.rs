@@ -88,6 +88,9 @@ pub(crate) struct SessionState {
     pending: Arc<Pending>,
     /// What the client declared in `initialize`, shared by its calls.
     client_capabilities: Arc<Value>,
+    /// The client has sent `initialize`, or a 2026-07-28 request (which
+    /// needs none): the TCP handshake timeout no longer applies.
+    engaged: bool,
 }
 
 impl Drop for SessionState {
@@ -116,6 +119,7 @@ impl SessionState {
             resource_sub_bytes: 0,
             pending: Arc::new(Pending::default()),
             client_capabilities: Arc::new(Value::Null),
+            engaged: false,
         }
     }
 
@@ -168,6 +172,12 @@ impl SessionState {
     #[cfg(fuzzing)]
     pub(crate) fn listening(&self) -> usize {
         self.listens.len()
+    }
+
+    /// True once the client has sent `initialize` (answered) or a
+    /// 2026-07-28 request: a handshake timeout no longer applies.
+    pub(crate) fn engaged(&self) -> bool {
+        self.engaged
     }
 
     /// Forgets a finished request.
@@ -223,11 +233,18 @@ impl SessionState {
             self.reply(encode_error(Some(&id), &error), route);
             return;
         }
+        if !self.engaged {
+            self.engaged = self
+                .lifecycle
+                .classify(method, params.as_ref())
+                .is_ok_and(|generation| generation.is_stateless());
+        }
         match dispatch(&self.shared, &mut self.lifecycle, method, params) {
             Dispatch::Reply(Ok(result)) => {
                 if method == "initialize"
                     && let Some(version) = self.lifecycle.negotiated()
                 {
+                    self.engaged = true;
                     self.session.attrs().set_protocol_version(version);
                     self.client_capabilities = Arc::new(self.lifecycle.client_capabilities().clone());
                 }

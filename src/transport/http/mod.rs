@@ -186,6 +186,10 @@ async fn connection(http: Arc<Http>, stream: TcpStream, shutdown: CancellationTo
         // Cancel-safe: the connection future is kept and driven below.
         result = conn.as_mut() => {
             if let Err(e) = result {
+                if e.is_timeout() {
+                    // Headers slower than `header_read_timeout` (slowloris).
+                    incr(&http.server.shared.core.metrics_ref().http_header_timeouts);
+                }
                 tracing::debug!(error = %e, "HTTP connection ended with an error");
             }
         }

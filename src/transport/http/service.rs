@@ -20,6 +20,7 @@ use super::Http;
 use super::body::{self, Body};
 use super::headers::{self, METHOD, PROTOCOL_VERSION, SESSION_ID};
 use super::{ENDPOINT, session, stateless};
+use crate::metrics::incr;
 use crate::protocol::jsonrpc::{self, ErrorObject, INVALID_REQUEST, Incoming};
 use crate::protocol::mcp::{HANDSHAKE_VERSIONS, META_PROTOCOL_VERSION, STATELESS_VERSIONS};
 use crate::sync::Arc;
@@ -117,7 +118,21 @@ async fn post(http: &Arc<Http>, request: Request<IncomingBody>, sid: Option<Stri
         );
     }
     let limit = http.server.shared.config.http.max_body_bytes;
-    let line: Bytes = match Limited::new(body, limit).collect().await {
+    let wait = http.server.shared.config.http.body_read_timeout;
+    let Ok(read) = tokio::time::timeout(wait, Limited::new(body, limit).collect()).await else {
+        // A body that never ends would hold the connection (and its
+        // permit) forever.
+        incr(&http.server.shared.core.metrics_ref().http_body_timeouts);
+        let mut response = refused(
+            StatusCode::REQUEST_TIMEOUT,
+            format!("the body did not arrive within {} ms", wait.as_millis()),
+        );
+        response
+            .headers_mut()
+            .insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
+        return response;
+    };
+    let line: Bytes = match read {
         Ok(collected) => collected.to_bytes(),
         Err(error) if error.is::<http_body_util::LengthLimitError>() => {
             return refused(
