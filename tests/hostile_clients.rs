@@ -179,3 +179,38 @@ async fn bodies_and_headers_over_the_limits_are_refused() {
     assert_eq!(session.delete().await, StatusCode::OK);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_listen_stream_that_is_never_read_stays_bounded() {
+    let server = TestServer::start_http(config().outbox_capacity(8), vec![]).await;
+    let uri = format!("big://{}", "u".repeat(10_000));
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "subscriptions/listen",
+                      "params": support::http::stateless_params(json!({
+                          "notifications": {"resourceSubscriptions": [uri]}}))})
+    .to_string();
+    let request = format!(
+        "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+         Accept: application/json, text/event-stream\r\nMCP-Protocol-Version: 2026-07-28\r\n\
+         Mcp-Method: subscriptions/listen\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    // A client that sends its listen request and never reads a byte.
+    let mut silent = TcpStream::connect(server.addr).await.unwrap();
+    silent.write_all(request.as_bytes()).await.unwrap();
+    let handle = &server.handle;
+    wait_until("the stream is registered", || handle.listeners().len() == 1).await;
+    // 20 MB of notifications for it: far more than the socket buffers hold.
+    for _ in 0..2_000 {
+        handle.resource_updated(&uri);
+    }
+    wait_until("drops are counted", || handle.metrics().messages_dropped > 0).await;
+    // Others are served meanwhile.
+    let session = Session::start(server.addr).await;
+    assert_eq!(session.delete().await, StatusCode::OK);
+    drop(silent);
+    wait_until("the stream is gone with its client", || {
+        handle.listeners().is_empty()
+    })
+    .await;
+    server.stop().await;
+}
