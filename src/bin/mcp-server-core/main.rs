@@ -18,7 +18,6 @@ mod conformance;
 #[cfg(not(any(loom, shuttle)))]
 mod app {
     use std::net::SocketAddr;
-    use std::sync::Arc;
     use std::time::Duration;
 
     use anyhow::Context;
@@ -31,7 +30,6 @@ mod app {
         DEFAULT_MAX_SESSIONS, DEFAULT_OUTBOX_CAPACITY, DEFAULT_SESSION_IDLE_TIMEOUT, HttpConfig, ReplicaId,
         StateKey,
     };
-    use mcp_server_core::server::EventBus;
     use mcp_server_core::transport::{http::ENDPOINT, tcp};
     use mcp_server_core::{FullPolicy, Server, ServerConfig, ServerHandle, ShutdownReport};
     use tracing_subscriber::EnvFilter;
@@ -244,7 +242,8 @@ mod app {
             Some(url) => {
                 let bus = RedisBus::start(url, RedisBusConfig::default().channel(&args.bus_channel))?;
                 tracing::info!(%url, channel = %args.bus_channel, "listen-stream notifications shared over Redis");
-                builder = builder.event_bus(Arc::clone(&bus) as Arc<dyn EventBus>);
+                // `Arc<RedisBus>` coerces to the builder's `Arc<dyn EventBus>`.
+                builder = builder.event_bus(bus.clone());
                 Some(bus)
             }
             None => None,
