@@ -19,10 +19,15 @@ const BIN: &str = env!("CARGO_BIN_EXE_mcp-server-core");
 /// `prefix` before it, e.g. a `ulimit`); returns it, the address it logged,
 /// and its stderr lines as they come.
 fn start_tcp_with(prefix: &str) -> (Child, std::net::SocketAddr, Arc<Mutex<Vec<String>>>) {
+    start_tcp_logging(prefix, "info")
+}
+
+/// [`start_tcp_with`], with `RUST_LOG` set to `filter`.
+fn start_tcp_logging(prefix: &str, filter: &str) -> (Child, std::net::SocketAddr, Arc<Mutex<Vec<String>>>) {
     let script = format!("{prefix} exec {BIN} --tcp 127.0.0.1:0 --shutdown-grace-ms 2000");
     let mut child = Command::new("bash")
         .args(["-c", &script])
-        .env("RUST_LOG", "info")
+        .env("RUST_LOG", filter)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -185,4 +190,37 @@ async fn accept_errors_are_retried_and_never_end_the_server() {
         .status()
         .unwrap();
     assert!(wait_exit(&mut child).success());
+}
+
+/// With `RUST_LOG=mcp_server_core=debug` every line of a request's story
+/// names its session and the request's id and method: received, and how
+/// it ended, also when the handler ran in a task of its own.
+#[tokio::test]
+async fn debug_logs_tell_each_requests_story_with_its_session_id_and_method() {
+    let (mut child, addr, log) = start_tcp_logging("", "mcp_server_core=debug");
+    let mut client = support::Client::connect(addr).await;
+    client.initialize().await;
+    client.call(7, "echo", json!({"text": "hi"})).await;
+    client
+        .send(&json!({"jsonrpc": "2.0", "id": "slow", "method": "tools/call", "params": {"name": "sleep", "arguments": {"ms": 60000}}}))
+        .await;
+    client
+        .notify("notifications/cancelled", json!({"requestId": "slow"}))
+        .await;
+    let story = |id: &str, what: &str| {
+        let span = format!("request{{id={id} method=\"tools/call\"}}");
+        log.lock().unwrap().iter().any(|line| {
+            line.contains("session{id=1 transport=\"tcp\"") && line.contains(&span) && line.contains(what)
+        })
+    };
+    support::wait_until("the echo's story", || {
+        story("7", "request received") && story("7", "request ended outcome=\"ok\"")
+    })
+    .await;
+    support::wait_until("the cancelled call's story", || {
+        story("\"slow\"", "request received") && story("\"slow\"", "outcome=\"cancelled\"")
+    })
+    .await;
+    child.kill().unwrap();
+    wait_exit(&mut child);
 }

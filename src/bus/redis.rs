@@ -232,6 +232,10 @@ impl EventBus for RedisBus {
         report
     }
 
+    fn metrics(&self) -> Option<BusMetrics> {
+        Some(RedisBus::metrics(self))
+    }
+
     fn attach(&self, local: Arc<Listeners>) {
         if self.attached.swap(1, Ordering::Relaxed) == 1 {
             tracing::warn!(

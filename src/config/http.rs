@@ -44,6 +44,11 @@ pub struct HttpConfig {
     /// scheme and port) a request's `Origin`, when present, may name; empty
     /// allows any. Default: the loopback names.
     pub allowed_origins: Vec<String>,
+    /// Serve the server's metrics (OpenMetrics text) at `GET /metrics` on
+    /// this listener too, behind the same `Host` and `Origin` checks.
+    /// Default: off (`Server::serve_metrics` serves them on a listener of
+    /// their own).
+    pub metrics_endpoint: bool,
 }
 
 impl Default for HttpConfig {
@@ -57,6 +62,7 @@ impl Default for HttpConfig {
             body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
             allowed_hosts: LOOPBACK_NAMES.iter().map(|&n| n.to_owned()).collect(),
             allowed_origins: LOOPBACK_NAMES.iter().map(|&n| n.to_owned()).collect(),
+            metrics_endpoint: false,
         }
     }
 }
@@ -107,6 +113,12 @@ impl HttpConfig {
     /// Sets [`HttpConfig::allowed_origins`] (empty: any).
     pub fn allowed_origins(mut self, origins: impl IntoIterator<Item = impl Into<String>>) -> Self {
         self.allowed_origins = origins.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets [`HttpConfig::metrics_endpoint`].
+    pub fn metrics_endpoint(mut self, on: bool) -> Self {
+        self.metrics_endpoint = on;
         self
     }
 }

@@ -318,6 +318,16 @@ impl Core {
         self.inner.admission.limit()
     }
 
+    /// Permits of the stateless-request gate not held by a request.
+    pub fn available_request_permits(&self) -> usize {
+        self.inner.requests.available()
+    }
+
+    /// The configured `max_concurrent_requests`.
+    pub fn max_concurrent_requests(&self) -> usize {
+        self.inner.requests.limit()
+    }
+
     /// The counters.
     pub fn metrics(&self) -> MetricsSnapshot {
         self.inner.metrics.snapshot()

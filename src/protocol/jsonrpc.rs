@@ -45,6 +45,17 @@ impl RequestId {
     }
 }
 
+/// As it appears in the JSON: a number as is, a string in quotes (so a
+/// log tells `1` from `"1"`).
+impl std::fmt::Display for RequestId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Number(n) => write!(f, "{n}"),
+            Self::String(s) => write!(f, "{s:?}"),
+        }
+    }
+}
+
 /// The error object of a JSON-RPC error response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
 #[error("JSON-RPC error {code}: {message}")]

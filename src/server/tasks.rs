@@ -330,6 +330,11 @@ impl Tasks {
     }
 
     /// Stops every task (shutdown).
+    /// Tasks held now (running, or ended and kept until their expiry).
+    pub(crate) fn len(&self) -> usize {
+        self.table.len()
+    }
+
     pub(crate) fn close(&self) {
         self.table.close();
     }

@@ -7,6 +7,7 @@
 
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 use super::line::{self, rejection_frame};
 use super::stdio_fds;
@@ -62,7 +63,8 @@ impl Server {
         let mut sessions = JoinSet::new();
         let shared = Arc::clone(&self.shared);
         // No handshake timeout: a stdio client started this process.
-        sessions.spawn(line::run(shared, session, outbox, reader, writer, None));
+        let span = tracing::debug_span!("session", id = %session.id(), transport = "stdio");
+        sessions.spawn(line::run(shared, session, outbox, reader, writer, None).instrument(span));
         let shutdown = core.shutdown_token();
         let mut closed = 0;
         tokio::select! {

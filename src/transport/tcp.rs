@@ -14,6 +14,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 use super::line::{self, QuitReason, rejection_frame};
 use crate::metrics::incr;
@@ -94,11 +95,13 @@ impl Server {
             Ok((session, outbox)) => {
                 tracing::debug!(session = %session.id(), %peer, "session admitted");
                 let shared = Arc::clone(&self.shared);
-                sessions.spawn(async move {
+                let span = tracing::debug_span!("session", id = %session.id(), transport = "tcp", %peer);
+                let run = async move {
                     let (reader, writer) = stream.into_split();
                     let handshake = Some(shared.config.handshake_timeout);
                     line::run(shared, session, outbox, reader, writer, handshake).await
-                });
+                };
+                sessions.spawn(run.instrument(span));
             }
             Err(error) => {
                 tracing::debug!(%peer, %error, "connection refused");

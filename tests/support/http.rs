@@ -87,6 +87,17 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 
 /// Sends one request on a new connection to `addr`.
 pub async fn send(addr: SocketAddr, method: Method, headers: &[(&str, &str)], body: &str) -> Open {
+    send_to(addr, "/mcp", method, headers, body).await
+}
+
+/// Sends one request for `path` on a new connection to `addr`.
+pub async fn send_to(
+    addr: SocketAddr,
+    path: &str,
+    method: Method,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Open {
     let stream = TcpStream::connect(addr).await.expect("connect");
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
@@ -94,7 +105,7 @@ pub async fn send(addr: SocketAddr, method: Method, headers: &[(&str, &str)], bo
     tokio::spawn(conn);
     let mut request = Request::builder()
         .method(method)
-        .uri(format!("http://{addr}/mcp"));
+        .uri(format!("http://{addr}{path}"));
     if !headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("host")) {
         request = request.header("host", format!("127.0.0.1:{}", addr.port()));
     }

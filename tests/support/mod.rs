@@ -4,6 +4,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod http;
+pub mod openmetrics;
 pub mod services;
 pub mod wire;
 

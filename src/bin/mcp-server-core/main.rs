@@ -102,6 +102,16 @@ mod app {
         #[arg(long, value_name = "MS", default_value_t = DEFAULT_HANDSHAKE_TIMEOUT.as_millis() as u64)]
         handshake_timeout_ms: u64,
 
+        /// Serve the server's metrics (OpenMetrics text, for Prometheus) at
+        /// GET /metrics on this address.
+        #[arg(long, value_name = "ADDR")]
+        metrics: Option<SocketAddr>,
+
+        /// Serve the metrics at GET /metrics on the --http listener too
+        /// (behind its Host and Origin checks).
+        #[arg(long)]
+        http_metrics: bool,
+
         /// Serve one client over stdin/stdout; logs go to stderr.
         #[arg(long)]
         stdio: bool,
@@ -221,7 +231,8 @@ mod app {
                     .max_concurrent_requests(args.max_concurrent_requests)
                     .session_idle_timeout(Duration::from_millis(args.session_idle_timeout_ms))
                     .header_read_timeout(Duration::from_millis(args.header_read_timeout_ms))
-                    .body_read_timeout(Duration::from_millis(args.body_read_timeout_ms)),
+                    .body_read_timeout(Duration::from_millis(args.body_read_timeout_ms))
+                    .metrics_endpoint(args.http_metrics),
             )
             .handshake_timeout(Duration::from_millis(args.handshake_timeout_ms));
         let config = match &args.replica_id {
@@ -280,6 +291,15 @@ mod app {
         tokio::spawn(shutdown_on_signal(server.handle()));
         if args.conformance {
             tokio::spawn(crate::conformance::watch(server.handle()));
+        }
+        if let Some(addr) = args.metrics {
+            let listener = tcp::bind(addr, 64)
+                .await
+                .with_context(|| format!("binding {addr}"))?;
+            let addr = listener.local_addr()?;
+            tracing::info!(url = %format!("http://{addr}/metrics"), "serving metrics");
+            let server = server.clone();
+            tokio::spawn(async move { server.serve_metrics(listener).await });
         }
         if args.stdio {
             tracing::info!("serving MCP on stdio");

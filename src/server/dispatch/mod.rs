@@ -67,6 +67,11 @@ impl Label {
     pub(crate) fn new(method: &'static str, subject: String) -> Self {
         Self { method, subject }
     }
+
+    /// The method the call answers.
+    pub(crate) fn method(&self) -> &'static str {
+        self.method
+    }
 }
 
 impl std::fmt::Display for Label {

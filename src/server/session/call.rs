@@ -4,16 +4,17 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use crate::core::{Envelope, OutboxSender};
+use crate::metrics::requests::{Outcome, method_index};
 use crate::metrics::{Metrics, decr, incr};
 use crate::protocol::jsonrpc::{ErrorObject, REQUEST_TIMED_OUT, RequestId, encode_error, encode_result};
 use crate::protocol::mcp::{Generation, finish_result};
 use crate::server::dispatch::Label;
-use crate::sync::{Arc, AtomicU64, CancellationToken};
+use crate::sync::{Arc, CancellationToken};
 
 /// A handler's call, with panics caught.
 pub(crate) type CallFuture =
@@ -41,15 +42,15 @@ pub(crate) fn answer(
 ) -> bytes::Bytes {
     match result {
         Ok(Ok(result)) => {
-            gauge.end_ok();
+            gauge.end(Outcome::Ok);
             encode_result(id, finish_result(generation, result, server_info))
         }
         Ok(Err(error)) => {
-            gauge.end_ok();
+            gauge.end(Outcome::Error);
             encode_error(Some(id), &error)
         }
         Err(_panic) => {
-            gauge.end(|m| &m.requests_panicked);
+            gauge.end(Outcome::Panicked);
             tracing::warn!(%label, ?id, "handler panicked");
             encode_error(
                 Some(id),
@@ -72,7 +73,7 @@ pub(crate) struct CallTask {
     pub(crate) shared: Arc<crate::server::Shared>,
 }
 
-enum Outcome {
+enum Ending {
     Done(std::thread::Result<Result<Value, ErrorObject>>),
     Cancelled,
     TimedOut,
@@ -93,16 +94,16 @@ impl CallTask {
             // The handler first: a cooperative handler sees its cancellation
             // and returns before the token branch drops it.
             biased;
-            result = call => Outcome::Done(result),
-            () = token.cancelled() => Outcome::Cancelled,
-            () = tokio::time::sleep(self.timeout) => Outcome::TimedOut,
+            result = call => Ending::Done(result),
+            () = token.cancelled() => Ending::Cancelled,
+            () = tokio::time::sleep(self.timeout) => Ending::TimedOut,
         };
         let reply = match outcome {
-            Outcome::Cancelled | Outcome::Done(_) if token.is_cancelled() => {
-                gauge.end(|m| &m.requests_cancelled);
+            Ending::Cancelled | Ending::Done(_) if token.is_cancelled() => {
+                gauge.end(Outcome::Cancelled);
                 None
             }
-            Outcome::Done(result) => Some(answer(
+            Ending::Done(result) => Some(answer(
                 &mut gauge,
                 &label,
                 &id,
@@ -110,16 +111,16 @@ impl CallTask {
                 &self.shared.info,
                 result,
             )),
-            Outcome::TimedOut => {
+            Ending::TimedOut => {
                 token.cancel();
-                gauge.end(|m| &m.requests_timed_out);
+                gauge.end(Outcome::TimedOut);
                 let ms = self.timeout.as_millis();
                 Some(encode_error(
                     Some(&id),
                     &ErrorObject::new(REQUEST_TIMED_OUT, format!("request timed out after {ms} ms")),
                 ))
             }
-            Outcome::Cancelled => unreachable!("the token branch fires only once the token is cancelled"),
+            Ending::Cancelled => unreachable!("the token branch fires only once the token is cancelled"),
         };
         if let Some(frame) = reply {
             send_reply(&self.route, &self.stop, self.route.answer(frame)).await;
@@ -128,40 +129,55 @@ impl CallTask {
     }
 }
 
-/// Counts a request in `requests_in_flight` while it runs. A request that is
-/// dropped before it ends (its session ended and aborted it) counts as
-/// cancelled.
+/// Counts a request in `requests_in_flight` while it runs, then its
+/// outcome (by method) and, for a handler method, its latency. A request
+/// that is dropped before it ends (its session ended and aborted it)
+/// counts as cancelled.
 pub(crate) struct InFlight {
     metrics: Arc<Metrics>,
+    /// The method's number in the request table.
+    method: u8,
+    started: Instant,
     ended: bool,
 }
 
 impl InFlight {
-    pub(crate) fn new(metrics: Arc<Metrics>) -> Self {
+    /// Starts counting a request of `method`.
+    pub(crate) fn new(metrics: Arc<Metrics>, method: &str) -> Self {
         incr(&metrics.requests_in_flight);
         Self {
             metrics,
+            method: method_index(method),
+            started: Instant::now(),
             ended: false,
         }
     }
 
-    /// Ends the request normally.
-    pub(crate) fn end_ok(&mut self) {
-        self.ended = true;
-    }
-
-    /// Ends the request and counts it in the counter `counter` picks.
-    pub(crate) fn end(&mut self, counter: impl FnOnce(&Metrics) -> &AtomicU64) {
-        incr(counter(&self.metrics));
+    /// Ends the request in `outcome`. A call that was answered (with a
+    /// result, an error, a timeout or a panic) has its latency counted.
+    pub(crate) fn end(&mut self, outcome: Outcome) {
+        let m = &self.metrics;
+        match outcome {
+            Outcome::Ok | Outcome::Error => {}
+            Outcome::Cancelled => incr(&m.requests_cancelled),
+            Outcome::TimedOut => incr(&m.requests_timed_out),
+            Outcome::Panicked => incr(&m.requests_panicked),
+        }
+        m.requests.record(self.method, outcome);
+        tracing::debug!(outcome = outcome.name(), "request ended");
+        if outcome != Outcome::Cancelled {
+            let nanos = u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            m.requests.observe(self.method, nanos);
+        }
         self.ended = true;
     }
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        decr(&self.metrics.requests_in_flight);
         if !self.ended {
-            incr(&self.metrics.requests_cancelled);
+            self.end(Outcome::Cancelled);
         }
+        decr(&self.metrics.requests_in_flight);
     }
 }

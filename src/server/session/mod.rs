@@ -22,6 +22,7 @@ use std::task::{Context, Poll};
 
 use serde_json::Value;
 use tokio::task::{JoinError, JoinSet};
+use tracing::Instrument;
 
 use super::client_requests::{ClientLink, Pending};
 use super::dispatch::{Call, CallEnv, Dispatch, dispatch};
@@ -30,6 +31,7 @@ use super::resource_subs::MAX_SUBSCRIBED_BYTES_PER_SESSION;
 use super::{ServerHandle, Shared};
 use crate::core::{OutboxSender, Session};
 use crate::metrics::incr;
+use crate::metrics::requests::{Outcome, method_index};
 use crate::protocol::jsonrpc::{
     self, ErrorObject, INVALID_REQUEST, Incoming, RequestId, encode_error, encode_result,
 };
@@ -204,6 +206,7 @@ impl SessionState {
     /// A message over the size limit, skipped: answered with -32600.
     pub(crate) fn on_too_long(&mut self, len: usize, route: &Route) {
         let limit = self.shared.config.max_frame_bytes;
+        incr(&self.shared.core.metrics_ref().messages_invalid);
         let error = ErrorObject::new(
             INVALID_REQUEST,
             format!("message of {len} bytes exceeds the limit of {limit} bytes"),
@@ -214,7 +217,11 @@ impl SessionState {
     /// One inbound JSON-RPC message.
     pub(crate) fn on_message(&mut self, line: &[u8], route: &Route) {
         match jsonrpc::parse(line) {
-            Err(rejection) => self.reply(encode_error(rejection.id.as_ref(), &rejection.error), route),
+            Err(rejection) => {
+                incr(&self.shared.core.metrics_ref().messages_invalid);
+                tracing::debug!(code = rejection.error.code, "invalid message");
+                self.reply(encode_error(rejection.id.as_ref(), &rejection.error), route);
+            }
             Ok(Incoming::Request { id, method, params }) => self.on_request(id, &method, params, route),
             Ok(Incoming::Notification { method, params }) => self.on_notification(&method, params),
             Ok(Incoming::Response { id, outcome }) => {
@@ -227,8 +234,15 @@ impl SessionState {
     }
 
     fn on_request(&mut self, id: RequestId, method: &str, params: Option<Value>, route: &Route) {
+        // Off unless `mcp_server_core=debug`: then every event of this
+        // request, and of its handler's task, names the request.
+        let span = tracing::debug_span!("request", id = %id, method);
+        let _entered = span.enter();
+        tracing::debug!("request received");
         incr(&self.shared.core.metrics_ref().requests_total);
+        let m = method_index(method);
         if self.requests.contains_key(&id) || self.listens.contains_key(&id) {
+            self.count(m, Outcome::Error);
             let error = ErrorObject::new(INVALID_REQUEST, "request id already in use by a running request");
             self.reply(encode_error(Some(&id), &error), route);
             return;
@@ -248,10 +262,15 @@ impl SessionState {
                     self.session.attrs().set_protocol_version(version);
                     self.client_capabilities = Arc::new(self.lifecycle.client_capabilities().clone());
                 }
+                self.count(m, Outcome::Ok);
                 self.reply(encode_result(&id, result), route);
             }
-            Dispatch::Reply(Err(error)) => self.reply(encode_error(Some(&id), &error), route),
+            Dispatch::Reply(Err(error)) => {
+                self.count(m, Outcome::Error);
+                self.reply(encode_error(Some(&id), &error), route);
+            }
             Dispatch::SetLogLevel(rank, generation) => {
+                self.count(m, Outcome::Ok);
                 self.log_level = rank;
                 if self.lifecycle.is_initialized() {
                     self.session.attrs().set_notify_gate(rank);
@@ -259,11 +278,17 @@ impl SessionState {
                 let result = finish_result(generation, serde_json::json!({}), &self.shared.info);
                 self.reply(encode_result(&id, result), route);
             }
-            Dispatch::Call(call) => self.spawn_call(id, call, route),
+            Dispatch::Call(call) => self.spawn_call(id, call, route, &span),
             Dispatch::Task(call, capabilities) => {
                 let frame = match self.shared.tasks.start(&self.shared, call, capabilities) {
-                    Ok(created) => encode_result(&id, created),
-                    Err(error) => encode_error(Some(&id), &error),
+                    Ok(created) => {
+                        self.count(m, Outcome::Ok);
+                        encode_result(&id, created)
+                    }
+                    Err(error) => {
+                        self.count(m, Outcome::Error);
+                        encode_error(Some(&id), &error)
+                    }
                 };
                 self.reply(frame, route);
             }
@@ -272,12 +297,21 @@ impl SessionState {
                     .subscribe(uri, on)
                     .map(|()| finish_result(generation, serde_json::json!({}), &self.shared.info));
                 let frame = match reply {
-                    Ok(result) => encode_result(&id, result),
-                    Err(error) => encode_error(Some(&id), &error),
+                    Ok(result) => {
+                        self.count(m, Outcome::Ok);
+                        encode_result(&id, result)
+                    }
+                    Err(error) => {
+                        self.count(m, Outcome::Error);
+                        encode_error(Some(&id), &error)
+                    }
                 };
                 self.reply(frame, route);
             }
             Dispatch::Listen(filter) => {
+                // A listen stream has no answer: it counts as answered
+                // once acknowledged.
+                self.count(m, Outcome::Ok);
                 // The acknowledgement goes first, before any notification
                 // can reach the stream.
                 let outbox = self.outbox(route).clone();
@@ -286,6 +320,12 @@ impl SessionState {
                 self.listens.insert(id, guard);
             }
         }
+    }
+
+    /// Counts a request of method number `m` answered at once.
+    fn count(&self, m: u8, outcome: Outcome) {
+        self.shared.core.metrics_ref().requests.record(m, outcome);
+        tracing::debug!(outcome = outcome.name(), "request answered");
     }
 
     fn on_notification(&mut self, method: &str, params: Option<Value>) {
@@ -366,8 +406,8 @@ impl SessionState {
     /// no task, no timer and no entry in `requests`. Otherwise the
     /// half-run call moves into a task of its own, which polls it again at
     /// once (so it registers that task's waker) and adds the timeout.
-    fn spawn_call(&mut self, id: RequestId, mut call: Call, route: &Route) {
-        let mut gauge = InFlight::new(Arc::clone(self.shared.core.metrics_ref()));
+    fn spawn_call(&mut self, id: RequestId, mut call: Call, route: &Route, span: &tracing::Span) {
+        let mut gauge = InFlight::new(Arc::clone(self.shared.core.metrics_ref()), call.label.method());
         let token = match route {
             Route::Session => self.session.token().child_token(),
             Route::Stream { token, .. } => token.clone(),
@@ -413,6 +453,7 @@ impl SessionState {
             generation,
             shared: Arc::clone(&self.shared),
         };
-        self.in_flight.spawn(task.run(id, label, call, token, gauge));
+        self.in_flight
+            .spawn(task.run(id, label, call, token, gauge).instrument(span.clone()));
     }
 }

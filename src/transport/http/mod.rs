@@ -20,6 +20,7 @@
 mod body;
 mod headers;
 mod listen;
+mod metrics;
 mod parked;
 mod replay;
 mod service;
@@ -47,7 +48,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 
-use crate::metrics::incr;
+use crate::metrics::{decr, incr};
 use crate::protocol::jsonrpc::{ErrorObject, RequestId, SERVER_AT_CAPACITY};
 use crate::server::{Server, ShutdownReport};
 use crate::sync::{Arc, CancellationToken, Mutex, Semaphore};
@@ -155,10 +156,13 @@ impl Server {
 /// Serves one connection until it closes, or shuts it down gracefully when
 /// the server does.
 async fn connection(http: Arc<Http>, stream: TcpStream, shutdown: CancellationToken) {
+    let metrics = Arc::clone(http.server.shared.core.metrics_ref());
+    incr(&metrics.http_connections_accepted);
+    let _open = OpenConnection::new(Arc::clone(&metrics));
     let permit = Semaphore::try_acquire_owned(Arc::clone(&http.connections)).ok();
     let at_capacity = permit.is_none();
     if at_capacity {
-        incr(&http.server.shared.core.metrics_ref().connections_rejected);
+        incr(&metrics.connections_rejected);
     }
     let config = &http.server.shared.config;
     let grace = config.shutdown_grace;
@@ -167,10 +171,14 @@ async fn connection(http: Arc<Http>, stream: TcpStream, shutdown: CancellationTo
         service_fn(move |request| {
             let http = Arc::clone(&http);
             async move {
-                if at_capacity {
-                    return Ok::<_, Infallible>(busy(http.server.shared.config.http.max_connections));
-                }
-                Ok(service::handle(http, request).await)
+                let response = if at_capacity {
+                    busy(http.server.shared.config.http.max_connections)
+                } else {
+                    service::handle(Arc::clone(&http), request).await
+                };
+                let metrics = http.server.shared.core.metrics_ref();
+                metrics.http_statuses.record(response.status().as_u16());
+                Ok::<_, Infallible>(response)
             }
         })
     };
@@ -188,7 +196,7 @@ async fn connection(http: Arc<Http>, stream: TcpStream, shutdown: CancellationTo
             if let Err(e) = result {
                 if e.is_timeout() {
                     // Headers slower than `header_read_timeout` (slowloris).
-                    incr(&http.server.shared.core.metrics_ref().http_header_timeouts);
+                    incr(&metrics.http_header_timeouts);
                 }
                 tracing::debug!(error = %e, "HTTP connection ended with an error");
             }
@@ -200,6 +208,23 @@ async fn connection(http: Arc<Http>, stream: TcpStream, shutdown: CancellationTo
         }
     }
     drop(permit);
+}
+
+/// Counts a connection in `http_connections_open` for as long as its task
+/// lives (an aborted task included).
+struct OpenConnection(Arc<crate::metrics::Metrics>);
+
+impl OpenConnection {
+    fn new(metrics: Arc<crate::metrics::Metrics>) -> Self {
+        incr(&metrics.http_connections_open);
+        Self(metrics)
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        decr(&self.0.http_connections_open);
+    }
 }
 
 /// Admits and registers a core session for an HTTP client (a 2025 session

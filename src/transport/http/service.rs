@@ -31,13 +31,21 @@ fn refused(status: StatusCode, message: impl Into<String>) -> http::Response<Bod
 
 /// Answers one request.
 pub(crate) async fn handle(http: Arc<Http>, request: Request<IncomingBody>) -> http::Response<Body> {
+    let config = &http.server.shared.config.http;
+    if request.uri().path() == super::metrics::PATH && config.metrics_endpoint {
+        if !headers::host_allowed(config, request.headers())
+            || !headers::origin_allowed(config, request.headers())
+        {
+            return refused(StatusCode::FORBIDDEN, "Host or Origin not allowed");
+        }
+        return super::metrics::answer(&http.server, request.method());
+    }
     if request.uri().path() != ENDPOINT {
         return refused(
             StatusCode::NOT_FOUND,
             format!("no such endpoint; MCP is served at {ENDPOINT}"),
         );
     }
-    let config = &http.server.shared.config.http;
     if !headers::host_allowed(config, request.headers()) {
         return refused(StatusCode::FORBIDDEN, "Host not allowed");
     }
@@ -150,6 +158,7 @@ async fn post(http: &Arc<Http>, request: Request<IncomingBody>, sid: Option<Stri
     let incoming = match jsonrpc::parse(&line) {
         Ok(incoming) => incoming,
         Err(rejection) => {
+            incr(&http.server.shared.core.metrics_ref().messages_invalid);
             return body::error(StatusCode::BAD_REQUEST, rejection.id.as_ref(), &rejection.error);
         }
     };

@@ -21,6 +21,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::StatusCode;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use super::Http;
 use super::body::{self, Body, CancelOnDrop, Slot, Sse};
@@ -101,13 +102,11 @@ pub(crate) async fn initialize(http: &Arc<Http>, line: Bytes, id: RequestId) -> 
     };
     let sid = new_session_id(http.server.shared.config.replica_id.as_ref());
     http.sessions.insert(sid.clone(), entry.clone());
-    http.spawn_session(run(
-        Arc::clone(http),
-        sid.clone(),
-        state,
-        rx,
-        entry.standalone.clone(),
-    ));
+    let span =
+        tracing::debug_span!("session", id = %entry.core_id, transport = "http", mcp_session_id = %sid);
+    http.spawn_session(
+        run(Arc::clone(http), sid.clone(), state, rx, entry.standalone.clone()).instrument(span),
+    );
     tracing::debug!(session = %entry.core_id, "HTTP session started");
     let mut response = request(http, &entry, line).await;
     let value = http::HeaderValue::from_str(&sid).expect("hex digits are a valid header value");

@@ -30,7 +30,11 @@ use serde_json::Value;
 use super::Http;
 use super::body::{self, Body, CancelOnDrop, Sse};
 use super::headers::{self, METHOD, NAME, PROTOCOL_VERSION};
+use tracing::Instrument;
+
 use crate::core::{OutboxSender, Permit};
+use crate::metrics::incr;
+use crate::metrics::requests::{Outcome, method_index};
 use crate::protocol::header_params;
 use crate::protocol::jsonrpc::{ErrorObject, METHOD_NOT_FOUND, RequestId, SERVER_AT_CAPACITY, encode_result};
 use crate::protocol::mcp::{
@@ -113,26 +117,49 @@ pub(crate) async fn request(
             &ErrorObject::method_not_found(method),
         );
     }
-    if method == "subscriptions/listen" {
-        return super::listen::open(http, id, params);
-    }
     let shared = &http.server.shared;
+    if method == "subscriptions/listen" {
+        let response = super::listen::open(http, id, params);
+        let metrics = shared.core.metrics_ref();
+        incr(&metrics.requests_total);
+        let outcome = if response.status() == StatusCode::OK {
+            Outcome::Ok
+        } else {
+            Outcome::Error
+        };
+        metrics.requests.record(method_index(method), outcome);
+        return response;
+    }
     if method == "tools/call"
         && let Err(refusal) = mirrored_params(shared, headers, params.as_ref())
     {
         return body::error(StatusCode::BAD_REQUEST, Some(&id), &refusal);
     }
-    crate::metrics::incr(&shared.core.metrics_ref().requests_total);
+    let metrics = shared.core.metrics_ref();
+    incr(&metrics.requests_total);
+    let count = |outcome| metrics.requests.record(method_index(method), outcome);
     // Dispatch is synchronous: what needs no handler is answered right here,
     // without a permit or a task.
     let call = match dispatch(shared, &mut Lifecycle::default(), method, params) {
-        Dispatch::Reply(Ok(result)) => return body::json(StatusCode::OK, encode_result(&id, result)),
-        Dispatch::Reply(Err(error)) => return body::error(status_of(&error), Some(&id), &error),
+        Dispatch::Reply(Ok(result)) => {
+            count(Outcome::Ok);
+            return body::json(StatusCode::OK, encode_result(&id, result));
+        }
+        Dispatch::Reply(Err(error)) => {
+            count(Outcome::Error);
+            return body::error(status_of(&error), Some(&id), &error);
+        }
         Dispatch::Call(call) => call,
         Dispatch::Task(call, capabilities) => {
             return match shared.tasks.start(shared, call, capabilities) {
-                Ok(created) => body::json(StatusCode::OK, encode_result(&id, created)),
-                Err(error) => body::error(StatusCode::SERVICE_UNAVAILABLE, Some(&id), &error),
+                Ok(created) => {
+                    count(Outcome::Ok);
+                    body::json(StatusCode::OK, encode_result(&id, created))
+                }
+                Err(error) => {
+                    count(Outcome::Error);
+                    body::error(StatusCode::SERVICE_UNAVAILABLE, Some(&id), &error)
+                }
             };
         }
         Dispatch::SetLogLevel(..) | Dispatch::Subscribe { .. } | Dispatch::Listen(_) => {
@@ -143,6 +170,7 @@ pub(crate) async fn request(
     let permit = match core.admit_request() {
         Ok(permit) => permit,
         Err(error) => {
+            count(Outcome::Error);
             let limit = shared.config.http.max_concurrent_requests;
             let body = ErrorObject::new(SERVER_AT_CAPACITY, error.to_string())
                 .with_data(serde_json::json!({"maxConcurrentRequests": limit}));
@@ -153,7 +181,8 @@ pub(crate) async fn request(
     let token = stop.child_token();
     let (outbox, rx) = core.request_outbox(core.next_id(), token.clone());
     let cancel = CancelOnDrop(token.clone());
-    tokio::spawn(run(Arc::clone(shared), permit, id, call, outbox, token));
+    let span = tracing::debug_span!("request", id = %id, method);
+    tokio::spawn(run(Arc::clone(shared), permit, id, call, outbox, token).instrument(span));
     let answered = body::answer_or_stream(rx, &stop, None, |rx, first| {
         Sse::new(rx, 1, stop.clone())
             .priming(true)
@@ -213,9 +242,10 @@ async fn run(
     outbox: OutboxSender,
     token: CancellationToken,
 ) {
-    let gauge = InFlight::new(std::sync::Arc::clone(shared.core.metrics_ref()));
+    tracing::debug!("stateless request running");
+    let gauge = InFlight::new(Arc::clone(shared.core.metrics_ref()), call.label.method());
     let server = crate::server::ServerHandle {
-        shared: std::sync::Arc::clone(&shared),
+        shared: Arc::clone(&shared),
     };
     let label = std::mem::take(&mut call.label);
     let task = CallTask {
@@ -223,7 +253,7 @@ async fn run(
         route: outbox.clone(),
         timeout: shared.config.request_timeout,
         generation: call.generation,
-        shared: std::sync::Arc::clone(&shared),
+        shared: Arc::clone(&shared),
     };
     // The log level of a stateless call is its own `_meta`'s.
     let call: CallFuture = call.start(CallEnv {

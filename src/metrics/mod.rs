@@ -1,8 +1,15 @@
 //! Server-wide counters: atomic, lock-free, readable as a snapshot.
 //!
-//! Every counter only grows except `sessions_active` and `requests_in_flight`,
-//! which are gauges. Relaxed ordering is enough: a snapshot is a set of
-//! independent readings, not a consistent cut.
+//! Every counter only grows except `sessions_active`, `requests_in_flight`
+//! and `http_connections_open`, which are gauges. Relaxed ordering is
+//! enough: a snapshot is a set of independent readings, not a consistent
+//! cut. Requests by method and outcome, and handler latencies, are in
+//! [`requests`] (outside the model builds, which never run a request).
+
+#[cfg(not(any(loom, shuttle)))]
+pub(crate) mod requests;
+#[cfg(not(any(loom, shuttle)))]
+pub(crate) mod statuses;
 
 use serde::Serialize;
 
@@ -30,6 +37,15 @@ pub(crate) struct Metrics {
     pub(crate) handshake_timeouts: AtomicU64,
     pub(crate) http_header_timeouts: AtomicU64,
     pub(crate) http_body_timeouts: AtomicU64,
+    pub(crate) messages_invalid: AtomicU64,
+    pub(crate) http_connections_accepted: AtomicU64,
+    pub(crate) http_connections_open: AtomicU64,
+    /// Requests by method and outcome; handler latencies.
+    #[cfg(not(any(loom, shuttle)))]
+    pub(crate) requests: requests::RequestStats,
+    /// HTTP answers by status.
+    #[cfg(not(any(loom, shuttle)))]
+    pub(crate) http_statuses: statuses::StatusCounts,
 }
 
 /// Adds one to a counter.
@@ -66,6 +82,9 @@ impl Metrics {
             handshake_timeouts: read(&self.handshake_timeouts),
             http_header_timeouts: read(&self.http_header_timeouts),
             http_body_timeouts: read(&self.http_body_timeouts),
+            messages_invalid: read(&self.messages_invalid),
+            http_connections_accepted: read(&self.http_connections_accepted),
+            http_connections_open: read(&self.http_connections_open),
         }
     }
 }
@@ -118,4 +137,12 @@ pub struct MetricsSnapshot {
     /// HTTP requests answered 408 because their body did not arrive within
     /// `body_read_timeout`.
     pub http_body_timeouts: u64,
+    /// Messages that were not JSON-RPC (-32700, -32600) or were over the
+    /// size limit, answered with an error.
+    pub messages_invalid: u64,
+    /// HTTP connections accepted since start (those refused at
+    /// `max_connections` included).
+    pub http_connections_accepted: u64,
+    /// HTTP connections open now.
+    pub http_connections_open: u64,
 }
