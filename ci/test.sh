@@ -2,7 +2,8 @@
 # The project's test command: every Rust test (unit and integration) in
 # release mode, then the official Python SDK (stdio and Streamable HTTP) and
 # the official TypeScript SDK (Streamable HTTP) as real MCP clients, then
-# two replicas behind nginx sharing Redis (ci/scale-out.sh).
+# two replicas behind nginx sharing Redis (ci/scale-out.sh), then the short
+# churn run (ci/soak.py: about a minute).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,4 +11,5 @@ cargo test --release
 bash ci/python-sdk.sh
 bash ci/ts-sdk.sh
 bash ci/scale-out.sh
+python3 ci/soak.py
 echo "ci/test.sh: all tests passed"

@@ -65,6 +65,18 @@ pub(crate) struct Args {
     #[arg(long, requires = "hold")]
     pub(crate) no_read: bool,
 
+    /// Churn instead of a steady load: each of the C workers opens a fresh
+    /// session this many times, calls the tool once and closes it (over
+    /// HTTP with a DELETE).
+    #[arg(long, value_name = "N", conflicts_with_all = ["hold", "duration", "requests", "stdio"])]
+    pub(crate) cycles: Option<u64>,
+
+    /// With --cycles: every K-th cycle leaves its session behind instead of
+    /// closing it (TCP: a connection that never initializes; HTTP: a
+    /// session never deleted), for the server's timeouts to clean up.
+    #[arg(long, value_name = "K", default_value_t = 0, requires = "cycles")]
+    pub(crate) abandon_every: u64,
+
     /// Give up on a session whose connection or handshake takes longer, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 30.0)]
     pub(crate) connect_timeout: f64,

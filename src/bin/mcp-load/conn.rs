@@ -127,11 +127,20 @@ impl Conn {
         Ok(())
     }
 
-    /// Ends the session (see [`LineConn::close`]).
+    /// Ends the session (see [`LineConn::close`]; a 2025 HTTP session is
+    /// deleted), ignoring a failure.
     pub(crate) async fn close(self) {
+        let _ = self.end().await;
+    }
+
+    /// Ends the session; an error if a 2025 HTTP session's DELETE failed.
+    pub(crate) async fn end(self) -> anyhow::Result<()> {
         match self {
-            Conn::Line(line, _) => line.close(CHILD_EXIT_GRACE).await,
-            Conn::Http(http, _) => drop(http),
+            Conn::Line(line, _) => {
+                line.close(CHILD_EXIT_GRACE).await;
+                Ok(())
+            }
+            Conn::Http(http, _) => http.delete().await,
         }
     }
 

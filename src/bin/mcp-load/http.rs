@@ -114,6 +114,27 @@ impl HttpConn {
             .with_context(|| format!("HTTP {status}: the body is not a JSON-RPC answer"))
     }
 
+    /// Ends a 2025 session with a DELETE (expects 2xx); nothing for a
+    /// stateless one.
+    pub(crate) async fn delete(mut self) -> anyhow::Result<()> {
+        let Some(session) = self.session.take() else {
+            return Ok(());
+        };
+        let request = Request::delete(self.uri.clone())
+            .header(header::HOST, &self.host)
+            .header("mcp-session-id", session)
+            .header("mcp-protocol-version", &self.protocol)
+            .body(Full::new(Bytes::new()))?;
+        self.sender.ready().await.context("the connection closed")?;
+        let response = self.sender.send_request(request).await.context("DELETE")?;
+        let status = response.status();
+        let _ = response.into_body().collect().await;
+        if !status.is_success() {
+            bail!("DELETE: HTTP {status}");
+        }
+        Ok(())
+    }
+
     /// Sends a notification (expects 202).
     pub(crate) async fn notify(&mut self, method: &str) -> anyhow::Result<()> {
         let body = format!("{{\"jsonrpc\":\"2.0\",\"method\":\"{method}\"}}");

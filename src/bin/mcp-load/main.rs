@@ -15,6 +15,7 @@
 //! mcp-load --http http://127.0.0.1:8080/mcp -c 64 --duration 5                       # 2025 sessions
 //! mcp-load --http http://127.0.0.1:8080/mcp -c 64 --duration 5 --protocol 2026-07-28 # stateless
 //! mcp-load --tcp 127.0.0.1:7878 -c 1000 --hold 10          # connect, stay idle 10 s, leave
+//! mcp-load --tcp 127.0.0.1:7878 -c 16 --cycles 1000 --abandon-every 100   # churn (see soak.rs)
 //! ```
 
 #[cfg(not(any(loom, shuttle)))]
@@ -27,6 +28,8 @@ mod http;
 mod line;
 #[cfg(not(any(loom, shuttle)))]
 mod report;
+#[cfg(not(any(loom, shuttle)))]
+mod soak;
 
 #[cfg(not(any(loom, shuttle)))]
 mod run {
@@ -60,6 +63,9 @@ mod run {
         let args = std::sync::Arc::new(Args::parse());
         let arguments: Value = serde_json::from_str(&args.arguments).context("--arguments is not JSON")?;
         let connect_timeout = Duration::from_secs_f64(args.connect_timeout);
+        if let Some(cycles) = args.cycles {
+            return churn(args, cycles, arguments).await;
+        }
 
         // Connect every session at once.
         let bar = progress(args.concurrency as u64, "connecting");
@@ -189,10 +195,54 @@ mod run {
             latency: Percentiles::of(latencies),
             first_error,
         };
-        print_report(&report);
+        emit(&report, &args)
+    }
+
+    /// Prints the report, and writes it as JSON where asked.
+    fn emit(report: &Report, args: &Args) -> anyhow::Result<()> {
+        print_report(report);
         if let Some(path) = &args.json {
-            std::fs::write(path, serde_json::to_vec_pretty(&report)?)
+            std::fs::write(path, serde_json::to_vec_pretty(report)?)
                 .with_context(|| format!("write {}", path.display()))?;
+        }
+        Ok(())
+    }
+
+    /// `--cycles`: churn (see `soak.rs`).
+    async fn churn(args: std::sync::Arc<Args>, cycles: u64, arguments: Value) -> anyhow::Result<()> {
+        let bar = progress(cycles * args.concurrency as u64, "cycling");
+        let tick = {
+            let bar = bar.clone();
+            move || bar.inc(1)
+        };
+        let started = Instant::now();
+        let churned = crate::soak::churn(std::sync::Arc::clone(&args), cycles, arguments, tick).await?;
+        bar.finish_and_clear();
+        let elapsed = started.elapsed().as_secs_f64();
+        let ok = churned.cycles.len() as u64;
+        eprintln!(
+            "cycles: {ok} completed, {} abandoned on purpose",
+            churned.abandoned
+        );
+        let report = Report {
+            label: args.label.clone(),
+            transport: Conn::transport(&args).to_owned(),
+            protocol: args.protocol.clone(),
+            concurrency: args.concurrency,
+            sessions_admitted: ok as usize,
+            sessions_rejected: churned.rejected,
+            sessions_failed: churned.failed as usize,
+            connect: Percentiles::default(),
+            requests_ok: ok,
+            requests_failed: churned.failed,
+            elapsed_s: elapsed,
+            requests_per_s: ok as f64 / elapsed,
+            latency: Percentiles::of(churned.cycles),
+            first_error: churned.first_error,
+        };
+        emit(&report, &args)?;
+        if report.requests_failed > 0 {
+            anyhow::bail!("{} cycles failed", report.requests_failed);
         }
         Ok(())
     }
