@@ -24,7 +24,17 @@ fn start_tcp_with(prefix: &str) -> (Child, std::net::SocketAddr, Arc<Mutex<Vec<S
 
 /// [`start_tcp_with`], with `RUST_LOG` set to `filter`.
 fn start_tcp_logging(prefix: &str, filter: &str) -> (Child, std::net::SocketAddr, Arc<Mutex<Vec<String>>>) {
-    let script = format!("{prefix} exec {BIN} --tcp 127.0.0.1:0 --shutdown-grace-ms 2000");
+    start_logging(prefix, "--tcp", filter)
+}
+
+/// Starts the binary serving `transport` (`--tcp` or `--http`) on an
+/// ephemeral port; the address it logged and its stderr lines.
+fn start_logging(
+    prefix: &str,
+    transport: &str,
+    filter: &str,
+) -> (Child, std::net::SocketAddr, Arc<Mutex<Vec<String>>>) {
+    let script = format!("{prefix} exec {BIN} {transport} 127.0.0.1:0 --shutdown-grace-ms 2000");
     let mut child = Command::new("bash")
         .args(["-c", &script])
         .env("RUST_LOG", filter)
@@ -38,6 +48,9 @@ fn start_tcp_logging(prefix: &str, filter: &str) -> (Child, std::net::SocketAddr
         let line = lines.next().expect("the binary exited before listening").unwrap();
         if let Some(rest) = line.split("addr=").nth(1) {
             break rest.split_whitespace().next().unwrap().parse().unwrap();
+        }
+        if let Some(rest) = line.split("url=http://").nth(1) {
+            break rest.split('/').next().unwrap().parse().unwrap();
         }
     };
     // Keep draining stderr so the child never blocks on a full pipe.
@@ -185,6 +198,43 @@ async fn accept_errors_are_retried_and_never_end_the_server() {
     let result = client.initialize().await;
     assert_eq!(result["protocolVersion"], "2025-11-25");
     assert!(child.try_wait().unwrap().is_none());
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(wait_exit(&mut child).success());
+}
+
+/// The HTTP listener out of descriptors: like TCP's, its accept errors are
+/// logged, counted and retried, connections past the limit wait in the
+/// backlog, and the server serves again once descriptors come back.
+#[tokio::test]
+async fn http_accept_errors_are_retried_and_never_end_the_server() {
+    let (mut child, addr, log) = start_logging("ulimit -n 48 &&", "--http", "info");
+    let mut clients = Vec::new();
+    for _ in 0..80 {
+        clients.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+    }
+    let deadline = std::time::Instant::now() + support::HANG;
+    while !log
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|l| l.contains("HTTP accept failed"))
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server never ran out of descriptors"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the server died on an accept error"
+    );
+    drop(clients);
+    let session = support::http::Session::start(addr).await;
+    assert_eq!(session.delete().await, http::StatusCode::OK);
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

@@ -40,6 +40,7 @@ pub(crate) struct Metrics {
     pub(crate) messages_invalid: AtomicU64,
     pub(crate) http_connections_accepted: AtomicU64,
     pub(crate) http_connections_open: AtomicU64,
+    pub(crate) http_clients_vanished: AtomicU64,
     /// Requests by method and outcome; handler latencies.
     #[cfg(not(any(loom, shuttle)))]
     pub(crate) requests: requests::RequestStats,
@@ -85,6 +86,7 @@ impl Metrics {
             messages_invalid: read(&self.messages_invalid),
             http_connections_accepted: read(&self.http_connections_accepted),
             http_connections_open: read(&self.http_connections_open),
+            http_clients_vanished: read(&self.http_clients_vanished),
         }
     }
 }
@@ -145,4 +147,8 @@ pub struct MetricsSnapshot {
     pub http_connections_accepted: u64,
     /// HTTP connections open now.
     pub http_connections_open: u64,
+    /// HTTP clients that went away while hyper was not reading (their
+    /// pipelined requests still unread), noticed by a peek at the socket;
+    /// their answers were dropped and their requests cancelled.
+    pub http_clients_vanished: u64,
 }

@@ -66,7 +66,7 @@ impl Collector for Scrape {
         let m = core.metrics();
         let e = &mut encoder;
 
-        let counters: [(&str, &str, u64); 16] = [
+        let counters: [(&str, &str, u64); 17] = [
             (
                 "sessions_admitted",
                 "Sessions admitted since start.",
@@ -132,6 +132,11 @@ impl Collector for Scrape {
                 "http_header_timeouts",
                 "HTTP connections closed for headers slower than header_read_timeout.",
                 m.http_header_timeouts,
+            ),
+            (
+                "http_clients_vanished",
+                "HTTP clients noticed gone while their pipelined requests were unread.",
+                m.http_clients_vanished,
             ),
             (
                 "http_body_timeouts",
