@@ -182,3 +182,131 @@ fn take(envelope: Envelope, answers: &mut SessionAnswers) {
     envelope.delivered();
     answers.messages.push(message);
 }
+
+/// The bytes an HTTP request's SSE stream numbered `stream` writes for
+/// `frames` (each queued as a notification, the last as the request's
+/// answer when `answer_last`), with a priming event first when `priming`,
+/// until it ends. At most 256 frames are queued.
+pub fn sse_stream(frames: &[Vec<u8>], stream: u64, priming: bool, answer_last: bool) -> Vec<u8> {
+    let frames: Vec<bytes::Bytes> = frames
+        .iter()
+        .take(256)
+        .map(|f| bytes::Bytes::copy_from_slice(f))
+        .collect();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        let core = crate::core::Core::new(&crate::ServerConfig::default().outbox_capacity(256));
+        crate::transport::http::sse_events(&core, &frames, stream, priming, answer_last)
+            .await
+            .concat()
+    })
+}
+
+/// The `initialize` the HTTP target's session starts with.
+const HTTP_INITIALIZE: &[u8] = b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\n\
+Content-Length: 146\r\n\r\n\
+{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{\"protocolVersion\":\"2025-11-25\",\"capabilities\":{},\"clientInfo\":{\"name\":\"f\",\"version\":\"0\"}}}";
+
+/// What a client reads back when it sends `input` (raw HTTP/1.1, one or
+/// more pipelined requests) on one connection to a server with the
+/// built-in tools, a 4 KiB body limit and short timeouts, on paused time.
+/// A 2025 session is opened first; every `@SID@` in `input` is replaced by
+/// its `Mcp-Session-Id`. The client reads until the server closes the
+/// connection or is silent for a minute; then the server shuts down (which
+/// ends any stream) and the rest is read.
+///
+/// # Panics
+///
+/// If the session cannot be opened.
+pub fn http_exchange(input: &[u8]) -> Vec<u8> {
+    use std::time::Duration;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        let config = crate::ServerConfig::default()
+            .request_timeout(Duration::from_secs(5))
+            .http(
+                crate::config::HttpConfig::default()
+                    .max_body_bytes(4096)
+                    .header_read_timeout(Duration::from_secs(1))
+                    .body_read_timeout(Duration::from_secs(1))
+                    .session_idle_timeout(Duration::from_secs(30)),
+            );
+        let server = crate::server::Server::builder()
+            .config(config)
+            .builtin_tools()
+            .build();
+
+        // Open the session the input may name.
+        let (mut client, io) = tokio::io::duplex(1 << 16);
+        let opening = tokio::spawn({
+            let server = server.clone();
+            async move { crate::transport::http::serve_io(&server, None, io).await }
+        });
+        client.write_all(HTTP_INITIALIZE).await.expect("write to memory");
+        let mut head = Vec::new();
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = client.read_buf(&mut head).await.expect("read from memory");
+            assert!(n > 0, "the server answered initialize");
+        }
+        let text = String::from_utf8_lossy(&head).to_ascii_lowercase();
+        let sid = text
+            .lines()
+            .find_map(|l| l.strip_prefix("mcp-session-id: "))
+            .expect("a session id")
+            .trim()
+            .to_owned();
+        drop(client);
+        let http = opening.await.expect("the first connection ended");
+
+        let input = replace_all(input, b"@SID@", sid.as_bytes());
+        let (mut client, io) = tokio::io::duplex(1 << 20);
+        let conn = tokio::spawn({
+            let server = server.clone();
+            async move { crate::transport::http::serve_io(&server, Some(http), io).await }
+        });
+        let _ = client.write_all(&input).await;
+        let mut out = Vec::new();
+        // Until the server closes, falls silent for 20 s, or 60 s have
+        // passed (a listen stream keeps alive every 15 s).
+        let mut read_until_quiet = async |out: &mut Vec<u8>, quiet: Duration, most: Duration| {
+            let deadline = tokio::time::Instant::now() + most;
+            while let Ok(Ok(Ok(n))) =
+                tokio::time::timeout_at(deadline, tokio::time::timeout(quiet, client.read_buf(out))).await
+            {
+                if n == 0 {
+                    break;
+                }
+            }
+        };
+        read_until_quiet(&mut out, Duration::from_secs(20), Duration::from_secs(60)).await;
+        server.handle().shutdown();
+        read_until_quiet(&mut out, Duration::from_secs(10), Duration::from_secs(10)).await;
+        conn.abort();
+        out
+    })
+}
+
+/// `haystack` with every `needle` replaced by `with`.
+fn replace_all(haystack: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(haystack.len());
+    let mut rest = haystack;
+    while let Some(at) = rest.windows(needle.len()).position(|w| w == needle) {
+        out.extend_from_slice(&rest[..at]);
+        out.extend_from_slice(with);
+        rest = &rest[at + needle.len()..];
+    }
+    out.extend_from_slice(rest);
+    out
+}

@@ -340,6 +340,12 @@ impl Sse {
         Some(event)
     }
 
+    /// The next event (for the fuzz targets).
+    #[cfg(fuzzing)]
+    pub(crate) async fn next_event(&mut self) -> Option<Bytes> {
+        self.next().await
+    }
+
     /// The response: `200`, `text/event-stream`, unbuffered.
     pub(crate) fn response(self) -> Response<Body> {
         let events = stream::unfold(self, |mut sse| async move {
