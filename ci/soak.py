@@ -187,9 +187,11 @@ def settle(server, timeout):
     return server.reading()
 
 
-def svg(path, samples, marks):
+def svg(path, samples):
     """RSS and descriptors over the run, one panel each, phases marked."""
-    w, h, left, right, top, gap = 760, 460, 70, 20, 40, 50
+    marks = [(s["t"], s["phase"]) for i, s in enumerate(samples)
+             if i == 0 or samples[i - 1]["phase"] != s["phase"]]
+    w, h, left, right, top, gap = 760, 480, 70, 20, 40, 50
     panel = (h - top - gap - 40) / 2
     tmax = max(s["t"] for s in samples) or 1
     X = lambda t: left + t / tmax * (w - left - right)
@@ -211,10 +213,15 @@ def svg(path, samples, marks):
         for t, name in marks:
             out.append(f'<line x1="{X(t):.1f}" y1="{y_top}" x2="{X(t):.1f}" y2="{y_top + panel}" stroke="#bbb" stroke-dasharray="4 3"/>')
             if i == 0:
-                out.append(f'<text x="{X(t) + 3:.1f}" y="{y_top + panel - 4}" fill="#777">{name}</text>')
+                anchor = "end" if X(t) > w - right - 60 else "start"
+                dx = -3 if anchor == "end" else 3
+                out.append(f'<text x="{X(t) + dx:.1f}" y="{y_top + panel - 4}" fill="#777" text-anchor="{anchor}">{name}</text>')
         pts = " ".join(f"{X(s['t']):.1f},{Y(s[key] * scale):.1f}" for s in samples)
         out.append(f'<polyline fill="none" stroke="{color}" stroke-width="1.5" points="{pts}"/>')
-    out.append(f'<text x="{(w - left) / 2}" y="{h - 8}">seconds</text>')
+    for k in range(5):
+        t = tmax * k / 4
+        out.append(f'<text x="{X(t):.1f}" y="{h - 24}" text-anchor="middle">{t:.0f}</text>')
+    out.append(f'<text x="{(w - left) / 2}" y="{h - 6}">seconds</text>')
     out.append("</svg>")
     path.write_text("\n".join(out) + "\n")
 
@@ -240,12 +247,10 @@ def main():
         before["fds"] = server.steady_fds()
         sampler = Sampler(server, 1.0 if opts.full else 0.25)
         sampler.start()
-        marks = []
         started = time.time()
         results = {}
         for transport, cycles, workers in [("tcp", tcp_cycles, 32), ("http", http_cycles, 16)]:
             sampler.phase = transport
-            marks.append((round(time.time() - sampler.started, 2), transport))
             t = time.time()
             report = churn(server, transport, cycles, workers)
             results[transport] = {
@@ -258,7 +263,6 @@ def main():
                   f"({report['requests_per_s']:.0f}/s), {report['requests_failed']} failed, "
                   f"{report['sessions_rejected']} rejected")
         sampler.phase = "expiry"
-        marks.append((round(time.time() - sampler.started, 2), "expiry"))
         after = settle(server, 30)
         after["fds"] = server.steady_fds()
         sampler.stopped.set()
@@ -300,7 +304,7 @@ def main():
                     "elapsed_s": round(elapsed), "checks": [{"check": n, "ok": o, "detail": d} for n, o, d in checks],
                     "samples": sampler.samples}
             (ROOT / "analysis" / "results" / "soak.json").write_text(json.dumps(data, indent=1) + "\n")
-            svg(ROOT / "analysis" / "plots" / "soak.svg", sampler.samples, marks)
+            svg(ROOT / "analysis" / "plots" / "soak.svg", sampler.samples)
             print("soak: wrote analysis/results/soak.json and analysis/plots/soak.svg")
     finally:
         server.stop()
