@@ -74,11 +74,10 @@ impl AsyncRead for SharedStream {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         loop {
             ready!(self.0.poll_read_ready(cx))?;
-            match self.0.try_read(buf.initialize_unfilled()) {
-                Ok(n) => {
-                    buf.advance(n);
-                    return Poll::Ready(Ok(()));
-                }
+            // Into the unfilled part as it is: initializing it first would
+            // cost a memset of hyper's whole read buffer per read.
+            match self.0.try_read_buf(buf) {
+                Ok(_) => return Poll::Ready(Ok(())),
                 // The readiness was stale; `try_read` cleared it, so the
                 // next `poll_read_ready` waits for the socket.
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
