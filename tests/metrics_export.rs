@@ -134,6 +134,12 @@ async fn a_scrape_reads_back_what_the_server_did() {
     .await;
     assert_eq!(open.status, StatusCode::OK);
     let http_session = Session::start(s.http).await;
+    // A TCP client that speaks 2026-07-28 (no handshake).
+    let mut stateless_client = Client::connect(s.tcp).await;
+    let listed = stateless_client
+        .request(1, "tools/list", support::stateless(json!({})))
+        .await;
+    assert!(listed["result"]["tools"].is_array(), "{listed}");
 
     let m = scrape(s.metrics).await;
     let calls = |outcome| {
@@ -190,15 +196,20 @@ async fn a_scrape_reads_back_what_the_server_did() {
     let under_250ms = buckets.iter().find(|b| b.0 == 0.25).unwrap().1;
     assert_eq!(under_250ms, 6.0, "{buckets:?}");
 
-    // Sessions by version: the TCP client and the HTTP session.
+    // Sessions by version: the TCP client and the HTTP session; the TCP
+    // client that spoke 2026-07-28.
     assert_eq!(
         m.value("mcp_sessions", &[("protocol_version", "2025-11-25")]),
         2.0
     );
-    assert_eq!(m.value("mcp_sessions_admitted_total", &[]), 2.0);
+    assert_eq!(
+        m.value("mcp_sessions", &[("protocol_version", "2026-07-28")]),
+        1.0
+    );
+    assert_eq!(m.value("mcp_sessions_admitted_total", &[]), 3.0);
     assert_eq!(
         m.value("mcp_admission_permits_available", &[]),
-        m.value("mcp_admission_permits", &[]) - 2.0
+        m.value("mcp_admission_permits", &[]) - 3.0
     );
     assert!(m.value("mcp_http_connections_total", &[]) >= 3.0);
     assert!(m.value("mcp_http_responses_total", &[("status", "200")]) >= 2.0);
@@ -216,6 +227,7 @@ async fn a_scrape_reads_back_what_the_server_did() {
     );
     assert_eq!(http_session.delete().await, StatusCode::OK);
     drop(client);
+    drop(stateless_client);
     wait_until("sessions to end", || s.server.handle().sessions().is_empty()).await;
     let after = scrape(s.metrics).await;
     assert!(

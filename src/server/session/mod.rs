@@ -36,7 +36,7 @@ use crate::protocol::jsonrpc::{
     self, ErrorObject, INVALID_REQUEST, Incoming, RequestId, encode_error, encode_result,
 };
 use crate::protocol::listen::acknowledged;
-use crate::protocol::mcp::{Lifecycle, finish_result};
+use crate::protocol::mcp::{Generation, Lifecycle, finish_result};
 use crate::sync::{Arc, CancellationToken};
 pub(crate) use call::{CallFuture, CallTask, InFlight, answer, send_reply};
 
@@ -247,11 +247,13 @@ impl SessionState {
             self.reply(encode_error(Some(&id), &error), route);
             return;
         }
-        if !self.engaged {
-            self.engaged = self
-                .lifecycle
-                .classify(method, params.as_ref())
-                .is_ok_and(|generation| generation.is_stateless());
+        if !self.engaged
+            && let Ok(Generation::Stateless(version)) = self.lifecycle.classify(method, params.as_ref())
+        {
+            // A 2026-07-28 client needs no handshake; the session speaks
+            // that version from now on (for the metrics' per-version count).
+            self.engaged = true;
+            self.session.attrs().set_protocol_version(version);
         }
         match dispatch(&self.shared, &mut self.lifecycle, method, params) {
             Dispatch::Reply(Ok(result)) => {
