@@ -8,11 +8,12 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures_util::FutureExt;
-use tokio::io::{AsyncRead, BufReader, ReadBuf};
+use tokio::io::{AsyncRead, ReadBuf};
 
 use crate::core::Envelope;
 use crate::sync::Arc;
 use crate::transport::framing::{Frame, LineReader};
+use crate::transport::read_buffer::PooledReader;
 
 /// What the line framing made of its input, frame by frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,7 +68,7 @@ pub fn line_frames(data: &[u8], max: usize, buffer: usize, pieces: &[usize]) -> 
         pos: 0,
         turn: 0,
     };
-    let mut lines = LineReader::new(BufReader::with_capacity(buffer.max(1), reader), max);
+    let mut lines = LineReader::new(PooledReader::new(reader, buffer), max);
     let mut out = Vec::new();
     loop {
         let frame = lines

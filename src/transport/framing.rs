@@ -103,10 +103,10 @@ impl<R: AsyncBufRead + Unpin> LineReader<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::io::BufReader;
+    use crate::transport::read_buffer::PooledReader;
 
     async fn frames(input: &[u8], max: usize, buf_size: usize) -> Vec<Frame> {
-        let mut reader = LineReader::new(BufReader::with_capacity(buf_size, input), max);
+        let mut reader = LineReader::new(PooledReader::new(input, buf_size), max);
         let mut out = Vec::new();
         loop {
             let frame = reader.next().await.unwrap();

@@ -12,9 +12,10 @@
 use std::io;
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
 use super::framing::{Frame, LineReader};
+use super::read_buffer::PooledReader;
 use crate::core::{Envelope, OutboxReceiver, Session};
 use crate::error::AdmitError;
 use crate::metrics::incr;
@@ -25,10 +26,10 @@ use crate::sync::Arc;
 
 /// Most messages written with one `write`.
 const WRITE_BATCH: usize = 64;
-/// Read buffer of a session, in bytes. Small, because every idle session
-/// keeps it; a longer line is assembled across reads by the `LineReader`.
-/// There is no write buffer to keep: each batch is assembled in a buffer
-/// that lives only while it is written.
+/// Read buffer of a session, in bytes, held only while it has unread bytes
+/// (see `read_buffer`); a longer line is assembled across reads by the
+/// `LineReader`. There is no write buffer to keep: each batch is assembled
+/// in a buffer that lives only while it is written.
 const READ_BUFFER_BYTES: usize = 2 * 1024;
 
 /// Why a session loop ended.
@@ -76,7 +77,7 @@ where
 {
     let max_frame = shared.config.max_frame_bytes;
     let mut state = SessionState::new(shared, session);
-    let mut lines = LineReader::new(BufReader::with_capacity(READ_BUFFER_BYTES, reader), max_frame);
+    let mut lines = LineReader::new(PooledReader::new(reader, READ_BUFFER_BYTES), max_frame);
     let mut writer = writer;
     let mut outbox = outbox;
     let reason = serve(&mut state, &mut lines, &mut writer, &mut outbox, handshake).await;
