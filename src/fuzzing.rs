@@ -15,6 +15,16 @@ use crate::sync::Arc;
 use crate::transport::framing::{Frame, LineReader};
 use crate::transport::read_buffer::PooledReader;
 
+/// A runtime of one thread on paused time: timers (a `sleep` tool, a
+/// timeout) pass at once when nothing else can run.
+fn paused_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .expect("a runtime")
+}
+
 /// What the line framing made of its input, frame by frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FuzzFrame {
@@ -124,11 +134,7 @@ pub fn one_session(lines: &[&[u8]], max_frame_bytes: usize) -> SessionAnswers {
     use crate::server::Server;
     use crate::server::session::{Route, SessionState};
 
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .expect("a runtime");
+    let runtime = paused_runtime();
     runtime.block_on(async {
         let server = Server::builder()
             .config(crate::ServerConfig::default().max_frame_bytes(max_frame_bytes))
@@ -194,11 +200,7 @@ pub fn sse_stream(frames: &[Vec<u8>], stream: u64, priming: bool, answer_last: b
         .take(256)
         .map(|f| bytes::Bytes::copy_from_slice(f))
         .collect();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .expect("a runtime");
+    let runtime = paused_runtime();
     runtime.block_on(async {
         let core = crate::core::Core::new(&crate::ServerConfig::default().outbox_capacity(256));
         crate::transport::http::sse_events(&core, &frames, stream, priming, answer_last)
@@ -229,11 +231,7 @@ pub fn http_exchange(input: &[u8]) -> Vec<u8> {
 
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .expect("a runtime");
+    let runtime = paused_runtime();
     runtime.block_on(async {
         let config = crate::ServerConfig::default()
             .request_timeout(Duration::from_secs(5))

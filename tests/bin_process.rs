@@ -169,77 +169,65 @@ async fn stdio_serves_one_client_and_keeps_stdout_for_protocol_only() {
     );
 }
 
+/// Starts the binary serving `transport` with only 48 file descriptors and
+/// opens 80 connections to it, so that it runs out while accepting; waits
+/// for the accept error `failure` in its log, checks it is still running,
+/// and closes the connections. Connections past the limit wait in the
+/// listen backlog.
+async fn run_out_of_descriptors(transport: &str, failure: &str) -> (Child, std::net::SocketAddr) {
+    let (mut child, addr, log) = start_logging("ulimit -n 48 &&", transport, "info");
+    let mut clients = Vec::new();
+    for _ in 0..80 {
+        clients.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+    }
+    let deadline = std::time::Instant::now() + support::HANG;
+    while !log.lock().unwrap().iter().any(|l| l.contains(failure)) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server never ran out of descriptors"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the server died on an accept error"
+    );
+    drop(clients);
+    (child, addr)
+}
+
+/// SIGTERM, then a clean exit.
+fn terminate(child: &mut Child) {
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(wait_exit(child).success());
+}
+
 /// With only 48 file descriptors, the server runs out while accepting: each
 /// `accept` error is logged and retried after a short pause, the server
 /// keeps serving the clients it has, and once they leave it accepts again.
 #[tokio::test]
 async fn accept_errors_are_retried_and_never_end_the_server() {
-    let (mut child, addr, log) = start_tcp_with("ulimit -n 48 &&");
-    let mut clients = Vec::new();
-    for _ in 0..80 {
-        // Connections past the limit wait in the listen backlog.
-        clients.push(tokio::net::TcpStream::connect(addr).await.unwrap());
-    }
-    let deadline = std::time::Instant::now() + support::HANG;
-    while !log.lock().unwrap().iter().any(|l| l.contains("accept failed")) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the server never ran out of descriptors"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(
-        child.try_wait().unwrap().is_none(),
-        "the server died on an accept error"
-    );
-    drop(clients);
+    let (mut child, addr) = run_out_of_descriptors("--tcp", "accept failed").await;
     // Descriptors come back as the sessions end; a new client is served.
     let mut client = support::Client::connect(addr).await;
     let result = client.initialize().await;
     assert_eq!(result["protocolVersion"], "2025-11-25");
     assert!(child.try_wait().unwrap().is_none());
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(wait_exit(&mut child).success());
+    terminate(&mut child);
 }
 
 /// The HTTP listener out of descriptors: like TCP's, its accept errors are
-/// logged, counted and retried, connections past the limit wait in the
-/// backlog, and the server serves again once descriptors come back.
+/// logged, counted and retried, and the server serves again once
+/// descriptors come back.
 #[tokio::test]
 async fn http_accept_errors_are_retried_and_never_end_the_server() {
-    let (mut child, addr, log) = start_logging("ulimit -n 48 &&", "--http", "info");
-    let mut clients = Vec::new();
-    for _ in 0..80 {
-        clients.push(tokio::net::TcpStream::connect(addr).await.unwrap());
-    }
-    let deadline = std::time::Instant::now() + support::HANG;
-    while !log
-        .lock()
-        .unwrap()
-        .iter()
-        .any(|l| l.contains("HTTP accept failed"))
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the server never ran out of descriptors"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(
-        child.try_wait().unwrap().is_none(),
-        "the server died on an accept error"
-    );
-    drop(clients);
+    let (mut child, addr) = run_out_of_descriptors("--http", "HTTP accept failed").await;
     let session = support::http::Session::start(addr).await;
     assert_eq!(session.delete().await, http::StatusCode::OK);
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(wait_exit(&mut child).success());
+    terminate(&mut child);
 }
 
 /// With `RUST_LOG=mcp_server_core=debug` every line of a request's story
