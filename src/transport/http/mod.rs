@@ -28,6 +28,12 @@ mod session;
 mod stateless;
 mod watch;
 
+#[cfg(fuzzing)]
+mod fuzzing;
+
+/// For the fuzz targets (`crate::fuzzing`).
+#[cfg(fuzzing)]
+pub(crate) use fuzzing::{serve_io, sse_events};
 /// For the fuzz targets (`crate::fuzzing`).
 #[cfg(fuzzing)]
 pub(crate) use replay::parse_event_id;
@@ -37,79 +43,6 @@ pub(crate) use replay::parse_event_id;
 #[cfg(fuzzing)]
 pub(crate) fn decoded_header(value: &str) -> Option<String> {
     headers::decoded(value).ok()
-}
-
-/// For the fuzz targets (`crate::fuzzing`): the SSE events a request's
-/// stream numbered `stream` writes for `frames` (notifications, then the
-/// answer when `answer_last`), with a priming event first when `priming`,
-/// until it ends (after the answer, or when stopped once the frames are
-/// out).
-#[cfg(fuzzing)]
-pub(crate) async fn sse_events(
-    core: &crate::core::Core,
-    frames: &[bytes::Bytes],
-    stream: u64,
-    priming: bool,
-    answer_last: bool,
-) -> Vec<bytes::Bytes> {
-    let stop = CancellationToken::new();
-    let (outbox, rx) = core.request_outbox(core.next_id(), stop.clone());
-    for (i, frame) in frames.iter().enumerate() {
-        if answer_last && i + 1 == frames.len() {
-            let _ = outbox.try_send(frame.clone());
-        } else {
-            let _ = outbox.try_notify(frame.clone());
-        }
-    }
-    let mut sse = body::Sse::new(rx, stream, stop.clone())
-        .priming(priming)
-        .for_request(None, body::CancelOnDrop(stop.clone()));
-    let mut events = Vec::new();
-    loop {
-        let next = tokio::select! {
-            biased;
-            next = sse.next_event() => next,
-            // Nothing more queued: stop the stream, as its session would.
-            () = tokio::task::yield_now() => {
-                stop.cancel();
-                sse.next_event().await
-            }
-        };
-        match next {
-            Some(event) => events.push(event),
-            None => return events,
-        }
-    }
-}
-
-/// For the fuzz targets (`crate::fuzzing`): serves one HTTP/1.1 connection
-/// on `io` as the listener serves an accepted one.
-#[cfg(fuzzing)]
-pub(crate) async fn serve_io<IO>(server: &Server, http: Option<Arc<Http>>, io: IO) -> Arc<Http>
-where
-    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-{
-    let config = &server.shared.config;
-    let http = http.unwrap_or_else(|| {
-        Arc::new(Http {
-            server: server.clone(),
-            sessions: session::Sessions::default(),
-            connections: Arc::new(Semaphore::new(config.http.max_connections)),
-            session_tasks: Mutex::new(JoinSet::new()),
-        })
-    });
-    let shared = Arc::clone(&http);
-    let service = service_fn(move |request| {
-        let http = Arc::clone(&shared);
-        async move { Ok::<_, Infallible>(service::handle(http, request).await) }
-    });
-    let mut builder = http1::Builder::new();
-    builder
-        .timer(TokioTimer::new())
-        .header_read_timeout(config.http.header_read_timeout)
-        .max_buf_size(MAX_HEAD_BYTES);
-    let _ = builder.serve_connection(TokioIo::new(io), service).await;
-    http
 }
 
 use std::convert::Infallible;
