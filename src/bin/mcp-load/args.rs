@@ -7,7 +7,7 @@ use clap::Parser;
 
 /// Drives an MCP server with concurrent sessions and reports throughput,
 /// latency and errors.
-#[derive(Debug, Parser)]
+#[derive(Debug, Clone, Parser)]
 #[command(version, about, long_about)]
 pub(crate) struct Args {
     /// Connect to an MCP server over TCP (one JSON-RPC message per line).

@@ -216,7 +216,7 @@ mod run {
             move || bar.inc(1)
         };
         let started = Instant::now();
-        let churned = crate::soak::churn(std::sync::Arc::clone(&args), cycles, arguments, tick).await?;
+        let churned = crate::soak::churn(&args, cycles, arguments, tick).await?;
         bar.finish_and_clear();
         let elapsed = started.elapsed().as_secs_f64();
         let ok = churned.cycles.len() as u64;

@@ -12,8 +12,6 @@
 //! The report counts cycles as calls: `requests_ok` is the cycles that
 //! completed, `latency` the duration of a whole cycle.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -41,28 +39,25 @@ pub(crate) struct Churned {
     pub(crate) abandoned: u64,
 }
 
-/// Runs `cycles` cycles on each of `args.concurrency` workers.
+/// Runs `cycles` cycles on each of `args.concurrency` workers. The cycles
+/// are numbered from 1 across the workers (worker `w` runs
+/// `w * cycles + 1 ..= (w + 1) * cycles`); those whose number is a multiple
+/// of `--abandon-every` are abandoned.
 pub(crate) async fn churn(
-    args: Arc<Args>,
+    args: &Args,
     cycles: u64,
     arguments: Value,
     tick: impl Fn() + Clone + Send + 'static,
 ) -> anyhow::Result<Churned> {
-    let counter = Arc::new(AtomicU64::new(0));
     let mut workers = JoinSet::new();
-    for _ in 0..args.concurrency {
-        let (args, arguments, counter, tick) = (
-            Arc::clone(&args),
-            arguments.clone(),
-            Arc::clone(&counter),
-            tick.clone(),
-        );
+    for worker in 0..args.concurrency as u64 {
+        let (args, arguments, tick) = (args.clone(), arguments.clone(), tick.clone());
         workers.spawn(async move {
             let mut done = Churned::default();
             let mut held = Vec::new();
             let mut silent = JoinSet::new();
-            for _ in 0..cycles {
-                let n = counter.fetch_add(1, Ordering::Relaxed) + 1;
+            for i in 0..cycles {
+                let n = worker * cycles + i + 1;
                 let abandon = args.abandon_every > 0 && n % args.abandon_every == 0;
                 let started = Instant::now();
                 match cycle(&args, &arguments, abandon).await {
