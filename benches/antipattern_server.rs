@@ -153,7 +153,7 @@ mod before {
                     id: rid,
                     method,
                     params,
-                }) => handle(&state, &out, &mut lifecycle, rid, &method, params),
+                }) => handle(&state, &out, &mut lifecycle, rid, &method, params.into_value()),
                 Ok(Incoming::Notification { method, .. }) if method == "notifications/initialized" => {
                     lifecycle.initialized();
                     state.sessions.write().await.insert(id, out.clone());
@@ -183,7 +183,7 @@ mod before {
         method: &str,
         params: Option<Value>,
     ) {
-        if let Err(e) = lifecycle.classify(method, params.as_ref()) {
+        if let Err(e) = lifecycle.classify(method, params.as_ref().and_then(|p| p.get("_meta"))) {
             return send(out, &jsonrpc::encode_error(Some(&id), &e));
         }
         let result = match method {

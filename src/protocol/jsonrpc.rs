@@ -3,9 +3,14 @@
 //! Pure: no I/O, no tokio. Every way a line can be wrong maps to the error
 //! the JSON-RPC specification names for it.
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+use super::envelope::{Envelope, Loose, ParamsText, read_later};
+use super::params::Params;
 
 /// Invalid JSON was received.
 pub const PARSE_ERROR: i64 = -32700;
@@ -101,24 +106,24 @@ impl ErrorObject {
     }
 }
 
-/// One message from a client.
+/// One message from a client, borrowing from its line where it can.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Incoming {
+pub enum Incoming<'a> {
     /// A request: it expects a response.
     Request {
         /// Its id.
         id: RequestId,
         /// The method.
-        method: String,
-        /// The params object or array, if any.
-        params: Option<Value>,
+        method: Cow<'a, str>,
+        /// The params object or array, read as the method needs.
+        params: Params<'a>,
     },
     /// A notification: no response.
     Notification {
         /// The method.
-        method: String,
-        /// The params, if any.
-        params: Option<Value>,
+        method: Cow<'a, str>,
+        /// The params, read as JSON.
+        params: Params<'a>,
     },
     /// A response to a request the server sent.
     Response {
@@ -146,45 +151,17 @@ impl Rejection {
             error: ErrorObject::new(code, message),
         }
     }
-}
 
-/// The fields of a message, read without building a map of the whole
-/// object (the fast path; anything unexpected falls back to [`classify`]).
-#[derive(Deserialize)]
-struct Raw {
-    #[serde(default)]
-    jsonrpc: Field,
-    #[serde(default)]
-    id: Field,
-    #[serde(default)]
-    method: Field,
-    #[serde(default)]
-    params: Field,
-    #[serde(default)]
-    result: Field,
-    #[serde(default)]
-    error: Field,
-}
-
-/// A member that may be absent; unlike `Option`, a present `null` is kept.
-#[derive(Default)]
-enum Field {
-    #[default]
-    Absent,
-    Present(Value),
-}
-
-impl<'de> Deserialize<'de> for Field {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Value::deserialize(d).map(Field::Present)
-    }
-}
-
-impl Field {
-    fn take(self) -> Option<Value> {
-        match self {
-            Field::Absent => None,
-            Field::Present(v) => Some(v),
+    /// This refusal, or -32700 if `line` nests deeper than a JSON value may
+    /// (the raw members are checked for syntax only, so a too-deep `id`
+    /// would otherwise look like a wrong one).
+    fn unless_too_deep(self, line: &str) -> Self {
+        if self.error.code == PARSE_ERROR {
+            return self;
+        }
+        match serde_json::from_str::<Value>(line) {
+            Ok(_) => self,
+            Err(e) => parse_error(&e),
         }
     }
 }
@@ -193,9 +170,10 @@ impl Field {
 ///
 /// # Errors
 ///
-/// -32700 for bytes that are not JSON (or not UTF-8), -32600 for JSON that is
-/// not a JSON-RPC 2.0 message (including batches, which MCP does not use).
-pub fn parse(line: &[u8]) -> Result<Incoming, Rejection> {
+/// -32700 for bytes that are not JSON (or not UTF-8, or nested too deep),
+/// -32600 for JSON that is not a JSON-RPC 2.0 message (including batches,
+/// which MCP does not use).
+pub fn parse(line: &[u8]) -> Result<Incoming<'_>, Rejection> {
     // The whole line is checked first: serde skips members it does not
     // know without checking their strings, so invalid UTF-8 there would
     // pass (found by fuzz/jsonrpc). Parsing from `&str` then skips the
@@ -203,8 +181,8 @@ pub fn parse(line: &[u8]) -> Result<Incoming, Rejection> {
     let Ok(text) = std::str::from_utf8(line) else {
         return Err(Rejection::new(None, PARSE_ERROR, "parse error: not UTF-8"));
     };
-    match serde_json::from_str::<Raw>(text) {
-        Ok(raw) => message(raw),
+    match serde_json::from_str::<Envelope<'_>>(text) {
+        Ok(envelope) => message(envelope).map_err(|refusal| refusal.unless_too_deep(text)),
         // Not an object of the expected shape: find out what it is.
         Err(_) => Err(classify(text)),
     }
@@ -213,7 +191,7 @@ pub fn parse(line: &[u8]) -> Result<Incoming, Rejection> {
 /// Why a line that is not a JSON object (or not valid JSON) is refused.
 fn classify(line: &str) -> Rejection {
     match serde_json::from_str::<Value>(line) {
-        Err(e) => Rejection::new(None, PARSE_ERROR, &format!("parse error: {e}")),
+        Err(e) => parse_error(&e),
         Ok(Value::Array(_)) => Rejection::new(
             None,
             INVALID_REQUEST,
@@ -223,48 +201,62 @@ fn classify(line: &str) -> Rejection {
     }
 }
 
-fn message(raw: Raw) -> Result<Incoming, Rejection> {
-    let id = match raw.id.take() {
+fn parse_error(e: &serde_json::Error) -> Rejection {
+    Rejection::new(None, PARSE_ERROR, &format!("parse error: {e}"))
+}
+
+fn message(envelope: Envelope<'_>) -> Result<Incoming<'_>, Rejection> {
+    let id = match envelope.id {
         None => None,
-        Some(v) => match RequestId::from_value(&v) {
-            Some(id) => Some(id),
-            None => {
-                return Err(Rejection::new(
-                    None,
-                    INVALID_REQUEST,
-                    "invalid request: id must be a string or an integer",
-                ));
-            }
-        },
+        Some(Loose::Int(n)) => Some(RequestId::Number(n)),
+        Some(Loose::Str(s)) => Some(RequestId::String(s.into_owned())),
+        Some(Loose::Other) => {
+            return Err(Rejection::new(
+                None,
+                INVALID_REQUEST,
+                "invalid request: id must be a string or an integer",
+            ));
+        }
     };
-    if !matches!(raw.jsonrpc.take(), Some(Value::String(v)) if v == "2.0") {
+    if !matches!(&envelope.jsonrpc, Some(Loose::Str(v)) if v == "2.0") {
         return Err(Rejection::new(
             id,
             INVALID_REQUEST,
             "invalid request: jsonrpc must be \"2.0\"",
         ));
     }
-    let params = raw.params.take();
-    if let Some(p) = &params
-        && !(p.is_object() || p.is_array())
-    {
+    let method = match envelope.method {
+        None => None,
+        Some(Loose::Str(method)) => Some(method),
+        Some(Loose::Int(_) | Loose::Other) => {
+            return Err(Rejection::new(
+                id,
+                INVALID_REQUEST,
+                "invalid request: method must be a string",
+            ));
+        }
+    };
+    let params = match envelope.params {
+        None => Params::absent(),
+        Some(ParamsText::Read(params)) => params,
+        // Params before the method (or with no method): read them now.
+        Some(ParamsText::Raw(raw)) => {
+            read_later(method.as_deref().unwrap_or_default(), raw).map_err(|e| parse_error(&e))?
+        }
+    };
+    if params.is_present() && !params.is_structured() {
         return Err(Rejection::new(
             id,
             INVALID_REQUEST,
             "invalid request: params must be an object or an array",
         ));
     }
-    let is_response = matches!(raw.result, Field::Present(_)) || matches!(raw.error, Field::Present(_));
-    match (raw.method.take(), id) {
-        (Some(Value::String(method)), Some(id)) => Ok(Incoming::Request { id, method, params }),
-        (Some(Value::String(method)), None) => Ok(Incoming::Notification { method, params }),
-        (Some(_), id) => Err(Rejection::new(
-            id,
-            INVALID_REQUEST,
-            "invalid request: method must be a string",
-        )),
+    let is_response = envelope.result.is_some() || envelope.error.is_some();
+    match (method, id) {
+        (Some(method), Some(id)) => Ok(Incoming::Request { id, method, params }),
+        (Some(method), None) => Ok(Incoming::Notification { method, params }),
         (None, Some(id)) if is_response => {
-            let outcome = match (raw.result.take(), raw.error.take()) {
+            let outcome = match (envelope.result, envelope.error) {
                 (_, Some(error)) => Err(serde_json::from_value(error)
                     .unwrap_or_else(|_| ErrorObject::internal("the client sent a malformed error object"))),
                 (Some(result), None) => Ok(result),
@@ -417,6 +409,41 @@ mod tests {
         let v: Value = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(v["id"], "x");
         assert_eq!(v["error"]["code"], INVALID_REQUEST);
+    }
+
+    #[test]
+    fn params_are_read_for_their_method_in_any_member_order() {
+        let before = parse(
+            br#"{"params":{"name":"echo","arguments":{"a":1}},"id":1,"method":"tools/call","jsonrpc":"2.0"}"#,
+        );
+        let after = parse(
+            br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"a":1}}}"#,
+        );
+        assert_eq!(before, after);
+        let Ok(Incoming::Request { params, .. }) = after else {
+            panic!()
+        };
+        assert_eq!(params.str_member("name"), Some("echo"));
+        // An escaped method is read like any string.
+        let Ok(Incoming::Request { method, .. }) = parse(br#"{"jsonrpc":"2.0","id":1,"method":"p\u0069ng"}"#)
+        else {
+            panic!()
+        };
+        assert_eq!(method, "ping");
+        // Params read for one method cannot serve a second one.
+        assert_eq!(
+            code(r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a"},"method":"ping"}"#),
+            INVALID_REQUEST
+        );
+        // A member too deep to be a JSON value is a parse error wherever it is.
+        let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+        for line in [
+            format!(r#"{{"jsonrpc":"2.0","id":{deep},"method":"x"}}"#),
+            format!(r#"{{"jsonrpc":"2.0","id":1,"method":"x","params":{{"a":{deep}}}}}"#),
+            format!(r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"arguments":{deep}}}}}"#),
+        ] {
+            assert_eq!(code(&line), PARSE_ERROR, "{line}");
+        }
     }
 
     #[test]

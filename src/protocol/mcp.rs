@@ -91,7 +91,8 @@ impl Lifecycle {
         &self.client_capabilities
     }
 
-    /// Decides under which generation a request is answered.
+    /// Decides under which generation a request is answered, from its
+    /// method and its params' `_meta`.
     ///
     /// # Errors
     ///
@@ -99,8 +100,7 @@ impl Lifecycle {
     ///   server does not speak statelessly;
     /// - -32602 for a stateless request without client capabilities;
     /// - -32002 for a handshake request before `initialize`.
-    pub fn classify(&self, method: &str, params: Option<&Value>) -> Result<Generation, ErrorObject> {
-        let meta = params.and_then(|p| p.get("_meta"));
+    pub fn classify(&self, method: &str, meta: Option<&Value>) -> Result<Generation, ErrorObject> {
         if let Some(requested) = meta.and_then(|m| m.get(META_PROTOCOL_VERSION)) {
             let requested = requested.as_str().unwrap_or_default();
             if let Some(version) = STATELESS_VERSIONS.iter().find(|v| **v == requested) {
@@ -265,15 +265,18 @@ mod tests {
         let l = Lifecycle::default();
         let ok = json!({"_meta": {META_PROTOCOL_VERSION: "2026-07-28", META_CLIENT_CAPABILITIES: {}}});
         assert_eq!(
-            l.classify("tools/list", Some(&ok)),
+            l.classify("tools/list", ok.get("_meta")),
             Ok(Generation::Stateless("2026-07-28"))
         );
         let bad = json!({"_meta": {META_PROTOCOL_VERSION: "2030-01-01", META_CLIENT_CAPABILITIES: {}}});
-        let err = l.classify("tools/list", Some(&bad)).unwrap_err();
+        let err = l.classify("tools/list", bad.get("_meta")).unwrap_err();
         assert_eq!(err.code, UNSUPPORTED_PROTOCOL_VERSION);
         assert_eq!(err.data.unwrap()["requested"], "2030-01-01");
         let no_caps = json!({"_meta": {META_PROTOCOL_VERSION: "2026-07-28"}});
-        assert_eq!(l.classify("tools/list", Some(&no_caps)).unwrap_err().code, -32602);
+        assert_eq!(
+            l.classify("tools/list", no_caps.get("_meta")).unwrap_err().code,
+            -32602
+        );
     }
 
     #[test]

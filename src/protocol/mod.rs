@@ -2,10 +2,12 @@
 //!
 //! Pure: no I/O and no tokio, so it builds in every mode.
 
+mod envelope;
 pub mod header_params;
 pub mod jsonrpc;
 pub mod listen;
 // Sealing needs HMAC, which model builds do not carry (nor need).
 pub mod mcp;
+pub mod params;
 #[cfg(not(any(loom, shuttle)))]
 pub mod request_state;

@@ -50,22 +50,22 @@ fn now() -> u64 {
 }
 
 impl InputRound {
-    /// The round of a request of `method` on `name` with `params`, under
-    /// the sealing `key`.
+    /// The round of a request of `method` on `name` that brought
+    /// `request_state` and `input_responses`, under the sealing `key`.
     ///
     /// # Errors
     ///
     /// -32602 for a `requestState` that is tampered, issued for another
     /// request or expired, or `inputResponses` that is not an object.
     pub(crate) fn new(
-        method: &str,
-        name: &str,
-        params: &Map<String, Value>,
+        (method, name): (&str, &str),
+        request_state: Option<&Value>,
+        input_responses: Option<&Value>,
         capabilities: Value,
         key: Arc<[u8]>,
         ttl: Duration,
     ) -> Result<Self, ErrorObject> {
-        let mut answers: HashMap<String, Value> = match params.get("requestState") {
+        let mut answers: HashMap<String, Value> = match request_state {
             None | Some(Value::Null) => HashMap::new(),
             Some(Value::String(state)) => request_state::open(&key, state, method, name, now())
                 .map_err(|e| e.to_error())?
@@ -74,7 +74,7 @@ impl InputRound {
                 .collect(),
             Some(_) => return Err(ErrorObject::invalid_params("requestState must be a string")),
         };
-        match params.get("inputResponses") {
+        match input_responses {
             None | Some(Value::Null) => {}
             Some(Value::Object(responses)) => answers.extend(responses.clone()),
             Some(_) => return Err(ErrorObject::invalid_params("inputResponses must be an object")),
@@ -158,7 +158,15 @@ mod tests {
     fn round(params: Value, caps: Value) -> Result<InputRound, ErrorObject> {
         let key: Arc<[u8]> = Arc::from(&b"key"[..]);
         let Value::Object(params) = params else { panic!() };
-        InputRound::new("tools/call", "t", &params, caps, key, Duration::from_secs(60))
+        let (state, responses) = (params.get("requestState"), params.get("inputResponses"));
+        InputRound::new(
+            ("tools/call", "t"),
+            state,
+            responses,
+            caps,
+            key,
+            Duration::from_secs(60),
+        )
     }
 
     #[test]

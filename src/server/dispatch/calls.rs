@@ -11,6 +11,7 @@ use crate::protocol::jsonrpc::ErrorObject;
 use crate::protocol::mcp::{
     Generation, META_CLIENT_CAPABILITIES, MISSING_CLIENT_CAPABILITY, cacheable, log_level_rank,
 };
+use crate::protocol::params::{NamedToolCall, Params};
 use crate::server::Shared;
 use crate::server::catalog::completion::{CompletionRequest, completion_result};
 use crate::server::catalog::{Catalog, ReadTarget};
@@ -43,7 +44,8 @@ fn str_field<'a>(params: &'a Map<String, Value>, key: &str, method: &str) -> Res
 }
 
 /// The questions and answers of a 2026-07-28 call of `method` on `name`
-/// (`None` for a 2025 one, which asks its client directly).
+/// (`None` for a 2025 one, which asks its client directly), from the
+/// call's `_meta`, `requestState` and `inputResponses`.
 ///
 /// # Errors
 ///
@@ -51,22 +53,22 @@ fn str_field<'a>(params: &'a Map<String, Value>, key: &str, method: &str) -> Res
 fn inputs(
     shared: &Shared,
     generation: Generation,
-    method: &str,
-    name: &str,
-    params: &Map<String, Value>,
+    (method, name): (&str, &str),
+    meta: Option<&Value>,
+    request_state: Option<&Value>,
+    input_responses: Option<&Value>,
 ) -> Result<Option<Arc<InputRound>>, ErrorObject> {
     if !generation.is_stateless() {
         return Ok(None);
     }
-    let capabilities = params
-        .get("_meta")
+    let capabilities = meta
         .and_then(|m| m.get(META_CLIENT_CAPABILITIES))
         .cloned()
         .unwrap_or(Value::Null);
     let round = InputRound::new(
-        method,
-        name,
-        params,
+        (method, name),
+        request_state,
+        input_responses,
         capabilities,
         Arc::clone(&shared.state_key),
         shared.config.request_state_ttl,
@@ -74,16 +76,33 @@ fn inputs(
     Ok(Some(Arc::new(round)))
 }
 
+/// The same, for a call whose params were read as a JSON object.
+fn inputs_of(
+    shared: &Shared,
+    generation: Generation,
+    call: (&str, &str),
+    params: &Map<String, Value>,
+) -> Result<Option<Arc<InputRound>>, ErrorObject> {
+    let get = |key| params.get(key);
+    inputs(
+        shared,
+        generation,
+        call,
+        get("_meta"),
+        get("requestState"),
+        get("inputResponses"),
+    )
+}
+
 /// A [`Call`] of `label`, with the progress token and log level of
-/// `params._meta`.
+/// its params' `_meta`.
 fn call(
     label: Label,
-    params: &Map<String, Value>,
+    meta: Option<&Value>,
     generation: Generation,
     inputs: Option<Arc<InputRound>>,
     invoke: super::Invoke,
 ) -> Dispatch {
-    let meta = params.get("_meta");
     let progress_token = meta
         .and_then(|m| m.get("progressToken"))
         .filter(|t| t.is_string() || t.is_number())
@@ -115,21 +134,19 @@ macro_rules! try_reply {
 pub(super) fn tool(
     shared: &Shared,
     catalog: &Catalog,
-    params: Option<Value>,
+    params: Params<'_>,
     generation: Generation,
 ) -> Dispatch {
-    let mut params = try_reply!(object(params, "tools/call"));
-    let name = try_reply!(str_field(&params, "name", "tools/call")).to_owned();
-    let Some(tool) = catalog.tools.get(&name).cloned() else {
+    let NamedToolCall { name, rest: params } = try_reply!(params.into_tool_call());
+    let name = &*name;
+    let Some(tool) = catalog.tools.get(name).cloned() else {
         return Dispatch::Reply(Err(ErrorObject::invalid_params(format!("unknown tool: {name}"))));
     };
+    let meta = params.meta.as_ref();
     if generation.is_stateless() {
-        try_reply!(capabilities_declared(&params, tool.required_capabilities()));
+        try_reply!(capabilities_declared(meta, tool.required_capabilities()));
     }
-    let capabilities = params
-        .get("_meta")
-        .and_then(|m| m.get(META_CLIENT_CAPABILITIES))
-        .cloned();
+    let capabilities = meta.and_then(|m| m.get(META_CLIENT_CAPABILITIES)).cloned();
     // The tasks extension: a 2026-07-28 client that declares it gets a task
     // for a tool that supports one.
     let as_task = match (generation.is_stateless(), tool.runs_as_task()) {
@@ -144,9 +161,16 @@ pub(super) fn tool(
     };
     // A task call too: what it asks before it first waits is a
     // multi-round-trip exchange, before any task exists.
-    let inputs = try_reply!(inputs(shared, generation, "tools/call", &name, &params));
-    let args = match params.remove("arguments") {
-        None | Some(Value::Null) => json!({}),
+    let inputs = try_reply!(inputs(
+        shared,
+        generation,
+        ("tools/call", name),
+        meta,
+        params.request_state.as_ref(),
+        params.input_responses.as_ref(),
+    ));
+    let args = match params.arguments {
+        None => Value::Object(Map::new()),
         Some(args @ Value::Object(_)) => args,
         Some(_) => {
             return Dispatch::Reply(Err(ErrorObject::invalid_params(
@@ -155,8 +179,8 @@ pub(super) fn tool(
         }
     };
     let dispatch = call(
-        Label::new("tools/call", name),
-        &params,
+        Label::new("tools/call", name.to_owned()),
+        meta,
         generation,
         inputs,
         Box::new(move |ctx| tool.call(args, ctx).map(call_result).boxed()),
@@ -168,8 +192,8 @@ pub(super) fn tool(
 }
 
 /// -32021 unless the request's `_meta` declares every capability in `needed`.
-fn capabilities_declared(params: &Map<String, Value>, needed: &[String]) -> Result<(), ErrorObject> {
-    let declared = params.get("_meta").and_then(|m| m.get(META_CLIENT_CAPABILITIES));
+fn capabilities_declared(meta: Option<&Value>, needed: &[String]) -> Result<(), ErrorObject> {
+    let declared = meta.and_then(|m| m.get(META_CLIENT_CAPABILITIES));
     let missing: Map<String, Value> = needed
         .iter()
         .filter(|cap| declared.and_then(|d| d.get(cap.as_str())).is_none())
@@ -203,10 +227,10 @@ pub(super) fn read(
         return Dispatch::Reply(Err(resource_not_found(generation, &uri)));
     };
     let label = Label::new("resources/read", uri.clone());
-    let inputs = try_reply!(inputs(shared, generation, "resources/read", &uri, &params));
+    let inputs = try_reply!(inputs_of(shared, generation, ("resources/read", &uri), &params));
     call(
         label,
-        &params,
+        params.get("_meta"),
         generation,
         inputs,
         Box::new(move |ctx| {
@@ -249,10 +273,10 @@ pub(super) fn prompt(
             .check_args(params.get("arguments"))
             .map_err(|e| e.into_error(generation, None))
     );
-    let inputs = try_reply!(inputs(shared, generation, "prompts/get", &name, &params));
+    let inputs = try_reply!(inputs_of(shared, generation, ("prompts/get", &name), &params));
     call(
         Label::new("prompts/get", name),
-        &params,
+        params.get("_meta"),
         generation,
         inputs,
         Box::new(move |ctx| {
@@ -276,7 +300,7 @@ pub(super) fn complete(catalog: &Catalog, params: Option<Value>, generation: Gen
     let params = try_reply!(object(params, "completion/complete"));
     call(
         Label::new("completion/complete", request.argument.clone()),
-        &params,
+        params.get("_meta"),
         generation,
         None,
         Box::new(move |ctx| {

@@ -25,6 +25,7 @@ use crate::protocol::listen::ListenFilter;
 use crate::protocol::mcp::{
     Generation, Lifecycle, STATELESS_VERSIONS, cacheable, finish_result, log_level_rank, supported_versions,
 };
+use crate::protocol::params::Params;
 use crate::sync::{Arc, CancellationToken};
 
 /// The methods a stateless (2026-07-28) request may call; the others
@@ -193,9 +194,9 @@ pub(crate) fn dispatch(
     shared: &Shared,
     lifecycle: &mut Lifecycle,
     method: &str,
-    params: Option<Value>,
+    params: Params<'_>,
 ) -> Dispatch {
-    let generation = match lifecycle.classify(method, params.as_ref()) {
+    let generation = match lifecycle.classify(method, params.meta()) {
         Ok(generation) => generation,
         Err(error) => return Dispatch::Reply(Err(error)),
     };
@@ -206,6 +207,11 @@ pub(crate) fn dispatch(
         Dispatch::Reply(result.map(|r| finish_result(generation, r, &shared.info)))
     };
     let catalog = shared.catalog.snapshot();
+    if method == "tools/call" {
+        // The common call: its params are typed, not a JSON tree.
+        return calls::tool(shared, &catalog, params, generation);
+    }
+    let params = params.into_value();
     let ttl = shared.config.list_cache_ttl.as_millis() as u64;
     match method {
         "initialize" if !generation.is_stateless() => match lifecycle.initialize(params.as_ref()) {
@@ -247,7 +253,6 @@ pub(crate) fn dispatch(
                     .map(|r| cacheable(generation, r, ttl, true)),
             )
         }
-        "tools/call" => calls::tool(shared, &catalog, params, generation),
         "resources/read" => calls::read(shared, &catalog, params, generation, ttl),
         "prompts/get" => calls::prompt(shared, &catalog, params, generation),
         "completion/complete" => calls::complete(&catalog, params, generation),

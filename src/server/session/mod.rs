@@ -37,6 +37,7 @@ use crate::protocol::jsonrpc::{
 };
 use crate::protocol::listen::acknowledged;
 use crate::protocol::mcp::{Generation, Lifecycle, finish_result};
+use crate::protocol::params::Params;
 use crate::sync::{Arc, CancellationToken};
 pub(crate) use call::{CallFuture, CallTask, InFlight, answer, send_reply};
 
@@ -223,7 +224,9 @@ impl SessionState {
                 self.reply(encode_error(rejection.id.as_ref(), &rejection.error), route);
             }
             Ok(Incoming::Request { id, method, params }) => self.on_request(id, &method, params, route),
-            Ok(Incoming::Notification { method, params }) => self.on_notification(&method, params),
+            Ok(Incoming::Notification { method, params }) => {
+                self.on_notification(&method, params.into_value())
+            }
             Ok(Incoming::Response { id, outcome }) => {
                 if !self.pending.complete(&id, outcome) {
                     incr(&self.shared.core.metrics_ref().responses_unmatched);
@@ -233,7 +236,7 @@ impl SessionState {
         }
     }
 
-    fn on_request(&mut self, id: RequestId, method: &str, params: Option<Value>, route: &Route) {
+    fn on_request(&mut self, id: RequestId, method: &str, params: Params<'_>, route: &Route) {
         // Off unless `mcp_server_core=debug`: then every event of this
         // request, and of its handler's task, names the request.
         let span = tracing::debug_span!("request", id = %id, method);
@@ -248,7 +251,7 @@ impl SessionState {
             return;
         }
         if !self.engaged
-            && let Ok(Generation::Stateless(version)) = self.lifecycle.classify(method, params.as_ref())
+            && let Ok(Generation::Stateless(version)) = self.lifecycle.classify(method, params.meta())
         {
             // A 2026-07-28 client needs no handshake; the session speaks
             // that version from now on (for the metrics' per-version count).

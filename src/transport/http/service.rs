@@ -166,17 +166,17 @@ async fn post(http: &Arc<Http>, request: Request<IncomingBody>, sid: Option<Stri
         if let Some(response) = bad_session_version(headers) {
             return response;
         }
-        return session::post(http, &sid, line, incoming).await;
+        return session::post(http, &sid, line.clone(), incoming).await;
     }
     match incoming {
         // `initialize` opens a session unless it plainly names the
         // stateless generation (which has no `initialize`: 404).
         Incoming::Request { id, method, params }
-            if method == "initialize" && !names_stateless(headers, params.as_ref()) =>
+            if method == "initialize" && !names_stateless(headers, params.meta()) =>
         {
-            session::initialize(http, line, id).await
+            session::initialize(http, line.clone(), id).await
         }
-        Incoming::Request { id, method, params } if is_stateless(headers, params.as_ref()) => {
+        Incoming::Request { id, method, params } if is_stateless(headers, params.meta()) => {
             stateless::request(http, headers, id, &method, params).await
         }
         Incoming::Notification { .. } | Incoming::Response { .. } if is_stateless(headers, None) => {
@@ -190,9 +190,8 @@ async fn post(http: &Arc<Http>, request: Request<IncomingBody>, sid: Option<Stri
 }
 
 /// True if a request names a stateless version, in its header or `_meta`.
-fn names_stateless(headers: &HeaderMap, params: Option<&serde_json::Value>) -> bool {
-    let in_meta = params
-        .and_then(|p| p.get("_meta"))
+fn names_stateless(headers: &HeaderMap, meta: Option<&serde_json::Value>) -> bool {
+    let in_meta = meta
         .and_then(|m| m.get(META_PROTOCOL_VERSION))
         .and_then(serde_json::Value::as_str);
     [headers::text(headers, PROTOCOL_VERSION), in_meta]
@@ -204,11 +203,9 @@ fn names_stateless(headers: &HeaderMap, params: Option<&serde_json::Value>) -> b
 /// True for a POST without a session that speaks (or tries to speak) the
 /// stateless generation: a non-handshake version in the header, a version
 /// in `_meta`, or an `Mcp-Method` header (which no 2025 client sends).
-fn is_stateless(headers: &HeaderMap, params: Option<&serde_json::Value>) -> bool {
+fn is_stateless(headers: &HeaderMap, meta: Option<&serde_json::Value>) -> bool {
     let header = headers::text(headers, PROTOCOL_VERSION);
-    let in_meta = params
-        .and_then(|p| p.get("_meta"))
-        .is_some_and(|m| m.get(META_PROTOCOL_VERSION).is_some());
+    let in_meta = meta.is_some_and(|m| m.get(META_PROTOCOL_VERSION).is_some());
     in_meta
         || headers.contains_key(METHOD)
         || header.is_some_and(|v| STATELESS_VERSIONS.contains(&v) || !HANDSHAKE_VERSIONS.contains(&v))

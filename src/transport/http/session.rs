@@ -119,7 +119,12 @@ pub(crate) async fn initialize(http: &Arc<Http>, line: Bytes, id: RequestId) -> 
 /// request the server sent the client) goes straight to the call waiting
 /// for it, not through the session's channel, which a session at its
 /// in-flight cap does not read.
-pub(crate) async fn post(http: &Http, sid: &str, line: Bytes, incoming: Incoming) -> http::Response<Body> {
+pub(crate) async fn post(
+    http: &Http,
+    sid: &str,
+    line: Bytes,
+    incoming: Incoming<'_>,
+) -> http::Response<Body> {
     let Some(entry) = http.sessions.get(sid) else {
         return not_found();
     };

@@ -41,6 +41,7 @@ use crate::protocol::mcp::{
     HEADER_MISMATCH, Lifecycle, META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION, MISSING_CLIENT_CAPABILITY,
     STATELESS_VERSIONS, unsupported_version,
 };
+use crate::protocol::params::Params;
 use crate::server::Shared;
 use crate::server::dispatch::{Call, CallEnv, Dispatch, dispatch, is_stateless_method};
 use crate::server::session::{CallFuture, CallTask, InFlight};
@@ -64,11 +65,11 @@ fn mismatch(message: impl Into<String>) -> Refusal {
 }
 
 /// The checks of the module docs, for a request with `method` and `params`.
-fn validate(headers: &HeaderMap, method: &str, params: Option<&Value>) -> Result<(), Refusal> {
+fn validate(headers: &HeaderMap, method: &str, params: &Params<'_>) -> Result<(), Refusal> {
     let Some(version) = headers::text(headers, PROTOCOL_VERSION) else {
         return Err(mismatch("the MCP-Protocol-Version header is required"));
     };
-    let meta = params.and_then(|p| p.get("_meta"));
+    let meta = params.meta();
     let body_version = meta.and_then(|m| m.get(META_PROTOCOL_VERSION));
     let caps = meta.and_then(|m| m.get(META_CLIENT_CAPABILITIES));
     if body_version.is_none() || caps.is_none() {
@@ -85,7 +86,7 @@ fn validate(headers: &HeaderMap, method: &str, params: Option<&Value>) -> Result
         return Err(mismatch("the Mcp-Method header does not match the method"));
     }
     if let Some(field) = named_field(method) {
-        let named = params.and_then(|p| p.get(field)).and_then(Value::as_str);
+        let named = params.str_member(field);
         let header = headers::text(headers, NAME).map(headers::decoded);
         if named.is_some() && header.as_ref().and_then(|h| h.as_deref().ok()) != named {
             return Err(mismatch(format!(
@@ -105,9 +106,9 @@ pub(crate) async fn request(
     headers: &HeaderMap,
     id: RequestId,
     method: &str,
-    params: Option<Value>,
+    params: Params<'_>,
 ) -> http::Response<Body> {
-    if let Err(refusal) = validate(headers, method, params.as_ref()) {
+    if let Err(refusal) = validate(headers, method, &params) {
         return body::error(StatusCode::BAD_REQUEST, Some(&id), &refusal);
     }
     if !is_stateless_method(method) {
@@ -119,7 +120,7 @@ pub(crate) async fn request(
     }
     let shared = &http.server.shared;
     if method == "subscriptions/listen" {
-        let response = super::listen::open(http, id, params);
+        let response = super::listen::open(http, id, params.into_value());
         let metrics = shared.core.metrics_ref();
         incr(&metrics.requests_total);
         let outcome = if response.status() == StatusCode::OK {
@@ -131,7 +132,7 @@ pub(crate) async fn request(
         return response;
     }
     if method == "tools/call"
-        && let Err(refusal) = mirrored_params(shared, headers, params.as_ref())
+        && let Err(refusal) = mirrored_params(shared, headers, &params)
     {
         return body::error(StatusCode::BAD_REQUEST, Some(&id), &refusal);
     }
@@ -210,8 +211,8 @@ fn status_of(error: &ErrorObject) -> StatusCode {
 
 /// Checks the `Mcp-Param-*` headers of a `tools/call` against its
 /// arguments (see `protocol::header_params`).
-fn mirrored_params(shared: &Shared, headers: &HeaderMap, params: Option<&Value>) -> Result<(), Refusal> {
-    let Some(name) = params.and_then(|p| p.get("name")).and_then(Value::as_str) else {
+fn mirrored_params(shared: &Shared, headers: &HeaderMap, params: &Params<'_>) -> Result<(), Refusal> {
+    let Some(name) = params.str_member("name") else {
         return Ok(());
     };
     let catalog = shared.catalog.snapshot();
@@ -219,7 +220,7 @@ fn mirrored_params(shared: &Shared, headers: &HeaderMap, params: Option<&Value>)
         return Ok(());
     };
     let empty = Value::Object(Default::default());
-    let arguments = params.and_then(|p| p.get("arguments")).unwrap_or(&empty);
+    let arguments = params.arguments().unwrap_or(&empty);
     header_params::check(tool.header_params(), arguments, |header| {
         headers
             .get(header)

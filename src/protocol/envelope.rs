@@ -1,0 +1,192 @@
+//! One pass over a JSON-RPC line: the envelope's members, read without
+//! failing on their types (which [`super::jsonrpc`] judges after), and the
+//! params read as the method needs while the line is read.
+//!
+//! Clients send `method` before `params`; then `params` is read once,
+//! straight into what the method needs ([`ParamsSeed`]). If `params` comes
+//! first, its raw text is kept and read once the method is known. A member
+//! given twice keeps its last value, as in a JSON object (except a second
+//! `method` after params read for the first).
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use super::params::{Params, ParamsSeed};
+
+/// A member's value when only a string or an integer is wanted; anything
+/// else is read to its end and kept as `Other`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Loose<'a> {
+    /// A string, borrowed from the line unless it has escapes.
+    Str(Cow<'a, str>),
+    /// An integer that fits in an `i64`.
+    Int(i64),
+    /// Any other value (`null`, a float, an object, ...).
+    Other,
+}
+
+impl<'de> serde::Deserialize<'de> for Loose<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(LooseVisitor)
+    }
+}
+
+struct LooseVisitor;
+
+impl<'de> Visitor<'de> for LooseVisitor {
+    type Value = Loose<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Loose::Str(Cow::Borrowed(v)))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Loose::Str(Cow::Owned(v.to_owned())))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Loose::Str(Cow::Owned(v)))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Loose::Int(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(i64::try_from(v).map_or(Loose::Other, Loose::Int))
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Loose::Other)
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Loose::Other)
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Loose::Other)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Loose::Other)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Loose::Other)
+    }
+}
+
+/// The params as read: already read for the method, or raw text when they
+/// came before the method.
+#[derive(Debug)]
+pub(crate) enum ParamsText<'a> {
+    Read(Params<'a>),
+    Raw(&'a RawValue),
+}
+
+/// The members of one message.
+#[derive(Debug, Default)]
+pub(crate) struct Envelope<'a> {
+    pub(crate) jsonrpc: Option<Loose<'a>>,
+    pub(crate) id: Option<Loose<'a>>,
+    pub(crate) method: Option<Loose<'a>>,
+    pub(crate) params: Option<ParamsText<'a>>,
+    pub(crate) result: Option<Value>,
+    pub(crate) error: Option<Value>,
+}
+
+/// The names of the envelope's members, matched without allocating.
+enum Member {
+    Jsonrpc,
+    Id,
+    Method,
+    Params,
+    Result,
+    Error,
+    Other,
+}
+
+impl<'de> serde::Deserialize<'de> for Member {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_identifier(MemberVisitor)
+    }
+}
+
+struct MemberVisitor;
+
+impl Visitor<'_> for MemberVisitor {
+    type Value = Member;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a member name")
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Member, E> {
+        Ok(match v {
+            "jsonrpc" => Member::Jsonrpc,
+            "id" => Member::Id,
+            "method" => Member::Method,
+            "params" => Member::Params,
+            "result" => Member::Result,
+            "error" => Member::Error,
+            _ => Member::Other,
+        })
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Envelope<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(EnvelopeVisitor)
+    }
+}
+
+struct EnvelopeVisitor;
+
+impl<'de> Visitor<'de> for EnvelopeVisitor {
+    type Value = Envelope<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Envelope<'de>, A::Error> {
+        let mut envelope = Envelope::default();
+        while let Some(member) = map.next_key::<Member>()? {
+            match member {
+                Member::Jsonrpc => envelope.jsonrpc = Some(map.next_value()?),
+                Member::Id => envelope.id = Some(map.next_value()?),
+                // Params already read for the first method cannot serve
+                // another: such a line is refused like any other object
+                // whose members repeat in a way that cannot be read.
+                Member::Method if matches!(envelope.params, Some(ParamsText::Read(_))) => {
+                    return Err(de::Error::duplicate_field("method"));
+                }
+                Member::Method => envelope.method = Some(map.next_value()?),
+                Member::Params => {
+                    envelope.params = Some(match &envelope.method {
+                        Some(Loose::Str(method)) => {
+                            let seed = ParamsSeed::for_method(method);
+                            ParamsText::Read(map.next_value_seed(seed)?)
+                        }
+                        // Not known yet (or not a string): keep the text.
+                        _ => ParamsText::Raw(map.next_value()?),
+                    });
+                }
+                Member::Result => envelope.result = Some(map.next_value()?),
+                Member::Error => envelope.error = Some(map.next_value()?),
+                Member::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(envelope)
+    }
+}
+
+/// Reads params that came before their method, now that it is known.
+pub(crate) fn read_later<'a>(method: &str, raw: &'a RawValue) -> Result<Params<'a>, serde_json::Error> {
+    let mut d = serde_json::Deserializer::from_str(raw.get());
+    let params = ParamsSeed::for_method(method).deserialize(&mut d)?;
+    d.end()?;
+    Ok(params)
+}
