@@ -273,10 +273,10 @@ fn message(envelope: Envelope<'_>) -> Result<Incoming<'_>, Rejection> {
 }
 
 #[derive(Serialize)]
-struct ResultMessage<'a> {
+struct ResultMessage<'a, T> {
     jsonrpc: &'static str,
     id: &'a RequestId,
-    result: &'a Value,
+    result: &'a T,
 }
 
 #[derive(Serialize)]
@@ -294,16 +294,28 @@ struct NotificationMessage<'a> {
     params: Option<&'a Value>,
 }
 
+/// Room for a typical answer, so that writing one does not grow its buffer
+/// step by step.
+const FRAME_CAPACITY: usize = 256;
+
 fn to_frame(message: &impl Serialize) -> Bytes {
-    Bytes::from(serde_json::to_vec(message).expect("a JSON-RPC message always serializes"))
+    let mut frame = Vec::with_capacity(FRAME_CAPACITY);
+    serde_json::to_writer(&mut frame, message).expect("a JSON-RPC message always serializes");
+    Bytes::from(frame)
 }
 
 /// Encodes a success response.
 pub fn encode_result(id: &RequestId, result: Value) -> Bytes {
+    encode_result_of(id, &result)
+}
+
+/// Encodes a success response whose result is written straight from
+/// `result` (no JSON tree built first).
+pub fn encode_result_of(id: &RequestId, result: &impl Serialize) -> Bytes {
     to_frame(&ResultMessage {
         jsonrpc: "2.0",
         id,
-        result: &result,
+        result,
     })
 }
 

@@ -2,51 +2,85 @@
 //! and resource contents: what tools return, prompts carry and resources
 //! read. Each serializes to the JSON shape the MCP schema gives it.
 
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Value, json};
 
 /// One block of content for the model: the `content` items of a tool
 /// result and the `content` of a prompt message.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Content(Value);
+pub struct Content(Block);
+
+/// A text block is kept as its text and written straight into the answer
+/// (the common case); the others as JSON.
+#[derive(Debug, Clone, PartialEq)]
+enum Block {
+    Text(String),
+    Json(Value),
+}
 
 impl Content {
     /// A text block.
     pub fn text(text: impl Into<String>) -> Self {
-        // Built by hand: `json!` would copy `text` (it serializes what it
-        // is given).
-        let mut block = serde_json::Map::new();
-        block.insert("type".to_owned(), Value::from("text"));
-        block.insert("text".to_owned(), Value::String(text.into()));
-        Self(Value::Object(block))
+        Self(Block::Text(text.into()))
     }
 
     /// An image, base64-encoded `data` of MIME type `mime_type`.
     pub fn image(data: impl Into<String>, mime_type: impl Into<String>) -> Self {
-        Self(json!({"type": "image", "data": data.into(), "mimeType": mime_type.into()}))
+        Self(Block::Json(
+            json!({"type": "image", "data": data.into(), "mimeType": mime_type.into()}),
+        ))
     }
 
     /// Audio, base64-encoded `data` of MIME type `mime_type`.
     pub fn audio(data: impl Into<String>, mime_type: impl Into<String>) -> Self {
-        Self(json!({"type": "audio", "data": data.into(), "mimeType": mime_type.into()}))
+        Self(Block::Json(
+            json!({"type": "audio", "data": data.into(), "mimeType": mime_type.into()}),
+        ))
     }
 
     /// A resource's contents, embedded.
     pub fn resource(contents: ResourceContents) -> Self {
-        Self(json!({"type": "resource", "resource": contents.0}))
+        Self(Block::Json(json!({"type": "resource", "resource": contents.0})))
     }
 
     /// A link to a resource the client may read (`resource_link`).
     pub fn resource_link(uri: impl Into<String>, name: impl Into<String>) -> Self {
-        Self(json!({"type": "resource_link", "uri": uri.into(), "name": name.into()}))
+        Self(Block::Json(
+            json!({"type": "resource_link", "uri": uri.into(), "name": name.into()}),
+        ))
     }
 
     /// The block as JSON.
-    pub fn as_value(&self) -> &Value {
-        &self.0
+    pub fn to_value(&self) -> Value {
+        self.clone().into_value()
     }
 
     pub(crate) fn into_value(self) -> Value {
-        self.0
+        match self.0 {
+            Block::Text(text) => {
+                // Built by hand: `json!` would copy `text`.
+                let mut block = serde_json::Map::new();
+                block.insert("type".to_owned(), Value::from("text"));
+                block.insert("text".to_owned(), Value::String(text));
+                Value::Object(block)
+            }
+            Block::Json(value) => value,
+        }
+    }
+}
+
+/// The block's JSON, written without building it first.
+impl Serialize for Content {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match &self.0 {
+            Block::Text(text) => {
+                let mut block = serializer.serialize_map(Some(2))?;
+                block.serialize_entry("type", "text")?;
+                block.serialize_entry("text", text)?;
+                block.end()
+            }
+            Block::Json(value) => value.serialize(serializer),
+        }
     }
 }
 
@@ -88,18 +122,20 @@ mod tests {
 
     #[test]
     fn blocks_have_the_schema_shapes() {
+        let text = Content::text("hi");
+        assert_eq!(text.to_value(), json!({"type": "text", "text": "hi"}));
+        // Written straight, it is the same JSON.
+        assert_eq!(serde_json::to_value(&text).unwrap(), text.to_value());
+        let image = Content::image("AAA=", "image/png");
         assert_eq!(
-            Content::text("hi").as_value(),
-            &json!({"type": "text", "text": "hi"})
+            image.to_value(),
+            json!({"type": "image", "data": "AAA=", "mimeType": "image/png"})
         );
-        assert_eq!(
-            Content::image("AAA=", "image/png").as_value(),
-            &json!({"type": "image", "data": "AAA=", "mimeType": "image/png"})
-        );
+        assert_eq!(serde_json::to_value(&image).unwrap(), image.to_value());
         let embedded = Content::resource(ResourceContents::text("a://b", "x").mime_type("text/plain"));
         assert_eq!(
-            embedded.as_value(),
-            &json!({"type": "resource", "resource": {"uri": "a://b", "text": "x", "mimeType": "text/plain"}})
+            embedded.to_value(),
+            json!({"type": "resource", "resource": {"uri": "a://b", "text": "x", "mimeType": "text/plain"}})
         );
         assert_eq!(ResourceContents::blob("a://c", "AA==").uri(), "a://c");
     }

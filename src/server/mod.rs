@@ -7,6 +7,7 @@
 //! stream pair (stdio). Each returns a [`ShutdownReport`] once
 //! [`ServerHandle::shutdown`] has run its course.
 
+mod answer;
 pub mod builtin;
 pub mod catalog;
 pub mod client_requests;

@@ -232,7 +232,7 @@ impl Tasks {
         };
         if let Poll::Ready(done) = first {
             return match done {
-                Ok(result) => result.map(|r| finish_result(generation, r, &shared.info)),
+                Ok(result) => result.map(|r| finish_result(generation, r.into_value(), &shared.info)),
                 Err(_panic) => Err(ErrorObject::internal("the handler panicked")),
             };
         }
@@ -262,9 +262,11 @@ impl Tasks {
             };
             let status = match outcome {
                 None => TaskStatus::Cancelled,
-                Some(Ok(Ok(result))) => {
-                    TaskStatus::Completed(finish_result(generation, result, &server.shared.info))
-                }
+                Some(Ok(Ok(result))) => TaskStatus::Completed(finish_result(
+                    generation,
+                    result.into_value(),
+                    &server.shared.info,
+                )),
                 Some(Ok(Err(error))) => {
                     TaskStatus::Failed(serde_json::to_value(error).expect("an error object is JSON"))
                 }

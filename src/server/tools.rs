@@ -7,14 +7,17 @@
 use std::fmt;
 use std::future::Future;
 
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value, json};
 
 use super::RequestContext;
+use super::answer::Answer;
 use super::content::Content;
 use super::handler::BoxFuture;
 use super::tasks::TaskSupport;
 use crate::protocol::header_params::{HeaderParam, header_params};
 use crate::protocol::jsonrpc::ErrorObject;
+use crate::protocol::mcp::META_SERVER_INFO;
 use crate::sync::Arc;
 
 type Handler = dyn Fn(Value, RequestContext) -> BoxFuture<Result<ToolOutput, ToolError>> + Send + Sync;
@@ -189,7 +192,7 @@ impl Tool {
 /// [`ToolError`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ToolOutput {
-    content: Vec<Value>,
+    content: Vec<Content>,
     structured: Option<Value>,
     is_error: bool,
 }
@@ -198,7 +201,7 @@ impl ToolOutput {
     /// These content blocks.
     pub fn new(content: impl IntoIterator<Item = Content>) -> Self {
         Self {
-            content: content.into_iter().map(Content::into_value).collect(),
+            content: content.into_iter().collect(),
             structured: None,
             is_error: false,
         }
@@ -230,10 +233,12 @@ impl ToolOutput {
         self.is_error
     }
 
+    /// The `CallToolResult` as JSON (for a task's stored result).
     pub(crate) fn into_result(self) -> Value {
         // Moved in, not serialized again: `json!` would copy the content.
         let mut result = Map::new();
-        result.insert("content".to_owned(), Value::Array(self.content));
+        let content = self.content.into_iter().map(Content::into_value).collect();
+        result.insert("content".to_owned(), Value::Array(content));
         result.insert("isError".to_owned(), Value::Bool(self.is_error));
         if let Some(s) = self.structured {
             result.insert("structuredContent".to_owned(), s);
@@ -278,9 +283,44 @@ impl From<crate::server::InputError> for ToolError {
     }
 }
 
-/// The result of a finished call, as JSON.
-pub(crate) fn call_result(outcome: Result<ToolOutput, ToolError>) -> Result<Value, ErrorObject> {
-    outcome
-        .or_else(ToolError::into_answer)
-        .map(ToolOutput::into_result)
+/// The `CallToolResult` of `output`, written straight into an answer; a
+/// 2026-07-28 one carries `resultType` and the server's info in `_meta`
+/// (what `finish_result` adds to a result built as JSON).
+pub(crate) struct CallToolResult<'a> {
+    pub(crate) output: &'a ToolOutput,
+    /// The server's info, for a 2026-07-28 answer.
+    pub(crate) stateless_info: Option<&'a Value>,
+}
+
+impl Serialize for CallToolResult<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let output = self.output;
+        let mut result = serializer.serialize_map(None)?;
+        result.serialize_entry("content", &output.content)?;
+        result.serialize_entry("isError", &output.is_error)?;
+        if let Some(structured) = &output.structured {
+            result.serialize_entry("structuredContent", structured)?;
+        }
+        if let Some(info) = self.stateless_info {
+            result.serialize_entry("resultType", "complete")?;
+            result.serialize_entry("_meta", &ServerInfoMeta(info))?;
+        }
+        result.end()
+    }
+}
+
+/// `{"io.modelcontextprotocol/serverInfo": info}`.
+struct ServerInfoMeta<'a>(&'a Value);
+
+impl Serialize for ServerInfoMeta<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut meta = serializer.serialize_map(Some(1))?;
+        meta.serialize_entry(META_SERVER_INFO, self.0)?;
+        meta.end()
+    }
+}
+
+/// The answer of a finished call: the tool's output, or the error.
+pub(crate) fn call_result(outcome: Result<ToolOutput, ToolError>) -> Result<Answer, ErrorObject> {
+    outcome.or_else(ToolError::into_answer).map(Answer::Tool)
 }

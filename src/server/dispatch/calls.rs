@@ -13,6 +13,7 @@ use crate::protocol::mcp::{
 };
 use crate::protocol::params::{NamedToolCall, Params};
 use crate::server::Shared;
+use crate::server::answer::Answer;
 use crate::server::catalog::completion::{CompletionRequest, completion_result};
 use crate::server::catalog::{Catalog, ReadTarget};
 use crate::server::content::ResourceContents;
@@ -242,12 +243,12 @@ pub(super) fn read(
                 let contents = read.await.map_err(|e| e.into_error(generation, Some(&uri)))?;
                 let contents: Vec<Value> = contents.into_iter().map(ResourceContents::into_value).collect();
                 // Contents may differ by who reads them: private.
-                Ok(cacheable(
+                Ok(Answer::Json(cacheable(
                     generation,
                     json!({"contents": contents}),
                     ttl_ms,
                     false,
-                ))
+                )))
             }
             .boxed()
         }),
@@ -283,7 +284,7 @@ pub(super) fn prompt(
             prompt
                 .get(args, ctx)
                 .map(move |r| {
-                    r.map(|output| output.into_result())
+                    r.map(|output| Answer::Json(output.into_result()))
                         .map_err(|e| e.into_error(generation, None))
                 })
                 .boxed()
@@ -307,7 +308,7 @@ pub(super) fn complete(catalog: &Catalog, params: Option<Value>, generation: Gen
             completer
                 .complete(request, ctx)
                 .map(move |r| {
-                    r.map(completion_result)
+                    r.map(|result| Answer::Json(completion_result(result)))
                         .map_err(|e| e.into_error(generation, None))
                 })
                 .boxed()

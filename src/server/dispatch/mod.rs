@@ -13,6 +13,7 @@ mod lists;
 use serde_json::{Value, json};
 
 use super::Shared;
+use super::answer::Answer;
 use super::client_requests::ClientLink;
 use super::handler::{BoxFuture, required_str};
 use super::input_round::InputRound;
@@ -53,7 +54,7 @@ pub(crate) fn is_stateless_method(method: &str) -> bool {
 }
 
 /// A handler's work, started with the request's context.
-pub(crate) type Invoke = Box<dyn FnOnce(RequestContext) -> BoxFuture<Result<Value, ErrorObject>> + Send>;
+pub(crate) type Invoke = Box<dyn FnOnce(RequestContext) -> BoxFuture<Result<Answer, ErrorObject>> + Send>;
 
 /// What a call runs, for logs: `tools/call echo`, `resources/read
 /// file:///a`; formatted only when it is logged.
@@ -123,7 +124,7 @@ pub(crate) struct CallEnv {
 impl Call {
     /// Starts the handler in `env`. A 2026-07-28 request's own `_meta`
     /// decides its log level; a 2025 request follows its session's.
-    pub(crate) fn start(self, env: CallEnv) -> BoxFuture<std::thread::Result<Result<Value, ErrorObject>>> {
+    pub(crate) fn start(self, env: CallEnv) -> BoxFuture<std::thread::Result<Result<Answer, ErrorObject>>> {
         let log_level = if self.generation.is_stateless() {
             self.log_level
         } else {
@@ -148,7 +149,7 @@ impl Call {
         let run = async move {
             let result = run.await;
             match inputs.as_deref().and_then(InputRound::required) {
-                Some(required) => Ok(required),
+                Some(required) => Ok(Answer::Json(required)),
                 None => result,
             }
         };

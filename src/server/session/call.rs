@@ -11,14 +11,15 @@ use serde_json::Value;
 use crate::core::{Envelope, OutboxSender};
 use crate::metrics::requests::{Outcome, method_index};
 use crate::metrics::{Metrics, decr, incr};
-use crate::protocol::jsonrpc::{ErrorObject, REQUEST_TIMED_OUT, RequestId, encode_error, encode_result};
-use crate::protocol::mcp::{Generation, finish_result};
+use crate::protocol::jsonrpc::{ErrorObject, REQUEST_TIMED_OUT, RequestId, encode_error};
+use crate::protocol::mcp::Generation;
+use crate::server::answer::Answer;
 use crate::server::dispatch::Label;
 use crate::sync::{Arc, CancellationToken};
 
 /// A handler's call, with panics caught.
 pub(crate) type CallFuture =
-    Pin<Box<dyn Future<Output = std::thread::Result<Result<Value, ErrorObject>>> + Send>>;
+    Pin<Box<dyn Future<Output = std::thread::Result<Result<Answer, ErrorObject>>> + Send>>;
 
 /// Waits for room for an answer on its route, unless `stop` is cancelled
 /// first (the answer is then counted as dropped when its envelope drops).
@@ -38,12 +39,12 @@ pub(crate) fn answer(
     id: &RequestId,
     generation: Generation,
     server_info: &Value,
-    result: std::thread::Result<Result<Value, ErrorObject>>,
+    result: std::thread::Result<Result<Answer, ErrorObject>>,
 ) -> bytes::Bytes {
     match result {
         Ok(Ok(result)) => {
             gauge.end(Outcome::Ok);
-            encode_result(id, finish_result(generation, result, server_info))
+            result.encode(id, generation, server_info)
         }
         Ok(Err(error)) => {
             gauge.end(Outcome::Error);
@@ -74,7 +75,7 @@ pub(crate) struct CallTask {
 }
 
 enum Ending {
-    Done(std::thread::Result<Result<Value, ErrorObject>>),
+    Done(std::thread::Result<Result<Answer, ErrorObject>>),
     Cancelled,
     TimedOut,
 }
