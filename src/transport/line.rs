@@ -9,7 +9,7 @@
 //! lines); while a batch is being written it reads nothing either. Every branch of the `select!` is cancel-safe (see each
 //! one).
 
-use std::io;
+use std::io::{self, IoSlice};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
@@ -28,8 +28,9 @@ use crate::sync::Arc;
 const WRITE_BATCH: usize = 64;
 /// Read buffer of a session, in bytes, held only while it has unread bytes
 /// (see `read_buffer`); a longer line is assembled across reads by the
-/// `LineReader`. There is no write buffer to keep: each batch is assembled
-/// in a buffer that lives only while it is written.
+/// `LineReader`. There is no write buffer to keep: a lone message is
+/// written from its frame, and a batch is assembled in a buffer that lives
+/// only while it is written.
 const READ_BUFFER_BYTES: usize = 2 * 1024;
 
 /// Why a session loop ended.
@@ -187,29 +188,52 @@ async fn finish<W: AsyncWrite + Unpin>(
 }
 
 /// Writes `first` and whatever else is queued (up to [`WRITE_BATCH`]) with
-/// one `write_all`, then flushes. Messages count as sent only once written;
-/// if the future fails or is dropped, the unsent ones count as dropped.
+/// one write, then flushes. Messages count as sent only once written; if
+/// the future fails or is dropped, the unsent ones count as dropped.
 async fn write_batch<W: AsyncWrite + Unpin>(
     writer: &mut W,
     first: Envelope,
     outbox: &mut OutboxReceiver,
 ) -> io::Result<()> {
-    let mut batch = Vec::with_capacity(8);
-    batch.push(first);
-    while batch.len() < WRITE_BATCH {
+    // Allocated only when more than one message is waiting.
+    let mut rest = Vec::new();
+    while rest.len() + 1 < WRITE_BATCH {
         match outbox.try_recv() {
-            Some(envelope) => batch.push(envelope),
+            Some(envelope) => rest.push(envelope),
             None => break,
         }
     }
-    let mut bytes = Vec::with_capacity(batch.iter().map(|e| e.frame().len() + 1).sum());
-    for envelope in &batch {
-        bytes.extend_from_slice(envelope.frame());
-        bytes.push(b'\n');
+    if rest.is_empty() {
+        // The common case: one message, written from its frame as it is.
+        let mut slices = [IoSlice::new(first.frame()), IoSlice::new(b"\n")];
+        write_all_vectored(writer, &mut slices).await?;
+    } else {
+        let frames = || std::iter::once(&first).chain(&rest).map(Envelope::frame);
+        let mut bytes = Vec::with_capacity(frames().map(|f| f.len() + 1).sum());
+        for frame in frames() {
+            bytes.extend_from_slice(frame);
+            bytes.push(b'\n');
+        }
+        writer.write_all(&bytes).await?;
     }
-    writer.write_all(&bytes).await?;
     writer.flush().await?;
-    batch.into_iter().for_each(Envelope::delivered);
+    first.delivered();
+    rest.into_iter().for_each(Envelope::delivered);
+    Ok(())
+}
+
+/// Writes all of `slices`, with as few writes as the writer allows.
+async fn write_all_vectored<W: AsyncWrite + Unpin>(
+    writer: &mut W,
+    mut slices: &mut [IoSlice<'_>],
+) -> io::Result<()> {
+    while !slices.is_empty() {
+        let written = writer.write_vectored(slices).await?;
+        if written == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        IoSlice::advance_slices(&mut slices, written);
+    }
     Ok(())
 }
 
@@ -223,4 +247,39 @@ pub(crate) fn rejection_frame(error: &AdmitError) -> Vec<u8> {
     let mut frame = encode_error(None, &body).to_vec();
     frame.push(b'\n');
     frame
+}
+
+#[cfg(test)]
+mod tests {
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    use super::*;
+
+    /// Takes at most three bytes of the first slice per write, like a
+    /// socket whose buffer is nearly full.
+    #[derive(Default)]
+    struct Trickle(Vec<u8>);
+
+    impl AsyncWrite for Trickle {
+        fn poll_write(mut self: Pin<&mut Self>, _: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+            let n = buf.len().min(3);
+            self.0.extend_from_slice(&buf[..n]);
+            Poll::Ready(Ok(n))
+        }
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    #[tokio::test]
+    async fn vectored_writes_finish_whatever_each_write_takes() {
+        let mut writer = Trickle::default();
+        let mut slices = [IoSlice::new(b"{\"a\":1}"), IoSlice::new(b""), IoSlice::new(b"\n")];
+        write_all_vectored(&mut writer, &mut slices).await.unwrap();
+        assert_eq!(writer.0, b"{\"a\":1}\n");
+    }
 }
