@@ -228,7 +228,7 @@ impl Tasks {
         });
         let first = {
             let mut cx = Context::from_waker(futures_util::task::noop_waker_ref());
-            run.as_mut().poll(&mut cx)
+            std::pin::Pin::new(&mut run).poll(&mut cx)
         };
         if let Poll::Ready(done) = first {
             return match done {

@@ -30,7 +30,8 @@ pub struct Tool {
 }
 
 struct ToolInner {
-    name: String,
+    /// Shared with the label of each call (no copy per call).
+    name: Arc<str>,
     title: Option<String>,
     description: String,
     input_schema: Value,
@@ -77,7 +78,7 @@ impl Tool {
         let params = header_params(&input_schema);
         Self {
             inner: Arc::new(ToolInner {
-                name: name.into(),
+                name: Arc::from(name.into()),
                 title: None,
                 description: description.into(),
                 input_schema,
@@ -140,6 +141,11 @@ impl Tool {
         &self.inner.name
     }
 
+    /// The name, shared.
+    pub(crate) fn shared_name(&self) -> Arc<str> {
+        Arc::clone(&self.inner.name)
+    }
+
     /// The JSON Schema of the tool's arguments.
     pub fn input_schema(&self) -> &Value {
         &self.inner.input_schema
@@ -164,7 +170,7 @@ impl Tool {
     pub(crate) fn describe(&self) -> Value {
         let t = &self.inner;
         let mut out = json!({
-            "name": t.name,
+            "name": &*t.name,
             "description": t.description,
             "inputSchema": t.input_schema,
         });

@@ -6,7 +6,7 @@
 use futures_util::FutureExt;
 use serde_json::{Map, Value, json};
 
-use super::{Call, Dispatch, Label};
+use super::{Call, Dispatch, Invoke, Label};
 use crate::protocol::jsonrpc::ErrorObject;
 use crate::protocol::mcp::{
     Generation, META_CLIENT_CAPABILITIES, MISSING_CLIENT_CAPABILITY, cacheable, log_level_rank,
@@ -20,7 +20,6 @@ use crate::server::content::ResourceContents;
 use crate::server::handler::resource_not_found;
 use crate::server::input_round::InputRound;
 use crate::server::tasks::{TaskSupport, declares_tasks, tasks_required};
-use crate::server::tools::call_result;
 use crate::sync::Arc;
 
 /// The `_meta` key of a 2026-07-28 request's log level.
@@ -102,7 +101,7 @@ fn call(
     meta: Option<&Value>,
     generation: Generation,
     inputs: Option<Arc<InputRound>>,
-    invoke: super::Invoke,
+    invoke: Invoke,
 ) -> Dispatch {
     let progress_token = meta
         .and_then(|m| m.get("progressToken"))
@@ -180,11 +179,11 @@ pub(super) fn tool(
         }
     };
     let dispatch = call(
-        Label::new("tools/call", name.to_owned()),
+        Label::new("tools/call", tool.shared_name()),
         meta,
         generation,
         inputs,
-        Box::new(move |ctx| tool.call(args, ctx).map(call_result).boxed()),
+        Invoke::Tool(tool, args),
     );
     match dispatch {
         Dispatch::Call(call) if as_task => Dispatch::Task(call, capabilities.unwrap_or(Value::Null)),
@@ -227,14 +226,14 @@ pub(super) fn read(
     let Some(target) = catalog.read_target(&uri) else {
         return Dispatch::Reply(Err(resource_not_found(generation, &uri)));
     };
-    let label = Label::new("resources/read", uri.clone());
+    let label = Label::new("resources/read", &*uri);
     let inputs = try_reply!(inputs_of(shared, generation, ("resources/read", &uri), &params));
     call(
         label,
         params.get("_meta"),
         generation,
         inputs,
-        Box::new(move |ctx| {
+        Invoke::Other(Box::new(move |ctx| {
             let read = match target {
                 ReadTarget::Resource(resource, request) => resource.read(request, ctx),
                 ReadTarget::Template(template, request) => template.read(request, ctx),
@@ -251,7 +250,7 @@ pub(super) fn read(
                 )))
             }
             .boxed()
-        }),
+        })),
     )
 }
 
@@ -276,11 +275,11 @@ pub(super) fn prompt(
     );
     let inputs = try_reply!(inputs_of(shared, generation, ("prompts/get", &name), &params));
     call(
-        Label::new("prompts/get", name),
+        Label::new("prompts/get", &*name),
         params.get("_meta"),
         generation,
         inputs,
-        Box::new(move |ctx| {
+        Invoke::Other(Box::new(move |ctx| {
             prompt
                 .get(args, ctx)
                 .map(move |r| {
@@ -288,7 +287,7 @@ pub(super) fn prompt(
                         .map_err(|e| e.into_error(generation, None))
                 })
                 .boxed()
-        }),
+        })),
     )
 }
 
@@ -300,11 +299,11 @@ pub(super) fn complete(catalog: &Catalog, params: Option<Value>, generation: Gen
     let request = try_reply!(CompletionRequest::parse(params.as_ref()));
     let params = try_reply!(object(params, "completion/complete"));
     call(
-        Label::new("completion/complete", request.argument.clone()),
+        Label::new("completion/complete", &*request.argument),
         params.get("_meta"),
         generation,
         None,
-        Box::new(move |ctx| {
+        Invoke::Other(Box::new(move |ctx| {
             completer
                 .complete(request, ctx)
                 .map(move |r| {
@@ -312,6 +311,6 @@ pub(super) fn complete(catalog: &Catalog, params: Option<Value>, generation: Gen
                         .map_err(|e| e.into_error(generation, None))
                 })
                 .boxed()
-        }),
+        })),
     )
 }

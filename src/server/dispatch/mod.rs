@@ -9,6 +9,7 @@
 
 mod calls;
 mod lists;
+mod running;
 
 use serde_json::{Value, json};
 
@@ -19,6 +20,7 @@ use super::handler::{BoxFuture, required_str};
 use super::input_round::InputRound;
 use super::tasks::TaskLink;
 use super::tasks::{declares_tasks, tasks_required};
+use super::tools::Tool;
 use super::{RequestContext, ServerHandle};
 use crate::core::OutboxSender;
 use crate::protocol::jsonrpc::{ErrorObject, RequestId};
@@ -53,21 +55,32 @@ pub(crate) fn is_stateless_method(method: &str) -> bool {
     STATELESS_METHODS.contains(&method)
 }
 
-/// A handler's work, started with the request's context.
-pub(crate) type Invoke = Box<dyn FnOnce(RequestContext) -> BoxFuture<Result<Answer, ErrorObject>> + Send>;
+pub(crate) use running::CallFuture;
+use running::Running;
+
+/// A handler's work, to start with the request's context.
+pub(crate) enum Invoke {
+    /// A tool, with the call's arguments.
+    Tool(Tool, Value),
+    /// Any other handler's work.
+    Other(Box<dyn FnOnce(RequestContext) -> BoxFuture<Result<Answer, ErrorObject>> + Send>),
+}
 
 /// What a call runs, for logs: `tools/call echo`, `resources/read
 /// file:///a`; formatted only when it is logged.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Label {
     method: &'static str,
-    subject: String,
+    subject: Arc<str>,
 }
 
 impl Label {
     /// `method` of `subject` (a tool's or prompt's name, a URI).
-    pub(crate) fn new(method: &'static str, subject: String) -> Self {
-        Self { method, subject }
+    pub(crate) fn new(method: &'static str, subject: impl Into<Arc<str>>) -> Self {
+        Self {
+            method,
+            subject: subject.into(),
+        }
     }
 
     /// The method the call answers.
@@ -124,7 +137,7 @@ pub(crate) struct CallEnv {
 impl Call {
     /// Starts the handler in `env`. A 2026-07-28 request's own `_meta`
     /// decides its log level; a 2025 request follows its session's.
-    pub(crate) fn start(self, env: CallEnv) -> BoxFuture<std::thread::Result<Result<Answer, ErrorObject>>> {
+    pub(crate) fn start(self, env: CallEnv) -> CallFuture {
         let log_level = if self.generation.is_stateless() {
             self.log_level
         } else {
@@ -142,20 +155,11 @@ impl Call {
             server: env.server,
             log_level,
         };
-        let run = (self.invoke)(ctx);
-        let inputs = self.inputs;
-        // A call that asked what it was not given ends with `input_required`,
-        // whatever its handler made of the `Required` errors.
-        let run = async move {
-            let result = run.await;
-            match inputs.as_deref().and_then(InputRound::required) {
-                Some(required) => Ok(Answer::Json(required)),
-                None => result,
-            }
+        let running = match self.invoke {
+            Invoke::Tool(tool, args) => Running::Tool(tool.call(args, ctx)),
+            Invoke::Other(invoke) => Running::Other(invoke(ctx)),
         };
-        Box::pin(futures_util::FutureExt::catch_unwind(
-            std::panic::AssertUnwindSafe(run),
-        ))
+        CallFuture::new(running, self.inputs)
     }
 }
 

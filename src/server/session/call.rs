@@ -2,8 +2,6 @@
 //! finish on its first poll: its task, its timeout, its answer, and the
 //! gauge that counts it while it runs.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -17,9 +15,7 @@ use crate::server::answer::Answer;
 use crate::server::dispatch::Label;
 use crate::sync::{Arc, CancellationToken};
 
-/// A handler's call, with panics caught.
-pub(crate) type CallFuture =
-    Pin<Box<dyn Future<Output = std::thread::Result<Result<Answer, ErrorObject>>> + Send>>;
+pub(crate) use crate::server::dispatch::CallFuture;
 
 /// Waits for room for an answer on its route, unless `stop` is cancelled
 /// first (the answer is then counted as dropped when its envelope drops).

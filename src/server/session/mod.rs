@@ -443,7 +443,7 @@ impl SessionState {
         let first = {
             let mut cx = Context::from_waker(futures_util::task::noop_waker_ref());
             // A panic in this poll is caught by `catch_unwind` inside `call`.
-            call.as_mut().poll(&mut cx)
+            std::pin::Pin::new(&mut call).poll(&mut cx)
         };
         if let Poll::Ready(result) = first {
             let answer = answer(&mut gauge, &label, &id, generation, &self.shared.info, result);
