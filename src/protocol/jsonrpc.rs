@@ -135,6 +135,25 @@ pub enum Incoming<'a> {
     },
 }
 
+impl Incoming<'_> {
+    /// The same message, owning what it borrowed from its line (to be
+    /// handed on without reading the line again).
+    pub fn into_owned(self) -> Incoming<'static> {
+        match self {
+            Self::Request { id, method, params } => Incoming::Request {
+                id,
+                method: Cow::Owned(method.into_owned()),
+                params: params.into_owned(),
+            },
+            Self::Notification { method, params } => Incoming::Notification {
+                method: Cow::Owned(method.into_owned()),
+                params: params.into_owned(),
+            },
+            Self::Response { id, outcome } => Incoming::Response { id, outcome },
+        }
+    }
+}
+
 /// A line that is not a valid message, and what to answer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rejection {

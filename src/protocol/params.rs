@@ -68,6 +68,21 @@ impl<'a> Params<'a> {
         }
     }
 
+    /// The same params, owning what they borrowed.
+    pub fn into_owned(self) -> Params<'static> {
+        Params(match self.0 {
+            Read::Absent => Read::Absent,
+            Read::Json(value) => Read::Json(value),
+            Read::ToolCall(call) => Read::ToolCall(ToolCall {
+                name: call.name.map(|name| Cow::Owned(name.into_owned())),
+                arguments: call.arguments,
+                meta: call.meta,
+                request_state: call.request_state,
+                input_responses: call.input_responses,
+            }),
+        })
+    }
+
     /// True when the message had params.
     pub fn is_present(&self) -> bool {
         !matches!(self.0, Read::Absent)

@@ -33,7 +33,7 @@ use crate::core::{OutboxSender, Session};
 use crate::metrics::incr;
 use crate::metrics::requests::{Outcome, method_index};
 use crate::protocol::jsonrpc::{
-    self, ErrorObject, INVALID_REQUEST, Incoming, RequestId, encode_error, encode_result,
+    self, ErrorObject, INVALID_REQUEST, Incoming, Rejection, RequestId, encode_error, encode_result,
 };
 use crate::protocol::listen::acknowledged;
 use crate::protocol::mcp::{Generation, Lifecycle, finish_result};
@@ -217,7 +217,12 @@ impl SessionState {
 
     /// One inbound JSON-RPC message.
     pub(crate) fn on_message(&mut self, line: &[u8], route: &Route) {
-        match jsonrpc::parse(line) {
+        self.on_incoming(jsonrpc::parse(line), route);
+    }
+
+    /// Handles one message already read from its line.
+    pub(crate) fn on_incoming(&mut self, message: Result<Incoming<'_>, Rejection>, route: &Route) {
+        match message {
             Err(rejection) => {
                 incr(&self.shared.core.metrics_ref().messages_invalid);
                 tracing::debug!(code = rejection.error.code, "invalid message");

@@ -166,7 +166,7 @@ async fn post(http: &Arc<Http>, request: Request<IncomingBody>, sid: Option<Stri
         if let Some(response) = bad_session_version(headers) {
             return response;
         }
-        return session::post(http, &sid, line.clone(), incoming).await;
+        return session::post(http, &sid, incoming).await;
     }
     match incoming {
         // `initialize` opens a session unless it plainly names the
@@ -174,7 +174,7 @@ async fn post(http: &Arc<Http>, request: Request<IncomingBody>, sid: Option<Stri
         Incoming::Request { id, method, params }
             if method == "initialize" && !names_stateless(headers, params.meta()) =>
         {
-            session::initialize(http, line.clone(), id).await
+            session::initialize(http, id, params).await
         }
         Incoming::Request { id, method, params } if is_stateless(headers, params.meta()) => {
             stateless::request(http, headers, id, &method, params).await

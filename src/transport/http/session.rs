@@ -18,7 +18,6 @@
 
 use std::time::Duration;
 
-use bytes::Bytes;
 use http::StatusCode;
 use tokio::time::Instant;
 use tracing::Instrument;
@@ -30,6 +29,7 @@ use super::replay::{ReplayLog, StreamKind, parse_event_id};
 use crate::config::{ReplicaId, stamped};
 use crate::core::{Directory, Mailbox, MailboxReceiver, SessionAttrs, SessionId, mailbox};
 use crate::protocol::jsonrpc::{ErrorObject, Incoming, RequestId, SERVER_AT_CAPACITY};
+use crate::protocol::params::Params;
 use crate::server::client_requests::Pending;
 use crate::server::session::{Finished, Route, SessionState};
 use crate::sync::{Arc, AtomicU64, CancellationToken, Mutex, Ordering};
@@ -38,9 +38,10 @@ use crate::sync::{Arc, AtomicU64, CancellationToken, Mutex, Ordering};
 /// clients choke on its empty data).
 const PRIMING_SINCE: &str = "2025-11-25";
 
-/// One client message on its way to its session's task.
+/// One client message on its way to its session's task, read once (by the
+/// service, which had to know what it is).
 pub(crate) struct Inbound {
-    line: Bytes,
+    message: Incoming<'static>,
     route: Route,
 }
 
@@ -80,7 +81,7 @@ fn new_session_id(replica: Option<&ReplicaId>) -> String {
 
 /// A POST with `initialize` and no session: admits and registers a new
 /// session, starts its task, and answers the request on it.
-pub(crate) async fn initialize(http: &Arc<Http>, line: Bytes, id: RequestId) -> http::Response<Body> {
+pub(crate) async fn initialize(http: &Arc<Http>, id: RequestId, params: Params<'_>) -> http::Response<Body> {
     let (session, outbox) = match super::admit(http, &id) {
         Ok(admitted) => admitted,
         Err(refusal) => return *refusal,
@@ -108,7 +109,12 @@ pub(crate) async fn initialize(http: &Arc<Http>, line: Bytes, id: RequestId) -> 
         run(Arc::clone(http), sid.clone(), state, rx, entry.standalone.clone()).instrument(span),
     );
     tracing::debug!(session = %entry.core_id, "HTTP session started");
-    let mut response = request(http, &entry, line).await;
+    let message = Incoming::Request {
+        id,
+        method: "initialize".into(),
+        params: params.into_owned(),
+    };
+    let mut response = request(http, &entry, message).await;
     let value = http::HeaderValue::from_str(&sid).expect("hex digits are a valid header value");
     response.headers_mut().insert(super::headers::SESSION_ID, value);
     response
@@ -119,12 +125,7 @@ pub(crate) async fn initialize(http: &Arc<Http>, line: Bytes, id: RequestId) -> 
 /// request the server sent the client) goes straight to the call waiting
 /// for it, not through the session's channel, which a session at its
 /// in-flight cap does not read.
-pub(crate) async fn post(
-    http: &Http,
-    sid: &str,
-    line: Bytes,
-    incoming: Incoming<'_>,
-) -> http::Response<Body> {
+pub(crate) async fn post(http: &Http, sid: &str, incoming: Incoming<'_>) -> http::Response<Body> {
     let Some(entry) = http.sessions.get(sid) else {
         return not_found();
     };
@@ -137,7 +138,7 @@ pub(crate) async fn post(
     }
     if !matches!(incoming, Incoming::Request { .. }) {
         let inbound = Inbound {
-            line,
+            message: incoming.into_owned(),
             route: Route::Session,
         };
         return match deliver(http, &entry, inbound).await {
@@ -145,12 +146,12 @@ pub(crate) async fn post(
             Err(refusal) => refusal.response(),
         };
     }
-    request(http, &entry, line).await
+    request(http, &entry, incoming.into_owned()).await
 }
 
 /// Hands a request to its session with a stream of its own, then answers
 /// with what that stream yields.
-async fn request(http: &Http, entry: &HttpSession, line: Bytes) -> http::Response<Body> {
+async fn request(http: &Http, entry: &HttpSession, message: Incoming<'static>) -> http::Response<Body> {
     let token = entry.token.child_token();
     let core = &http.server.shared.core;
     let (outbox, rx) = core.request_outbox(entry.core_id, token.clone());
@@ -160,7 +161,7 @@ async fn request(http: &Http, entry: &HttpSession, line: Bytes) -> http::Respons
     // else) can resume a stream its handler closed.
     let detach = priming.then(CancellationToken::new);
     let inbound = Inbound {
-        line,
+        message,
         route: Route::Stream {
             outbox,
             token,
@@ -353,7 +354,10 @@ async fn run(
         match event {
             Event::Cancelled => break QuitReason::Cancelled,
             Event::Finished(done) => state.on_finished(done),
-            Event::Inbound(message) => state.on_message(&message.line, &message.route),
+            Event::Inbound(inbound) => {
+                let Inbound { message, route } = *inbound;
+                state.on_incoming(Ok(message), &route);
+            }
             Event::Idle => {
                 let stream_open = standalone.lock().is_none();
                 if !state.is_busy() && !stream_open {
