@@ -5,9 +5,12 @@
 use bytes::Bytes;
 use serde_json::Value;
 
+use serde_json::value::RawValue;
+
+use super::Shared;
 use super::tools::{CallToolResult, ToolOutput};
 use crate::protocol::jsonrpc::{RequestId, encode_result, encode_result_of};
-use crate::protocol::mcp::{Generation, finish_result};
+use crate::protocol::mcp::{Generation, META_SERVER_INFO, finish_result};
 
 /// The result of a call that succeeded.
 #[derive(Debug)]
@@ -29,19 +32,25 @@ impl Answer {
     }
 
     /// The success response to `id`, for a call of `generation` (a
-    /// 2026-07-28 one carries `resultType` and `server_info`).
-    pub(crate) fn encode(self, id: &RequestId, generation: Generation, server_info: &Value) -> Bytes {
+    /// 2026-07-28 one carries `resultType` and the server's info).
+    pub(crate) fn encode(self, id: &RequestId, generation: Generation, shared: &Shared) -> Bytes {
         match self {
-            Self::Json(value) => encode_result(id, finish_result(generation, value, server_info)),
+            Self::Json(value) => encode_result(id, finish_result(generation, value, &shared.info)),
             Self::Tool(output) => encode_result_of(
                 id,
                 &CallToolResult {
                     output: &output,
-                    stateless_info: generation.is_stateless().then_some(server_info),
+                    stateless_meta: generation.is_stateless().then_some(&*shared.info_meta),
                 },
             ),
         }
     }
+}
+
+/// The `_meta` of a 2026-07-28 result that carries `info`, encoded.
+pub(crate) fn info_meta(info: &Value) -> Box<RawValue> {
+    let meta = serde_json::json!({ META_SERVER_INFO: info });
+    RawValue::from_string(meta.to_string()).expect("a JSON value encodes to JSON")
 }
 
 #[cfg(test)]
@@ -52,7 +61,8 @@ mod tests {
     /// Written straight or built as JSON first, a tool's answer is the same.
     #[test]
     fn a_tool_answer_is_the_json_it_stands_for() {
-        let info = json!({"name": "s", "version": "1"});
+        let server = crate::server::Server::builder().build();
+        let shared = &server.shared;
         let id = RequestId::Number(3);
         let outputs = [
             ToolOutput::text("hi \"there\"\n"),
@@ -64,8 +74,8 @@ mod tests {
             Generation::Stateless("2026-07-28"),
         ] {
             for output in outputs.clone() {
-                let direct = Answer::Tool(output.clone()).encode(&id, generation, &info);
-                let via_json = Answer::Json(output.into_result()).encode(&id, generation, &info);
+                let direct = Answer::Tool(output.clone()).encode(&id, generation, shared);
+                let via_json = Answer::Json(output.into_result()).encode(&id, generation, shared);
                 let direct: Value = serde_json::from_slice(&direct).unwrap();
                 let via_json: Value = serde_json::from_slice(&via_json).unwrap();
                 assert_eq!(direct, via_json);

@@ -74,6 +74,9 @@ pub(crate) struct Shared {
     /// `{name, version}`: `serverInfo` of `initialize` and
     /// `server/discover`, and of every 2026-07-28 result's `_meta`.
     pub(crate) info: Value,
+    /// `{"io.modelcontextprotocol/serverInfo": info}`, encoded once: the
+    /// `_meta` of a 2026-07-28 tool result, written as it is.
+    pub(crate) info_meta: Box<serde_json::value::RawValue>,
     /// This process's listen streams.
     pub(crate) listeners: Arc<Listeners>,
     /// Where notifications for listen streams are published.
@@ -168,6 +171,7 @@ impl ServerBuilder {
         let version = self
             .version
             .unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_owned());
+        let info = serde_json::json!({"name": name, "version": version});
         let listeners = Arc::new(Listeners::default());
         let bus = self.bus.unwrap_or_else(|| Arc::new(InProcessBus));
         bus.attach(Arc::clone(&listeners));
@@ -181,7 +185,8 @@ impl ServerBuilder {
                 ),
                 catalog: LiveCatalog::new(self.catalog),
                 resource_subs: ResourceSubscriptions::default(),
-                info: serde_json::json!({"name": name, "version": version}),
+                info_meta: answer::info_meta(&info),
+                info,
                 listeners,
                 bus,
                 instructions: self.instructions,

@@ -8,6 +8,7 @@ use std::fmt;
 use std::future::Future;
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use super::RequestContext;
@@ -17,7 +18,6 @@ use super::handler::BoxFuture;
 use super::tasks::TaskSupport;
 use crate::protocol::header_params::{HeaderParam, header_params};
 use crate::protocol::jsonrpc::ErrorObject;
-use crate::protocol::mcp::META_SERVER_INFO;
 use crate::sync::Arc;
 
 type Handler = dyn Fn(Value, RequestContext) -> BoxFuture<Result<ToolOutput, ToolError>> + Send + Sync;
@@ -294,8 +294,9 @@ impl From<crate::server::InputError> for ToolError {
 /// (what `finish_result` adds to a result built as JSON).
 pub(crate) struct CallToolResult<'a> {
     pub(crate) output: &'a ToolOutput,
-    /// The server's info, for a 2026-07-28 answer.
-    pub(crate) stateless_info: Option<&'a Value>,
+    /// `{"io.modelcontextprotocol/serverInfo": ...}`, for a 2026-07-28
+    /// answer.
+    pub(crate) stateless_meta: Option<&'a RawValue>,
 }
 
 impl Serialize for CallToolResult<'_> {
@@ -307,22 +308,11 @@ impl Serialize for CallToolResult<'_> {
         if let Some(structured) = &output.structured {
             result.serialize_entry("structuredContent", structured)?;
         }
-        if let Some(info) = self.stateless_info {
+        if let Some(meta) = self.stateless_meta {
             result.serialize_entry("resultType", "complete")?;
-            result.serialize_entry("_meta", &ServerInfoMeta(info))?;
+            result.serialize_entry("_meta", meta)?;
         }
         result.end()
-    }
-}
-
-/// `{"io.modelcontextprotocol/serverInfo": info}`.
-struct ServerInfoMeta<'a>(&'a Value);
-
-impl Serialize for ServerInfoMeta<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut meta = serializer.serialize_map(Some(1))?;
-        meta.serialize_entry(META_SERVER_INFO, self.0)?;
-        meta.end()
     }
 }
 

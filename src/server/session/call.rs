@@ -4,8 +4,6 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-
 use crate::core::{Envelope, OutboxSender};
 use crate::metrics::requests::{Outcome, method_index};
 use crate::metrics::{Metrics, decr, incr};
@@ -34,13 +32,13 @@ pub(crate) fn answer(
     label: &Label,
     id: &RequestId,
     generation: Generation,
-    server_info: &Value,
+    shared: &crate::server::Shared,
     result: std::thread::Result<Result<Answer, ErrorObject>>,
 ) -> bytes::Bytes {
     match result {
         Ok(Ok(result)) => {
             gauge.end(Outcome::Ok);
-            result.encode(id, generation, server_info)
+            result.encode(id, generation, shared)
         }
         Ok(Err(error)) => {
             gauge.end(Outcome::Error);
@@ -105,7 +103,7 @@ impl CallTask {
                 &label,
                 &id,
                 self.generation,
-                &self.shared.info,
+                &self.shared,
                 result,
             )),
             Ending::TimedOut => {

@@ -451,7 +451,7 @@ impl SessionState {
             std::pin::Pin::new(&mut call).poll(&mut cx)
         };
         if let Poll::Ready(result) = first {
-            let answer = answer(&mut gauge, &label, &id, generation, &self.shared.info, result);
+            let answer = answer(&mut gauge, &label, &id, generation, &self.shared, result);
             self.reply(answer, route);
             return;
         }

@@ -65,23 +65,27 @@ pub(crate) fn origin_allowed(config: &HttpConfig, headers: &HeaderMap) -> bool {
     })
 }
 
-/// True if `Accept` admits `media` (`type/subtype`), by name or wildcard.
-pub(crate) fn accepts(headers: &HeaderMap, media: &str) -> bool {
-    let (kind, _) = media.split_once('/').expect("a type/subtype");
-    headers
-        .get_all(ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|value| {
-            value.split(',').any(|item| {
-                let item = item.split(';').next().unwrap_or_default().trim();
-                item.eq_ignore_ascii_case(media)
-                    || item == "*/*"
-                    || item
-                        .strip_suffix("/*")
-                        .is_some_and(|k| k.eq_ignore_ascii_case(kind))
-            })
-        })
+/// Which of the two media types an MCP server answers with the `Accept`
+/// headers admit, by name or wildcard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Accepted {
+    /// `application/json`.
+    pub(crate) json: bool,
+    /// `text/event-stream`.
+    pub(crate) sse: bool,
+}
+
+/// Reads the `Accept` headers once for both media types.
+pub(crate) fn accepted(headers: &HeaderMap) -> Accepted {
+    let mut accepted = Accepted::default();
+    let values = headers.get_all(ACCEPT).iter().filter_map(|v| v.to_str().ok());
+    for item in values.flat_map(|value| value.split(',')) {
+        let media = item.split(';').next().unwrap_or_default().trim();
+        let is = |name: &str| media.eq_ignore_ascii_case(name);
+        accepted.json |= is("application/json") || is("application/*") || media == "*/*";
+        accepted.sse |= is("text/event-stream") || is("text/*") || media == "*/*";
+    }
+    accepted
 }
 
 /// True if the body is declared as JSON.
@@ -159,13 +163,35 @@ mod tests {
 
     #[test]
     fn accept_lists_and_wildcards() {
-        let both = headers(&[("accept", "application/json, text/event-stream;q=0.9")]);
-        assert!(accepts(&both, "application/json") && accepts(&both, "text/event-stream"));
-        let json = headers(&[("accept", "application/json")]);
-        assert!(!accepts(&json, "text/event-stream"));
-        assert!(accepts(&headers(&[("accept", "*/*")]), "text/event-stream"));
-        assert!(accepts(&headers(&[("accept", "text/*")]), "text/event-stream"));
-        assert!(!accepts(&headers(&[]), "application/json"));
+        let both = Accepted {
+            json: true,
+            sse: true,
+        };
+        let accept = |value: &'static str| accepted(&headers(&[("accept", value)]));
+        assert_eq!(accept("application/json, text/event-stream;q=0.9"), both);
+        assert_eq!(
+            accept("Application/JSON"),
+            Accepted {
+                json: true,
+                sse: false
+            }
+        );
+        assert_eq!(
+            accept(" text/*"),
+            Accepted {
+                json: false,
+                sse: true
+            }
+        );
+        assert_eq!(
+            accept("application/*,text/html"),
+            Accepted {
+                json: true,
+                sse: false
+            }
+        );
+        assert_eq!(accept("*/*"), both);
+        assert_eq!(accepted(&headers(&[])), Accepted::default());
     }
 
     #[test]

@@ -98,7 +98,7 @@ fn bad_session_version(headers: &HeaderMap) -> Option<http::Response<Body>> {
 }
 
 fn get(http: &Http, headers: &HeaderMap, sid: &str) -> http::Response<Body> {
-    if !headers::accepts(headers, "text/event-stream") {
+    if !headers::accepted(headers).sse {
         return refused(
             StatusCode::NOT_ACCEPTABLE,
             "Accept must include text/event-stream",
@@ -113,7 +113,8 @@ fn get(http: &Http, headers: &HeaderMap, sid: &str) -> http::Response<Body> {
 async fn post(http: &Arc<Http>, request: Request<IncomingBody>, sid: Option<String>) -> http::Response<Body> {
     let (parts, body) = request.into_parts();
     let headers = &parts.headers;
-    if !headers::accepts(headers, "application/json") || !headers::accepts(headers, "text/event-stream") {
+    let accepted = headers::accepted(headers);
+    if !(accepted.json && accepted.sse) {
         return refused(
             StatusCode::NOT_ACCEPTABLE,
             "Accept must include application/json and text/event-stream",
