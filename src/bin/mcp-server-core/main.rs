@@ -15,6 +15,11 @@
 #[cfg(not(any(loom, shuttle)))]
 mod conformance;
 
+/// The allocator of the binary (see the `mimalloc` feature).
+#[cfg(all(feature = "mimalloc", not(any(loom, shuttle))))]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[cfg(not(any(loom, shuttle)))]
 mod app {
     use std::net::SocketAddr;
