@@ -96,41 +96,47 @@ pub(crate) struct Envelope<'a> {
     pub(crate) error: Option<Value>,
 }
 
-/// The names of the envelope's members, matched without allocating.
-enum Member {
-    Jsonrpc,
-    Id,
-    Method,
-    Params,
-    Result,
-    Error,
-    Other,
+/// An enum of the member names an object's reader looks for, read from a
+/// key without allocating; any other name is `Other`.
+macro_rules! member_names {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        enum $name {
+            $($variant,)+
+            Other,
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct Names;
+                impl serde::de::Visitor<'_> for Names {
+                    type Value = $name;
+                    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                        f.write_str("a member name")
+                    }
+                    fn visit_str<E>(self, v: &str) -> Result<$name, E> {
+                        Ok(match v {
+                            $($text => $name::$variant,)+
+                            _ => $name::Other,
+                        })
+                    }
+                }
+                d.deserialize_identifier(Names)
+            }
+        }
+    };
 }
+pub(crate) use member_names;
 
-impl<'de> serde::Deserialize<'de> for Member {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_identifier(MemberVisitor)
-    }
-}
-
-struct MemberVisitor;
-
-impl Visitor<'_> for MemberVisitor {
-    type Value = Member;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a member name")
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Member, E> {
-        Ok(match v {
-            "jsonrpc" => Member::Jsonrpc,
-            "id" => Member::Id,
-            "method" => Member::Method,
-            "params" => Member::Params,
-            "result" => Member::Result,
-            "error" => Member::Error,
-            _ => Member::Other,
-        })
+member_names! {
+    /// The names of the envelope's members.
+    Member {
+        Jsonrpc = "jsonrpc",
+        Id = "id",
+        Method = "method",
+        Params = "params",
+        Result = "result",
+        Error = "error",
     }
 }
 

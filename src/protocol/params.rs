@@ -13,7 +13,7 @@ use std::fmt;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
-use super::envelope::Loose;
+use super::envelope::{Loose, member_names};
 use super::jsonrpc::ErrorObject;
 
 /// The params of one message.
@@ -223,39 +223,14 @@ impl<'de> DeserializeSeed<'de> for ParamsSeed {
     }
 }
 
-/// The members of `tools/call` params, matched without allocating.
-enum Member {
-    Name,
-    Arguments,
-    Meta,
-    RequestState,
-    InputResponses,
-    Other,
-}
-
-impl<'de> serde::Deserialize<'de> for Member {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_identifier(MemberVisitor)
-    }
-}
-
-struct MemberVisitor;
-
-impl Visitor<'_> for MemberVisitor {
-    type Value = Member;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a member name")
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Member, E> {
-        Ok(match v {
-            "name" => Member::Name,
-            "arguments" => Member::Arguments,
-            "_meta" => Member::Meta,
-            "requestState" => Member::RequestState,
-            "inputResponses" => Member::InputResponses,
-            _ => Member::Other,
-        })
+member_names! {
+    /// The members of `tools/call` params.
+    Member {
+        Name = "name",
+        Arguments = "arguments",
+        Meta = "_meta",
+        RequestState = "requestState",
+        InputResponses = "inputResponses",
     }
 }
 
