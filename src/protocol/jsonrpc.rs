@@ -172,8 +172,9 @@ impl Rejection {
     }
 
     /// This refusal, or -32700 if `line` nests deeper than a JSON value may
-    /// (the raw members are checked for syntax only, so a too-deep `id`
-    /// would otherwise look like a wrong one).
+    /// (members whose type is wrong are skipped to their end without a
+    /// depth limit, so a too-deep `id` would otherwise look like a wrong
+    /// one).
     fn unless_too_deep(self, line: &str) -> Self {
         if self.error.code == PARSE_ERROR {
             return self;
