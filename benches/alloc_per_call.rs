@@ -11,7 +11,9 @@
 //! ```
 //!
 //! Prints, for 2025-11-25 (a session after `initialize`) and 2026-07-28
-//! (`_meta` on every call), allocations and bytes allocated per call.
+//! (`_meta` on every call), allocations and bytes allocated per echo call;
+//! and, in a 2025 session, per call of the other common methods:
+//! `tools/list`, `resources/read`, `prompts/get` and `ping`.
 
 #[cfg(not(any(loom, shuttle)))]
 mod bench {
@@ -19,7 +21,10 @@ mod bench {
     use std::net::TcpStream;
 
     use mcp_server_core::transport::tcp;
-    use mcp_server_core::{Server, ServerConfig};
+    use mcp_server_core::{
+        Content, Prompt, PromptArgument, PromptOutput, ReadRequest, Resource, ResourceContents, Server,
+        ServerConfig,
+    };
     use serde_json::{Value, json};
     use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 
@@ -100,9 +105,24 @@ mod bench {
             .block_on(tcp::bind("127.0.0.1:0".parse().expect("an address"), 128))
             .expect("bind");
         let addr = listener.local_addr().expect("an address");
+        let motd = Resource::new("memo://motd", "motd", |request: ReadRequest, _| async move {
+            Ok(vec![
+                ResourceContents::text(request.uri(), "Welcome!").mime_type("text/plain"),
+            ])
+        });
+        let review = Prompt::new(
+            "review",
+            vec![PromptArgument::required("code", "the code to review")],
+            |args, _| async move {
+                let ask = format!("Please review:\n{}", args["code"]);
+                Ok(PromptOutput::new().user(Content::text(ask)))
+            },
+        );
         let server = Server::builder()
             .config(ServerConfig::default())
             .builtin_tools()
+            .resource(motd)
+            .prompt(review)
             .build();
         let handle = server.handle();
         let serving = std::thread::spawn(move || runtime.block_on(server.serve_tcp(listener)));
@@ -122,10 +142,32 @@ mod bench {
                 "io.modelcontextprotocol/protocolVersion": "2026-07-28",
                 "io.modelcontextprotocol/clientCapabilities": {},
                 "io.modelcontextprotocol/clientInfo": {"name": "alloc", "version": "0"}}}}));
-        let report = json!({
-            "tcp_2025": measure(addr, &[initialize, initialized], &call_2025, calls),
+        let setup = [initialize, initialized];
+        let request = |method: &str, params: Value| {
+            line(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}))
+        };
+        let others = [
+            ("tools/list", request("tools/list", json!({}))),
+            (
+                "resources/read",
+                request("resources/read", json!({"uri": "memo://motd"})),
+            ),
+            (
+                "prompts/get",
+                request(
+                    "prompts/get",
+                    json!({"name": "review", "arguments": {"code": "x"}}),
+                ),
+            ),
+            ("ping", request("ping", json!({}))),
+        ];
+        let mut report = json!({
+            "tcp_2025": measure(addr, &setup, &call_2025, calls),
             "tcp_2026": measure(addr, &[], &call_2026, calls),
         });
+        for (method, call) in others {
+            report[format!("tcp_2025 {method}")] = measure(addr, &setup, &call, calls);
+        }
         println!("{}", serde_json::to_string_pretty(&report).expect("JSON"));
         handle.shutdown();
         serving.join().expect("the server thread");
