@@ -183,7 +183,7 @@ impl ServerBuilder {
                     self.config.task_ttl,
                     self.config.replica_id.as_ref(),
                 ),
-                catalog: LiveCatalog::new(self.catalog),
+                catalog: LiveCatalog::new(self.catalog, self.config.page_size),
                 resource_subs: ResourceSubscriptions::default(),
                 info_meta: answer::info_meta(&info),
                 info,

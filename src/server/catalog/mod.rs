@@ -9,6 +9,7 @@
 
 pub mod completion;
 pub(crate) mod listing;
+pub(crate) mod pages;
 pub mod prompts;
 pub mod resources;
 
@@ -19,6 +20,7 @@ use crate::server::tools::Tool;
 use crate::sync::{Arc, Mutex};
 use completion::Completer;
 use listing::Listing;
+use pages::FirstPages;
 use prompts::Prompt;
 use resources::{ReadRequest, Resource, ResourceTemplate};
 
@@ -49,6 +51,8 @@ pub(crate) struct Catalog {
     pub(crate) templates: Listing<ResourceTemplate>,
     pub(crate) prompts: Listing<Prompt>,
     pub(crate) completer: Option<Completer>,
+    /// The first page of each list, encoded when the snapshot is installed.
+    pub(crate) first_pages: Option<Arc<FirstPages>>,
 }
 
 /// What a `resources/read` of one URI is served by.
@@ -120,15 +124,19 @@ impl Catalog {
 }
 
 /// The catalog of a running server.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct LiveCatalog {
     current: Mutex<Arc<Catalog>>,
+    /// The page size of the lists.
+    page_size: usize,
 }
 
 impl LiveCatalog {
-    pub(crate) fn new(catalog: Catalog) -> Self {
+    pub(crate) fn new(mut catalog: Catalog, page_size: usize) -> Self {
+        catalog.first_pages = Some(Arc::new(FirstPages::of(&catalog, page_size)));
         Self {
             current: Mutex::new(Arc::new(catalog)),
+            page_size,
         }
     }
 
@@ -142,8 +150,10 @@ impl LiveCatalog {
     pub(crate) fn change(&self, edit: impl FnOnce(&mut Catalog) -> bool) -> bool {
         let mut current = self.current.lock();
         let mut next = Catalog::clone(&current);
+        next.first_pages = None;
         let changed = edit(&mut next);
         if changed {
+            next.first_pages = Some(Arc::new(FirstPages::of(&next, self.page_size)));
             *current = Arc::new(next);
         }
         changed

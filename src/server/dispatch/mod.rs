@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 
 use super::Shared;
 use super::answer::Answer;
+use super::catalog::pages::ListKind;
 use super::client_requests::ClientLink;
 use super::handler::{BoxFuture, required_str};
 use super::input_round::InputRound;
@@ -168,6 +169,8 @@ impl Call {
 pub(crate) enum Dispatch {
     /// Answer now.
     Reply(Result<Value, ErrorObject>),
+    /// Answer now with this result of a request of this generation.
+    Ready(Answer, Generation),
     /// Run a handler.
     Call(Call),
     /// `logging/setLevel` accepted: apply this level rank, then answer `{}`.
@@ -252,11 +255,11 @@ pub(crate) fn dispatch(
             )))
         }
         "tools/list" | "resources/list" | "resources/templates/list" | "prompts/list" => {
-            let page_size = shared.config.page_size;
-            reply(
-                lists::list(&catalog, method, params.as_ref(), page_size)
-                    .map(|r| cacheable(generation, r, ttl, true)),
-            )
+            let kind = ListKind::of_method(method).expect("a list method");
+            match lists::list(&catalog, method, kind, params.as_ref(), shared.config.page_size) {
+                Ok(page) => Dispatch::Ready(Answer::Page(page), generation),
+                Err(error) => Dispatch::Reply(Err(error)),
+            }
         }
         "resources/read" => calls::read(shared, &catalog, params, generation, ttl),
         "prompts/get" => calls::prompt(shared, &catalog, params, generation),

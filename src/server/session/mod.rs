@@ -279,6 +279,10 @@ impl SessionState {
                 self.count(m, Outcome::Error);
                 self.reply(encode_error(Some(&id), &error), route);
             }
+            Dispatch::Ready(answer, generation) => {
+                self.count(m, Outcome::Ok);
+                self.reply(answer.encode(&id, generation, &self.shared), route);
+            }
             Dispatch::SetLogLevel(rank, generation) => {
                 self.count(m, Outcome::Ok);
                 self.log_level = rank;

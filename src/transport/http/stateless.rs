@@ -150,6 +150,10 @@ pub(crate) async fn request(
             count(Outcome::Error);
             return body::error(status_of(&error), Some(&id), &error);
         }
+        Dispatch::Ready(answer, generation) => {
+            count(Outcome::Ok);
+            return body::json(StatusCode::OK, answer.encode(&id, generation, shared));
+        }
         Dispatch::Call(call) => call,
         Dispatch::Task(call, capabilities) => {
             return match shared.tasks.start(shared, call, capabilities) {

@@ -1,0 +1,188 @@
+//! The list methods' pages, encoded: `tools/list`, `resources/list`,
+//! `resources/templates/list` and `prompts/list`.
+//!
+//! A page's items are encoded to JSON text once. The first page of each
+//! list (what a client asks for without a cursor, nearly every time) is
+//! encoded when a catalog snapshot is installed ([`FirstPages`]) and shared
+//! by every request that reads that snapshot; a later page is encoded when
+//! asked for.
+
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use super::Catalog;
+use super::listing::Listing;
+use crate::protocol::jsonrpc::ErrorObject;
+use crate::sync::Arc;
+
+/// One of the four lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ListKind {
+    Tools,
+    Resources,
+    Templates,
+    Prompts,
+}
+
+impl ListKind {
+    const ALL: [Self; 4] = [Self::Tools, Self::Resources, Self::Templates, Self::Prompts];
+
+    /// The list a method asks for.
+    pub(crate) fn of_method(method: &str) -> Option<Self> {
+        match method {
+            "tools/list" => Some(Self::Tools),
+            "resources/list" => Some(Self::Resources),
+            "resources/templates/list" => Some(Self::Templates),
+            "prompts/list" => Some(Self::Prompts),
+            _ => None,
+        }
+    }
+
+    /// The result member that holds the items.
+    pub(crate) fn key(self) -> &'static str {
+        match self {
+            Self::Tools => "tools",
+            Self::Resources => "resources",
+            Self::Templates => "resourceTemplates",
+            Self::Prompts => "prompts",
+        }
+    }
+}
+
+/// One page of a list, its items encoded.
+#[derive(Debug, Clone)]
+pub(crate) struct Page {
+    pub(crate) kind: ListKind,
+    /// The items, as a JSON array.
+    pub(crate) items: Arc<RawValue>,
+    /// The cursor of the next page, if there are more items.
+    pub(crate) next: Option<String>,
+}
+
+impl Page {
+    /// The page as a JSON result (`{"tools": [...], "nextCursor": ...}`).
+    pub(crate) fn to_value(&self) -> Value {
+        let items: Value = serde_json::from_str(self.items.get()).expect("items encoded as JSON");
+        let mut result = serde_json::json!({ self.kind.key(): items });
+        if let Some(next) = &self.next {
+            result["nextCursor"] = Value::from(next.as_str());
+        }
+        result
+    }
+}
+
+/// The first page of each list of one snapshot, for one page size.
+#[derive(Debug)]
+pub(crate) struct FirstPages {
+    size: usize,
+    pages: [Page; 4],
+}
+
+impl FirstPages {
+    /// Encodes the first page of each of `catalog`'s lists.
+    pub(crate) fn of(catalog: &Catalog, size: usize) -> Self {
+        Self {
+            size,
+            pages: ListKind::ALL.map(|kind| encode(catalog, kind, None, size).expect("no cursor, no error")),
+        }
+    }
+}
+
+/// The page of `kind` after `cursor` (the first page without one), of at
+/// most `size` items: the one encoded with the snapshot when it is the
+/// first, else encoded now.
+///
+/// # Errors
+///
+/// -32602 for a cursor this server did not hand out.
+pub(crate) fn page(
+    catalog: &Catalog,
+    kind: ListKind,
+    cursor: Option<&str>,
+    size: usize,
+) -> Result<Page, ErrorObject> {
+    match (&catalog.first_pages, cursor) {
+        (Some(first), None) if first.size == size => {
+            let index = ListKind::ALL
+                .iter()
+                .position(|k| *k == kind)
+                .expect("one of the four");
+            Ok(first.pages[index].clone())
+        }
+        _ => encode(catalog, kind, cursor, size),
+    }
+}
+
+fn encode(catalog: &Catalog, kind: ListKind, cursor: Option<&str>, size: usize) -> Result<Page, ErrorObject> {
+    match kind {
+        ListKind::Tools => encode_items(&catalog.tools, kind, cursor, size, |t| t.describe()),
+        ListKind::Resources => encode_items(&catalog.resources, kind, cursor, size, |r| r.describe()),
+        ListKind::Templates => encode_items(&catalog.templates, kind, cursor, size, |t| t.describe()),
+        ListKind::Prompts => encode_items(&catalog.prompts, kind, cursor, size, |p| p.describe()),
+    }
+}
+
+fn encode_items<T>(
+    listing: &Listing<T>,
+    kind: ListKind,
+    cursor: Option<&str>,
+    size: usize,
+    describe: impl Fn(&T) -> Value,
+) -> Result<Page, ErrorObject> {
+    let page = listing.page(cursor, size)?;
+    let items: Vec<Value> = page.items.into_iter().map(describe).collect();
+    let text = serde_json::to_string(&items).expect("a JSON value encodes");
+    Ok(Page {
+        kind,
+        items: Arc::from(RawValue::from_string(text).expect("encoded as JSON")),
+        next: page.next,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::ToolOutput;
+    use crate::server::catalog::LiveCatalog;
+    use crate::server::tools::Tool;
+
+    fn tool(name: &str) -> Tool {
+        Tool::new(name, "", serde_json::json!({"type": "object"}), |_, _| async {
+            Ok(ToolOutput::text(""))
+        })
+    }
+
+    fn names(page: &Page) -> Vec<String> {
+        let items: Vec<Value> = serde_json::from_str(page.items.get()).unwrap();
+        items
+            .iter()
+            .map(|t| t["name"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    /// The first page is encoded with each snapshot: a change shows in the
+    /// next snapshot's page, and a snapshot already taken keeps its own.
+    #[test]
+    fn a_change_encodes_the_first_pages_again() {
+        let mut catalog = Catalog::default();
+        catalog.add_tool(tool("a"));
+        let live = LiveCatalog::new(catalog, 2);
+        let before = live.snapshot();
+        assert!(live.change(|c| c.add_tool(tool("b"))));
+        assert!(live.change(|c| c.add_tool(tool("c"))));
+        let after = live.snapshot();
+        let first = page(&after, ListKind::Tools, None, 2).unwrap();
+        assert_eq!(names(&first), ["a", "b"]);
+        let second = page(&after, ListKind::Tools, first.next.as_deref(), 2).unwrap();
+        assert_eq!(names(&second), ["c"]);
+        assert_eq!(second.next, None);
+        assert_eq!(names(&page(&before, ListKind::Tools, None, 2).unwrap()), ["a"]);
+        // A page size other than the one encoded for is encoded on demand.
+        assert_eq!(
+            names(&page(&after, ListKind::Tools, None, 5).unwrap()),
+            ["a", "b", "c"]
+        );
+        let empty = page(&after, ListKind::Prompts, None, 2).unwrap();
+        assert_eq!(empty.to_value(), serde_json::json!({"prompts": []}));
+    }
+}
