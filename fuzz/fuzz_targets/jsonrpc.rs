@@ -8,6 +8,7 @@ use libfuzzer_sys::fuzz_target;
 use mcp_server_core::protocol::jsonrpc::{
     INVALID_REQUEST, Incoming, PARSE_ERROR, encode_error, encode_result, parse,
 };
+use mcp_server_core::protocol::params::CallKind;
 use serde_json::Value;
 
 fn is_message(bytes: &[u8]) -> bool {
@@ -23,14 +24,20 @@ fuzz_target!(|line: &[u8]| {
             let sent: Value = serde_json::from_slice(line).expect("a request is JSON");
             assert_eq!(sent["jsonrpc"], "2.0");
             assert_eq!(sent["method"], Value::from(&*method));
-            // The params read by method give back what was sent: for
-            // tools/call (typed), the members the server reads.
+            // The params read by method give back what was sent: for a
+            // call read typed, the members the server reads.
             let params = params.into_value();
-            if method == "tools/call" && sent["params"].is_object() {
-                for key in ["name", "arguments", "_meta", "requestState", "inputResponses"] {
-                    let want = sent["params"]
-                        .get(key)
-                        .filter(|v| !v.is_null() && (key != "name" || v.is_string()));
+            let call = CallKind::of_method(&method);
+            if let Some(kind) = call
+                && sent["params"].is_object()
+            {
+                let subject = kind.subject_key();
+                for key in [subject, "arguments", "_meta", "requestState", "inputResponses"] {
+                    let want = sent["params"].get(key).filter(|v| {
+                        !v.is_null()
+                            && (key != subject || v.is_string())
+                            && (key != "arguments" || kind.takes_arguments())
+                    });
                     assert_eq!(params.as_ref().and_then(|p| p.get(key)), want, "{key}");
                 }
             } else {

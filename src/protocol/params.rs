@@ -1,11 +1,11 @@
 //! A request's `params`, read once and only as far as its method needs.
 //!
-//! `tools/call`, the call most servers answer most often, is read into
-//! typed fields ([`ToolCall`]): its name is borrowed from the line, members
-//! the server does not use are skipped, and only `arguments` (which a tool
-//! handler takes as JSON) and the rarer `_meta`, `requestState` and
-//! `inputResponses` become [`Value`]s. Every other method's params become
-//! one [`Value`]. Pure: no I/O.
+//! The calls servers answer most often (`tools/call`, `prompts/get`,
+//! `resources/read`) are read into typed fields ([`CallParams`]): the name
+//! or URI is borrowed from the line, members the server does not use are
+//! skipped, and only `arguments` (which a handler takes as JSON) and the
+//! rarer `_meta`, `requestState` and `inputResponses` become [`Value`]s.
+//! Every other method's params become one [`Value`]. Pure: no I/O.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -23,16 +23,65 @@ pub struct Params<'a>(Read<'a>);
 #[derive(Debug, Clone, PartialEq)]
 enum Read<'a> {
     Absent,
-    ToolCall(ToolCall<'a>),
+    Call(CallParams<'a>),
     Json(Value),
 }
 
-/// The members of `tools/call` params that the server reads.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct ToolCall<'a> {
-    /// The tool's name (`None` when absent or not a string).
-    pub name: Option<Cow<'a, str>>,
-    /// The arguments (`None` when absent or `null`).
+/// A call whose params are read typed, and the member that names what it
+/// calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallKind {
+    /// `tools/call`: `name`, `arguments`.
+    Tool,
+    /// `prompts/get`: `name`, `arguments`.
+    Prompt,
+    /// `resources/read`: `uri`.
+    Resource,
+}
+
+impl CallKind {
+    /// The kind of call `method` is, if its params are read typed.
+    pub fn of_method(method: &str) -> Option<Self> {
+        match method {
+            "tools/call" => Some(Self::Tool),
+            "prompts/get" => Some(Self::Prompt),
+            "resources/read" => Some(Self::Resource),
+            _ => None,
+        }
+    }
+
+    /// The method.
+    pub fn method(self) -> &'static str {
+        match self {
+            Self::Tool => "tools/call",
+            Self::Prompt => "prompts/get",
+            Self::Resource => "resources/read",
+        }
+    }
+
+    /// The member that names what is called: `name` or `uri`.
+    pub fn subject_key(self) -> &'static str {
+        match self {
+            Self::Tool | Self::Prompt => "name",
+            Self::Resource => "uri",
+        }
+    }
+
+    /// True if the call takes `arguments`.
+    pub fn takes_arguments(self) -> bool {
+        !matches!(self, Self::Resource)
+    }
+}
+
+/// The members of a call's params that the server reads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallParams<'a> {
+    /// Which call.
+    pub kind: CallKind,
+    /// The name or URI (`None` when absent or not a string).
+    pub subject: Option<Cow<'a, str>>,
+    /// The arguments (`None` when absent or `null`, and for
+    /// `resources/read`).
     pub arguments: Option<Value>,
     /// `_meta` (progress token, 2026-07-28 version and capabilities, ...).
     pub meta: Option<Value>,
@@ -42,13 +91,13 @@ pub struct ToolCall<'a> {
     pub input_responses: Option<Value>,
 }
 
-/// A `tools/call` whose name is known.
+/// A call whose name or URI is known.
 #[derive(Debug, Clone, PartialEq)]
-pub struct NamedToolCall<'a> {
-    /// The tool's name.
-    pub name: Cow<'a, str>,
+pub struct NamedCall<'a> {
+    /// The name or URI.
+    pub subject: Cow<'a, str>,
     /// The other members.
-    pub rest: ToolCall<'a>,
+    pub rest: CallParams<'a>,
 }
 
 impl<'a> Params<'a> {
@@ -59,12 +108,10 @@ impl<'a> Params<'a> {
 
     /// Params given as JSON, read for `method` as a line would be.
     pub fn from_value(method: &str, params: Option<Value>) -> Self {
-        match params {
-            None => Self::absent(),
-            Some(Value::Object(map)) if method == "tools/call" => {
-                Self(Read::ToolCall(ToolCall::from_map(map)))
-            }
-            Some(value) => Self(Read::Json(value)),
+        match (params, CallKind::of_method(method)) {
+            (None, _) => Self::absent(),
+            (Some(Value::Object(map)), Some(kind)) => Self(Read::Call(CallParams::from_map(kind, map))),
+            (Some(value), _) => Self(Read::Json(value)),
         }
     }
 
@@ -73,8 +120,9 @@ impl<'a> Params<'a> {
         Params(match self.0 {
             Read::Absent => Read::Absent,
             Read::Json(value) => Read::Json(value),
-            Read::ToolCall(call) => Read::ToolCall(ToolCall {
-                name: call.name.map(|name| Cow::Owned(name.into_owned())),
+            Read::Call(call) => Read::Call(CallParams {
+                kind: call.kind,
+                subject: call.subject.map(|subject| Cow::Owned(subject.into_owned())),
                 arguments: call.arguments,
                 meta: call.meta,
                 request_state: call.request_state,
@@ -92,7 +140,7 @@ impl<'a> Params<'a> {
     pub fn is_structured(&self) -> bool {
         match &self.0 {
             Read::Absent => false,
-            Read::ToolCall(_) => true,
+            Read::Call(_) => true,
             Read::Json(value) => value.is_object() || value.is_array(),
         }
     }
@@ -101,7 +149,7 @@ impl<'a> Params<'a> {
     pub fn meta(&self) -> Option<&Value> {
         match &self.0 {
             Read::Absent => None,
-            Read::ToolCall(call) => call.meta.as_ref(),
+            Read::Call(call) => call.meta.as_ref(),
             Read::Json(value) => value.get("_meta"),
         }
     }
@@ -110,8 +158,8 @@ impl<'a> Params<'a> {
     pub fn str_member(&self, key: &str) -> Option<&str> {
         match &self.0 {
             Read::Absent => None,
-            Read::ToolCall(call) if key == "name" => call.name.as_deref(),
-            Read::ToolCall(_) => None,
+            Read::Call(call) if key == call.kind.subject_key() => call.subject.as_deref(),
+            Read::Call(_) => None,
             Read::Json(value) => value.get(key).and_then(Value::as_str),
         }
     }
@@ -120,54 +168,77 @@ impl<'a> Params<'a> {
     pub fn arguments(&self) -> Option<&Value> {
         match &self.0 {
             Read::Absent => None,
-            Read::ToolCall(call) => call.arguments.as_ref(),
+            Read::Call(call) => call.arguments.as_ref(),
             Read::Json(value) => value.get("arguments").filter(|v| !v.is_null()),
         }
     }
 
-    /// The params as one JSON value: for `tools/call`, the members the
-    /// server reads (others were skipped).
+    /// The params as one JSON value: for a call read typed, the members
+    /// the server reads (others were skipped).
     pub fn into_value(self) -> Option<Value> {
         match self.0 {
             Read::Absent => None,
             Read::Json(value) => Some(value),
-            Read::ToolCall(call) => Some(call.into_value()),
+            Read::Call(call) => Some(call.into_value()),
         }
     }
 
-    /// `tools/call` params in typed form.
+    /// The params of a `kind` call, typed.
     ///
     /// # Errors
     ///
-    /// -32602 when they are absent, not an object, or without a string `name`.
-    pub fn into_tool_call(self) -> Result<NamedToolCall<'a>, ErrorObject> {
+    /// -32602 when they are absent, not an object, or without a string
+    /// name (`uri` for `resources/read`).
+    pub fn into_call(self, kind: CallKind) -> Result<NamedCall<'a>, ErrorObject> {
+        let method = kind.method();
         let mut call = match self.0 {
-            Read::ToolCall(call) => call,
-            Read::Json(Value::Object(map)) => ToolCall::from_map(map),
+            Read::Call(call) if call.kind == kind => call,
+            Read::Call(call) => CallParams::from_map(kind, into_map(call.into_value())),
+            Read::Json(Value::Object(map)) => CallParams::from_map(kind, map),
             Read::Absent | Read::Json(_) => {
-                return Err(ErrorObject::invalid_params(
-                    "tools/call: params must be an object",
-                ));
+                return Err(ErrorObject::invalid_params(format!(
+                    "{method}: params must be an object"
+                )));
             }
         };
-        match call.name.take() {
-            Some(name) => Ok(NamedToolCall { name, rest: call }),
-            None => Err(ErrorObject::invalid_params(
-                "tools/call: name (string) is required",
-            )),
+        match call.subject.take() {
+            Some(subject) => Ok(NamedCall { subject, rest: call }),
+            None => Err(ErrorObject::invalid_params(format!(
+                "{method}: {} (string) is required",
+                kind.subject_key()
+            ))),
         }
     }
 }
 
-impl ToolCall<'_> {
-    fn from_map(mut map: Map<String, Value>) -> ToolCall<'static> {
+fn into_map(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
+impl CallParams<'_> {
+    fn new(kind: CallKind) -> Self {
+        Self {
+            kind,
+            subject: None,
+            arguments: None,
+            meta: None,
+            request_state: None,
+            input_responses: None,
+        }
+    }
+
+    fn from_map(kind: CallKind, mut map: Map<String, Value>) -> CallParams<'static> {
         let mut take = |key: &str| map.remove(key).filter(|v| !v.is_null());
-        ToolCall {
-            name: match take("name") {
-                Some(Value::String(name)) => Some(Cow::Owned(name)),
+        CallParams {
+            kind,
+            subject: match take(kind.subject_key()) {
+                Some(Value::String(subject)) => Some(Cow::Owned(subject)),
                 _ => None,
             },
-            arguments: take("arguments"),
+            arguments: take("arguments").filter(|_| kind.takes_arguments()),
             meta: take("_meta"),
             request_state: take("requestState"),
             input_responses: take("inputResponses"),
@@ -176,8 +247,11 @@ impl ToolCall<'_> {
 
     fn into_value(self) -> Value {
         let mut map = Map::new();
-        if let Some(name) = self.name {
-            map.insert("name".to_owned(), Value::String(name.into_owned()));
+        if let Some(subject) = self.subject {
+            map.insert(
+                self.kind.subject_key().to_owned(),
+                Value::String(subject.into_owned()),
+            );
         }
         let members = [
             ("arguments", self.arguments),
@@ -194,19 +268,19 @@ impl ToolCall<'_> {
     }
 }
 
-/// Reads params for a method: typed for `tools/call`, JSON otherwise.
-/// Never fails on the params' shape (the method's checks judge it), only on
-/// JSON that is not valid or nests too deep.
+/// Reads params for a method: typed for the calls of [`CallKind`], JSON
+/// otherwise. Never fails on the params' shape (the method's checks judge
+/// it), only on JSON that is not valid or nests too deep.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ParamsSeed {
-    tool_call: bool,
+    call: Option<CallKind>,
 }
 
 impl ParamsSeed {
     /// The seed for params of `method`.
     pub(crate) fn for_method(method: &str) -> Self {
         Self {
-            tool_call: method == "tools/call",
+            call: CallKind::of_method(method),
         }
     }
 }
@@ -215,18 +289,18 @@ impl<'de> DeserializeSeed<'de> for ParamsSeed {
     type Value = Params<'de>;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Params<'de>, D::Error> {
-        if self.tool_call {
-            d.deserialize_any(ToolCallVisitor)
-        } else {
-            serde::Deserialize::deserialize(d).map(|value| Params(Read::Json(value)))
+        match self.call {
+            Some(kind) => d.deserialize_any(CallVisitor(kind)),
+            None => serde::Deserialize::deserialize(d).map(|value| Params(Read::Json(value))),
         }
     }
 }
 
 member_names! {
-    /// The members of `tools/call` params.
+    /// The members of a call's params.
     Member {
         Name = "name",
+        Uri = "uri",
         Arguments = "arguments",
         Meta = "_meta",
         RequestState = "requestState",
@@ -234,42 +308,51 @@ member_names! {
     }
 }
 
-/// `tools/call` params: an object becomes a [`ToolCall`]; anything else is
+/// A call's params: an object becomes [`CallParams`]; anything else is
 /// kept as JSON for the checks to refuse.
-struct ToolCallVisitor;
+struct CallVisitor(CallKind);
+
+/// True if `member` is the one that names what a `kind` call calls.
+fn names_subject(member: &Member, kind: CallKind) -> bool {
+    matches!(
+        (member, kind),
+        (Member::Name, CallKind::Tool | CallKind::Prompt) | (Member::Uri, CallKind::Resource)
+    )
+}
 
 /// A present `null` reads as absent.
 fn non_null(value: Value) -> Option<Value> {
     Some(value).filter(|v| !v.is_null())
 }
 
-impl<'de> Visitor<'de> for ToolCallVisitor {
+impl<'de> Visitor<'de> for CallVisitor {
     type Value = Params<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("tools/call params")
+        write!(f, "{} params", self.0.method())
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut call = ToolCall::default();
+        let kind = self.0;
+        let mut call = CallParams::new(kind);
         while let Some(member) = map.next_key::<Member>()? {
             match member {
-                Member::Name => {
-                    call.name = match map.next_value::<Loose<'de>>()? {
-                        Loose::Str(name) => Some(name),
+                Member::Name | Member::Uri if names_subject(&member, kind) => {
+                    call.subject = match map.next_value::<Loose<'de>>()? {
+                        Loose::Str(subject) => Some(subject),
                         Loose::Int(_) | Loose::Other => None,
                     };
                 }
-                Member::Arguments => call.arguments = non_null(map.next_value()?),
+                Member::Arguments if kind.takes_arguments() => call.arguments = non_null(map.next_value()?),
                 Member::Meta => call.meta = non_null(map.next_value()?),
                 Member::RequestState => call.request_state = non_null(map.next_value()?),
                 Member::InputResponses => call.input_responses = non_null(map.next_value()?),
-                Member::Other => {
+                Member::Name | Member::Uri | Member::Arguments | Member::Other => {
                     map.next_value::<IgnoredAny>()?;
                 }
             }
         }
-        Ok(Params(Read::ToolCall(call)))
+        Ok(Params(Read::Call(call)))
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
@@ -318,13 +401,52 @@ mod tests {
         assert_eq!(params.str_member("name"), Some("echo"));
         assert_eq!(params.meta(), Some(&json!({"progressToken": 3})));
         assert_eq!(params.arguments(), Some(&json!({"text": "hi"})));
-        let call = params.into_tool_call().unwrap();
-        assert!(matches!(call.name, Cow::Borrowed("echo")));
+        let call = params.into_call(CallKind::Tool).unwrap();
+        assert!(matches!(call.subject, Cow::Borrowed("echo")));
         // An escaped name is read, owned.
         let call = read("tools/call", r#"{"name":"e\u0063ho"}"#)
-            .into_tool_call()
+            .into_call(CallKind::Tool)
             .unwrap();
-        assert_eq!(call.name, "echo");
+        assert_eq!(call.subject, "echo");
+    }
+
+    #[test]
+    fn prompt_and_resource_params_are_typed_by_their_own_members() {
+        let text = r#"{"name":"p","uri":"file:///x","arguments":{"a":"1"},"_meta":{"k":1}}"#;
+        let prompt = read("prompts/get", text).into_call(CallKind::Prompt).unwrap();
+        assert!(matches!(prompt.subject, Cow::Borrowed("p")));
+        assert_eq!(prompt.rest.arguments, Some(json!({"a": "1"})));
+        assert_eq!(prompt.rest.meta, Some(json!({"k": 1})));
+        // resources/read is named by its uri and takes no arguments.
+        let params = read("resources/read", text);
+        assert_eq!(params.str_member("uri"), Some("file:///x"));
+        assert_eq!(params.str_member("name"), None);
+        assert_eq!(params.arguments(), None);
+        let resource = params.into_call(CallKind::Resource).unwrap();
+        assert_eq!(resource.subject, "file:///x");
+        for (method, kind, text, message) in [
+            (
+                "resources/read",
+                CallKind::Resource,
+                r#"{"name":"x"}"#,
+                "resources/read: uri (string) is required",
+            ),
+            (
+                "prompts/get",
+                CallKind::Prompt,
+                r#"{"uri":"x"}"#,
+                "prompts/get: name (string) is required",
+            ),
+            (
+                "prompts/get",
+                CallKind::Prompt,
+                "[]",
+                "prompts/get: params must be an object",
+            ),
+        ] {
+            let error = read(method, text).into_call(kind).unwrap_err();
+            assert_eq!(error.message, message, "{text}");
+        }
     }
 
     #[test]
@@ -334,24 +456,24 @@ mod tests {
             (r#"{"name":7}"#, "tools/call: name (string) is required"),
             ("[1]", "tools/call: params must be an object"),
         ] {
-            let error = read("tools/call", text).into_tool_call().unwrap_err();
+            let error = read("tools/call", text).into_call(CallKind::Tool).unwrap_err();
             assert_eq!(error.message, message, "{text}");
         }
         // A duplicate member: JSON keeps the last one, and so does this.
         let call = read("tools/call", r#"{"name":"a","name":"b"}"#)
-            .into_tool_call()
+            .into_call(CallKind::Tool)
             .unwrap();
-        assert_eq!(call.name, "b");
+        assert_eq!(call.subject, "b");
         assert!(!read("tools/call", "3").is_structured());
     }
 
     #[test]
     fn other_methods_read_json_and_too_deep_is_an_error() {
-        let params = read("resources/read", r#"{"uri":"file:///a","_meta":{}}"#);
-        assert_eq!(params.str_member("uri"), Some("file:///a"));
+        let params = read("tools/list", r#"{"cursor":"abc","_meta":{}}"#);
+        assert_eq!(params.str_member("cursor"), Some("abc"));
         assert_eq!(params.meta(), Some(&json!({})));
         let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
-        for method in ["resources/read", "tools/call"] {
+        for method in ["tools/list", "tools/call", "resources/read"] {
             let mut d = serde_json::Deserializer::from_str(&deep);
             assert!(ParamsSeed::for_method(method).deserialize(&mut d).is_err());
         }
@@ -360,11 +482,14 @@ mod tests {
 
     #[test]
     fn from_value_matches_a_read_line() {
-        let value = json!({"name": "echo", "arguments": {"text": "x"}, "requestState": null});
+        let value = json!({"name": "echo", "uri": "a:b", "arguments": {"text": "x"}, "requestState": null});
         let text = value.to_string();
-        assert_eq!(
-            read("tools/call", &text),
-            Params::from_value("tools/call", Some(value))
-        );
+        for method in ["tools/call", "prompts/get", "resources/read", "ping"] {
+            assert_eq!(
+                read(method, &text),
+                Params::from_value(method, Some(value.clone())),
+                "{method}"
+            );
+        }
     }
 }

@@ -11,7 +11,7 @@ use crate::protocol::jsonrpc::ErrorObject;
 use crate::protocol::mcp::{
     Generation, META_CLIENT_CAPABILITIES, MISSING_CLIENT_CAPABILITY, cacheable, log_level_rank,
 };
-use crate::protocol::params::{NamedToolCall, Params};
+use crate::protocol::params::{CallKind, CallParams, NamedCall, Params};
 use crate::server::Shared;
 use crate::server::answer::Answer;
 use crate::server::catalog::completion::{CompletionRequest, completion_result};
@@ -35,14 +35,6 @@ fn object(params: Option<Value>, method: &str) -> Result<Map<String, Value>, Err
     }
 }
 
-/// The string `key` of `params`, or -32602 for `method`.
-fn str_field<'a>(params: &'a Map<String, Value>, key: &str, method: &str) -> Result<&'a str, ErrorObject> {
-    params
-        .get(key)
-        .and_then(Value::as_str)
-        .ok_or_else(|| ErrorObject::invalid_params(format!("{method}: {key} (string) is required")))
-}
-
 /// The questions and answers of a 2026-07-28 call of `method` on `name`
 /// (`None` for a 2025 one, which asks its client directly), from the
 /// call's `_meta`, `requestState` and `inputResponses`.
@@ -54,44 +46,26 @@ fn inputs(
     shared: &Shared,
     generation: Generation,
     (method, name): (&str, &str),
-    meta: Option<&Value>,
-    request_state: Option<&Value>,
-    input_responses: Option<&Value>,
+    params: &CallParams<'_>,
 ) -> Result<Option<Arc<InputRound>>, ErrorObject> {
     if !generation.is_stateless() {
         return Ok(None);
     }
-    let capabilities = meta
+    let capabilities = params
+        .meta
+        .as_ref()
         .and_then(|m| m.get(META_CLIENT_CAPABILITIES))
         .cloned()
         .unwrap_or(Value::Null);
     let round = InputRound::new(
         (method, name),
-        request_state,
-        input_responses,
+        params.request_state.as_ref(),
+        params.input_responses.as_ref(),
         capabilities,
         Arc::clone(&shared.state_key),
         shared.config.request_state_ttl,
     )?;
     Ok(Some(Arc::new(round)))
-}
-
-/// The same, for a call whose params were read as a JSON object.
-fn inputs_of(
-    shared: &Shared,
-    generation: Generation,
-    call: (&str, &str),
-    params: &Map<String, Value>,
-) -> Result<Option<Arc<InputRound>>, ErrorObject> {
-    let get = |key| params.get(key);
-    inputs(
-        shared,
-        generation,
-        call,
-        get("_meta"),
-        get("requestState"),
-        get("inputResponses"),
-    )
 }
 
 /// A [`Call`] of `label`, with the progress token and log level of
@@ -137,7 +111,10 @@ pub(super) fn tool(
     params: Params<'_>,
     generation: Generation,
 ) -> Dispatch {
-    let NamedToolCall { name, rest: params } = try_reply!(params.into_tool_call());
+    let NamedCall {
+        subject: name,
+        rest: params,
+    } = try_reply!(params.into_call(CallKind::Tool));
     let name = &*name;
     let Some(tool) = catalog.tools.get(name).cloned() else {
         return Dispatch::Reply(Err(ErrorObject::invalid_params(format!("unknown tool: {name}"))));
@@ -161,14 +138,7 @@ pub(super) fn tool(
     };
     // A task call too: what it asks before it first waits is a
     // multi-round-trip exchange, before any task exists.
-    let inputs = try_reply!(inputs(
-        shared,
-        generation,
-        ("tools/call", name),
-        meta,
-        params.request_state.as_ref(),
-        params.input_responses.as_ref(),
-    ));
+    let inputs = try_reply!(inputs(shared, generation, ("tools/call", name), &params));
     let args = match params.arguments {
         None => Value::Object(Map::new()),
         Some(args @ Value::Object(_)) => args,
@@ -217,20 +187,23 @@ fn capabilities_declared(meta: Option<&Value>, needed: &[String]) -> Result<(), 
 pub(super) fn read(
     shared: &Shared,
     catalog: &Catalog,
-    params: Option<Value>,
+    params: Params<'_>,
     generation: Generation,
     ttl_ms: u64,
 ) -> Dispatch {
-    let params = try_reply!(object(params, "resources/read"));
-    let uri = try_reply!(str_field(&params, "uri", "resources/read")).to_owned();
+    let NamedCall {
+        subject: uri,
+        rest: params,
+    } = try_reply!(params.into_call(CallKind::Resource));
     let Some(target) = catalog.read_target(&uri) else {
         return Dispatch::Reply(Err(resource_not_found(generation, &uri)));
     };
     let label = Label::new("resources/read", &*uri);
-    let inputs = try_reply!(inputs_of(shared, generation, ("resources/read", &uri), &params));
+    let inputs = try_reply!(inputs(shared, generation, ("resources/read", &uri), &params));
+    let uri = uri.into_owned();
     call(
         label,
-        params.get("_meta"),
+        params.meta.as_ref(),
         generation,
         inputs,
         Invoke::Other(Box::new(move |ctx| {
@@ -258,11 +231,13 @@ pub(super) fn read(
 pub(super) fn prompt(
     shared: &Shared,
     catalog: &Catalog,
-    params: Option<Value>,
+    params: Params<'_>,
     generation: Generation,
 ) -> Dispatch {
-    let params = try_reply!(object(params, "prompts/get"));
-    let name = try_reply!(str_field(&params, "name", "prompts/get")).to_owned();
+    let NamedCall {
+        subject: name,
+        rest: params,
+    } = try_reply!(params.into_call(CallKind::Prompt));
     let Some(prompt) = catalog.prompts.get(&name).cloned() else {
         return Dispatch::Reply(Err(ErrorObject::invalid_params(format!(
             "unknown prompt: {name}"
@@ -270,13 +245,13 @@ pub(super) fn prompt(
     };
     let args = try_reply!(
         prompt
-            .check_args(params.get("arguments"))
+            .check_args(params.arguments.as_ref())
             .map_err(|e| e.into_error(generation, None))
     );
-    let inputs = try_reply!(inputs_of(shared, generation, ("prompts/get", &name), &params));
+    let inputs = try_reply!(inputs(shared, generation, ("prompts/get", &name), &params));
     call(
         Label::new("prompts/get", &*name),
-        params.get("_meta"),
+        params.meta.as_ref(),
         generation,
         inputs,
         Invoke::Other(Box::new(move |ctx| {

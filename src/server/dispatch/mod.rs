@@ -215,12 +215,15 @@ pub(crate) fn dispatch(
         Dispatch::Reply(result.map(|r| finish_result(generation, r, &shared.info)))
     };
     let catalog = shared.catalog.snapshot();
-    if method == "tools/call" {
-        // The common call: its params are typed, not a JSON tree.
-        return calls::tool(shared, &catalog, params, generation);
+    let ttl = shared.config.list_cache_ttl.as_millis() as u64;
+    // The common calls: their params are typed, not a JSON tree.
+    match method {
+        "tools/call" => return calls::tool(shared, &catalog, params, generation),
+        "resources/read" => return calls::read(shared, &catalog, params, generation, ttl),
+        "prompts/get" => return calls::prompt(shared, &catalog, params, generation),
+        _ => {}
     }
     let params = params.into_value();
-    let ttl = shared.config.list_cache_ttl.as_millis() as u64;
     match method {
         "initialize" if !generation.is_stateless() => match lifecycle.initialize(params.as_ref()) {
             Ok(version) => {
@@ -261,8 +264,6 @@ pub(crate) fn dispatch(
                 Err(error) => Dispatch::Reply(Err(error)),
             }
         }
-        "resources/read" => calls::read(shared, &catalog, params, generation, ttl),
-        "prompts/get" => calls::prompt(shared, &catalog, params, generation),
         "completion/complete" => calls::complete(&catalog, params, generation),
         "resources/subscribe" | "resources/unsubscribe" => {
             match required_str(params.as_ref(), "uri", method) {
