@@ -1,6 +1,7 @@
-//! What a request's result is, and how it is written into its answer: a
-//! tool's output straight from its fields, a list's page from its items
-//! encoded before, any other result from the JSON its handler built.
+//! What a request's result is, and how it is written into its answer:
+//! straight from the typed result (a tool's output, a list's page of items
+//! encoded before, a resource's contents, a prompt's messages), or from
+//! the JSON a handler built.
 
 use bytes::Bytes;
 use serde::ser::{Serialize, SerializeMap, Serializer};
@@ -10,19 +11,65 @@ use serde_json::value::RawValue;
 
 use super::Shared;
 use super::catalog::pages::Page;
-use super::tools::{CallToolResult, ToolOutput};
+use super::catalog::prompts::PromptOutput;
+use super::content::ResourceContents;
+use super::tools::ToolOutput;
 use crate::protocol::jsonrpc::{RequestId, encode_result, encode_result_of};
 use crate::protocol::mcp::{Generation, META_SERVER_INFO, finish_result};
 
-/// The result of a call that succeeded.
+/// The result of a request that succeeded.
 #[derive(Debug)]
 pub(crate) enum Answer {
-    /// A result built as JSON (`resources/read`, `prompts/get`, ...).
+    /// A result built as JSON (`completion/complete`, ...).
     Json(Value),
     /// A tool's output (`tools/call`).
     Tool(ToolOutput),
     /// A page of a list (`tools/list`, ...).
     Page(Page),
+    /// A resource's contents (`resources/read`).
+    Contents(Contents),
+    /// A prompt's messages (`prompts/get`).
+    Prompt(PromptOutput),
+}
+
+/// A typed result: writes its members into the result object.
+pub(crate) trait ResultMembers {
+    /// Writes the result's own members.
+    fn write<M: SerializeMap>(&self, result: &mut M) -> Result<(), M::Error>;
+
+    /// How a 2026-07-28 client may cache it: `Some(true)` for anyone's
+    /// (public), `Some(false)` for this client's (private), `None` not
+    /// cacheable.
+    fn cache_scope(&self) -> Option<bool> {
+        None
+    }
+
+    /// The result as JSON, as a 2025 session gets it.
+    fn to_value(&self) -> Value
+    where
+        Self: Sized,
+    {
+        serde_json::to_value(Finished {
+            members: self,
+            stateless: None,
+        })
+        .expect("a result encodes as JSON")
+    }
+}
+
+/// The contents of a `resources/read`.
+#[derive(Debug)]
+pub(crate) struct Contents(pub(crate) Vec<ResourceContents>);
+
+impl ResultMembers for Contents {
+    fn write<M: SerializeMap>(&self, result: &mut M) -> Result<(), M::Error> {
+        result.serialize_entry("contents", &self.0)
+    }
+
+    /// Contents may differ by who reads them.
+    fn cache_scope(&self) -> Option<bool> {
+        Some(false)
+    }
 }
 
 impl Answer {
@@ -33,57 +80,61 @@ impl Answer {
             Self::Json(value) => value,
             Self::Tool(output) => output.into_result(),
             Self::Page(page) => page.to_value(),
+            Self::Contents(contents) => contents.to_value(),
+            Self::Prompt(output) => output.to_value(),
         }
     }
 
-    /// The success response to `id`, for a call of `generation` (a
+    /// The success response to `id`, for a request of `generation` (a
     /// 2026-07-28 one carries `resultType` and the server's info).
     pub(crate) fn encode(self, id: &RequestId, generation: Generation, shared: &Shared) -> Bytes {
+        let stateless = generation.is_stateless().then_some(Stateless {
+            ttl_ms: shared.config.list_cache_ttl.as_millis() as u64,
+            meta: &shared.info_meta,
+        });
         match self {
             Self::Json(value) => encode_result(id, finish_result(generation, value, &shared.info)),
-            Self::Tool(output) => encode_result_of(
-                id,
-                &CallToolResult {
-                    output: &output,
-                    stateless_meta: generation.is_stateless().then_some(&*shared.info_meta),
-                },
-            ),
-            Self::Page(page) => encode_result_of(
-                id,
-                &PageResult {
-                    page: &page,
-                    stateless: generation.is_stateless().then(|| {
-                        let ttl_ms = shared.config.list_cache_ttl.as_millis() as u64;
-                        (ttl_ms, &*shared.info_meta)
-                    }),
-                },
-            ),
+            Self::Tool(output) => finished(id, &output, stateless),
+            Self::Page(page) => finished(id, &page, stateless),
+            Self::Contents(contents) => finished(id, &contents, stateless),
+            Self::Prompt(output) => finished(id, &output, stateless),
         }
     }
 }
 
-/// A list's page written into its answer; a 2026-07-28 one carries the
-/// caching directives (public: a list does not depend on who asks),
-/// `resultType` and the server's info (what `cacheable` and
-/// `finish_result` add to a result built as JSON).
-struct PageResult<'a> {
-    page: &'a Page,
-    /// The time to live in milliseconds and the `_meta`, for 2026-07-28.
-    stateless: Option<(u64, &'a RawValue)>,
+fn finished(id: &RequestId, members: &impl ResultMembers, stateless: Option<Stateless<'_>>) -> Bytes {
+    encode_result_of(id, &Finished { members, stateless })
 }
 
-impl Serialize for PageResult<'_> {
+/// What a 2026-07-28 result carries after its own members.
+#[derive(Clone, Copy)]
+struct Stateless<'a> {
+    /// The time to live of a cacheable result.
+    ttl_ms: u64,
+    /// `{"io.modelcontextprotocol/serverInfo": ...}`.
+    meta: &'a RawValue,
+}
+
+/// A typed result written into its answer; a 2026-07-28 one also carries
+/// the caching directives of a cacheable result, `resultType` and the
+/// server's info (what `cacheable` and `finish_result` add to a result
+/// built as JSON).
+struct Finished<'a, T: ?Sized> {
+    members: &'a T,
+    stateless: Option<Stateless<'a>>,
+}
+
+impl<T: ResultMembers> Serialize for Finished<'_, T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut result = serializer.serialize_map(None)?;
-        result.serialize_entry(self.page.kind.key(), &*self.page.items)?;
-        if let Some(next) = &self.page.next {
-            result.serialize_entry("nextCursor", next)?;
-        }
-        if let Some((ttl_ms, meta)) = self.stateless {
-            result.serialize_entry("ttlMs", &ttl_ms)?;
-            result.serialize_entry("cacheScope", "public")?;
+        self.members.write(&mut result)?;
+        if let Some(stateless) = self.stateless {
+            if let Some(public) = self.members.cache_scope() {
+                result.serialize_entry("ttlMs", &stateless.ttl_ms)?;
+                result.serialize_entry("cacheScope", if public { "public" } else { "private" })?;
+            }
             result.serialize_entry("resultType", "complete")?;
-            result.serialize_entry("_meta", meta)?;
+            result.serialize_entry("_meta", stateless.meta)?;
         }
         result.end()
     }
@@ -125,34 +176,78 @@ mod tests {
         }
     }
 
-    /// A list's page written from its encoded items is the JSON that
-    /// `cacheable` and `finish_result` make of it.
+    /// A list's page, a resource's contents and a prompt's messages,
+    /// written straight, are the JSON results they stand for: what
+    /// `cacheable` and `finish_result` make of the 2025 result.
     #[test]
-    fn a_page_answer_is_the_json_it_stands_for() {
+    fn typed_answers_are_the_json_they_stand_for() {
         use crate::protocol::mcp::cacheable;
+        use crate::server::Content;
         use crate::server::catalog::pages::{ListKind, Page};
         let server = crate::server::Server::builder().builtin_tools().build();
         let shared = &server.shared;
         let id = RequestId::Number(4);
         let ttl = shared.config.list_cache_ttl.as_millis() as u64;
         let items = RawValue::from_string(r#"[{"name":"a"}]"#.to_owned()).unwrap();
-        for next in [None, Some("Yzox".to_owned())] {
-            let page = Page {
-                kind: ListKind::Tools,
-                items: crate::sync::Arc::from(items.clone()),
-                next,
-            };
+        let page = |next: Option<&str>| Page {
+            kind: ListKind::Tools,
+            items: crate::sync::Arc::from(items.clone()),
+            next: next.map(str::to_owned),
+        };
+        let contents = || {
+            Contents(vec![
+                ResourceContents::text("a://t", "hi").mime_type("text/plain"),
+                ResourceContents::blob("a://b", "AA=="),
+            ])
+        };
+        let prompt = || {
+            PromptOutput::new()
+                .user(Content::text("q"))
+                .assistant(Content::image("AA==", "image/png"))
+                .description("d")
+        };
+        type Case<'a> = (Box<dyn Fn() -> Answer + 'a>, Value, Option<bool>);
+        let cases: Vec<Case> = vec![
+            (
+                Box::new(move || Answer::Page(page(None))),
+                json!({"tools": [{"name": "a"}]}),
+                Some(true),
+            ),
+            (
+                Box::new(move || Answer::Page(page(Some("Yzox")))),
+                json!({"tools": [{"name": "a"}], "nextCursor": "Yzox"}),
+                Some(true),
+            ),
+            (
+                Box::new(move || Answer::Contents(contents())),
+                json!({"contents": [
+                    {"uri": "a://t", "text": "hi", "mimeType": "text/plain"},
+                    {"uri": "a://b", "blob": "AA=="},
+                ]}),
+                Some(false),
+            ),
+            (
+                Box::new(move || Answer::Prompt(prompt())),
+                json!({"description": "d", "messages": [
+                    {"role": "user", "content": {"type": "text", "text": "q"}},
+                    {"role": "assistant", "content": {"type": "image", "data": "AA==", "mimeType": "image/png"}},
+                ]}),
+                None,
+            ),
+        ];
+        for (answer, want, scope) in cases {
+            assert_eq!(answer().into_value(), want);
             for generation in [
                 Generation::Handshake("2025-11-25"),
                 Generation::Stateless("2026-07-28"),
             ] {
-                let direct = Answer::Page(page.clone()).encode(&id, generation, shared);
-                let direct: Value = serde_json::from_slice(&direct).unwrap();
-                let built = finish_result(
-                    generation,
-                    cacheable(generation, page.to_value(), ttl, true),
-                    &shared.info,
-                );
+                let direct: Value =
+                    serde_json::from_slice(&answer().encode(&id, generation, shared)).unwrap();
+                let mut built = want.clone();
+                if let Some(public) = scope {
+                    built = cacheable(generation, built, ttl, public);
+                }
+                let built = finish_result(generation, built, &shared.info);
                 assert_eq!(direct["result"], built, "{generation:?}");
                 assert_eq!(direct["id"], 4);
             }

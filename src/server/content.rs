@@ -40,7 +40,9 @@ impl Content {
 
     /// A resource's contents, embedded.
     pub fn resource(contents: ResourceContents) -> Self {
-        Self(Block::Json(json!({"type": "resource", "resource": contents.0})))
+        Self(Block::Json(
+            json!({"type": "resource", "resource": contents.into_value()}),
+        ))
     }
 
     /// A link to a resource the client may read (`resource_link`).
@@ -87,32 +89,67 @@ impl Serialize for Content {
 /// The contents of one resource as `resources/read` returns them: text or
 /// a base64 blob, with the resource's URI and, optionally, MIME type.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ResourceContents(Value);
+pub struct ResourceContents {
+    uri: String,
+    body: Body,
+    mime_type: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Body {
+    Text(String),
+    Blob(String),
+}
 
 impl ResourceContents {
     /// Text contents of the resource at `uri`.
     pub fn text(uri: impl Into<String>, text: impl Into<String>) -> Self {
-        Self(json!({"uri": uri.into(), "text": text.into()}))
+        Self {
+            uri: uri.into(),
+            body: Body::Text(text.into()),
+            mime_type: None,
+        }
     }
 
     /// Binary contents of the resource at `uri`, base64-encoded.
     pub fn blob(uri: impl Into<String>, base64: impl Into<String>) -> Self {
-        Self(json!({"uri": uri.into(), "blob": base64.into()}))
+        Self {
+            uri: uri.into(),
+            body: Body::Blob(base64.into()),
+            mime_type: None,
+        }
     }
 
     /// Sets the MIME type.
     pub fn mime_type(mut self, mime_type: impl Into<String>) -> Self {
-        self.0["mimeType"] = Value::from(mime_type.into());
+        self.mime_type = Some(mime_type.into());
         self
     }
 
     /// The URI.
     pub fn uri(&self) -> &str {
-        self.0["uri"].as_str().unwrap_or_default()
+        &self.uri
     }
 
     pub(crate) fn into_value(self) -> Value {
-        self.0
+        serde_json::to_value(&self).expect("resource contents encode as JSON")
+    }
+}
+
+/// The contents' JSON (`uri`, `text` or `blob`, `mimeType`), written
+/// without building it first.
+impl Serialize for ResourceContents {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut contents = serializer.serialize_map(None)?;
+        contents.serialize_entry("uri", &self.uri)?;
+        match &self.body {
+            Body::Text(text) => contents.serialize_entry("text", text)?,
+            Body::Blob(blob) => contents.serialize_entry("blob", blob)?,
+        }
+        if let Some(mime_type) = &self.mime_type {
+            contents.serialize_entry("mimeType", mime_type)?;
+        }
+        contents.end()
     }
 }
 
@@ -137,6 +174,8 @@ mod tests {
             embedded.to_value(),
             json!({"type": "resource", "resource": {"uri": "a://b", "text": "x", "mimeType": "text/plain"}})
         );
-        assert_eq!(ResourceContents::blob("a://c", "AA==").uri(), "a://c");
+        let blob = ResourceContents::blob("a://c", "AA==");
+        assert_eq!(blob.uri(), "a://c");
+        assert_eq!(blob.into_value(), json!({"uri": "a://c", "blob": "AA=="}));
     }
 }

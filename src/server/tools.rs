@@ -7,12 +7,11 @@
 use std::fmt;
 use std::future::Future;
 
-use serde::ser::{Serialize, SerializeMap, Serializer};
-use serde_json::value::RawValue;
+use serde::ser::SerializeMap;
 use serde_json::{Map, Value, json};
 
 use super::RequestContext;
-use super::answer::Answer;
+use super::answer::{Answer, ResultMembers};
 use super::content::Content;
 use super::handler::BoxFuture;
 use super::tasks::TaskSupport;
@@ -289,30 +288,15 @@ impl From<crate::server::InputError> for ToolError {
     }
 }
 
-/// The `CallToolResult` of `output`, written straight into an answer; a
-/// 2026-07-28 one carries `resultType` and the server's info in `_meta`
-/// (what `finish_result` adds to a result built as JSON).
-pub(crate) struct CallToolResult<'a> {
-    pub(crate) output: &'a ToolOutput,
-    /// `{"io.modelcontextprotocol/serverInfo": ...}`, for a 2026-07-28
-    /// answer.
-    pub(crate) stateless_meta: Option<&'a RawValue>,
-}
-
-impl Serialize for CallToolResult<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let output = self.output;
-        let mut result = serializer.serialize_map(None)?;
-        result.serialize_entry("content", &output.content)?;
-        result.serialize_entry("isError", &output.is_error)?;
-        if let Some(structured) = &output.structured {
+/// The `CallToolResult`'s members, written straight into an answer.
+impl ResultMembers for ToolOutput {
+    fn write<M: SerializeMap>(&self, result: &mut M) -> Result<(), M::Error> {
+        result.serialize_entry("content", &self.content)?;
+        result.serialize_entry("isError", &self.is_error)?;
+        if let Some(structured) = &self.structured {
             result.serialize_entry("structuredContent", structured)?;
         }
-        if let Some(meta) = self.stateless_meta {
-            result.serialize_entry("resultType", "complete")?;
-            result.serialize_entry("_meta", meta)?;
-        }
-        result.end()
+        Ok(())
     }
 }
 

@@ -7,12 +7,14 @@
 //! by every request that reads that snapshot; a later page is encoded when
 //! asked for.
 
+use serde::ser::SerializeMap;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::Catalog;
 use super::listing::Listing;
 use crate::protocol::jsonrpc::ErrorObject;
+use crate::server::answer::ResultMembers;
 use crate::sync::Arc;
 
 /// One of the four lists.
@@ -59,15 +61,19 @@ pub(crate) struct Page {
     pub(crate) next: Option<String>,
 }
 
-impl Page {
-    /// The page as a JSON result (`{"tools": [...], "nextCursor": ...}`).
-    pub(crate) fn to_value(&self) -> Value {
-        let items: Value = serde_json::from_str(self.items.get()).expect("items encoded as JSON");
-        let mut result = serde_json::json!({ self.kind.key(): items });
+/// `{"tools": [...], "nextCursor": ...}`; a list is the same for anyone
+/// who asks.
+impl ResultMembers for Page {
+    fn write<M: SerializeMap>(&self, result: &mut M) -> Result<(), M::Error> {
+        result.serialize_entry(self.kind.key(), &*self.items)?;
         if let Some(next) = &self.next {
-            result["nextCursor"] = Value::from(next.as_str());
+            result.serialize_entry("nextCursor", next)?;
         }
-        result
+        Ok(())
+    }
+
+    fn cache_scope(&self) -> Option<bool> {
+        Some(true)
     }
 }
 

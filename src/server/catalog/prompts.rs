@@ -8,9 +8,11 @@ use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Value, json};
 
 use crate::server::RequestContext;
+use crate::server::answer::ResultMembers;
 use crate::server::content::Content;
 use crate::server::handler::{BoxFuture, HandlerError};
 use crate::sync::Arc;
@@ -65,7 +67,23 @@ impl PromptArgument {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PromptOutput {
     description: Option<String>,
-    messages: Vec<Value>,
+    messages: Vec<Message>,
+}
+
+/// One message of a prompt.
+#[derive(Debug, Clone, PartialEq)]
+struct Message {
+    role: &'static str,
+    content: Content,
+}
+
+impl Serialize for Message {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut message = serializer.serialize_map(Some(2))?;
+        message.serialize_entry("role", self.role)?;
+        message.serialize_entry("content", &self.content)?;
+        message.end()
+    }
 }
 
 impl PromptOutput {
@@ -90,18 +108,20 @@ impl PromptOutput {
         self
     }
 
-    fn message(mut self, role: &str, content: Content) -> Self {
-        self.messages
-            .push(json!({"role": role, "content": content.into_value()}));
+    fn message(mut self, role: &'static str, content: Content) -> Self {
+        self.messages.push(Message { role, content });
         self
     }
+}
 
-    pub(crate) fn into_result(self) -> Value {
-        let mut out = json!({"messages": self.messages});
-        if let Some(d) = self.description {
-            out["description"] = json!(d);
+/// The `GetPromptResult`'s members, written straight into an answer.
+impl ResultMembers for PromptOutput {
+    fn write<M: SerializeMap>(&self, result: &mut M) -> Result<(), M::Error> {
+        result.serialize_entry("messages", &self.messages)?;
+        if let Some(description) = &self.description {
+            result.serialize_entry("description", description)?;
         }
-        out
+        Ok(())
     }
 }
 

@@ -8,15 +8,12 @@ use serde_json::{Map, Value, json};
 
 use super::{Call, Dispatch, Invoke, Label};
 use crate::protocol::jsonrpc::ErrorObject;
-use crate::protocol::mcp::{
-    Generation, META_CLIENT_CAPABILITIES, MISSING_CLIENT_CAPABILITY, cacheable, log_level_rank,
-};
+use crate::protocol::mcp::{Generation, META_CLIENT_CAPABILITIES, MISSING_CLIENT_CAPABILITY, log_level_rank};
 use crate::protocol::params::{CallKind, CallParams, NamedCall, Params};
 use crate::server::Shared;
-use crate::server::answer::Answer;
+use crate::server::answer::{Answer, Contents};
 use crate::server::catalog::completion::{CompletionRequest, completion_result};
 use crate::server::catalog::{Catalog, ReadTarget};
-use crate::server::content::ResourceContents;
 use crate::server::handler::resource_not_found;
 use crate::server::input_round::InputRound;
 use crate::server::tasks::{TaskSupport, declares_tasks, tasks_required};
@@ -189,7 +186,6 @@ pub(super) fn read(
     catalog: &Catalog,
     params: Params<'_>,
     generation: Generation,
-    ttl_ms: u64,
 ) -> Dispatch {
     let NamedCall {
         subject: uri,
@@ -213,14 +209,7 @@ pub(super) fn read(
             };
             async move {
                 let contents = read.await.map_err(|e| e.into_error(generation, Some(&uri)))?;
-                let contents: Vec<Value> = contents.into_iter().map(ResourceContents::into_value).collect();
-                // Contents may differ by who reads them: private.
-                Ok(Answer::Json(cacheable(
-                    generation,
-                    json!({"contents": contents}),
-                    ttl_ms,
-                    false,
-                )))
+                Ok(Answer::Contents(Contents(contents)))
             }
             .boxed()
         })),
@@ -257,10 +246,7 @@ pub(super) fn prompt(
         Invoke::Other(Box::new(move |ctx| {
             prompt
                 .get(args, ctx)
-                .map(move |r| {
-                    r.map(|output| Answer::Json(output.into_result()))
-                        .map_err(|e| e.into_error(generation, None))
-                })
+                .map(move |r| r.map(Answer::Prompt).map_err(|e| e.into_error(generation, None)))
                 .boxed()
         })),
     )

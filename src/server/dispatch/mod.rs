@@ -219,7 +219,7 @@ pub(crate) fn dispatch(
     // The common calls: their params are typed, not a JSON tree.
     match method {
         "tools/call" => return calls::tool(shared, &catalog, params, generation),
-        "resources/read" => return calls::read(shared, &catalog, params, generation, ttl),
+        "resources/read" => return calls::read(shared, &catalog, params, generation),
         "prompts/get" => return calls::prompt(shared, &catalog, params, generation),
         _ => {}
     }
