@@ -272,3 +272,48 @@ async fn a_handlers_context_tells_the_truth() {
     );
     server.stop().await;
 }
+
+/// **An answer written at once keeps its place and counts as sent.** Over
+/// TCP the answer to a call that finishes without waiting is written by the
+/// session loop straight away, not queued, but only when nothing is queued
+/// ahead of it: a notification its tool sent first still arrives first.
+/// Every answer, written straight or queued, counts in `messages_sent`.
+#[tokio::test]
+async fn an_answer_written_at_once_keeps_its_place_and_counts_as_sent() {
+    let notify_first = Tool::new(
+        "notify_first",
+        "",
+        json!({"type": "object"}),
+        |_, ctx| async move {
+            ctx.notify("notifications/test", Some(json!({"n": 1})))
+                .expect("room in the outbox");
+            Ok(ToolOutput::text("after"))
+        },
+    );
+    let server = TestServer::start(ServerConfig::default(), vec![notify_first]).await;
+    let mut client = server.client().await;
+    client.initialize().await;
+    let sent_before = server.handle.metrics().messages_sent;
+    for id in 1..=3 {
+        client
+            .send(&json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+                "params": {"name": "notify_first"}}))
+            .await;
+        let first = client.recv().await.expect("a message");
+        assert_eq!(
+            first["method"], "notifications/test",
+            "the notification first: {first}"
+        );
+        let second = client.recv().await.expect("a message");
+        assert_eq!(second["id"], id);
+        assert_eq!(second["result"]["content"][0]["text"], "after");
+    }
+    for id in 4..14 {
+        let echoed = client.call(id, "echo", json!({"text": "x"})).await;
+        assert_eq!(echoed["result"]["content"][0]["text"], "x");
+    }
+    let m = server.handle.metrics();
+    assert_eq!(m.messages_sent - sent_before, 3 * 2 + 10);
+    assert_eq!(m.messages_dropped, 0);
+    server.stop().await;
+}

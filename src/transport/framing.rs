@@ -45,6 +45,11 @@ impl<R: AsyncBufRead + Unpin> LineReader<R> {
         }
     }
 
+    /// The reader lines are read from.
+    pub(crate) fn get_ref(&self) -> &R {
+        &self.inner
+    }
+
     /// The next frame. Empty lines are skipped.
     ///
     /// # Cancel safety

@@ -9,7 +9,9 @@
 //! lines); while a batch is being written it reads nothing either. Every branch of the `select!` is cancel-safe (see each
 //! one).
 
+use std::future::Future;
 use std::io::{self, IoSlice};
+use std::pin::Pin;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
@@ -89,13 +91,13 @@ where
 
 async fn serve<R, W>(
     state: &mut SessionState,
-    lines: &mut LineReader<R>,
+    lines: &mut LineReader<PooledReader<R>>,
     writer: &mut W,
     outbox: &mut OutboxReceiver,
     handshake: Option<Duration>,
 ) -> QuitReason
 where
-    R: tokio::io::AsyncBufRead + Unpin,
+    R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
     // A real timer, armed once; its branch is off once the client engages
@@ -137,12 +139,8 @@ where
                 };
             }
             Event::Outgoing(first) => {
-                let written = tokio::select! {
-                    biased;
-                    () = &mut cancelled => continue,
-                    written = write_batch(writer, first, outbox) => written,
-                };
-                if let Err(e) = written {
+                if let Some(Err(e)) = write_unless_cancelled(cancelled.as_mut(), writer, first, outbox).await
+                {
                     tracing::debug!(session = %state.session().id(), error = %e, "write failed");
                     return QuitReason::WriteFailed;
                 }
@@ -154,6 +152,23 @@ where
             }
             Event::Finished(done) => state.on_finished(done),
             Event::Recheck => {}
+            // Written through: what the line's request answered at once
+            // goes out now, without a trip through the outbox and a turn
+            // of the loop; unless more lines are already read (their
+            // answers then go out in one batch) or the session is ending
+            // (then the loop's first branch decides).
+            Event::Inbound(Ok(Frame::Line(line)))
+                if !lines.get_ref().has_unread() && !token.is_cancelled() =>
+            {
+                state.on_message_written_through(&line);
+                if let Some(first) = state.take_held()
+                    && let Some(Err(e)) =
+                        write_unless_cancelled(cancelled.as_mut(), writer, first, outbox).await
+                {
+                    tracing::debug!(session = %state.session().id(), error = %e, "write failed");
+                    return QuitReason::WriteFailed;
+                }
+            }
             Event::Inbound(Ok(Frame::Line(line))) => state.on_message(&line, &Route::Session),
             Event::Inbound(Ok(Frame::TooLong { len })) => state.on_too_long(len, &Route::Session),
             Event::Inbound(Ok(Frame::Eof)) => return QuitReason::ClientClosed,
@@ -185,6 +200,21 @@ async fn finish<W: AsyncWrite + Unpin>(
         let _ = tokio::time::timeout(state.shared().config.shutdown_grace, flush).await;
     }
     // Whatever is still queued is counted as dropped when `outbox` drops.
+}
+
+/// Writes as [`write_batch`] does, unless the session's token is cancelled
+/// first (`None`; `first` then counts as dropped).
+async fn write_unless_cancelled<W: AsyncWrite + Unpin>(
+    cancelled: Pin<&mut impl Future<Output = ()>>,
+    writer: &mut W,
+    first: Envelope,
+    outbox: &mut OutboxReceiver,
+) -> Option<io::Result<()>> {
+    tokio::select! {
+        biased;
+        () = cancelled => None,
+        written = write_batch(writer, first, outbox) => Some(written),
+    }
 }
 
 /// Writes `first` and whatever else is queued (up to [`WRITE_BATCH`]) with

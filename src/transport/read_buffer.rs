@@ -52,6 +52,12 @@ pub(crate) struct PooledReader<R> {
 }
 
 impl<R> PooledReader<R> {
+    /// True while bytes read are not all consumed yet (the next read needs
+    /// no call to the operating system).
+    pub(crate) fn has_unread(&self) -> bool {
+        self.buf.is_some()
+    }
+
     /// Reads `inner` through buffers of `size` bytes (at least 1).
     pub(crate) fn new(inner: R, size: usize) -> Self {
         Self {

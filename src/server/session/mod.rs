@@ -29,7 +29,7 @@ use super::dispatch::{Call, CallEnv, Dispatch, dispatch};
 use super::listen::ListenGuard;
 use super::resource_subs::MAX_SUBSCRIBED_BYTES_PER_SESSION;
 use super::{ServerHandle, Shared};
-use crate::core::{OutboxSender, Session};
+use crate::core::{Envelope, OutboxSender, Session};
 use crate::metrics::incr;
 use crate::metrics::requests::{Outcome, method_index};
 use crate::protocol::jsonrpc::{
@@ -94,6 +94,11 @@ pub(crate) struct SessionState {
     /// The client has sent `initialize`, or a 2026-07-28 request (which
     /// needs none): the TCP handshake timeout no longer applies.
     engaged: bool,
+    /// The transport writes the next answer on the session's own route
+    /// itself, right after the message it answers (see [`Self::take_held`]).
+    write_through: bool,
+    /// That answer, held for the transport instead of queued.
+    held: Option<Envelope>,
 }
 
 impl Drop for SessionState {
@@ -123,7 +128,26 @@ impl SessionState {
             pending: Arc::new(Pending::default()),
             client_capabilities: Arc::new(Value::Null),
             engaged: false,
+            write_through: false,
+            held: None,
         }
+    }
+
+    /// One inbound message, whose first answer on the session's own route
+    /// the transport will write itself at once: that answer is held (see
+    /// [`Self::take_held`]) instead of queued, when nothing is queued ahead
+    /// of it. It is the same message, counted the same way (written, or
+    /// dropped when the session ends first); it skips the queue only when
+    /// the queue is empty, so nothing it answers overtakes anything.
+    pub(crate) fn on_message_written_through(&mut self, line: &[u8]) {
+        self.write_through = true;
+        self.on_message(line, &Route::Session);
+        self.write_through = false;
+    }
+
+    /// The answer held by [`Self::on_message_written_through`], if any.
+    pub(crate) fn take_held(&mut self) -> Option<Envelope> {
+        self.held.take()
     }
 
     pub(crate) fn session(&self) -> &Session {
@@ -402,6 +426,11 @@ impl SessionState {
     /// counts against the in-flight cap, so the transport stops reading).
     fn reply(&mut self, frame: bytes::Bytes, route: &Route) {
         let outbox = self.outbox(route);
+        if self.write_through && matches!(route, Route::Session) && self.held.is_none() && outbox.depth() == 0
+        {
+            self.held = Some(outbox.answer(frame));
+            return;
+        }
         match outbox.try_send(frame) {
             Ok(()) | Err(None) => {}
             Err(Some(envelope)) => {
