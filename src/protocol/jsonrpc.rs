@@ -293,13 +293,6 @@ fn message(envelope: Envelope<'_>) -> Result<Incoming<'_>, Rejection> {
 }
 
 #[derive(Serialize)]
-struct ResultMessage<'a, T> {
-    jsonrpc: &'static str,
-    id: &'a RequestId,
-    result: &'a T,
-}
-
-#[derive(Serialize)]
 struct ErrorMessage<'a> {
     jsonrpc: &'static str,
     id: Option<&'a RequestId>,
@@ -332,11 +325,22 @@ pub fn encode_result(id: &RequestId, result: Value) -> Bytes {
 /// Encodes a success response whose result is written straight from
 /// `result` (no JSON tree built first).
 pub fn encode_result_of(id: &RequestId, result: &impl Serialize) -> Bytes {
-    to_frame(&ResultMessage {
-        jsonrpc: "2.0",
-        id,
-        result,
+    encode_result_with(id, |frame| {
+        serde_json::to_writer(frame, result).expect("a result always serializes");
     })
+}
+
+/// Encodes a success response whose result `write` appends to the frame
+/// (one JSON value), after the envelope's members written as they always
+/// read.
+pub fn encode_result_with(id: &RequestId, write: impl FnOnce(&mut Vec<u8>)) -> Bytes {
+    let mut frame = Vec::with_capacity(FRAME_CAPACITY);
+    frame.extend_from_slice(br#"{"jsonrpc":"2.0","id":"#);
+    serde_json::to_writer(&mut frame, id).expect("an id always serializes");
+    frame.extend_from_slice(br#","result":"#);
+    write(&mut frame);
+    frame.push(b'}');
+    Bytes::from(frame)
 }
 
 /// Encodes an error response (`id: null` when the id is unknown).

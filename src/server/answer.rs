@@ -4,7 +4,7 @@
 //! the JSON a handler built.
 
 use bytes::Bytes;
-use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde::Serialize;
 use serde_json::Value;
 
 use serde_json::value::RawValue;
@@ -14,7 +14,7 @@ use super::catalog::pages::Page;
 use super::catalog::prompts::PromptOutput;
 use super::content::ResourceContents;
 use super::tools::ToolOutput;
-use crate::protocol::jsonrpc::{RequestId, encode_result, encode_result_of};
+use crate::protocol::jsonrpc::{RequestId, encode_result, encode_result_with};
 use crate::protocol::mcp::{Generation, META_SERVER_INFO, finish_result};
 
 /// The result of a request that succeeded.
@@ -32,10 +32,11 @@ pub(crate) enum Answer {
     Prompt(PromptOutput),
 }
 
-/// A typed result: writes its members into the result object.
+/// A typed result: writes its members straight into the answer's frame.
 pub(crate) trait ResultMembers {
-    /// Writes the result's own members.
-    fn write<M: SerializeMap>(&self, result: &mut M) -> Result<(), M::Error>;
+    /// Appends the result's own members as JSON text (`"key":value`, comma
+    /// separated, at least one; no braces).
+    fn write(&self, out: &mut Vec<u8>);
 
     /// How a 2026-07-28 client may cache it: `Some(true)` for anyone's
     /// (public), `Some(false)` for this client's (private), `None` not
@@ -49,12 +50,15 @@ pub(crate) trait ResultMembers {
     where
         Self: Sized,
     {
-        serde_json::to_value(Finished {
-            members: self,
-            stateless: None,
-        })
-        .expect("a result encodes as JSON")
+        let mut out = Vec::new();
+        finish(&mut out, self, None);
+        serde_json::from_slice(&out).expect("a result is written as JSON")
     }
+}
+
+/// Appends `value` as JSON text.
+pub(crate) fn put(out: &mut Vec<u8>, value: &(impl Serialize + ?Sized)) {
+    serde_json::to_writer(out, value).expect("a result's value serializes");
 }
 
 /// The contents of a `resources/read`.
@@ -62,8 +66,9 @@ pub(crate) trait ResultMembers {
 pub(crate) struct Contents(pub(crate) Vec<ResourceContents>);
 
 impl ResultMembers for Contents {
-    fn write<M: SerializeMap>(&self, result: &mut M) -> Result<(), M::Error> {
-        result.serialize_entry("contents", &self.0)
+    fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(br#""contents":"#);
+        put(out, &self.0);
     }
 
     /// Contents may differ by who reads them.
@@ -103,7 +108,7 @@ impl Answer {
 }
 
 fn finished(id: &RequestId, members: &impl ResultMembers, stateless: Option<Stateless<'_>>) -> Bytes {
-    encode_result_of(id, &Finished { members, stateless })
+    encode_result_with(id, |out| finish(out, members, stateless))
 }
 
 /// What a 2026-07-28 result carries after its own members.
@@ -115,29 +120,27 @@ struct Stateless<'a> {
     meta: &'a RawValue,
 }
 
-/// A typed result written into its answer; a 2026-07-28 one also carries
-/// the caching directives of a cacheable result, `resultType` and the
+/// Writes a typed result as one object; a 2026-07-28 one also carries the
+/// caching directives of a cacheable result, `resultType` and the
 /// server's info (what `cacheable` and `finish_result` add to a result
 /// built as JSON).
-struct Finished<'a, T: ?Sized> {
-    members: &'a T,
-    stateless: Option<Stateless<'a>>,
-}
-
-impl<T: ResultMembers> Serialize for Finished<'_, T> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut result = serializer.serialize_map(None)?;
-        self.members.write(&mut result)?;
-        if let Some(stateless) = self.stateless {
-            if let Some(public) = self.members.cache_scope() {
-                result.serialize_entry("ttlMs", &stateless.ttl_ms)?;
-                result.serialize_entry("cacheScope", if public { "public" } else { "private" })?;
-            }
-            result.serialize_entry("resultType", "complete")?;
-            result.serialize_entry("_meta", stateless.meta)?;
+fn finish(out: &mut Vec<u8>, members: &impl ResultMembers, stateless: Option<Stateless<'_>>) {
+    out.push(b'{');
+    members.write(out);
+    if let Some(stateless) = stateless {
+        if let Some(public) = members.cache_scope() {
+            out.extend_from_slice(br#","ttlMs":"#);
+            put(out, &stateless.ttl_ms);
+            out.extend_from_slice(if public {
+                br#","cacheScope":"public""#
+            } else {
+                br#","cacheScope":"private""#
+            });
         }
-        result.end()
+        out.extend_from_slice(br#","resultType":"complete","_meta":"#);
+        out.extend_from_slice(stateless.meta.get().as_bytes());
     }
+    out.push(b'}');
 }
 
 /// The `_meta` of a 2026-07-28 result that carries `info`, encoded.

@@ -57,6 +57,18 @@ impl Content {
         self.clone().into_value()
     }
 
+    /// Appends the block's JSON text.
+    pub(crate) fn write_json(&self, out: &mut Vec<u8>) {
+        match &self.0 {
+            Block::Text(text) => {
+                out.extend_from_slice(br#"{"type":"text","text":"#);
+                serde_json::to_writer(&mut *out, text).expect("a string serializes");
+                out.push(b'}');
+            }
+            Block::Json(value) => serde_json::to_writer(out, value).expect("a JSON value serializes"),
+        }
+    }
+
     pub(crate) fn into_value(self) -> Value {
         match self.0 {
             Block::Text(text) => {

@@ -7,11 +7,10 @@
 use std::fmt;
 use std::future::Future;
 
-use serde::ser::SerializeMap;
 use serde_json::{Map, Value, json};
 
 use super::RequestContext;
-use super::answer::{Answer, ResultMembers};
+use super::answer::{Answer, ResultMembers, put};
 use super::content::Content;
 use super::handler::BoxFuture;
 use super::tasks::TaskSupport;
@@ -290,13 +289,23 @@ impl From<crate::server::InputError> for ToolError {
 
 /// The `CallToolResult`'s members, written straight into an answer.
 impl ResultMembers for ToolOutput {
-    fn write<M: SerializeMap>(&self, result: &mut M) -> Result<(), M::Error> {
-        result.serialize_entry("content", &self.content)?;
-        result.serialize_entry("isError", &self.is_error)?;
-        if let Some(structured) = &self.structured {
-            result.serialize_entry("structuredContent", structured)?;
+    fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(br#""content":["#);
+        for (i, block) in self.content.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            block.write_json(out);
         }
-        Ok(())
+        out.extend_from_slice(if self.is_error {
+            br#"],"isError":true"#
+        } else {
+            br#"],"isError":false"#
+        });
+        if let Some(structured) = &self.structured {
+            out.extend_from_slice(br#","structuredContent":"#);
+            put(out, structured);
+        }
     }
 }
 

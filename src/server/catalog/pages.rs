@@ -7,14 +7,13 @@
 //! by every request that reads that snapshot; a later page is encoded when
 //! asked for.
 
-use serde::ser::SerializeMap;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::Catalog;
 use super::listing::Listing;
 use crate::protocol::jsonrpc::ErrorObject;
-use crate::server::answer::ResultMembers;
+use crate::server::answer::{ResultMembers, put};
 use crate::sync::Arc;
 
 /// One of the four lists.
@@ -64,12 +63,14 @@ pub(crate) struct Page {
 /// `{"tools": [...], "nextCursor": ...}`; a list is the same for anyone
 /// who asks.
 impl ResultMembers for Page {
-    fn write<M: SerializeMap>(&self, result: &mut M) -> Result<(), M::Error> {
-        result.serialize_entry(self.kind.key(), &*self.items)?;
+    fn write(&self, out: &mut Vec<u8>) {
+        put(out, self.kind.key());
+        out.push(b':');
+        out.extend_from_slice(self.items.get().as_bytes());
         if let Some(next) = &self.next {
-            result.serialize_entry("nextCursor", next)?;
+            out.extend_from_slice(br#","nextCursor":"#);
+            put(out, next);
         }
-        Ok(())
     }
 
     fn cache_scope(&self) -> Option<bool> {

@@ -12,7 +12,7 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Value, json};
 
 use crate::server::RequestContext;
-use crate::server::answer::ResultMembers;
+use crate::server::answer::{ResultMembers, put};
 use crate::server::content::Content;
 use crate::server::handler::{BoxFuture, HandlerError};
 use crate::sync::Arc;
@@ -116,12 +116,13 @@ impl PromptOutput {
 
 /// The `GetPromptResult`'s members, written straight into an answer.
 impl ResultMembers for PromptOutput {
-    fn write<M: SerializeMap>(&self, result: &mut M) -> Result<(), M::Error> {
-        result.serialize_entry("messages", &self.messages)?;
+    fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(br#""messages":"#);
+        put(out, &self.messages);
         if let Some(description) = &self.description {
-            result.serialize_entry("description", description)?;
+            out.extend_from_slice(br#","description":"#);
+            put(out, description);
         }
-        Ok(())
     }
 }
 
