@@ -30,8 +30,8 @@ pub fn confirm() -> Tool {
             "properties": {"question": {"type": "string", "description": "What to ask."}},
             "required": ["question"],
         }),
-        |args: Value, ctx: RequestContext| async move {
-            let question = string_arg(&args, "question")?;
+        |mut args: Value, ctx: RequestContext| async move {
+            let question = string_arg(&mut args, "question")?;
             let schema = json!({
                 "type": "object",
                 "properties": {"yes": {"type": "boolean", "title": "Yes?", "description": question}},
@@ -62,8 +62,8 @@ pub fn echo() -> Tool {
             "properties": {"text": {"type": "string", "description": "The text to return."}},
             "required": ["text"],
         }),
-        |args: Value, _ctx: RequestContext| async move {
-            let text = string_arg(&args, "text")?;
+        |mut args: Value, _ctx: RequestContext| async move {
+            let text = string_arg(&mut args, "text")?;
             Ok(ToolOutput::text(text))
         },
     )
@@ -133,8 +133,8 @@ pub fn broadcast() -> Tool {
             },
             "required": ["message"],
         }),
-        |args: Value, ctx: RequestContext| async move {
-            let message = string_arg(&args, "message")?;
+        |mut args: Value, ctx: RequestContext| async move {
+            let message = string_arg(&mut args, "message")?;
             let level = match args.get("level") {
                 None => "info",
                 Some(level) => level
@@ -156,9 +156,10 @@ pub fn broadcast() -> Tool {
     )
 }
 
-fn string_arg(args: &Value, name: &str) -> Result<String, ToolError> {
-    args.get(name)
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .ok_or_else(|| ToolError::InvalidArguments(format!("{name} (string) is required")))
+/// The string argument `name`, taken out of `args` (not copied).
+fn string_arg(args: &mut Value, name: &str) -> Result<String, ToolError> {
+    match args.get_mut(name).map(Value::take) {
+        Some(Value::String(text)) => Ok(text),
+        _ => Err(ToolError::InvalidArguments(format!("{name} (string) is required"))),
+    }
 }
