@@ -317,3 +317,41 @@ async fn an_answer_written_at_once_keeps_its_place_and_counts_as_sent() {
     assert_eq!(m.messages_dropped, 0);
     server.stop().await;
 }
+
+/// **Answers to lines read together go out together, and never wait for
+/// a line still being sent.** Three calls in one write, the third cut in
+/// the middle: the first two are answered, in order, while the rest of the
+/// third has not come (the server holds answers only while it has a whole
+/// line left to read); then the third once its line is complete. A call
+/// followed by a blank line is answered too (the blank line is skipped and
+/// nothing more comes).
+#[tokio::test]
+async fn answers_go_out_while_a_line_is_still_incomplete() {
+    let server = TestServer::start(ServerConfig::default(), vec![]).await;
+    let mut client = server.client().await;
+    client.initialize().await;
+    let call = |id: u64| {
+        json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+            "params": {"name": "echo", "arguments": {"text": format!("t{id}")}}})
+        .to_string()
+    };
+    let third = call(3);
+    let (head, tail) = third.split_at(third.len() / 2);
+    client
+        .write_bytes(format!("{}\n{}\n{head}", call(1), call(2)).as_bytes())
+        .await;
+    for id in [1, 2] {
+        let answer = client.recv().await.expect("an answer");
+        assert_eq!(answer["id"], id);
+        assert_eq!(answer["result"]["content"][0]["text"], format!("t{id}"));
+    }
+    client.write_bytes(format!("{tail}\n").as_bytes()).await;
+    let answer = client.recv().await.expect("an answer");
+    assert_eq!(answer["id"], 3);
+    client.write_bytes(format!("{}\n \n", call(4)).as_bytes()).await;
+    let answer = client.recv().await.expect("an answer");
+    assert_eq!(answer["id"], 4);
+    let m = server.handle.metrics();
+    assert_eq!(m.messages_dropped, 0);
+    server.stop().await;
+}

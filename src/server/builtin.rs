@@ -160,6 +160,8 @@ pub fn broadcast() -> Tool {
 fn string_arg(args: &mut Value, name: &str) -> Result<String, ToolError> {
     match args.get_mut(name).map(Value::take) {
         Some(Value::String(text)) => Ok(text),
-        _ => Err(ToolError::InvalidArguments(format!("{name} (string) is required"))),
+        _ => Err(ToolError::InvalidArguments(format!(
+            "{name} (string) is required"
+        ))),
     }
 }

@@ -61,6 +61,8 @@ enum Event {
     Finished(Finished),
     Inbound(io::Result<Frame>),
     HandshakeTimedOut,
+    /// Nothing else to do now: write the answers held.
+    WriteHeld,
 }
 
 /// Runs one session until it ends, then flushes what it can. With a
@@ -129,8 +131,12 @@ where
             frame = lines.next(), if can_read => Event::Inbound(frame),
             // Cancel-safe: a sleep is polled again next turn.
             () = &mut handshake_deadline, if handshake.is_some() && !state.engaged() => Event::HandshakeTimedOut,
+            // Last: answers held for a next line that did not come at once
+            // (a blank one, say) go out before the loop waits.
+            () = std::future::ready(()), if state.has_held() => Event::WriteHeld,
         };
-        match event {
+        // What to write now, if anything.
+        let batch = match event {
             Event::Cancelled => {
                 return if state.shared().core.is_shutting_down() {
                     QuitReason::Shutdown
@@ -138,44 +144,55 @@ where
                     QuitReason::Cancelled
                 };
             }
-            Event::Outgoing(first) => {
-                if let Some(Err(e)) = write_unless_cancelled(cancelled.as_mut(), writer, first, outbox).await
-                {
-                    tracing::debug!(session = %state.session().id(), error = %e, "write failed");
-                    return QuitReason::WriteFailed;
+            // What is held was answered before anything was queued.
+            Event::Outgoing(queued) => Some(match state.take_held() {
+                Some((first, mut rest)) => {
+                    rest.push(queued);
+                    (first, rest)
                 }
-            }
+                None => (queued, Vec::new()),
+            }),
             Event::HandshakeTimedOut => {
                 incr(&state.shared().core.metrics_ref().handshake_timeouts);
                 tracing::debug!(session = %state.session().id(), "no initialize within the handshake timeout");
                 return QuitReason::HandshakeTimedOut;
             }
-            Event::Finished(done) => state.on_finished(done),
-            Event::Recheck => {}
-            // Written through: what the line's request answered at once
-            // goes out now, without a trip through the outbox and a turn
-            // of the loop; unless more lines are already read (their
-            // answers then go out in one batch) or the session is ending
-            // (then the loop's first branch decides).
-            Event::Inbound(Ok(Frame::Line(line)))
-                if !lines.get_ref().has_unread() && !token.is_cancelled() =>
-            {
-                state.on_message_written_through(&line);
-                if let Some(first) = state.take_held()
-                    && let Some(Err(e)) =
-                        write_unless_cancelled(cancelled.as_mut(), writer, first, outbox).await
-                {
-                    tracing::debug!(session = %state.session().id(), error = %e, "write failed");
-                    return QuitReason::WriteFailed;
-                }
+            Event::Finished(done) => {
+                state.on_finished(done);
+                None
             }
-            Event::Inbound(Ok(Frame::Line(line))) => state.on_message(&line, &Route::Session),
-            Event::Inbound(Ok(Frame::TooLong { len })) => state.on_too_long(len, &Route::Session),
+            Event::WriteHeld => state.take_held(),
+            Event::Recheck => None,
+            // Written through: what the line's request answered at once
+            // is held, not queued, and goes out when no whole line is left
+            // to read (answers to lines read together go out together),
+            // without a trip through the outbox and a turn of the loop.
+            Event::Inbound(Ok(Frame::Line(line))) if !token.is_cancelled() => {
+                state.on_message_written_through(&line);
+                if lines.get_ref().has_whole_line() && state.can_read() {
+                    continue;
+                }
+                state.take_held()
+            }
+            Event::Inbound(Ok(Frame::Line(line))) => {
+                state.on_message(&line, &Route::Session);
+                None
+            }
+            Event::Inbound(Ok(Frame::TooLong { len })) => {
+                state.on_too_long(len, &Route::Session);
+                None
+            }
             Event::Inbound(Ok(Frame::Eof)) => return QuitReason::ClientClosed,
             Event::Inbound(Err(e)) => {
                 tracing::debug!(session = %state.session().id(), error = %e, "read failed");
                 return QuitReason::ReadFailed;
             }
+        };
+        if let Some(batch) = batch
+            && let Some(Err(e)) = write_unless_cancelled(cancelled.as_mut(), writer, batch, outbox).await
+        {
+            tracing::debug!(session = %state.session().id(), error = %e, "write failed");
+            return QuitReason::WriteFailed;
         }
     }
 }
@@ -190,10 +207,14 @@ async fn finish<W: AsyncWrite + Unpin>(
 ) {
     state.end_requests().await;
     outbox.close();
+    let held = state.take_held();
     if matches!(reason, QuitReason::Shutdown | QuitReason::ClientClosed) {
         let flush = async {
+            if let Some(batch) = held {
+                write_batch(writer, batch, outbox).await?;
+            }
             while let Some(envelope) = outbox.try_recv() {
-                write_batch(writer, envelope, outbox).await?;
+                write_batch(writer, (envelope, Vec::new()), outbox).await?;
             }
             writer.shutdown().await
         };
@@ -203,30 +224,30 @@ async fn finish<W: AsyncWrite + Unpin>(
 }
 
 /// Writes as [`write_batch`] does, unless the session's token is cancelled
-/// first (`None`; `first` then counts as dropped).
+/// first (`None`; the batch then counts as dropped).
 async fn write_unless_cancelled<W: AsyncWrite + Unpin>(
     cancelled: Pin<&mut impl Future<Output = ()>>,
     writer: &mut W,
-    first: Envelope,
+    batch: (Envelope, Vec<Envelope>),
     outbox: &mut OutboxReceiver,
 ) -> Option<io::Result<()>> {
     tokio::select! {
         biased;
         () = cancelled => None,
-        written = write_batch(writer, first, outbox) => Some(written),
+        written = write_batch(writer, batch, outbox) => Some(written),
     }
 }
 
-/// Writes `first` and whatever else is queued (up to [`WRITE_BATCH`]) with
-/// one write, then flushes. Messages count as sent only once written; if
-/// the future fails or is dropped, the unsent ones count as dropped.
+/// Writes `first`, `rest` and whatever else is queued (up to
+/// [`WRITE_BATCH`] in all, or all of `first` and `rest`) with one write,
+/// then flushes. Messages count as sent only once written; if the future
+/// fails or is dropped, the unsent ones count as dropped.
 async fn write_batch<W: AsyncWrite + Unpin>(
     writer: &mut W,
-    first: Envelope,
+    (first, mut rest): (Envelope, Vec<Envelope>),
     outbox: &mut OutboxReceiver,
 ) -> io::Result<()> {
-    // Allocated only when more than one message is waiting.
-    let mut rest = Vec::new();
+    // `rest` is allocated only when more than one message is waiting.
     while rest.len() + 1 < WRITE_BATCH {
         match outbox.try_recv() {
             Some(envelope) => rest.push(envelope),

@@ -52,10 +52,12 @@ pub(crate) struct PooledReader<R> {
 }
 
 impl<R> PooledReader<R> {
-    /// True while bytes read are not all consumed yet (the next read needs
-    /// no call to the operating system).
-    pub(crate) fn has_unread(&self) -> bool {
-        self.buf.is_some()
+    /// True when the bytes read and not yet consumed hold a whole line (the
+    /// next line needs no call to the operating system).
+    pub(crate) fn has_whole_line(&self) -> bool {
+        self.buf
+            .as_deref()
+            .is_some_and(|buf| buf[self.pos..self.filled].contains(&b'\n'))
     }
 
     /// Reads `inner` through buffers of `size` bytes (at least 1).

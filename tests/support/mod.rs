@@ -134,6 +134,11 @@ impl Client {
         }
     }
 
+    /// Writes `bytes` as they are (no newline added).
+    pub async fn write_bytes(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).await.expect("write");
+    }
+
     pub async fn send_raw(&mut self, line: &[u8]) {
         self.writer.write_all(line).await.expect("write");
         self.writer.write_all(b"\n").await.expect("write");

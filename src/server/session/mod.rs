@@ -16,6 +16,7 @@
 //! they must be unambiguous).
 
 mod call;
+mod held;
 
 use std::collections::{HashMap, HashSet};
 use std::task::{Context, Poll};
@@ -40,6 +41,7 @@ use crate::protocol::mcp::{Generation, Lifecycle, finish_result};
 use crate::protocol::params::Params;
 use crate::sync::{Arc, CancellationToken};
 pub(crate) use call::{CallFuture, CallTask, InFlight, answer, send_reply};
+use held::Held;
 
 /// The log level rank a session receives until it sets one (`debug`: all).
 const DEFAULT_LOG_LEVEL: u8 = 0;
@@ -94,11 +96,11 @@ pub(crate) struct SessionState {
     /// The client has sent `initialize`, or a 2026-07-28 request (which
     /// needs none): the TCP handshake timeout no longer applies.
     engaged: bool,
-    /// The transport writes the next answer on the session's own route
-    /// itself, right after the message it answers (see [`Self::take_held`]).
+    /// The transport writes answers on the session's own route itself
+    /// (see [`Self::take_held`]).
     write_through: bool,
-    /// That answer, held for the transport instead of queued.
-    held: Option<Envelope>,
+    /// Those answers, held for the transport instead of queued.
+    held: Held,
 }
 
 impl Drop for SessionState {
@@ -129,24 +131,27 @@ impl SessionState {
             client_capabilities: Arc::new(Value::Null),
             engaged: false,
             write_through: false,
-            held: None,
+            held: Held::default(),
         }
     }
 
-    /// One inbound message, whose first answer on the session's own route
-    /// the transport will write itself at once: that answer is held (see
-    /// [`Self::take_held`]) instead of queued, when nothing is queued ahead
-    /// of it. It is the same message, counted the same way (written, or
-    /// dropped when the session ends first); it skips the queue only when
-    /// the queue is empty, so nothing it answers overtakes anything.
+    /// One inbound message whose answers on the session's own route the
+    /// transport writes itself: they are held (see `held`) instead of
+    /// queued, while nothing is queued ahead of them.
     pub(crate) fn on_message_written_through(&mut self, line: &[u8]) {
         self.write_through = true;
         self.on_message(line, &Route::Session);
         self.write_through = false;
     }
 
-    /// The answer held by [`Self::on_message_written_through`], if any.
-    pub(crate) fn take_held(&mut self) -> Option<Envelope> {
+    /// True while answers are held.
+    pub(crate) fn has_held(&self) -> bool {
+        !self.held.is_empty()
+    }
+
+    /// The answers held, the first apart; the transport writes them before
+    /// anything it takes from the outbox.
+    pub(crate) fn take_held(&mut self) -> Option<(Envelope, Vec<Envelope>)> {
         self.held.take()
     }
 
@@ -426,9 +431,12 @@ impl SessionState {
     /// counts against the in-flight cap, so the transport stops reading).
     fn reply(&mut self, frame: bytes::Bytes, route: &Route) {
         let outbox = self.outbox(route);
-        if self.write_through && matches!(route, Route::Session) && self.held.is_none() && outbox.depth() == 0
+        if self.write_through
+            && matches!(route, Route::Session)
+            && self.held.has_room()
+            && outbox.depth() == 0
         {
-            self.held = Some(outbox.answer(frame));
+            self.held.push(outbox.answer(frame));
             return;
         }
         match outbox.try_send(frame) {
