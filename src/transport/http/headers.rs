@@ -3,22 +3,26 @@
 //! MCP header values.
 
 use base64::Engine;
-use http::HeaderMap;
-use http::header::{ACCEPT, CONTENT_TYPE, HOST, ORIGIN};
+use http::header::{ACCEPT, AsHeaderName, CONTENT_TYPE, HOST, HeaderName, ORIGIN};
+use http::{HeaderMap, HeaderValue};
 
 use crate::config::HttpConfig;
 
+// Header names as `HeaderName`s: looking one up by `&str` parses the name
+// on every lookup.
 /// The session id header.
-pub(crate) const SESSION_ID: &str = "mcp-session-id";
+pub(crate) const SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
 /// The protocol version header.
-pub(crate) const PROTOCOL_VERSION: &str = "mcp-protocol-version";
+pub(crate) const PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
 /// The method header (2026-07-28).
-pub(crate) const METHOD: &str = "mcp-method";
+pub(crate) const METHOD: HeaderName = HeaderName::from_static("mcp-method");
 /// The name header (2026-07-28): a tool or prompt name, or a resource URI.
-pub(crate) const NAME: &str = "mcp-name";
+pub(crate) const NAME: HeaderName = HeaderName::from_static("mcp-name");
+/// The header with which a client resumes an event stream.
+pub(crate) const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
 
 /// A header's value as text, if present and visible ASCII.
-pub(crate) fn text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(crate) fn text(headers: &HeaderMap, name: impl AsHeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
@@ -36,7 +40,7 @@ pub(crate) fn host_allowed(config: &HttpConfig, headers: &HeaderMap) -> bool {
     if config.allowed_hosts.is_empty() {
         return true;
     }
-    let Some(host) = text(headers, HOST.as_str()) else {
+    let Some(host) = text(headers, HOST) else {
         return false;
     };
     let host = host_of(host);
@@ -75,22 +79,27 @@ pub(crate) struct Accepted {
     pub(crate) sse: bool,
 }
 
-/// Reads the `Accept` headers once for both media types.
+/// Reads the `Accept` headers once for both media types (as bytes: a
+/// value need not be text to be matched).
 pub(crate) fn accepted(headers: &HeaderMap) -> Accepted {
     let mut accepted = Accepted::default();
-    let values = headers.get_all(ACCEPT).iter().filter_map(|v| v.to_str().ok());
-    for item in values.flat_map(|value| value.split(',')) {
-        let media = item.split(';').next().unwrap_or_default().trim();
-        let is = |name: &str| media.eq_ignore_ascii_case(name);
-        accepted.json |= is("application/json") || is("application/*") || media == "*/*";
-        accepted.sse |= is("text/event-stream") || is("text/*") || media == "*/*";
+    for item in headers.get_all(ACCEPT).iter().flat_map(media_ranges) {
+        let media = item.split(|b| *b == b';').next().unwrap_or_default().trim_ascii();
+        let is = |name: &[u8]| media.eq_ignore_ascii_case(name);
+        accepted.json |= is(b"application/json") || is(b"application/*") || media == b"*/*";
+        accepted.sse |= is(b"text/event-stream") || is(b"text/*") || media == b"*/*";
     }
     accepted
 }
 
+/// The comma-separated items of one `Accept` value.
+fn media_ranges(value: &HeaderValue) -> impl Iterator<Item = &[u8]> {
+    value.as_bytes().split(|b| *b == b',')
+}
+
 /// True if the body is declared as JSON.
 pub(crate) fn is_json(headers: &HeaderMap) -> bool {
-    text(headers, CONTENT_TYPE.as_str())
+    text(headers, CONTENT_TYPE)
         .and_then(|v| v.split(';').next())
         .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
 }

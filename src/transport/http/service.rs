@@ -18,7 +18,7 @@ use hyper::body::Incoming as IncomingBody;
 
 use super::Http;
 use super::body::{self, Body};
-use super::headers::{self, METHOD, PROTOCOL_VERSION, SESSION_ID};
+use super::headers::{self, LAST_EVENT_ID, METHOD, PROTOCOL_VERSION, SESSION_ID};
 use super::{ENDPOINT, session, stateless};
 use crate::metrics::incr;
 use crate::protocol::jsonrpc::{self, ErrorObject, INVALID_REQUEST, Incoming};
@@ -107,7 +107,7 @@ fn get(http: &Http, headers: &HeaderMap, sid: &str) -> http::Response<Body> {
     if let Some(response) = bad_session_version(headers) {
         return response;
     }
-    session::standalone(http, sid, headers::text(headers, "last-event-id"))
+    session::standalone(http, sid, headers::text(headers, LAST_EVENT_ID))
 }
 
 async fn post(http: &Arc<Http>, request: Request<IncomingBody>, sid: Option<String>) -> http::Response<Body> {
