@@ -11,6 +11,7 @@ use crate::protocol::mcp::log_level_rank;
 use crate::server::ServerHandle;
 use crate::server::client_requests::{ClientLink, InputError};
 use crate::server::input_round::InputRound;
+use crate::server::request_token::RequestToken;
 use crate::server::tasks::TaskLink;
 use crate::sync::Arc;
 use crate::sync::CancellationToken;
@@ -19,7 +20,7 @@ use crate::sync::CancellationToken;
 #[derive(Debug, Clone)]
 pub struct RequestContext {
     pub(crate) request_id: RequestId,
-    pub(crate) token: CancellationToken,
+    pub(crate) token: RequestToken,
     pub(crate) progress_token: Option<Value>,
     pub(crate) outbox: OutboxSender,
     pub(crate) server: ServerHandle,
@@ -55,7 +56,7 @@ impl RequestContext {
     /// The request's token: cancelled by `notifications/cancelled`, the
     /// client disconnecting, the request timing out, or shutdown.
     pub fn cancellation_token(&self) -> &CancellationToken {
-        &self.token
+        self.token.get()
     }
 
     /// True once the request has been cancelled.
@@ -69,7 +70,7 @@ impl RequestContext {
     ///
     /// Cancel-safe.
     pub async fn cancelled(&self) {
-        self.token.cancelled().await;
+        self.token.get().cancelled().await;
     }
 
     /// The `progressToken` the client sent, if it asked for progress.

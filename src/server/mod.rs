@@ -19,6 +19,7 @@ mod exporter;
 pub mod handler;
 mod input_round;
 pub mod listen;
+pub(crate) mod request_token;
 mod resource_subs;
 pub(crate) mod session;
 pub mod tasks;

@@ -18,6 +18,7 @@ use serde_json::{Map, Value, json};
 
 use super::client_requests::{InputError, capability_for};
 use super::dispatch::{Call, CallEnv};
+use super::request_token::RequestToken;
 use super::{ServerHandle, Shared};
 use crate::config::{ReplicaId, stamped};
 use crate::core::{TaskSnapshot, TaskStatus, TaskTable};
@@ -218,7 +219,7 @@ impl Tasks {
         let generation = call.generation;
         let mut run = call.start(CallEnv {
             id: RequestId::String(String::new()),
-            token: token.clone(),
+            token: RequestToken::Ready(token.clone()),
             outbox,
             detach: None,
             client: None,

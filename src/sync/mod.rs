@@ -75,6 +75,10 @@ pub(crate) use imp::{
 /// only outside the model-checked core.
 #[cfg(not(any(loom, shuttle)))]
 pub(crate) use imp::{Notify, oneshot};
+/// A cell set once (a request's token, made when first needed); used only
+/// outside the model-checked core.
+#[cfg(not(any(loom, shuttle)))]
+pub(crate) use std::sync::OnceLock;
 
 /// A mutex whose `lock` returns the guard directly, as loom's does.
 ///

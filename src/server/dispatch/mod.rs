@@ -19,6 +19,7 @@ use super::catalog::pages::ListKind;
 use super::client_requests::ClientLink;
 use super::handler::{BoxFuture, required_str};
 use super::input_round::InputRound;
+use super::request_token::RequestToken;
 use super::tasks::TaskLink;
 use super::tasks::{declares_tasks, tasks_required};
 use super::tools::Tool;
@@ -121,7 +122,7 @@ impl std::fmt::Debug for Call {
 /// Where a call runs: its request, its route and the session around it.
 pub(crate) struct CallEnv {
     pub(crate) id: RequestId,
-    pub(crate) token: CancellationToken,
+    pub(crate) token: RequestToken,
     /// Where its messages go (its own stream, or the session's outbox).
     pub(crate) outbox: OutboxSender,
     /// Closes its stream while it goes on, where the stream can be resumed.

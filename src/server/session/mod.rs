@@ -28,6 +28,7 @@ use tracing::Instrument;
 use super::client_requests::{ClientLink, Pending};
 use super::dispatch::{Call, CallEnv, Dispatch, dispatch};
 use super::listen::ListenGuard;
+use super::request_token::RequestToken;
 use super::resource_subs::MAX_SUBSCRIBED_BYTES_PER_SESSION;
 use super::{ServerHandle, Shared};
 use crate::core::{Envelope, OutboxSender, Session};
@@ -101,6 +102,9 @@ pub(crate) struct SessionState {
     write_through: bool,
     /// Those answers, held for the transport instead of queued.
     held: Held,
+    /// The session's token, shared by its requests' tokens (each made from
+    /// it when first needed).
+    session_token: Arc<CancellationToken>,
 }
 
 impl Drop for SessionState {
@@ -114,6 +118,7 @@ impl Drop for SessionState {
 
 impl SessionState {
     pub(crate) fn new(shared: Arc<Shared>, session: Session) -> Self {
+        let session_token = Arc::new(session.token().clone());
         Self {
             handle: ServerHandle {
                 shared: Arc::clone(&shared),
@@ -132,6 +137,7 @@ impl SessionState {
             engaged: false,
             write_through: false,
             held: Held::default(),
+            session_token,
         }
     }
 
@@ -460,8 +466,8 @@ impl SessionState {
     fn spawn_call(&mut self, id: RequestId, mut call: Call, route: &Route, span: &tracing::Span) {
         let mut gauge = InFlight::new(Arc::clone(self.shared.core.metrics_ref()), call.label.method());
         let token = match route {
-            Route::Session => self.session.token().child_token(),
-            Route::Stream { token, .. } => token.clone(),
+            Route::Session => RequestToken::child_of(&self.session_token),
+            Route::Stream { token, .. } => RequestToken::Ready(token.clone()),
         };
         let outbox = self.outbox(route).clone();
         let detach = match route {
@@ -496,6 +502,8 @@ impl SessionState {
             self.reply(answer, route);
             return;
         }
+        // Going on in a task of its own: the request needs its token now.
+        let token = token.get().clone();
         self.requests.insert(id.clone(), token.clone());
         let task = CallTask {
             stop: self.session.token().clone(),

@@ -44,6 +44,7 @@ use crate::protocol::mcp::{
 use crate::protocol::params::Params;
 use crate::server::Shared;
 use crate::server::dispatch::{Call, CallEnv, Dispatch, dispatch, is_stateless_method};
+use crate::server::request_token::RequestToken;
 use crate::server::session::{CallFuture, CallTask, InFlight};
 use crate::sync::{Arc, CancellationToken};
 
@@ -263,7 +264,7 @@ async fn run(
     // The log level of a stateless call is its own `_meta`'s.
     let call: CallFuture = call.start(CallEnv {
         id: id.clone(),
-        token: token.clone(),
+        token: RequestToken::Ready(token.clone()),
         outbox,
         detach: None,
         client: None,
