@@ -6,8 +6,15 @@
 //! it stops reading, so the client's TCP window fills and it is pushed back
 //! instead of memory growing (calls waiting for the client's answer to a
 //! request of the server's do not count: the answer may come behind other
-//! lines); while a batch is being written it reads nothing either. Every branch of the `select!` is cancel-safe (see each
-//! one).
+//! lines); while a batch is being written it reads nothing either. Every
+//! branch of the `select!` is cancel-safe (see each one).
+//!
+//! The answers a line's request gives at once (most calls finish on their
+//! first poll) are not queued: the session holds them (`session::held`)
+//! while nothing is queued ahead of them, and this loop writes them as soon
+//! as no whole line is left to read, so answers to lines read together go
+//! out in one write, and a lone call's answer goes out without a trip
+//! through the outbox or another turn of the loop.
 
 use std::future::Future;
 use std::io::{self, IoSlice};
