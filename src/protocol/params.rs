@@ -15,6 +15,7 @@ use serde_json::{Map, Value};
 
 use super::envelope::{Loose, member_names};
 use super::jsonrpc::ErrorObject;
+use super::mcp::META_CLIENT_INFO;
 
 /// The params of one message.
 #[derive(Debug, Clone, PartialEq)]
@@ -83,7 +84,9 @@ pub struct CallParams<'a> {
     /// The arguments (`None` when absent or `null`, and for
     /// `resources/read`).
     pub arguments: Option<Value>,
-    /// `_meta` (progress token, 2026-07-28 version and capabilities, ...).
+    /// `_meta` (progress token, 2026-07-28 version and capabilities, ...),
+    /// without `io.modelcontextprotocol/clientInfo`, which the server does
+    /// not read (a 2026-07-28 client sends it with every call).
     pub meta: Option<Value>,
     /// `requestState` (2026-07-28 multi-round-trip).
     pub request_state: Option<Value>,
@@ -239,7 +242,7 @@ impl CallParams<'_> {
                 _ => None,
             },
             arguments: take("arguments").filter(|_| kind.takes_arguments()),
-            meta: take("_meta"),
+            meta: take("_meta").map(without_client_info),
             request_state: take("requestState"),
             input_responses: take("inputResponses"),
         }
@@ -320,6 +323,68 @@ fn names_subject(member: &Member, kind: CallKind) -> bool {
     )
 }
 
+/// `_meta` without its `clientInfo`.
+fn without_client_info(mut meta: Value) -> Value {
+    if let Value::Object(members) = &mut meta {
+        members.remove(META_CLIENT_INFO);
+    }
+    meta
+}
+
+/// A call's `_meta`, read as JSON, `clientInfo` skipped unread.
+struct CallMeta;
+
+impl<'de> DeserializeSeed<'de> for CallMeta {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for CallMeta {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a _meta object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut members = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if key == META_CLIENT_INFO {
+                map.next_value::<IgnoredAny>()?;
+            } else {
+                members.insert(key, map.next_value()?);
+            }
+        }
+        Ok(Value::Object(members))
+    }
+
+    // Not an object: kept as it is, for the checks to judge.
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Value, A::Error> {
+        serde::Deserialize::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+}
+
 /// A present `null` reads as absent.
 fn non_null(value: Value) -> Option<Value> {
     Some(value).filter(|v| !v.is_null())
@@ -344,7 +409,7 @@ impl<'de> Visitor<'de> for CallVisitor {
                     };
                 }
                 Member::Arguments if kind.takes_arguments() => call.arguments = non_null(map.next_value()?),
-                Member::Meta => call.meta = non_null(map.next_value()?),
+                Member::Meta => call.meta = non_null(map.next_value_seed(CallMeta)?),
                 Member::RequestState => call.request_state = non_null(map.next_value()?),
                 Member::InputResponses => call.input_responses = non_null(map.next_value()?),
                 Member::Name | Member::Uri | Member::Arguments | Member::Other => {
@@ -478,6 +543,30 @@ mod tests {
             assert!(ParamsSeed::for_method(method).deserialize(&mut d).is_err());
         }
         assert!(!Params::absent().is_present());
+    }
+
+    #[test]
+    fn a_calls_meta_is_read_without_client_info() {
+        let text = r#"{"name":"echo","_meta":{"progressToken":1,"io.modelcontextprotocol/clientInfo":{"name":"c","version":"1"},"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}"#;
+        let want = json!({"progressToken": 1, "io.modelcontextprotocol/protocolVersion": "2026-07-28"});
+        for method in ["tools/call", "prompts/get", "resources/read"] {
+            assert_eq!(read(method, text).meta(), Some(&want), "{method}");
+            let value: Value = serde_json::from_str(text).unwrap();
+            assert_eq!(
+                Params::from_value(method, Some(value)).meta(),
+                Some(&want),
+                "{method}"
+            );
+        }
+        // Other methods keep their `_meta` whole; a `_meta` that is not an
+        // object is kept as it is.
+        let whole: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(read("tools/list", text).meta(), whole.get("_meta"));
+        assert_eq!(
+            read("tools/call", r#"{"_meta":[1,{"a":2}]}"#).meta(),
+            Some(&json!([1, {"a": 2}]))
+        );
+        assert_eq!(read("tools/call", r#"{"_meta":"x"}"#).meta(), Some(&json!("x")));
     }
 
     #[test]
