@@ -168,6 +168,43 @@ async fn a_client_that_vanishes_mid_pipeline_leaves_nothing_running() {
     server.stop().await;
 }
 
+/// One POST of a call that sleeps, then the client ends its side of the
+/// connection, with a half close (`shutdown`, still reading) or a full one:
+/// the call is cancelled and nothing is left held. hyper is told not to
+/// read while it answers (`half_close`); the connection's watch is what
+/// notices.
+async fn closing_during_one_post(server: &TestServer, session: Option<&str>, half: bool) {
+    let before = server.handle.metrics();
+    let mut client = TcpStream::connect(server.addr).await.unwrap();
+    client
+        .write_all(sleeping_post(1, session).as_bytes())
+        .await
+        .unwrap();
+    let handle = &server.handle;
+    wait_until("the call runs", || handle.metrics().requests_in_flight == 1).await;
+    if half {
+        client.shutdown().await.unwrap();
+    } else {
+        drop(client);
+    }
+    wait_until("everything back", || all_back(server)).await;
+    let after = handle.metrics();
+    assert_eq!(after.requests_cancelled - before.requests_cancelled, 1);
+}
+
+#[tokio::test]
+async fn a_client_that_closes_during_a_post_cancels_its_call() {
+    let server = TestServer::start_http(ServerConfig::default(), vec![]).await;
+    let session = Session::start(server.addr).await;
+    for half in [true, false] {
+        closing_during_one_post(&server, None, half).await;
+        closing_during_one_post(&server, Some(&session.id), half).await;
+    }
+    assert_eq!(session.delete().await, StatusCode::OK);
+    wait_until("the session is gone", || server.handle.sessions().is_empty()).await;
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn a_client_that_vanishes_mid_sse_cancels_its_call_and_the_session_goes_on() {
     let server = TestServer::start_http(ServerConfig::default(), vec![]).await;

@@ -186,7 +186,10 @@ async fn connection(http: Arc<Http>, stream: TcpStream, shutdown: CancellationTo
                         biased;
                         // Cancel-safe: dropping the answer in the making
                         // drops the request's stream, which cancels it.
-                        response = service::handle(Arc::clone(&http), request) => response,
+                        // Boxed: hyper keeps room for this future in every
+                        // connection, idle or not; boxed, a request's state
+                        // (about 3 KiB) is held only while it runs.
+                        response = Box::pin(service::handle(Arc::clone(&http), request)) => response,
                         // Cancel-safe: a peek (see `watch`).
                         () = watch.vanished() => {
                             // An answer nobody will read: not counted by status.
@@ -209,13 +212,23 @@ async fn connection(http: Arc<Http>, stream: TcpStream, shutdown: CancellationTo
             }
         })
     };
-    let mut builder = http1::Builder::new();
-    builder
-        .timer(TokioTimer::new())
-        .header_read_timeout(config.http.header_read_timeout)
-        .max_buf_size(MAX_HEAD_BYTES)
-        .keep_alive(!at_capacity);
-    let conn = builder.serve_connection(TokioIo::new(stream), service);
+    // The builder in a block of its own, so that the connection's future
+    // (alive as long as the connection) does not keep it.
+    let conn = {
+        let mut builder = http1::Builder::new();
+        builder
+            .timer(TokioTimer::new())
+            .header_read_timeout(config.http.header_read_timeout)
+            .max_buf_size(MAX_HEAD_BYTES)
+            // hyper would read on while an answer is made, to notice the
+            // client's end; the watch (`watch.rs`) notices it already, and
+            // that read, with the request still holding slices of hyper's
+            // read buffer, made hyper allocate a new 8 KiB buffer for every
+            // request.
+            .half_close(true)
+            .keep_alive(!at_capacity);
+        builder.serve_connection(TokioIo::new(stream), service)
+    };
     tokio::pin!(conn);
     tokio::select! {
         // Cancel-safe: the connection future is kept and driven below.

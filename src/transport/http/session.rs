@@ -327,50 +327,57 @@ enum Event {
 }
 
 /// The task of one HTTP session.
-async fn run(
+///
+/// A plain function returning an `async move` block, not an `async fn`: an
+/// `async fn` keeps each argument twice in its future (as passed, and as
+/// moved into the body), and this future lives as long as the session.
+#[allow(clippy::manual_async_fn)]
+fn run(
     http: Arc<Http>,
     sid: String,
     mut state: SessionState,
     mut inbound: MailboxReceiver<Box<Inbound>>,
     standalone: Slot,
-) {
-    let token = state.session().token().clone();
-    let idle: Duration = http.server.shared.config.http.session_idle_timeout;
-    let timer = tokio::time::sleep(idle);
-    tokio::pin!(timer);
-    let reason = loop {
-        let can_read = state.can_read();
-        let event = tokio::select! {
-            biased;
-            // Cancel-safe: only waits.
-            () = token.cancelled() => Event::Cancelled,
-            // Cancel-safe: join_next leaves unfinished tasks in the set.
-            done = state.next_finished() => Event::Finished(done),
-            // Cancel-safe: mpsc::Receiver::recv never loses a message.
-            Some(message) = inbound.recv(), if can_read => Event::Inbound(message),
-            // Cancel-safe: a timer.
-            () = &mut timer => Event::Idle,
-        };
-        match event {
-            Event::Cancelled => break QuitReason::Cancelled,
-            Event::Finished(done) => state.on_finished(done),
-            Event::Inbound(inbound) => {
-                let Inbound { message, route } = *inbound;
-                state.on_incoming(Ok(message), &route);
-            }
-            Event::Idle => {
-                let stream_open = standalone.lock().is_none();
-                if !state.is_busy() && !stream_open {
-                    break QuitReason::Expired;
+) -> impl Future<Output = ()> {
+    async move {
+        let token = state.session().token().clone();
+        let idle: Duration = http.server.shared.config.http.session_idle_timeout;
+        let timer = tokio::time::sleep(idle);
+        tokio::pin!(timer);
+        let reason = loop {
+            let can_read = state.can_read();
+            let event = tokio::select! {
+                biased;
+                // Cancel-safe: only waits.
+                () = token.cancelled() => Event::Cancelled,
+                // Cancel-safe: join_next leaves unfinished tasks in the set.
+                done = state.next_finished() => Event::Finished(done),
+                // Cancel-safe: mpsc::Receiver::recv never loses a message.
+                Some(message) = inbound.recv(), if can_read => Event::Inbound(message),
+                // Cancel-safe: a timer.
+                () = &mut timer => Event::Idle,
+            };
+            match event {
+                Event::Cancelled => break QuitReason::Cancelled,
+                Event::Finished(done) => state.on_finished(done),
+                Event::Inbound(inbound) => {
+                    let Inbound { message, route } = *inbound;
+                    state.on_incoming(Ok(message), &route);
+                }
+                Event::Idle => {
+                    let stream_open = standalone.lock().is_none();
+                    if !state.is_busy() && !stream_open {
+                        break QuitReason::Expired;
+                    }
                 }
             }
-        }
-        timer.as_mut().reset(Instant::now() + idle);
-    };
-    // Gone from the directory first, so that no new POST finds it; then the
-    // mailbox ends, and POSTs waiting on it or on their answers get 404.
-    http.sessions.ended(&sid);
-    inbound.end();
-    state.end_requests().await;
-    tracing::debug!(session = %state.session().id(), ?reason, "HTTP session ended");
+            timer.as_mut().reset(Instant::now() + idle);
+        };
+        // Gone from the directory first, so that no new POST finds it; then the
+        // mailbox ends, and POSTs waiting on it or on their answers get 404.
+        http.sessions.ended(&sid);
+        inbound.end();
+        state.end_requests().await;
+        tracing::debug!(session = %state.session().id(), ?reason, "HTTP session ended");
+    }
 }
