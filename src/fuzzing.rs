@@ -309,3 +309,14 @@ fn replace_all(haystack: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
     out.extend_from_slice(rest);
     out
 }
+
+/// Panics unless the fast reader of plain lines, where it takes `line`,
+/// reads what the general reader reads (`protocol::fast_path`).
+pub fn fast_path_agrees(line: &[u8]) {
+    let Ok(text) = std::str::from_utf8(line) else {
+        return;
+    };
+    if let Some(fast) = crate::protocol::fast_path::parse(text) {
+        assert_eq!(Ok(fast), crate::protocol::jsonrpc::parse_general(text), "{text}");
+    }
+}

@@ -1,6 +1,7 @@
 //! The JSON-RPC parser and classifier: any bytes get either a message or
 //! the error the spec names, with the id when one could be read; whatever
-//! the answer, it encodes to valid JSON-RPC.
+//! the answer, it encodes to valid JSON-RPC; and the fast reader of plain
+//! lines reads what the general reader reads.
 
 #![no_main]
 
@@ -17,6 +18,9 @@ fn is_message(bytes: &[u8]) -> bool {
 }
 
 fuzz_target!(|line: &[u8]| {
+    // Where the fast reader of plain lines answers, it answers what the
+    // general reader would.
+    mcp_server_core::fuzzing::fast_path_agrees(line);
     match parse(line) {
         Ok(Incoming::Request { id, method, params }) => {
             // Only a JSON-RPC 2.0 object with a string method gets here,

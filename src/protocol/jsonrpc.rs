@@ -201,6 +201,17 @@ pub fn parse(line: &[u8]) -> Result<Incoming<'_>, Rejection> {
     let Ok(text) = std::str::from_utf8(line) else {
         return Err(Rejection::new(None, PARSE_ERROR, "parse error: not UTF-8"));
     };
+    // Plain lines (most) are read by a scanner of their own; the rest, and
+    // every line that is not a message, by serde_json, which gives each
+    // refusal its code.
+    match super::fast_path::parse(text) {
+        Some(incoming) => Ok(incoming),
+        None => parse_general(text),
+    }
+}
+
+/// What the general reader makes of `text`: the message, or the refusal.
+pub(crate) fn parse_general(text: &str) -> Result<Incoming<'_>, Rejection> {
     match serde_json::from_str::<Envelope<'_>>(text) {
         Ok(envelope) => message(envelope).map_err(|refusal| refusal.unless_too_deep(text)),
         // Not an object of the expected shape: find out what it is.

@@ -3,6 +3,7 @@
 //! Pure: no I/O and no tokio, so it builds in every mode.
 
 mod envelope;
+pub(crate) mod fast_path;
 pub mod header_params;
 pub mod jsonrpc;
 pub mod listen;

@@ -109,6 +109,16 @@ impl<'a> Params<'a> {
         Self(Read::Absent)
     }
 
+    /// A call's params, read typed.
+    pub(crate) fn call(call: CallParams<'a>) -> Self {
+        Self(Read::Call(call))
+    }
+
+    /// Params read as JSON (any method but the calls of [`CallKind`]).
+    pub(crate) fn json(value: Value) -> Self {
+        Self(Read::Json(value))
+    }
+
     /// Params given as JSON, read for `method` as a line would be.
     pub fn from_value(method: &str, params: Option<Value>) -> Self {
         match (params, CallKind::of_method(method)) {
@@ -222,7 +232,7 @@ fn into_map(value: Value) -> Map<String, Value> {
 }
 
 impl CallParams<'_> {
-    fn new(kind: CallKind) -> Self {
+    pub(crate) fn new(kind: CallKind) -> Self {
         Self {
             kind,
             subject: None,
@@ -324,7 +334,7 @@ fn names_subject(member: &Member, kind: CallKind) -> bool {
 }
 
 /// `_meta` without its `clientInfo`.
-fn without_client_info(mut meta: Value) -> Value {
+pub(crate) fn without_client_info(mut meta: Value) -> Value {
     if let Value::Object(members) = &mut meta {
         members.remove(META_CLIENT_INFO);
     }
@@ -386,7 +396,7 @@ impl<'de> Visitor<'de> for CallMeta {
 }
 
 /// A present `null` reads as absent.
-fn non_null(value: Value) -> Option<Value> {
+pub(crate) fn non_null(value: Value) -> Option<Value> {
     Some(value).filter(|v| !v.is_null())
 }
 
