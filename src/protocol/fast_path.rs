@@ -20,10 +20,12 @@
 
 use std::borrow::Cow;
 
+use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::{Map, Value};
 
 use super::jsonrpc::{Incoming, RequestId};
-use super::params::{CallKind, CallParams, Params, non_null, without_client_info};
+use super::mcp::META_CLIENT_INFO;
+use super::params::{CallKind, CallParams, Params, non_null};
 
 /// Deepest nesting of a value this reader passes to serde_json; deeper
 /// lines go to the general reader, which judges them against serde_json's
@@ -115,7 +117,7 @@ fn call_params<'a>(kind: CallKind, s: &mut Scanner<'a>) -> Option<Params<'a>> {
             call.arguments = non_null(s.json()?);
             arguments = true;
         } else if key == "_meta" && !meta {
-            call.meta = non_null(s.json()?).map(without_client_info);
+            call.meta = non_null(s.meta()?);
             meta = true;
         } else {
             return None;
@@ -213,8 +215,14 @@ impl<'a> Scanner<'a> {
                 return Some(value);
             }
         }
+        self.serde()
+    }
+
+    /// A `T` read by serde_json where `s` is; `None` if it is not JSON or
+    /// nests past `MAX_DEPTH` (checked on values long enough to).
+    fn serde<T: DeserializeOwned>(&mut self) -> Option<T> {
         let rest = self.text.get(self.pos..)?;
-        let mut values = serde_json::Deserializer::from_str(rest).into_iter::<Value>();
+        let mut values = serde_json::Deserializer::from_str(rest).into_iter::<T>();
         let value = values.next()?.ok()?;
         let len = values.byte_offset();
         if len > 2 * MAX_DEPTH && matches!(rest.as_bytes()[0], b'{' | b'[') {
@@ -222,6 +230,36 @@ impl<'a> Scanner<'a> {
         }
         self.pos += len;
         Some(value)
+    }
+
+    /// A call's `_meta`: an object is read without its `clientInfo`,
+    /// which is checked as JSON and skipped (the server does not read it);
+    /// anything else is kept as it is.
+    fn meta(&mut self) -> Option<Value> {
+        if self.peek()? != b'{' {
+            return self.json();
+        }
+        self.pos += 1;
+        let mut members = Map::new();
+        self.whitespace();
+        if self.peek()? == b'}' {
+            self.pos += 1;
+            return Some(Value::Object(members));
+        }
+        loop {
+            self.whitespace();
+            let key = self.plain_str()?;
+            self.colon()?;
+            if key == META_CLIENT_INFO {
+                self.serde::<IgnoredAny>()?;
+            } else {
+                let value = self.json()?;
+                members.insert(key.to_owned(), value);
+            }
+            if self.end_of_member()? {
+                return Some(Value::Object(members));
+            }
+        }
     }
 
     /// An object whose values are plain strings, non-negative integers,
@@ -367,6 +405,8 @@ mod tests {
         r#"{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"e","arguments":{}}}"#,
         r#"{"jsonrpc":"2.0","id":10,"method":"tools/call","params":{"name":"e","arguments":{"n":-1,"f":1.5,"x":1e3,"s":"\n","o":{"a":[1]}}}}"#,
         r#"{"jsonrpc":"2.0","id":11,"method":"tools/call","params":{"name":"e","arguments":{"n":123456789012345678901234}}}"#,
+        r#"{"jsonrpc":"2.0","id":12,"method":"tools/call","params":{"name":"e","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{"elicitation":{}},"io.modelcontextprotocol/clientInfo":{"name":"c","version":"1"},"k":1,"k":[2]}}}"#,
+        r#"{"jsonrpc":"2.0","id":13,"method":"prompts/get","params":{"name":"p","_meta":["x",{}]}}"#,
     ];
 
     /// Lines left to the general reader, whatever it makes of them.
@@ -392,6 +432,7 @@ mod tests {
         r#"{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"a","arguments":{}}}"#,
         r#"{"jsonrpc":"2.0","id":1,"method":"x","params":3}"#,
         r#"{"jsonrpc":"2.0","id":1,"method":"a	b"}"#,
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"e","_meta":{"io.modelcontextprotocol/clientInfo":{"a":}}}}"#,
         r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"e","arguments":{"a":tru}}}"#,
         r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"e","arguments":{"a":01}}}"#,
         r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"e","arguments":{"a":1,}}}"#,

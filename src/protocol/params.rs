@@ -334,7 +334,7 @@ fn names_subject(member: &Member, kind: CallKind) -> bool {
 }
 
 /// `_meta` without its `clientInfo`.
-pub(crate) fn without_client_info(mut meta: Value) -> Value {
+fn without_client_info(mut meta: Value) -> Value {
     if let Value::Object(members) = &mut meta {
         members.remove(META_CLIENT_INFO);
     }
