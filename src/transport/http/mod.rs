@@ -178,18 +178,19 @@ async fn connection(http: Arc<Http>, stream: TcpStream, shutdown: CancellationTo
         let http = Arc::clone(&http);
         service_fn(move |request| {
             let (http, watch) = (Arc::clone(&http), watch.clone());
+            // Boxed, and made here rather than in the future below: hyper
+            // keeps room for that future in every connection, idle or not,
+            // so it holds only the box; a request's state (about 3 KiB)
+            // lives only while it runs.
+            let handle = (!at_capacity).then(|| Box::pin(service::handle(Arc::clone(&http), request)));
             async move {
-                let response = if at_capacity {
-                    busy(http.server.shared.config.http.max_connections)
-                } else {
-                    tokio::select! {
+                let response = match handle {
+                    None => busy(http.server.shared.config.http.max_connections),
+                    Some(handle) => tokio::select! {
                         biased;
                         // Cancel-safe: dropping the answer in the making
                         // drops the request's stream, which cancels it.
-                        // Boxed: hyper keeps room for this future in every
-                        // connection, idle or not; boxed, a request's state
-                        // (about 3 KiB) is held only while it runs.
-                        response = Box::pin(service::handle(Arc::clone(&http), request)) => response,
+                        response = handle => response,
                         // Cancel-safe: a peek (see `watch`).
                         () = watch.vanished() => {
                             // An answer nobody will read: not counted by status.
@@ -204,7 +205,7 @@ async fn connection(http: Arc<Http>, stream: TcpStream, shutdown: CancellationTo
                             );
                             return Ok(gone.map(|inner| watch::WatchedBody::new(inner, watch)));
                         }
-                    }
+                    },
                 };
                 let metrics = http.server.shared.core.metrics_ref();
                 metrics.http_statuses.record(response.status().as_u16());
