@@ -71,7 +71,7 @@ impl<R: AsyncBufRead + Unpin> LineReader<R> {
                 }
                 return Ok(self.take_line());
             }
-            let newline = available.iter().position(|b| *b == b'\n');
+            let newline = memchr::memchr(b'\n', available);
             let chunk = newline.unwrap_or(available.len());
             let consumed = newline.map_or(chunk, |i| i + 1);
             if let Some(discarded) = self.discarding.as_mut() {
