@@ -36,12 +36,8 @@ const MAX_DEPTH: usize = 64;
 pub(crate) fn parse(text: &str) -> Option<Incoming<'_>> {
     let mut s = Scanner::new(text);
     s.whitespace();
-    s.eat(b'{')?;
     let (mut jsonrpc, mut id, mut method, mut params) = (false, None, None, None);
-    loop {
-        s.whitespace();
-        let key = s.plain_str()?;
-        s.colon()?;
+    s.object(|s, key| {
         match key {
             "jsonrpc" if !jsonrpc => {
                 if s.plain_str()? != "2.0" {
@@ -53,15 +49,13 @@ pub(crate) fn parse(text: &str) -> Option<Incoming<'_>> {
             "method" if method.is_none() => method = Some(s.plain_str()?),
             // After the method (as clients send it): read in place.
             "params" if params.is_none() => match method {
-                Some(method) => params = Some(Ok(read_params(method, &mut s)?)),
+                Some(method) => params = Some(Ok(read_params(method, s)?)),
                 None => params = Some(Err(s.value()?)),
             },
             _ => return None,
         }
-        if s.end_of_member()? {
-            break;
-        }
-    }
+        Some(())
+    })?;
     s.whitespace();
     if !s.at_end() || !jsonrpc {
         return None;
@@ -97,18 +91,9 @@ fn read_params<'a>(method: &str, s: &mut Scanner<'a>) -> Option<Params<'a>> {
 
 /// A call's params: its name (or URI), `arguments` and `_meta`.
 fn call_params<'a>(kind: CallKind, s: &mut Scanner<'a>) -> Option<Params<'a>> {
-    s.eat(b'{')?;
     let mut call = CallParams::new(kind);
     let (mut subject, mut arguments, mut meta) = (false, false, false);
-    s.whitespace();
-    if s.peek()? == b'}' {
-        s.pos += 1;
-        return Some(Params::call(call));
-    }
-    loop {
-        s.whitespace();
-        let key = s.plain_str()?;
-        s.colon()?;
+    s.object(|s, key| {
         if key == kind.subject_key() && !subject {
             // A name that is not a plain string: the general reader.
             call.subject = Some(Cow::Borrowed(s.plain_str()?));
@@ -122,10 +107,8 @@ fn call_params<'a>(kind: CallKind, s: &mut Scanner<'a>) -> Option<Params<'a>> {
         } else {
             return None;
         }
-        if s.end_of_member()? {
-            break;
-        }
-    }
+        Some(())
+    })?;
     Some(Params::call(call))
 }
 
@@ -170,6 +153,26 @@ impl<'a> Scanner<'a> {
         self.eat(b':')?;
         self.whitespace();
         Some(())
+    }
+
+    /// An object where the scanner is: `{`, then, for each member, its
+    /// key (a plain string) to `member`, which reads the value; then `}`.
+    fn object(&mut self, mut member: impl FnMut(&mut Self, &'a str) -> Option<()>) -> Option<()> {
+        self.eat(b'{')?;
+        self.whitespace();
+        if self.peek()? == b'}' {
+            self.pos += 1;
+            return Some(());
+        }
+        loop {
+            self.whitespace();
+            let key = self.plain_str()?;
+            self.colon()?;
+            member(self, key)?;
+            if self.end_of_member()? {
+                return Some(());
+            }
+        }
     }
 
     /// After a member: `,` (false: another follows) or `}` (true).
@@ -239,56 +242,36 @@ impl<'a> Scanner<'a> {
         if self.peek()? != b'{' {
             return self.json();
         }
-        self.pos += 1;
         let mut members = Map::new();
-        self.whitespace();
-        if self.peek()? == b'}' {
-            self.pos += 1;
-            return Some(Value::Object(members));
-        }
-        loop {
-            self.whitespace();
-            let key = self.plain_str()?;
-            self.colon()?;
+        self.object(|s, key| {
             if key == META_CLIENT_INFO {
-                self.serde::<IgnoredAny>()?;
+                s.serde::<IgnoredAny>()?;
             } else {
-                let value = self.json()?;
+                let value = s.json()?;
                 members.insert(key.to_owned(), value);
             }
-            if self.end_of_member()? {
-                return Some(Value::Object(members));
-            }
-        }
+            Some(())
+        })?;
+        Some(Value::Object(members))
     }
 
     /// An object whose values are plain strings, non-negative integers,
     /// booleans or `null` (the usual tool arguments), read without serde.
     fn flat_object(&mut self) -> Option<Value> {
-        self.eat(b'{')?;
         let mut members = Map::new();
-        self.whitespace();
-        if self.peek()? == b'}' {
-            self.pos += 1;
-            return Some(Value::Object(members));
-        }
-        loop {
-            self.whitespace();
-            let key = self.plain_str()?;
-            self.colon()?;
-            let value = match self.peek()? {
-                b'"' => Value::String(self.plain_str()?.to_owned()),
-                b'0'..=b'9' => Value::from(self.plain_integer()?),
-                b't' => self.literal("true", Value::Bool(true))?,
-                b'f' => self.literal("false", Value::Bool(false))?,
-                b'n' => self.literal("null", Value::Null)?,
+        self.object(|s, key| {
+            let value = match s.peek()? {
+                b'"' => Value::String(s.plain_str()?.to_owned()),
+                b'0'..=b'9' => Value::from(s.plain_integer()?),
+                b't' => s.literal("true", Value::Bool(true))?,
+                b'f' => s.literal("false", Value::Bool(false))?,
+                b'n' => s.literal("null", Value::Null)?,
                 _ => return None,
             };
             members.insert(key.to_owned(), value);
-            if self.end_of_member()? {
-                return Some(Value::Object(members));
-            }
-        }
+            Some(())
+        })?;
+        Some(Value::Object(members))
     }
 
     /// `word` (`true`, `false`, `null`) as `value`.
