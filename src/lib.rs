@@ -7,10 +7,10 @@
 //!
 //! Module map:
 //!
-//! - [`sync`]: the shim, the only place that names tokio, loom or shuttle.
-//! - [`core`]: admission, registry, shutdown and drain, outboxes; the part the
+//! - `sync`: the shim, the only place that names tokio, loom or shuttle.
+//! - `core`: admission, registry, shutdown and drain, outboxes; the part the
 //!   model checkers run.
-//! - [`protocol`]: JSON-RPC 2.0 and the MCP lifecycle (pure).
+//! - `protocol`: JSON-RPC 2.0 and the MCP lifecycle (pure).
 //! - `server`: what a session does with its messages: lifecycle, dispatch,
 //!   the catalog (tools, resources, templates, prompts, completion) and its
 //!   handlers, notify and broadcast.
@@ -19,14 +19,35 @@
 //! - `bus`: event buses shared by replicas (Redis pub/sub), for listen
 //!   streams' notifications.
 //!
+//! `sync`, `core` and `protocol` are public only for the models (`loom-tests/`), the fuzz
+//! targets and the benchmarks, and hidden from the documentation; what the
+//! API needs of them is re-exported here.
+//!
 //! The README shows a server with a tool of its own; `tests/readme_example.rs`
 //! compiles it and checks that the README still shows exactly that code.
 
+// Without `http` or `metrics`, what only feeds them (per-status counters,
+// the stateless header checks, request streams, readers of the histograms)
+// is built but unused: allowed then, not deleted.
+#![cfg_attr(
+    not(all(feature = "http", feature = "metrics")),
+    allow(dead_code, unused_imports)
+)]
+
 pub mod config;
+// The model-checked engine (admission, registry, drain, outboxes): public
+// for the models in `loom-tests/` only, not part of the documented API.
+#[doc(hidden)]
 pub mod core;
 pub mod error;
 mod metrics;
+// JSON-RPC and the MCP lifecycle as the engine reads them: public for the
+// fuzz targets and the benchmarks only, not part of the documented API.
+#[doc(hidden)]
 pub mod protocol;
+// The sync shim (std/tokio, loom or shuttle): public for the models and
+// the compile-fail tests only, not part of the documented API.
+#[doc(hidden)]
 pub mod sync;
 
 #[cfg(not(any(loom, shuttle)))]
@@ -41,8 +62,11 @@ pub mod transport;
 pub mod fuzzing;
 
 pub use config::{FullPolicy, ServerConfig};
+pub use core::{BroadcastReport, SessionId, SessionInfo};
 pub use error::{AdmitError, NotifyError};
 pub use metrics::MetricsSnapshot;
+pub use protocol::jsonrpc::RequestId;
+pub use sync::CancellationToken;
 
 #[cfg(not(any(loom, shuttle)))]
 pub use server::{
@@ -51,3 +75,7 @@ pub use server::{
     ReadRequest, RequestContext, Resource, ResourceContents, ResourceTemplate, Server, ServerBuilder,
     ServerHandle, ShutdownReport, TaskSupport, Tool, ToolError, ToolOutput,
 };
+#[cfg(all(feature = "http", not(any(loom, shuttle))))]
+pub use transport::http::{McpBody, McpService};
+#[cfg(not(any(loom, shuttle)))]
+pub use transport::listener::{Connection, Listener};

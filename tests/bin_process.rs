@@ -210,7 +210,7 @@ fn terminate(child: &mut Child) {
 /// keeps serving the clients it has, and once they leave it accepts again.
 #[tokio::test]
 async fn accept_errors_are_retried_and_never_end_the_server() {
-    let (mut child, addr) = run_out_of_descriptors("--tcp", "accept failed").await;
+    let (mut child, addr) = run_out_of_descriptors("--tcp", "accept failed; retrying listener=\"tcp\"").await;
     // Descriptors come back as the sessions end; a new client is served.
     let mut client = support::Client::connect(addr).await;
     let result = client.initialize().await;
@@ -224,7 +224,8 @@ async fn accept_errors_are_retried_and_never_end_the_server() {
 /// descriptors come back.
 #[tokio::test]
 async fn http_accept_errors_are_retried_and_never_end_the_server() {
-    let (mut child, addr) = run_out_of_descriptors("--http", "HTTP accept failed").await;
+    let (mut child, addr) =
+        run_out_of_descriptors("--http", "accept failed; retrying listener=\"http\"").await;
     let session = support::http::Session::start(addr).await;
     assert_eq!(session.delete().await, http::StatusCode::OK);
     terminate(&mut child);

@@ -65,7 +65,11 @@ fn the_readme_shows_the_compiled_example() {
         .skip(1)
         .map(|rest| &rest[..rest.find("```").expect("closed block")])
         .collect();
-    assert_eq!(blocks.len(), 1, "the README has one Rust example");
+    assert_eq!(
+        blocks.len(),
+        2,
+        "the README has two Rust examples (the second: tests/readme_embedding.rs)"
+    );
     assert_eq!(
         blocks[0],
         example_in_this_file(),

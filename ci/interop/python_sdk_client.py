@@ -1,7 +1,8 @@
 """A real MCP client (the official Python SDK) against the binary, over stdio
 and over Streamable HTTP.
 
-Usage: python_sdk_client.py PATH_TO_SERVER_BINARY
+Usage: python_sdk_client.py PATH_TO_SERVER_BINARY [PATH_TO_AXUM_EXAMPLE]
+       python_sdk_client.py --url URL    (a server already running, e.g. HTTPS)
 
 For each transport it runs twice: once in the SDK's default mode ("auto":
 probes server/discover and speaks 2026-07-28 statelessly if the server offers
@@ -9,10 +10,16 @@ it), once forcing the initialize handshake ("legacy"). Each run lists the
 tools, calls echo, calls sleep with progress, and checks what comes back.
 Then, against the binary with --conformance over HTTP, in both modes: lists
 and reads resources (text, binary, from a template), gets a prompt with
-arguments and completes an argument. Exits non-zero on any mismatch.
+arguments and completes an argument. With the axum example
+(examples/axum.rs: MCP mounted in an axum router behind a layer of its own),
+in both modes: calls echo, sleep with progress, and whoami, whose answer
+comes from what the example's layer put in the request's extensions and the
+client's User-Agent header; then stops it with SIGINT. Exits non-zero on any
+mismatch.
 """
 
 import asyncio
+import signal
 import socket
 import subprocess
 import sys
@@ -94,6 +101,42 @@ async def run_surface(url: str, mode: str) -> None:
               f"prompt ok, completion {completed.completion.values}")
 
 
+async def run_axum(url: str, mode: str) -> None:
+    progress = []
+
+    async def on_progress(p: float, total: float | None, message: str | None) -> None:
+        progress.append(p)
+
+    async with Client(url, mode=mode) as client:
+        where = f"axum example {mode}"
+        names = sorted(t.name for t in (await client.list_tools()).tools)
+        assert "whoami" in names and "echo" in names, f"{where}: tools {names}"
+        echoed = await client.call_tool("echo", {"text": "through axum"})
+        assert echoed.content[0].text == "through axum", f"{where}: echo returned {echoed.content}"
+        slept = await client.call_tool("sleep", {"ms": 50}, progress_callback=on_progress)
+        assert not slept.is_error and progress, f"{where}: sleep {slept}, progress {progress}"
+        who = (await client.call_tool("whoami", {})).content[0].text
+        # "anonymous": the example's layer found no X-Caller and said so in
+        # the extensions; the user agent is the SDK's HTTP client's header.
+        assert who.startswith("anonymous (user agent: python-httpx"), f"{where}: whoami returned {who!r}"
+        print(f"python sdk ({where}): protocol {client.protocol_version}, echo ok, "
+              f"{len(progress)} progress notifications, whoami {who!r}")
+
+
+def serve_axum(example: str) -> "tuple[subprocess.Popen, int]":
+    port = free_port()
+    server = subprocess.Popen([example, f"127.0.0.1:{port}"], stdout=subprocess.PIPE, text=True)
+    wait_for_port(port)
+    return server, port
+
+
+def stop_axum(server: subprocess.Popen) -> None:
+    server.send_signal(signal.SIGINT)
+    out, _ = server.communicate(timeout=20)
+    assert server.returncode == 0, f"the axum example exited with {server.returncode} after SIGINT"
+    assert "sessions closed" in out, f"the axum example did not report its drain: {out!r}"
+
+
 def serve_http(binary: str, *extra: str) -> "tuple[subprocess.Popen, int]":
     port = free_port()
     server = subprocess.Popen([binary, "--http", f"127.0.0.1:{port}", *extra], env={"RUST_LOG": "warn"})
@@ -125,6 +168,10 @@ def wait_for_port(port: int, deadline_s: float = 20.0) -> None:
 
 
 def main() -> None:
+    if sys.argv[1] == "--url":
+        for mode in ("auto", "legacy"):
+            asyncio.run(run(sys.argv[2], mode, sys.argv[2].split(":")[0]))
+        return
     binary = sys.argv[1]
     stdio = StdioServerParameters(command=binary, args=["--stdio"], env={"RUST_LOG": "warn"})
     for mode in ("auto", "legacy"):
@@ -141,6 +188,13 @@ def main() -> None:
             asyncio.run(run_surface(f"http://127.0.0.1:{port}/mcp", mode))
     finally:
         stop(server)
+    if len(sys.argv) > 2:
+        server, port = serve_axum(sys.argv[2])
+        try:
+            for mode in ("auto", "legacy"):
+                asyncio.run(run_axum(f"http://127.0.0.1:{port}/mcp", mode))
+        finally:
+            stop_axum(server)
 
 
 if __name__ == "__main__":

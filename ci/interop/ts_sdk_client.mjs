@@ -41,7 +41,7 @@ assert.equal(progress.length, 10, `progress notifications: ${progress}`);
 await transport.terminateSession();
 await client.close();
 console.log(
-  `typescript sdk (http): server ${version.name} ${version.version}, session ${transport.sessionId ?? "ended"}, ` +
+  `typescript sdk (${url.protocol.slice(0, -1)}): server ${version.name} ${version.version}, session ${transport.sessionId ?? "ended"}, ` +
     `tools ${tools.length}, echo ok, ${progress.length} progress notifications`,
 );
 
@@ -68,7 +68,7 @@ async function surface(client) {
   });
   assert.deepEqual(completed.completion.values, ["paris", "park", "party"]);
   console.log(
-    `typescript sdk (http --conformance): ${resources.length} resources, template read, ${prompts.length} prompts, ` +
+    `typescript sdk (${url.protocol.slice(0, -1)} --conformance): ${resources.length} resources, template read, ${prompts.length} prompts, ` +
       `prompt ok, completion ${completed.completion.values}`,
   );
 }

@@ -3,15 +3,19 @@
 //! listen streams (2026-07-28 `subscriptions/listen`) from the replica
 //! that raises them to every other (`../shared/DESIGN.md`, "Scale-out").
 //!
-//! - [`RedisBus`]: Redis pub/sub, one channel for all events.
+//! - `RedisBus` (feature `redis-bus`): Redis pub/sub, one channel for all
+//!   events.
 //!
 //! A replica always delivers its own events to its own streams at once,
 //! whatever the bus's state; the bus adds the other replicas' events. What
 //! a listener may miss while the bus is down is said on [`RedisBus`].
 
+#[cfg(feature = "redis-bus")]
 mod redis;
+#[cfg(feature = "redis-bus")]
 mod wire;
 
+#[cfg(feature = "redis-bus")]
 pub use self::redis::{
     DEFAULT_BUS_CHANNEL, DEFAULT_BUS_CONNECT_TIMEOUT, DEFAULT_BUS_HEALTH_INTERVAL, DEFAULT_BUS_MAX_BACKOFF,
     DEFAULT_BUS_PUBLISH_QUEUE, RedisBus, RedisBusConfig,

@@ -6,7 +6,7 @@
 //! Invariants:
 //! 1. The table of a session holds at most [`MAX_PENDING`] requests; one
 //!    more fails at once ([`InputError::TooMany`]), nothing waits for room.
-//! 2. An entry lives exactly as long as its [`Waiter`]: the call that asked
+//! 2. An entry lives exactly as long as its `Waiter`: the call that asked
 //!    ends, times out or is cancelled, the waiter drops, the entry goes.
 //! 3. When the session ends the table is dropped with it, every waiter's
 //!    channel closes, and every call still waiting gets
@@ -20,7 +20,7 @@
 //!    stopped reading at the cap would never see it. So the session reads
 //!    on while its calls wait on the client; at most [`MAX_PENDING`] more
 //!    calls than the cap can run. Registering wakes the session loop
-//!    ([`Pending::changed`]) to look again.
+//!    (`Pending::changed`) to look again.
 //!
 //! Lock order: the table's lock is taken alone and never across an
 //! `.await`.

@@ -40,12 +40,30 @@ pub struct RequestContext {
     /// route; `None`: no log messages (a 2026-07-28 request that named no
     /// `logLevel`).
     pub(crate) log_level: Option<u8>,
+    /// The HTTP request that carried the call, when one did.
+    pub(crate) http: Option<HttpRequest>,
 }
+
+/// The parts of the HTTP request that carried a call (method, URI,
+/// headers, extensions), shared by everything that serves it.
+pub(crate) type HttpRequest = Arc<http::request::Parts>;
 
 impl RequestContext {
     /// The id of the request.
     pub fn request_id(&self) -> &RequestId {
         &self.request_id
+    }
+
+    /// The HTTP request that carried this call (its method, URI, headers
+    /// and extensions), or `None` over stdio and TCP, which have none.
+    ///
+    /// What a tower layer or hyper service in front of the MCP service
+    /// found (an authenticated caller, a request id) is in its extensions:
+    /// `ctx.http_request().and_then(|r| r.extensions.get::<Caller>())`.
+    /// For a 2025 session, it is the POST that carried this request, not
+    /// the `initialize` that opened the session.
+    pub fn http_request(&self) -> Option<&http::request::Parts> {
+        self.http.as_deref()
     }
 
     /// The session the request came from.

@@ -3,7 +3,7 @@
 //!
 //! A listen stream is registered in [`Listeners`] (the core's
 //! [`Subscribers`], model-checked) with its filter and subscription id, for
-//! as long as its [`ListenGuard`] lives. Notifications for listen streams
+//! as long as its `ListenGuard` lives. Notifications for listen streams
 //! are published on the server's [`EventBus`]; the default,
 //! [`InProcessBus`], delivers them at once to this process's streams. A bus
 //! shared by several replicas publishes each event to all of them, and each

@@ -15,6 +15,7 @@ pub mod content;
 mod context;
 pub(crate) mod dispatch;
 pub(crate) mod drain;
+#[cfg(feature = "metrics")]
 mod exporter;
 pub mod handler;
 mod input_round;
@@ -31,7 +32,9 @@ pub use catalog::prompts::{Prompt, PromptArgs, PromptArgument, PromptOutput};
 pub use catalog::resources::{ReadRequest, Resource, ResourceTemplate};
 pub use client_requests::{InputError, MAX_PENDING};
 pub use content::{Content, ResourceContents};
+pub(crate) use context::HttpRequest;
 pub use context::RequestContext;
+#[cfg(feature = "metrics")]
 pub use exporter::METRICS_CONTENT_TYPE;
 pub use handler::HandlerError;
 pub use listen::{BusMetrics, EventBus, InProcessBus, Listeners};

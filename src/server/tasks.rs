@@ -17,6 +17,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::{Map, Value, json};
 
 use super::client_requests::{InputError, capability_for};
+use super::context::HttpRequest;
 use super::dispatch::{Call, CallEnv};
 use super::request_token::RequestToken;
 use super::{ServerHandle, Shared};
@@ -207,6 +208,7 @@ impl Tasks {
         shared: &Arc<Shared>,
         call: Call,
         capabilities: Value,
+        http: Option<HttpRequest>,
     ) -> Result<Value, ErrorObject> {
         let token = shared.core.shutdown_token().child_token();
         let link = TaskLink::default();
@@ -226,6 +228,7 @@ impl Tasks {
             task: Some(link.clone()),
             server: server.clone(),
             session_log_level: 0,
+            http,
         });
         let first = {
             let mut cx = Context::from_waker(futures_util::task::noop_waker_ref());

@@ -18,7 +18,7 @@ use crate::sync::Arc;
 
 impl Server {
     /// Serves one client over this process's stdin and stdout until it
-    /// disconnects or [`super::ServerHandle::shutdown`] is called, then
+    /// disconnects or [`crate::ServerHandle::shutdown`] is called, then
     /// returns the report. Pipes and sockets are read and written
     /// non-blocking on tokio's reactor (no thread hand-off per message) and
     /// get their original flags back at the end; anything else (a file, a
@@ -39,7 +39,7 @@ impl Server {
     }
 
     /// Serves one client over a reader and a writer (stdio, or any stream
-    /// pair) until it disconnects or [`super::ServerHandle::shutdown`] is
+    /// pair) until it disconnects or [`crate::ServerHandle::shutdown`] is
     /// called, then returns the report.
     ///
     /// # Errors

@@ -1,6 +1,6 @@
-//! TCP transport: a listener sized for connect storms, accepted sockets
-//! tuned for small messages, and the accept loop that turns each admitted
-//! connection into a line session.
+//! Line sessions over a listener: TCP (a listener sized for connect storms,
+//! accepted sockets tuned for small messages), or any other [`Listener`];
+//! each admitted connection becomes a line session.
 //!
 //! Each admitted connection becomes one task in a `JoinSet`, so the loop can
 //! reap finished sessions as it goes and abort stragglers when the grace
@@ -12,19 +12,17 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
+use super::accept::AcceptLoop;
 use super::line::{self, QuitReason, rejection_frame};
-use crate::metrics::incr;
+use super::listener::{Connection, Listener};
 use crate::server::drain::count_clean;
 use crate::server::{Server, ShutdownReport};
 use crate::sync::Arc;
 
-/// Pause after an `accept` error (for example, too many open files) before
-/// accepting again.
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 /// Most rejected connections being told "at capacity" at once; past this a
 /// rejected connection is closed with a best-effort write only.
 const MAX_PENDING_REJECTIONS: usize = 1024;
@@ -33,59 +31,55 @@ const REJECT_LINGER: Duration = Duration::from_secs(1);
 /// Bytes of a rejected client's input read (and discarded) while it lingers.
 const REJECT_DRAIN_BYTES: usize = 64 * 1024;
 
-/// Why the accept loop ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum AcceptQuit {
-    Shutdown,
-}
-
 impl Server {
-    /// Serves MCP over TCP on `listener` until [`super::ServerHandle::shutdown`]
+    /// Serves MCP over TCP on `listener` until [`crate::ServerHandle::shutdown`]
     /// is called, then drains and returns the report.
     ///
     /// For a listener with a backlog sized for connect storms, bind it with
-    /// [`crate::transport::tcp::bind`].
+    /// [`crate::transport::tcp::bind`]. [`Server::serve_lines`] serves the
+    /// same over any [`Listener`] (a Unix socket, TLS).
     pub async fn serve_tcp(&self, listener: TcpListener) -> ShutdownReport {
-        let core = &self.shared.core;
-        let shutdown = core.shutdown_token();
-        let mut sessions: JoinSet<QuitReason> = JoinSet::new();
-        let mut rejections: JoinSet<()> = JoinSet::new();
-        let mut closed = 0u64;
-        let quit = loop {
-            tokio::select! {
-                biased;
-                // Cancel-safe: only waits.
-                () = shutdown.cancelled() => break AcceptQuit::Shutdown,
-                // Cancel-safe: unfinished tasks stay in the set.
-                Some(done) = sessions.join_next(), if !sessions.is_empty() => closed += count_clean(&done),
-                Some(_) = rejections.join_next(), if !rejections.is_empty() => {}
-                // Cancel-safe: TcpListener::accept.
-                accepted = listener.accept() => match accepted {
-                    Ok((stream, peer)) => {
-                        tune(&stream);
-                        self.admit_tcp(stream, peer, &mut sessions, &mut rejections);
-                    }
-                    Err(e) => {
-                        incr(&core.metrics_ref().accept_errors);
-                        tracing::warn!(error = %e, "accept failed; retrying");
-                        tokio::select! {
-                            () = shutdown.cancelled() => {}
-                            () = tokio::time::sleep(ACCEPT_BACKOFF) => {}
-                        }
-                    }
-                },
-            }
-        };
-        tracing::info!(?quit, "accept loop stopped; draining sessions");
-        drop(listener);
-        rejections.abort_all();
-        self.drain(sessions, closed).await
+        self.serve_lines_as("tcp", listener).await
     }
 
-    fn admit_tcp(
+    /// Serves MCP as one JSON-RPC message per line on every connection of
+    /// `listener` (TCP, a Unix socket, TLS over either, or a listener of
+    /// your own) until [`crate::ServerHandle::shutdown`] is called, then
+    /// drains and returns the report.
+    pub async fn serve_lines<L: Listener>(&self, listener: L) -> ShutdownReport {
+        self.serve_lines_as("lines", listener).await
+    }
+
+    /// [`Server::serve_lines`], naming the transport `name` in logs and
+    /// spans.
+    async fn serve_lines_as<L: Listener>(&self, name: &'static str, listener: L) -> ShutdownReport {
+        let core = &self.shared.core;
+        let shutdown = core.shutdown_token();
+        let mut rejections: JoinSet<()> = JoinSet::new();
+        let mut closed = 0u64;
+        let mut accept = AcceptLoop {
+            name,
+            shutdown: &shutdown,
+            metrics: core.metrics_ref(),
+            tasks: JoinSet::new(),
+            max_tasks: usize::MAX,
+        };
+        accept
+            .run(
+                listener,
+                |io, peer, sessions| self.admit_line(name, io, peer, sessions, &mut rejections),
+                |done| closed += count_clean(&done),
+            )
+            .await;
+        rejections.abort_all();
+        self.drain(accept.tasks, closed).await
+    }
+
+    fn admit_line<C: Connection>(
         &self,
-        stream: TcpStream,
-        peer: std::net::SocketAddr,
+        transport: &'static str,
+        io: C,
+        peer: impl std::fmt::Debug,
         sessions: &mut JoinSet<QuitReason>,
         rejections: &mut JoinSet<()>,
     ) {
@@ -93,23 +87,26 @@ impl Server {
         let admitted = core.admit().and_then(|permit| core.register(permit));
         match admitted {
             Ok((session, outbox)) => {
-                tracing::debug!(session = %session.id(), %peer, "session admitted");
+                tracing::debug!(session = %session.id(), ?peer, "session admitted");
                 let shared = Arc::clone(&self.shared);
-                let span = tracing::debug_span!("session", id = %session.id(), transport = "tcp", %peer);
+                let span = tracing::debug_span!("session", id = %session.id(), transport, ?peer);
                 let run = async move {
-                    let (reader, writer) = stream.into_split();
+                    let (reader, writer) = io.into_split();
                     let handshake = Some(shared.config.handshake_timeout);
                     line::run(shared, session, outbox, reader, writer, handshake).await
                 };
                 sessions.spawn(run.instrument(span));
             }
             Err(error) => {
-                tracing::debug!(%peer, %error, "connection refused");
+                tracing::debug!(?peer, %error, "connection refused");
                 let frame = rejection_frame(&error);
+                while rejections.try_join_next().is_some() {}
                 if rejections.len() < MAX_PENDING_REJECTIONS {
-                    rejections.spawn(reject(stream, frame));
+                    rejections.spawn(reject(io, frame));
                 } else {
-                    let _ = stream.try_write(&frame);
+                    // One write attempt that does not wait.
+                    let mut io = io;
+                    let _ = futures_util::FutureExt::now_or_never(io.write(&frame));
                 }
             }
         }
@@ -136,19 +133,10 @@ pub async fn bind(addr: SocketAddr, backlog: u32) -> io::Result<TcpListener> {
     socket.listen(backlog)
 }
 
-/// Prepares an accepted socket: `TCP_NODELAY`, so that small responses are
-/// not held back by Nagle's algorithm behind delayed acknowledgements
-/// (about 40 ms each otherwise).
-pub(crate) fn tune(stream: &TcpStream) {
-    if let Err(e) = stream.set_nodelay(true) {
-        tracing::debug!(error = %e, "could not set TCP_NODELAY");
-    }
-}
-
 /// Tells a refused client why, then closes the connection without resetting
 /// it: the client's own input is read and discarded for a moment, so the
 /// close does not turn into a reset that would destroy the error in flight.
-async fn reject(mut stream: TcpStream, frame: Vec<u8>) {
+async fn reject<C: Connection>(mut stream: C, frame: Vec<u8>) {
     let linger = async {
         stream.write_all(&frame).await?;
         stream.shutdown().await?;

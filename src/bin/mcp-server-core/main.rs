@@ -12,7 +12,9 @@
 //! Logs go to stderr (`RUST_LOG` sets the filter). SIGINT and SIGTERM start a
 //! graceful shutdown; the process exits 0 once it has drained.
 
+/// The conformance suite's fixtures, shared with `examples/everything`.
 #[cfg(not(any(loom, shuttle)))]
+#[path = "../../../examples/everything/fixtures/mod.rs"]
 mod conformance;
 
 /// The allocator of the binary (see the `mimalloc` feature).
@@ -21,185 +23,23 @@ mod conformance;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[cfg(not(any(loom, shuttle)))]
+mod args;
+
+#[cfg(not(any(loom, shuttle)))]
 mod app {
-    use std::net::SocketAddr;
     use std::time::Duration;
 
     use anyhow::Context;
-    use clap::{Parser, ValueEnum};
-    use mcp_server_core::bus::{DEFAULT_BUS_CHANNEL, RedisBus, RedisBusConfig};
-    use mcp_server_core::config::{
-        DEFAULT_BODY_READ_TIMEOUT, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT,
-        DEFAULT_LISTEN_BACKLOG, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONCURRENT_REQUESTS,
-        DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_IN_FLIGHT_PER_SESSION,
-        DEFAULT_MAX_SESSIONS, DEFAULT_OUTBOX_CAPACITY, DEFAULT_SESSION_IDLE_TIMEOUT, HttpConfig, ReplicaId,
-        StateKey,
-    };
-    use mcp_server_core::transport::{http::ENDPOINT, tcp};
+    use clap::Parser;
+    use mcp_server_core::bus::{RedisBus, RedisBusConfig};
+    use mcp_server_core::config::{HttpConfig, StateKey};
+    use mcp_server_core::transport::http::ENDPOINT;
+    use mcp_server_core::transport::tcp;
+    use mcp_server_core::transport::tls::{TlsConfig, TlsListener};
     use mcp_server_core::{FullPolicy, Server, ServerConfig, ServerHandle, ShutdownReport};
     use tracing_subscriber::EnvFilter;
 
-    /// An MCP server with the built-in tools echo, sleep and broadcast.
-    ///
-    /// Speaks MCP 2024-11-05 .. 2025-11-25 (initialize handshake) and
-    /// 2026-07-28 (stateless, per-request _meta): one JSON-RPC message per
-    /// line over TCP or stdio, and Streamable HTTP at /mcp. --tcp and --http
-    /// may be given together: one server, one admission limit.
-    #[derive(Debug, Parser)]
-    #[command(version, about, long_about)]
-    struct Args {
-        /// Serve MCP over TCP on this address (the default, on 127.0.0.1:7878,
-        /// when neither --http nor --stdio is given).
-        #[arg(long, value_name = "ADDR", conflicts_with = "stdio")]
-        tcp: Option<SocketAddr>,
-
-        /// Serve MCP over Streamable HTTP on this address, at /mcp.
-        #[arg(long, value_name = "ADDR", conflicts_with = "stdio")]
-        http: Option<SocketAddr>,
-
-        /// Host names an HTTP request's Host header may name (comma-separated;
-        /// "*" allows any). DNS rebinding protection.
-        #[arg(
-            long,
-            value_name = "HOSTS",
-            value_delimiter = ',',
-            default_value = "localhost,127.0.0.1,[::1]"
-        )]
-        allowed_hosts: Vec<String>,
-
-        /// Origins an HTTP request's Origin header, when present, may name: a host
-        /// name (any scheme and port) or scheme://host[:port]; comma-separated; "*" allows any.
-        #[arg(
-            long,
-            value_name = "ORIGINS",
-            value_delimiter = ',',
-            default_value = "localhost,127.0.0.1,[::1]"
-        )]
-        allowed_origins: Vec<String>,
-
-        /// Largest HTTP request body, in bytes; a larger one gets 413.
-        #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_BODY_BYTES)]
-        max_body_bytes: usize,
-
-        /// HTTP connections open at once; one more is answered 503 and closed.
-        #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CONNECTIONS)]
-        max_connections: usize,
-
-        /// Stateless (2026-07-28) HTTP requests running at once; one more gets 503.
-        #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CONCURRENT_REQUESTS)]
-        max_concurrent_requests: usize,
-
-        /// An HTTP session idle this long (no request running, no stream open) ends, in milliseconds.
-        #[arg(long, value_name = "MS", default_value_t = DEFAULT_SESSION_IDLE_TIMEOUT.as_millis() as u64)]
-        session_idle_timeout_ms: u64,
-
-        /// How long an HTTP client may take to send a request's headers, in milliseconds.
-        #[arg(long, value_name = "MS", default_value_t = DEFAULT_HEADER_READ_TIMEOUT.as_millis() as u64)]
-        header_read_timeout_ms: u64,
-
-        /// How long an HTTP client may take to send a request's body once its
-        /// headers are in, in milliseconds; a slower one gets 408.
-        #[arg(long, value_name = "MS", default_value_t = DEFAULT_BODY_READ_TIMEOUT.as_millis() as u64)]
-        body_read_timeout_ms: u64,
-
-        /// How long a TCP client may take to send initialize (or a 2026-07-28
-        /// request) before it is disconnected, in milliseconds.
-        #[arg(long, value_name = "MS", default_value_t = DEFAULT_HANDSHAKE_TIMEOUT.as_millis() as u64)]
-        handshake_timeout_ms: u64,
-
-        /// Serve the server's metrics (OpenMetrics text, for Prometheus) at
-        /// GET /metrics on this address.
-        #[arg(long, value_name = "ADDR")]
-        metrics: Option<SocketAddr>,
-
-        /// Serve the metrics at GET /metrics on the --http listener too
-        /// (behind its Host and Origin checks).
-        #[arg(long)]
-        http_metrics: bool,
-
-        /// Serve one client over stdin/stdout; logs go to stderr.
-        #[arg(long)]
-        stdio: bool,
-
-        /// Serve the fixtures of the MCP conformance suite's reference
-        /// everything-server (its tools, resources, templates, prompts and
-        /// completion) instead of the built-in tools.
-        #[arg(long)]
-        conformance: bool,
-
-        /// A file holding the key that seals `requestState` (2026-07-28
-        /// multi-round-trip requests): at least 16 bytes, surrounding
-        /// whitespace ignored. Replicas behind one load balancer need the
-        /// same key. Without it, each process picks a random one.
-        #[arg(long, value_name = "PATH")]
-        state_key_file: Option<std::path::PathBuf>,
-
-        /// Share listen-stream notifications (list_changed, resources/updated,
-        /// task status) with the other replicas through this Redis server's
-        /// pub/sub: redis://HOST:PORT/. Without it, notifications stay in
-        /// this process.
-        #[arg(long, value_name = "URL")]
-        event_bus: Option<String>,
-
-        /// The pub/sub channel of --event-bus; replicas on the same channel
-        /// see each other's notifications.
-        #[arg(long, value_name = "NAME", default_value = DEFAULT_BUS_CHANNEL, requires = "event_bus")]
-        bus_channel: String,
-
-        /// This replica's name behind a load balancer (letters, digits, - and
-        /// _): it starts every HTTP session id and task id, so the balancer
-        /// can route a session's or a task's requests to this replica.
-        #[arg(long, value_name = "NAME", value_parser = parse_replica_id)]
-        replica_id: Option<ReplicaId>,
-
-        /// Most sessions at once; one more is told the server is at capacity and closed.
-        #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_SESSIONS)]
-        max_sessions: usize,
-
-        /// Messages queued per session before notifications are dropped (or the
-        /// client disconnected, see --full-policy) and responses wait.
-        #[arg(long, value_name = "N", default_value_t = DEFAULT_OUTBOX_CAPACITY)]
-        outbox_capacity: usize,
-
-        /// What a full outbox does to a notification.
-        #[arg(long, value_enum, default_value_t = Policy::Drop)]
-        full_policy: Policy,
-
-        /// Longest accepted message line, in bytes; longer lines get an error and are skipped.
-        #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_FRAME_BYTES)]
-        max_frame_bytes: usize,
-
-        /// Requests one session may run at once; at the cap the server stops reading from it.
-        #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_IN_FLIGHT_PER_SESSION)]
-        max_in_flight: usize,
-
-        /// A request running longer than this is cancelled and answered with an error, in milliseconds.
-        #[arg(long, value_name = "MS", default_value_t = 60_000)]
-        request_timeout_ms: u64,
-
-        /// How long shutdown waits for sessions before aborting them, in milliseconds.
-        #[arg(long, value_name = "MS", default_value_t = 5_000)]
-        shutdown_grace_ms: u64,
-
-        /// Threads of the tokio runtime that run sessions (default: one per
-        /// CPU). Fewer threads than the machine has cores leaves cores to
-        /// other processes (and, on a machine shared with the clients, cuts
-        /// tail latency; see analysis/async-fixes-performance.md).
-        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
-        worker_threads: Option<u16>,
-
-        /// Listen backlog of the TCP socket (capped by net.core.somaxconn).
-        #[arg(long, value_name = "N", default_value_t = DEFAULT_LISTEN_BACKLOG)]
-        backlog: u32,
-    }
-
-    #[derive(Debug, Clone, Copy, ValueEnum)]
-    enum Policy {
-        /// Drop the notification and count it.
-        Drop,
-        /// Drop it, count it, and disconnect the slow client.
-        Disconnect,
-    }
+    use crate::args::{Args, Bound, Endpoint, Policy};
 
     pub(crate) fn main() -> anyhow::Result<()> {
         let args = Args::parse();
@@ -279,10 +119,6 @@ mod app {
         result
     }
 
-    fn parse_replica_id(name: &str) -> Result<ReplicaId, String> {
-        ReplicaId::new(name)
-    }
-
     /// A list that is just "*" means any (an empty list in the config).
     fn any_or(list: &[String]) -> Vec<String> {
         if list.iter().any(|item| item == "*") {
@@ -312,43 +148,65 @@ mod app {
             log_report("stdio", &report);
             return Ok(());
         }
-        let tcp_addr = match (args.tcp, args.http) {
-            (None, None) => Some("127.0.0.1:7878".parse().expect("a valid address")),
-            (tcp, _) => tcp,
+        let tcp_endpoint = match (&args.tcp, &args.http) {
+            (None, None) => Some(Endpoint::Tcp("127.0.0.1:7878".parse().expect("a valid address"))),
+            (tcp, _) => tcp.clone(),
         };
-        let tcp_listener = match tcp_addr {
-            Some(addr) => Some(
-                tcp::bind(addr, args.backlog)
-                    .await
-                    .with_context(|| format!("binding {addr}"))?,
-            ),
+        let tls = match (&args.tls_cert, &args.tls_key) {
+            (Some(cert), Some(key)) => {
+                Some(TlsConfig::from_pem_files(cert, key).context("loading the TLS certificate and key")?)
+            }
+            _ => None,
+        };
+        let tcp_listener = match &tcp_endpoint {
+            Some(endpoint) => Some(Bound::bind(endpoint, args.backlog).await?),
             None => None,
         };
-        let http_listener = match args.http {
-            Some(addr) => Some(
-                tcp::bind(addr, args.backlog)
-                    .await
-                    .with_context(|| format!("binding {addr}"))?,
-            ),
+        let http_listener = match &args.http {
+            Some(endpoint) => Some(Bound::bind(endpoint, args.backlog).await?),
             None => None,
         };
         let over_tcp = async {
             if let Some(listener) = tcp_listener {
-                tracing::info!(addr = %listener.local_addr()?, "serving MCP over TCP");
-                log_report("tcp", &server.serve_tcp(listener).await);
+                let secure = if tls.is_some() { " with TLS" } else { "" };
+                tracing::info!(addr = %listener.describe(), "serving MCP over TCP{secure}");
+                let report = match (listener, &tls) {
+                    (Bound::Tcp(listener), None) => server.serve_tcp(listener).await,
+                    (Bound::Unix(listener), None) => server.serve_lines(listener).await,
+                    (Bound::Tcp(listener), Some(tls)) => {
+                        server.serve_lines(TlsListener::new(listener, tls)).await
+                    }
+                    (Bound::Unix(listener), Some(tls)) => {
+                        server.serve_lines(TlsListener::new(listener, tls)).await
+                    }
+                };
+                log_report("tcp", &report);
             }
-            anyhow::Ok(())
         };
         let over_http = async {
             if let Some(listener) = http_listener {
-                let addr = listener.local_addr()?;
-                tracing::info!(url = %format!("http://{addr}{ENDPOINT}"), "serving MCP over Streamable HTTP");
-                log_report("http", &server.serve_http(listener).await);
+                let scheme = if tls.is_some() { "https" } else { "http" };
+                let url = match &listener {
+                    Bound::Tcp(_) => format!("{scheme}://{}{ENDPOINT}", listener.describe()),
+                    Bound::Unix(_) => format!("{} ({scheme}, path {ENDPOINT})", listener.describe()),
+                };
+                tracing::info!(%url, "serving MCP over Streamable HTTP");
+                let tls = tls.as_ref().map(|tls| tls.alpn(&[b"http/1.1"]));
+                let report = match (listener, &tls) {
+                    (Bound::Tcp(listener), None) => server.serve_http(listener).await,
+                    (Bound::Unix(listener), None) => server.serve_http(listener).await,
+                    (Bound::Tcp(listener), Some(tls)) => {
+                        server.serve_http(TlsListener::new(listener, tls)).await
+                    }
+                    (Bound::Unix(listener), Some(tls)) => {
+                        server.serve_http(TlsListener::new(listener, tls)).await
+                    }
+                };
+                log_report("http", &report);
             }
-            anyhow::Ok(())
         };
-        let (tcp_result, http_result) = tokio::join!(over_tcp, over_http);
-        tcp_result.and(http_result)
+        tokio::join!(over_tcp, over_http);
+        Ok(())
     }
 
     fn log_report(transport: &str, report: &ShutdownReport) {
@@ -378,9 +236,18 @@ mod app {
     }
 }
 
+/// Exit code 2 for anything that stops the server from starting (as clap
+/// uses for a bad argument): an address or socket that cannot be bound, a
+/// key or certificate that cannot be read.
 #[cfg(not(any(loom, shuttle)))]
-fn main() -> anyhow::Result<()> {
-    app::main()
+fn main() -> std::process::ExitCode {
+    match app::main() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("mcp-server-core: error: {error:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
 }
 
 /// Model builds (`--cfg loom` / `--cfg shuttle`) have no runtime to serve with.

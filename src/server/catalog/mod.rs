@@ -1,7 +1,7 @@
 //! What a server offers: its tools, resources, resource templates, prompts
 //! and completion handler, which may change while it runs.
 //!
-//! The catalog is an immutable snapshot behind a lock ([`LiveCatalog`]):
+//! The catalog is an immutable snapshot behind a lock (`LiveCatalog`):
 //! a request clones the `Arc` of the current snapshot (the lock is held for
 //! that clone only) and works on it without any lock; a change copies the
 //! snapshot, edits the copy and swaps it in. So a request sees one

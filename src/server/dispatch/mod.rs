@@ -17,6 +17,7 @@ use super::Shared;
 use super::answer::Answer;
 use super::catalog::pages::ListKind;
 use super::client_requests::ClientLink;
+use super::context::HttpRequest;
 use super::handler::{BoxFuture, required_str};
 use super::input_round::InputRound;
 use super::request_token::RequestToken;
@@ -134,6 +135,8 @@ pub(crate) struct CallEnv {
     pub(crate) server: ServerHandle,
     /// The log level a 2025 session set.
     pub(crate) session_log_level: u8,
+    /// The HTTP request that carried the call, if any.
+    pub(crate) http: Option<HttpRequest>,
 }
 
 impl Call {
@@ -156,6 +159,7 @@ impl Call {
             inputs: self.inputs.clone(),
             server: env.server,
             log_level,
+            http: env.http,
         };
         let running = match self.invoke {
             Invoke::Tool(tool, args) => Running::Tool(tool.call(args, ctx)),

@@ -26,6 +26,7 @@ use tokio::task::{JoinError, JoinSet};
 use tracing::Instrument;
 
 use super::client_requests::{ClientLink, Pending};
+use super::context::HttpRequest;
 use super::dispatch::{Call, CallEnv, Dispatch, dispatch};
 use super::listen::ListenGuard;
 use super::request_token::RequestToken;
@@ -62,6 +63,8 @@ pub(crate) enum Route {
         outbox: OutboxSender,
         token: CancellationToken,
         detach: Option<CancellationToken>,
+        /// The HTTP request that carried the message.
+        request: HttpRequest,
     },
 }
 
@@ -329,7 +332,11 @@ impl SessionState {
             }
             Dispatch::Call(call) => self.spawn_call(id, call, route, &span),
             Dispatch::Task(call, capabilities) => {
-                let frame = match self.shared.tasks.start(&self.shared, call, capabilities) {
+                let http = match route {
+                    Route::Stream { request, .. } => Some(Arc::clone(request)),
+                    Route::Session => None,
+                };
+                let frame = match self.shared.tasks.start(&self.shared, call, capabilities, http) {
                     Ok(created) => {
                         self.count(m, Outcome::Ok);
                         encode_result(&id, created)
@@ -470,9 +477,9 @@ impl SessionState {
             Route::Stream { token, .. } => RequestToken::Ready(token.clone()),
         };
         let outbox = self.outbox(route).clone();
-        let detach = match route {
-            Route::Stream { detach, .. } => detach.clone(),
-            Route::Session => None,
+        let (detach, http) = match route {
+            Route::Stream { detach, request, .. } => (detach.clone(), Some(Arc::clone(request))),
+            Route::Session => (None, None),
         };
         let generation = call.generation;
         let label = std::mem::take(&mut call.label);
@@ -491,6 +498,7 @@ impl SessionState {
             task: None,
             server: self.handle.clone(),
             session_log_level: self.log_level,
+            http,
         });
         let first = {
             let mut cx = Context::from_waker(futures_util::task::noop_waker_ref());

@@ -2,16 +2,9 @@
 //! a request's SSE stream on its own, and one connection served on any
 //! byte stream. Built only with `--cfg fuzzing`.
 
-use std::convert::Infallible;
-
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::task::JoinSet;
-
-use super::{Http, MAX_HEAD_BYTES, body, service, session};
+use super::{McpService, body};
 use crate::server::Server;
-use crate::sync::{Arc, CancellationToken, Mutex, Semaphore};
+use crate::sync::{Arc, CancellationToken, Semaphore};
 
 /// For the fuzz targets (`crate::fuzzing`): the SSE events a request's
 /// stream numbered `stream` writes for `frames` (notifications, then the
@@ -56,30 +49,16 @@ pub(crate) async fn sse_events(
 }
 
 /// For the fuzz targets (`crate::fuzzing`): serves one HTTP/1.1 connection
-/// on `io` as the listener serves an accepted one.
-pub(crate) async fn serve_io<IO>(server: &Server, http: Option<Arc<Http>>, io: IO) -> Arc<Http>
-where
-    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-{
-    let config = &server.shared.config;
-    let http = http.unwrap_or_else(|| {
-        Arc::new(Http {
-            server: server.clone(),
-            sessions: session::Sessions::default(),
-            connections: Arc::new(Semaphore::new(config.http.max_connections)),
-            session_tasks: Mutex::new(JoinSet::new()),
-        })
-    });
-    let shared = Arc::clone(&http);
-    let service = service_fn(move |request| {
-        let http = Arc::clone(&shared);
-        async move { Ok::<_, Infallible>(service::handle(http, request).await) }
-    });
-    let mut builder = http1::Builder::new();
-    builder
-        .timer(TokioTimer::new())
-        .header_read_timeout(config.http.header_read_timeout)
-        .max_buf_size(MAX_HEAD_BYTES);
-    let _ = builder.serve_connection(TokioIo::new(io), service).await;
-    http
+/// on `io` as the built-in driver serves an accepted one, with `service`
+/// (a new one if `None`), which it returns for the next connection.
+pub(crate) async fn serve_io(
+    server: &Server,
+    service: Option<McpService>,
+    io: tokio::io::DuplexStream,
+) -> McpService {
+    let service = service.unwrap_or_else(|| server.http_service());
+    let connections = Arc::new(Semaphore::new(1));
+    let shutdown = server.shared.core.shutdown_token();
+    super::driver::connection(service.clone(), io, connections, shutdown).await;
+    service
 }

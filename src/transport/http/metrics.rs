@@ -10,14 +10,14 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
+use super::MAX_HEAD_BYTES;
 use super::body::{self, Body};
-use super::{ACCEPT_BACKOFF, MAX_HEAD_BYTES};
-use crate::metrics::incr;
 use crate::protocol::jsonrpc::{ErrorObject, INVALID_REQUEST};
 use crate::server::{METRICS_CONTENT_TYPE, Server};
+use crate::transport::accept::AcceptLoop;
+use crate::transport::listener::{Connection, Listener};
 
 /// Where the metrics are served.
 pub(crate) const PATH: &str = "/metrics";
@@ -25,12 +25,6 @@ pub(crate) const PATH: &str = "/metrics";
 /// Scrapers served at once by a metrics listener; more wait in the
 /// listener's backlog.
 const MAX_SCRAPERS: usize = 16;
-
-/// Why the metrics accept loop ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum MetricsQuit {
-    Shutdown,
-}
 
 /// The answer to a request for [`PATH`]: the metrics for GET (and HEAD),
 /// 405 otherwise.
@@ -61,43 +55,32 @@ impl Server {
     /// [`crate::ServerHandle::shutdown`] is called. Any other path is 404.
     /// At most 16 scrapers are served at once; each connection's headers
     /// must arrive within the HTTP `header_read_timeout`.
-    pub async fn serve_metrics(&self, listener: TcpListener) {
+    pub async fn serve_metrics<L: Listener>(&self, listener: L) {
         let shutdown = self.shared.core.shutdown_token();
-        let mut scrapers: JoinSet<()> = JoinSet::new();
-        let quit = loop {
-            tokio::select! {
-                biased;
-                // Cancel-safe: only waits.
-                () = shutdown.cancelled() => break MetricsQuit::Shutdown,
-                // Cancel-safe: unfinished tasks stay in the set.
-                Some(_) = scrapers.join_next(), if !scrapers.is_empty() => {}
-                // Cancel-safe: TcpListener::accept; not taken while
-                // MAX_SCRAPERS are being served (the backlog holds the rest).
-                accepted = listener.accept(), if scrapers.len() < MAX_SCRAPERS => match accepted {
-                    Ok((stream, _peer)) => {
-                        super::super::tcp::tune(&stream);
-                        scrapers.spawn(scrape(self.clone(), stream));
-                    }
-                    Err(e) => {
-                        incr(&self.shared.core.metrics_ref().accept_errors);
-                        tracing::warn!(error = %e, "metrics accept failed; retrying");
-                        tokio::select! {
-                            // Cancel-safe: only waits.
-                            () = shutdown.cancelled() => {}
-                            // Cancel-safe: a timer.
-                            () = tokio::time::sleep(ACCEPT_BACKOFF) => {}
-                        }
-                    }
-                },
-            }
+        let mut accept = AcceptLoop {
+            name: "metrics",
+            shutdown: &shutdown,
+            metrics: self.shared.core.metrics_ref(),
+            tasks: JoinSet::new(),
+            // Not accepted while MAX_SCRAPERS are being served (the
+            // listener's backlog holds the rest).
+            max_tasks: MAX_SCRAPERS,
         };
-        tracing::debug!(?quit, "metrics listener stopped");
-        scrapers.abort_all();
+        accept
+            .run(
+                listener,
+                |io, _peer, scrapers| {
+                    scrapers.spawn(scrape(self.clone(), io));
+                },
+                |_| {},
+            )
+            .await;
+        accept.tasks.abort_all();
     }
 }
 
 /// Serves one scraper's connection.
-async fn scrape(server: Server, stream: tokio::net::TcpStream) {
+async fn scrape<C: Connection>(server: Server, stream: C) {
     let timeout = server.shared.config.http.header_read_timeout;
     let service = service_fn(move |request: Request<Incoming>| {
         let response = if request.uri().path() == PATH {

@@ -11,41 +11,183 @@
 //! and DELETE without a session (2026-07-28 has neither); 202 for a
 //! notification or a response.
 
+use std::convert::Infallible;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
 use http_body_util::{BodyExt, Limited};
-use hyper::body::Incoming as IncomingBody;
+use hyper::body::{Body as HttpBody, Frame, SizeHint};
 
 use super::Http;
 use super::body::{self, Body};
 use super::headers::{self, LAST_EVENT_ID, METHOD, PROTOCOL_VERSION, SESSION_ID};
-use super::{ENDPOINT, session, stateless};
+use super::{session, stateless};
 use crate::metrics::incr;
 use crate::protocol::jsonrpc::{self, ErrorObject, INVALID_REQUEST, Incoming};
 use crate::protocol::mcp::{HANDSHAKE_VERSIONS, META_PROTOCOL_VERSION, STATELESS_VERSIONS};
+use crate::server::{HttpRequest, Server, ShutdownReport};
 use crate::sync::Arc;
 
-fn refused(status: StatusCode, message: impl Into<String>) -> http::Response<Body> {
+/// MCP over Streamable HTTP as a service: a hyper
+/// [`Service`](hyper::service::Service) and a tower
+/// [`Service`](tower_service::Service) of `Request<B>` for any body `B`,
+/// to serve with your own hyper connection loop or to mount in axum
+/// (`Router::route_service("/mcp", service)`) behind your own tower
+/// layers. Made by [`Server::http_service`]; cheap to clone (every clone
+/// serves the same sessions).
+///
+/// It answers every request it is given as the MCP endpoint, whatever the
+/// path (the router in front of it chose it). Sessions, listen streams,
+/// SSE, the `Host` and `Origin` checks, the body limit and timeout, the
+/// session and stateless-request caps and shutdown work as under the
+/// built-in driver ([`Server::serve_http`]). What only the driver does,
+/// because only it owns the connections:
+///
+/// - `max_connections` and `header_read_timeout`: your server's own
+///   connection limit and timeouts apply instead;
+/// - noticing a client that went away while its request runs and hyper is
+///   not reading (a pipelining client): here such a request runs until its
+///   answer, its timeout, or until your server drops its response;
+/// - a graceful end of every connection on shutdown: after
+///   [`crate::ServerHandle::shutdown`], every SSE stream of this service
+///   ends and new requests are refused, so your server's own graceful
+///   shutdown completes; then [`McpService::drain`] waits for the sessions.
+#[derive(Clone)]
+pub struct McpService {
+    http: Arc<Http>,
+}
+
+impl fmt::Debug for McpService {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("McpService")
+            .field("sessions", &self.http.sessions.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Server {
+    /// Streamable HTTP as a service to mount in your own hyper or axum
+    /// stack (see [`McpService`]), configured by this server's
+    /// [`crate::config::HttpConfig`]. Each call makes a service with
+    /// sessions of its own; clone it to share them.
+    pub fn http_service(&self) -> McpService {
+        McpService {
+            http: Arc::new(Http::new(self.clone())),
+        }
+    }
+}
+
+impl McpService {
+    pub(crate) fn shared(&self) -> &Arc<Http> {
+        &self.http
+    }
+
+    /// Waits for this service's sessions to end after
+    /// [`crate::ServerHandle::shutdown`] (each sees its token cancelled
+    /// and ends at once), aborts any still running after the shutdown
+    /// grace, and returns the report. Call it once, after shutdown; until
+    /// shutdown the sessions it waits for keep running.
+    pub async fn drain(&self) -> ShutdownReport {
+        let sessions = std::mem::take(&mut *self.http.session_tasks.lock());
+        self.http.server.drain(sessions, 0).await
+    }
+
+    /// Answers one request (what both `Service` impls call).
+    pub async fn handle<B>(&self, request: Request<B>) -> http::Response<McpBody>
+    where
+        B: HttpBody + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        handle(&self.http, request).await.map(McpBody)
+    }
+}
+
+/// The future of one request of [`McpService`].
+pub type McpFuture = Pin<Box<dyn Future<Output = Result<http::Response<McpBody>, Infallible>> + Send>>;
+
+impl<B> hyper::service::Service<Request<B>> for McpService
+where
+    B: HttpBody + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Response = http::Response<McpBody>;
+    type Error = Infallible;
+    type Future = McpFuture;
+
+    fn call(&self, request: Request<B>) -> McpFuture {
+        let http = Arc::clone(&self.http);
+        Box::pin(async move { Ok(handle(&http, request).await.map(McpBody)) })
+    }
+}
+
+impl<B> tower_service::Service<Request<B>> for McpService
+where
+    B: HttpBody + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Response = http::Response<McpBody>;
+    type Error = Infallible;
+    type Future = McpFuture;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        // Every cap answers a request at once (503) rather than holding it.
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<B>) -> McpFuture {
+        hyper::service::Service::call(&*self, request)
+    }
+}
+
+/// The body of every answer of [`McpService`]: one JSON message, or a
+/// Server-Sent Events stream.
+pub struct McpBody(pub(crate) Body);
+
+impl fmt::Debug for McpBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("McpBody").finish_non_exhaustive()
+    }
+}
+
+impl HttpBody for McpBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        Pin::new(&mut self.0).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.0.size_hint()
+    }
+}
+
+pub(super) fn refused(status: StatusCode, message: impl Into<String>) -> http::Response<Body> {
     body::error(status, None, &ErrorObject::new(INVALID_REQUEST, message))
 }
 
 /// Answers one request.
-pub(crate) async fn handle(http: Arc<Http>, request: Request<IncomingBody>) -> http::Response<Body> {
+pub(super) async fn handle<B>(http: &Arc<Http>, request: Request<B>) -> http::Response<Body>
+where
+    B: HttpBody + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let config = &http.server.shared.config.http;
-    if request.uri().path() == super::metrics::PATH && config.metrics_endpoint {
-        if !headers::host_allowed(config, request.headers())
-            || !headers::origin_allowed(config, request.headers())
-        {
-            return refused(StatusCode::FORBIDDEN, "Host or Origin not allowed");
-        }
-        return super::metrics::answer(&http.server, request.method());
-    }
-    if request.uri().path() != ENDPOINT {
-        return refused(
-            StatusCode::NOT_FOUND,
-            format!("no such endpoint; MCP is served at {ENDPOINT}"),
-        );
-    }
     if !headers::host_allowed(config, request.headers()) {
         return refused(StatusCode::FORBIDDEN, "Host not allowed");
     }
@@ -54,9 +196,9 @@ pub(crate) async fn handle(http: Arc<Http>, request: Request<IncomingBody>) -> h
     }
     let sid = headers::text(request.headers(), SESSION_ID).map(str::to_owned);
     match (request.method(), sid) {
-        (&Method::POST, sid) => post(&http, request, sid).await,
-        (&Method::GET, Some(sid)) => get(&http, request.headers(), &sid),
-        (&Method::DELETE, Some(sid)) => session::delete(&http, &sid),
+        (&Method::POST, sid) => post(http, request, sid).await,
+        (&Method::GET, Some(sid)) => get(http, request.headers(), &sid),
+        (&Method::DELETE, Some(sid)) => session::delete(http, &sid),
         (&Method::GET | &Method::DELETE, None) => not_allowed(request.headers()),
         _ => {
             let mut response = refused(StatusCode::METHOD_NOT_ALLOWED, "use POST, GET or DELETE");
@@ -110,7 +252,12 @@ fn get(http: &Http, headers: &HeaderMap, sid: &str) -> http::Response<Body> {
     session::standalone(http, sid, headers::text(headers, LAST_EVENT_ID))
 }
 
-async fn post(http: &Arc<Http>, request: Request<IncomingBody>, sid: Option<String>) -> http::Response<Body> {
+async fn post<B>(http: &Arc<Http>, request: Request<B>, sid: Option<String>) -> http::Response<Body>
+where
+    B: HttpBody + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let (parts, body) = request.into_parts();
     let headers = &parts.headers;
     let accepted = headers::accepted(headers);
@@ -163,11 +310,14 @@ async fn post(http: &Arc<Http>, request: Request<IncomingBody>, sid: Option<Stri
             return body::error(StatusCode::BAD_REQUEST, rejection.id.as_ref(), &rejection.error);
         }
     };
+    // What the handler may read of the request (`RequestContext::http_request`).
+    let parts: HttpRequest = Arc::new(parts);
+    let headers = &parts.headers;
     if let Some(sid) = sid {
         if let Some(response) = bad_session_version(headers) {
             return response;
         }
-        return session::post(http, &sid, incoming).await;
+        return session::post(http, &sid, incoming, &parts).await;
     }
     match incoming {
         // `initialize` opens a session unless it plainly names the
@@ -175,10 +325,10 @@ async fn post(http: &Arc<Http>, request: Request<IncomingBody>, sid: Option<Stri
         Incoming::Request { id, method, params }
             if method == "initialize" && !names_stateless(headers, params.meta()) =>
         {
-            session::initialize(http, id, params).await
+            session::initialize(http, id, params, &parts).await
         }
         Incoming::Request { id, method, params } if is_stateless(headers, params.meta()) => {
-            stateless::request(http, headers, id, &method, params).await
+            stateless::request(http, &parts, id, &method, params).await
         }
         Incoming::Notification { .. } | Incoming::Response { .. } if is_stateless(headers, None) => {
             stateless::accepted()

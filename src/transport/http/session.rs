@@ -30,6 +30,7 @@ use crate::config::{ReplicaId, stamped};
 use crate::core::{Directory, Mailbox, MailboxReceiver, SessionAttrs, SessionId, mailbox};
 use crate::protocol::jsonrpc::{ErrorObject, Incoming, RequestId, SERVER_AT_CAPACITY};
 use crate::protocol::params::Params;
+use crate::server::HttpRequest;
 use crate::server::client_requests::Pending;
 use crate::server::session::{Finished, Route, SessionState};
 use crate::sync::{Arc, AtomicU64, CancellationToken, Mutex, Ordering};
@@ -81,7 +82,12 @@ fn new_session_id(replica: Option<&ReplicaId>) -> String {
 
 /// A POST with `initialize` and no session: admits and registers a new
 /// session, starts its task, and answers the request on it.
-pub(crate) async fn initialize(http: &Arc<Http>, id: RequestId, params: Params<'_>) -> http::Response<Body> {
+pub(crate) async fn initialize(
+    http: &Arc<Http>,
+    id: RequestId,
+    params: Params<'_>,
+    request: &HttpRequest,
+) -> http::Response<Body> {
     let (session, outbox) = match super::admit(http, &id) {
         Ok(admitted) => admitted,
         Err(refusal) => return *refusal,
@@ -114,7 +120,7 @@ pub(crate) async fn initialize(http: &Arc<Http>, id: RequestId, params: Params<'
         method: "initialize".into(),
         params: params.into_owned(),
     };
-    let mut response = request(http, &entry, message).await;
+    let mut response = answer(http, &entry, message, request).await;
     let value = http::HeaderValue::from_str(&sid).expect("hex digits are a valid header value");
     response.headers_mut().insert(super::headers::SESSION_ID, value);
     response
@@ -125,7 +131,12 @@ pub(crate) async fn initialize(http: &Arc<Http>, id: RequestId, params: Params<'
 /// request the server sent the client) goes straight to the call waiting
 /// for it, not through the session's channel, which a session at its
 /// in-flight cap does not read.
-pub(crate) async fn post(http: &Http, sid: &str, incoming: Incoming<'_>) -> http::Response<Body> {
+pub(crate) async fn post(
+    http: &Http,
+    sid: &str,
+    incoming: Incoming<'_>,
+    request: &HttpRequest,
+) -> http::Response<Body> {
     let Some(entry) = http.sessions.get(sid) else {
         return not_found();
     };
@@ -146,12 +157,17 @@ pub(crate) async fn post(http: &Http, sid: &str, incoming: Incoming<'_>) -> http
             Err(refusal) => refusal.response(),
         };
     }
-    request(http, &entry, incoming.into_owned()).await
+    answer(http, &entry, incoming.into_owned(), request).await
 }
 
 /// Hands a request to its session with a stream of its own, then answers
 /// with what that stream yields.
-async fn request(http: &Http, entry: &HttpSession, message: Incoming<'static>) -> http::Response<Body> {
+async fn answer(
+    http: &Http,
+    entry: &HttpSession,
+    message: Incoming<'static>,
+    request: &HttpRequest,
+) -> http::Response<Body> {
     let token = entry.token.child_token();
     let core = &http.server.shared.core;
     let (outbox, rx) = core.request_outbox(entry.core_id, token.clone());
@@ -166,6 +182,7 @@ async fn request(http: &Http, entry: &HttpSession, message: Incoming<'static>) -
             outbox,
             token,
             detach: detach.clone(),
+            request: Arc::clone(request),
         },
     };
     if let Err(refusal) = deliver(http, entry, inbound).await {

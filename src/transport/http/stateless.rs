@@ -42,10 +42,10 @@ use crate::protocol::mcp::{
     STATELESS_VERSIONS, unsupported_version,
 };
 use crate::protocol::params::Params;
-use crate::server::Shared;
 use crate::server::dispatch::{Call, CallEnv, Dispatch, dispatch, is_stateless_method};
 use crate::server::request_token::RequestToken;
 use crate::server::session::{CallFuture, CallTask, InFlight};
+use crate::server::{HttpRequest, Shared};
 use crate::sync::{Arc, CancellationToken};
 
 /// The params field whose value `Mcp-Name` mirrors, per method.
@@ -104,11 +104,12 @@ fn validate(headers: &HeaderMap, method: &str, params: &Params<'_>) -> Result<()
 /// A stateless POST carrying one request.
 pub(crate) async fn request(
     http: &Http,
-    headers: &HeaderMap,
+    request: &HttpRequest,
     id: RequestId,
     method: &str,
     params: Params<'_>,
 ) -> http::Response<Body> {
+    let headers = &request.headers;
     if let Err(refusal) = validate(headers, method, &params) {
         return body::error(StatusCode::BAD_REQUEST, Some(&id), &refusal);
     }
@@ -157,7 +158,10 @@ pub(crate) async fn request(
         }
         Dispatch::Call(call) => call,
         Dispatch::Task(call, capabilities) => {
-            return match shared.tasks.start(shared, call, capabilities) {
+            return match shared
+                .tasks
+                .start(shared, call, capabilities, Some(Arc::clone(request)))
+            {
                 Ok(created) => {
                     count(Outcome::Ok);
                     body::json(StatusCode::OK, encode_result(&id, created))
@@ -188,7 +192,8 @@ pub(crate) async fn request(
     let (outbox, rx) = core.request_outbox(core.next_id(), token.clone());
     let cancel = CancelOnDrop(token.clone());
     let span = tracing::debug_span!("request", id = %id, method);
-    tokio::spawn(run(Arc::clone(shared), permit, id, call, outbox, token).instrument(span));
+    let http_request = Arc::clone(request);
+    tokio::spawn(run(Arc::clone(shared), permit, id, call, outbox, token, http_request).instrument(span));
     let answered = body::answer_or_stream(rx, &stop, None, |rx, first| {
         Sse::new(rx, 1, stop.clone())
             .priming(true)
@@ -247,6 +252,7 @@ async fn run(
     mut call: Call,
     outbox: OutboxSender,
     token: CancellationToken,
+    http: HttpRequest,
 ) {
     tracing::debug!("stateless request running");
     let gauge = InFlight::new(Arc::clone(shared.core.metrics_ref()), call.label.method());
@@ -271,6 +277,7 @@ async fn run(
         task: None,
         server,
         session_log_level: 0,
+        http: Some(http),
     });
     task.run(id, label, call, token, gauge).await;
     drop(permit);
