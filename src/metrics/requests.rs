@@ -9,38 +9,28 @@
 //! The latency histograms cover the methods that run a handler of the
 //! user's, from the dispatch of the request to its answer being queued.
 
+use crate::protocol::method::Method;
 use crate::sync::{AtomicU64, Ordering};
 
-/// The methods counted by name; anything else is counted as `other`.
-pub(crate) const METHODS: [&str; 19] = [
-    "initialize",
-    "ping",
-    "logging/setLevel",
-    "server/discover",
-    "tools/list",
-    "tools/call",
-    "resources/list",
-    "resources/templates/list",
-    "resources/read",
-    "resources/subscribe",
-    "resources/unsubscribe",
-    "prompts/list",
-    "prompts/get",
-    "completion/complete",
-    "subscriptions/listen",
-    "tasks/get",
-    "tasks/update",
-    "tasks/cancel",
-    "other",
-];
+/// The methods counted by name, in the order of [`Method::ALL`]; anything
+/// else is counted as `other`, last.
+pub(crate) const METHODS: [&str; Method::ALL.len() + 1] = {
+    let mut names = ["other"; Method::ALL.len() + 1];
+    let mut i = 0;
+    while i < Method::ALL.len() {
+        names[i] = Method::ALL[i].name();
+        i += 1;
+    }
+    names
+};
 
-/// The methods whose handler calls are timed, in the order of
-/// [`RequestStats::latency`].
+/// The methods whose handler calls are timed ([`Method::runs_handler`]),
+/// in the order of [`RequestStats::latency`] (and of `timed_index`).
 pub(crate) const TIMED: [&str; 4] = [
-    "tools/call",
-    "resources/read",
-    "prompts/get",
-    "completion/complete",
+    Method::ToolsCall.name(),
+    Method::ResourcesRead.name(),
+    Method::PromptsGet.name(),
+    Method::Complete.name(),
 ];
 
 /// Upper bounds of the latency buckets, in seconds (the last bucket,
@@ -89,33 +79,18 @@ impl Outcome {
 
 /// The index of `method` in [`METHODS`] (`other` for one not listed).
 pub(crate) fn method_index(method: &str) -> u8 {
-    let found = match method {
-        "initialize" => 0,
-        "ping" => 1,
-        "logging/setLevel" => 2,
-        "server/discover" => 3,
-        "tools/list" => 4,
-        "tools/call" => 5,
-        "resources/list" => 6,
-        "resources/templates/list" => 7,
-        "resources/read" => 8,
-        "resources/subscribe" => 9,
-        "resources/unsubscribe" => 10,
-        "prompts/list" => 11,
-        "prompts/get" => 12,
-        "completion/complete" => 13,
-        "subscriptions/listen" => 14,
-        "tasks/get" => 15,
-        "tasks/update" => 16,
-        "tasks/cancel" => 17,
-        _ => METHODS.len() - 1,
-    };
-    found as u8
+    Method::parse(method).map_or(METHODS.len() - 1, Method::index) as u8
 }
 
 /// The index in [`TIMED`] of the method numbered `method`, if it is timed.
 fn timed_index(method: u8) -> Option<usize> {
-    TIMED.iter().position(|name| method_index(name) == method)
+    match Method::ALL.get(usize::from(method))? {
+        Method::ToolsCall => Some(0),
+        Method::ResourcesRead => Some(1),
+        Method::PromptsGet => Some(2),
+        Method::Complete => Some(3),
+        _ => None,
+    }
 }
 
 /// One latency histogram: a count per bucket and the sum, in nanoseconds.
@@ -247,5 +222,13 @@ mod tests {
         let total: u64 = (0..TIMED.len()).map(|t| stats.latency(t).read().1).sum();
         assert_eq!(total, 1);
         assert_eq!(stats.latency(0).read().1, 1);
+        for method in crate::protocol::method::Method::ALL {
+            let timed = timed_index(method.index() as u8);
+            assert_eq!(timed.is_some(), method.runs_handler(), "{method:?}");
+            assert_eq!(
+                timed.map(|t| TIMED[t]),
+                method.runs_handler().then(|| method.name())
+            );
+        }
     }
 }

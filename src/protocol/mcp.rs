@@ -118,8 +118,10 @@ impl Lifecycle {
             }
             return Err(unsupported_version(requested));
         }
-        match (method, self.negotiated) {
-            ("initialize" | "ping" | "server/discover", _) => Ok(Generation::Unversioned),
+        let unversioned =
+            super::method::Method::parse(method).is_some_and(super::method::Method::unversioned);
+        match (unversioned, self.negotiated) {
+            (true, _) => Ok(Generation::Unversioned),
             (_, Some(version)) => Ok(Generation::Handshake(version)),
             (_, None) => Err(ErrorObject::new(
                 NOT_INITIALIZED,

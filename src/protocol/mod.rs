@@ -9,6 +9,7 @@ pub mod jsonrpc;
 pub mod listen;
 // Sealing needs HMAC, which model builds do not carry (nor need).
 pub mod mcp;
+pub mod method;
 pub mod params;
 #[cfg(not(any(loom, shuttle)))]
 pub mod request_state;

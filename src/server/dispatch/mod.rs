@@ -31,32 +31,9 @@ use crate::protocol::listen::ListenFilter;
 use crate::protocol::mcp::{
     Generation, Lifecycle, STATELESS_VERSIONS, cacheable, finish_result, log_level_rank, supported_versions,
 };
+use crate::protocol::method::Method;
 use crate::protocol::params::Params;
 use crate::sync::{Arc, CancellationToken};
-
-/// The methods a stateless (2026-07-28) request may call; the others
-/// (`initialize`, `ping`, `logging/setLevel`, `resources/subscribe`, ...)
-/// do not exist there.
-const STATELESS_METHODS: [&str; 13] = [
-    "tasks/get",
-    "tasks/update",
-    "tasks/cancel",
-    "server/discover",
-    "tools/list",
-    "tools/call",
-    "resources/list",
-    "resources/templates/list",
-    "resources/read",
-    "prompts/list",
-    "prompts/get",
-    "completion/complete",
-    "subscriptions/listen",
-];
-
-/// True if a stateless request may call `method`.
-pub(crate) fn is_stateless_method(method: &str) -> bool {
-    STATELESS_METHODS.contains(&method)
-}
 
 pub(crate) use running::CallFuture;
 use running::Running;
@@ -213,24 +190,31 @@ pub(crate) fn dispatch(
         Ok(generation) => generation,
         Err(error) => return Dispatch::Reply(Err(error)),
     };
-    if generation.is_stateless() && !is_stateless_method(method) {
+    // A method this generation does not have is not found (2026-07-28 has
+    // no `initialize`, `ping`, `logging/setLevel` or subscriptions; the
+    // handshake generation has no `subscriptions/listen`).
+    let in_generation = |m: &Method| {
+        if generation.is_stateless() {
+            m.stateless()
+        } else {
+            m.in_sessions()
+        }
+    };
+    let Some(known) = Method::parse(method).filter(in_generation) else {
         return Dispatch::Reply(Err(ErrorObject::method_not_found(method)));
-    }
+    };
     let reply = |result: Result<Value, ErrorObject>| {
         Dispatch::Reply(result.map(|r| finish_result(generation, r, &shared.info)))
     };
     let catalog = shared.catalog.snapshot();
     let ttl = shared.config.list_cache_ttl.as_millis() as u64;
-    // The common calls: their params are typed, not a JSON tree.
-    match method {
-        "tools/call" => return calls::tool(shared, &catalog, params, generation),
-        "resources/read" => return calls::read(shared, &catalog, params, generation),
-        "prompts/get" => return calls::prompt(shared, &catalog, params, generation),
-        _ => {}
-    }
-    let params = params.into_value();
-    match method {
-        "initialize" if !generation.is_stateless() => match lifecycle.initialize(params.as_ref()) {
+    // The common calls read their params typed; the rest as a JSON tree.
+    let json = |params: Params<'_>| params.into_value();
+    match known {
+        Method::ToolsCall => calls::tool(shared, &catalog, params, generation),
+        Method::ResourcesRead => calls::read(shared, &catalog, params, generation),
+        Method::PromptsGet => calls::prompt(shared, &catalog, params, generation),
+        Method::Initialize => match lifecycle.initialize(json(params).as_ref()) {
             Ok(version) => {
                 let mut result = json!({
                     "protocolVersion": version,
@@ -244,8 +228,8 @@ pub(crate) fn dispatch(
             }
             Err(error) => Dispatch::Reply(Err(error)),
         },
-        "ping" => reply(Ok(json!({}))),
-        "server/discover" => {
+        Method::Ping => reply(Ok(json!({}))),
+        Method::Discover => {
             let mut result = json!({
                 "supportedVersions": supported_versions(),
                 "capabilities": catalog.capabilities(),
@@ -262,32 +246,42 @@ pub(crate) fn dispatch(
                 &shared.info,
             )))
         }
-        "tools/list" | "resources/list" | "resources/templates/list" | "prompts/list" => {
+        Method::ToolsList | Method::ResourcesList | Method::TemplatesList | Method::PromptsList => {
             let kind = ListKind::of_method(method).expect("a list method");
-            match lists::list(&catalog, method, kind, params.as_ref(), shared.config.page_size) {
+            match lists::list(
+                &catalog,
+                method,
+                kind,
+                json(params).as_ref(),
+                shared.config.page_size,
+            ) {
                 Ok(page) => Dispatch::Ready(Answer::Page(page), generation),
                 Err(error) => Dispatch::Reply(Err(error)),
             }
         }
-        "completion/complete" => calls::complete(&catalog, params, generation),
-        "resources/subscribe" | "resources/unsubscribe" => {
-            match required_str(params.as_ref(), "uri", method) {
-                Ok(uri) => Dispatch::Subscribe {
-                    uri: uri.to_owned(),
-                    on: method == "resources/subscribe",
-                    generation,
-                },
+        Method::Complete => calls::complete(&catalog, json(params), generation),
+        Method::Subscribe | Method::Unsubscribe => match required_str(json(params).as_ref(), "uri", method) {
+            Ok(uri) => Dispatch::Subscribe {
+                uri: uri.to_owned(),
+                on: known == Method::Subscribe,
+                generation,
+            },
+            Err(error) => Dispatch::Reply(Err(error)),
+        },
+        Method::Listen => {
+            let params = json(params);
+            match ListenFilter::parse(params.as_ref()) {
+                Ok(filter)
+                    if filter.wants_tasks() && !declares_tasks(client_capabilities(params.as_ref())) =>
+                {
+                    Dispatch::Reply(Err(tasks_required()))
+                }
+                Ok(filter) => Dispatch::Listen(filter),
                 Err(error) => Dispatch::Reply(Err(error)),
             }
         }
-        "subscriptions/listen" if generation.is_stateless() => match ListenFilter::parse(params.as_ref()) {
-            Ok(filter) if filter.wants_tasks() && !declares_tasks(client_capabilities(params.as_ref())) => {
-                Dispatch::Reply(Err(tasks_required()))
-            }
-            Ok(filter) => Dispatch::Listen(filter),
-            Err(error) => Dispatch::Reply(Err(error)),
-        },
-        "tasks/get" | "tasks/update" | "tasks/cancel" => {
+        Method::TasksGet | Method::TasksUpdate | Method::TasksCancel => {
+            let params = json(params);
             if generation.is_stateless() && !declares_tasks(client_capabilities(params.as_ref())) {
                 return Dispatch::Reply(Err(tasks_required()));
             }
@@ -295,9 +289,9 @@ pub(crate) fn dispatch(
                 Ok(id) => id.to_owned(),
                 Err(error) => return Dispatch::Reply(Err(error)),
             };
-            let answer = match method {
-                "tasks/get" => shared.tasks.get(&id),
-                "tasks/cancel" => shared.tasks.cancel(shared, &id),
+            let answer = match known {
+                Method::TasksGet => shared.tasks.get(&id),
+                Method::TasksCancel => shared.tasks.cancel(shared, &id),
                 _ => match params.as_ref().and_then(|p| p.get("inputResponses")) {
                     Some(Value::Object(responses)) => shared.tasks.update(&id, responses),
                     _ => Err(ErrorObject::invalid_params(
@@ -307,7 +301,8 @@ pub(crate) fn dispatch(
             };
             reply(answer)
         }
-        "logging/setLevel" => {
+        Method::SetLogLevel => {
+            let params = json(params);
             let level = params
                 .as_ref()
                 .and_then(|p| p.get("level"))
@@ -320,6 +315,5 @@ pub(crate) fn dispatch(
                 ))),
             }
         }
-        _ => Dispatch::Reply(Err(ErrorObject::method_not_found(method))),
     }
 }

@@ -41,22 +41,13 @@ use crate::protocol::mcp::{
     HEADER_MISMATCH, Lifecycle, META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION, MISSING_CLIENT_CAPABILITY,
     STATELESS_VERSIONS, unsupported_version,
 };
+use crate::protocol::method::Method;
 use crate::protocol::params::Params;
-use crate::server::dispatch::{Call, CallEnv, Dispatch, dispatch, is_stateless_method};
+use crate::server::dispatch::{Call, CallEnv, Dispatch, dispatch};
 use crate::server::request_token::RequestToken;
 use crate::server::session::{CallFuture, CallTask, InFlight};
 use crate::server::{HttpRequest, Shared};
 use crate::sync::{Arc, CancellationToken};
-
-/// The params field whose value `Mcp-Name` mirrors, per method.
-fn named_field(method: &str) -> Option<&'static str> {
-    match method {
-        "tools/call" | "prompts/get" => Some("name"),
-        "resources/read" => Some("uri"),
-        "tasks/get" | "tasks/update" | "tasks/cancel" => Some("taskId"),
-        _ => None,
-    }
-}
 
 /// Why a request was refused before it ran: HTTP 400 and this error.
 type Refusal = ErrorObject;
@@ -86,7 +77,7 @@ fn validate(headers: &HeaderMap, method: &str, params: &Params<'_>) -> Result<()
     if headers::text(headers, METHOD) != Some(method) {
         return Err(mismatch("the Mcp-Method header does not match the method"));
     }
-    if let Some(field) = named_field(method) {
+    if let Some(field) = Method::parse(method).and_then(Method::named_field) {
         let named = params.str_member(field);
         let header = headers::text(headers, NAME).map(headers::decoded);
         if named.is_some() && header.as_ref().and_then(|h| h.as_deref().ok()) != named {
@@ -113,7 +104,7 @@ pub(crate) async fn request(
     if let Err(refusal) = validate(headers, method, &params) {
         return body::error(StatusCode::BAD_REQUEST, Some(&id), &refusal);
     }
-    if !is_stateless_method(method) {
+    if !Method::parse(method).is_some_and(Method::stateless) {
         return body::error(
             StatusCode::NOT_FOUND,
             Some(&id),
