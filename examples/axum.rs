@@ -14,81 +14,94 @@
 //! streams, so that axum's graceful shutdown can finish; then the service
 //! drains its sessions.
 
-use std::net::SocketAddr;
+// Model builds (`--cfg loom` / `--cfg shuttle`, see README "Model checking")
+// have no tokio: the example is empty there.
+#[cfg(not(any(loom, shuttle)))]
+mod example {
+    use std::net::SocketAddr;
 
-use axum::Router;
-use axum::extract::Request;
-use axum::middleware::{self, Next};
-use axum::response::Response;
-use axum::routing::get;
-use mcp_server_core::{RequestContext, Server, Tool, ToolOutput};
-use serde_json::json;
+    use axum::Router;
+    use axum::extract::Request;
+    use axum::middleware::{self, Next};
+    use axum::response::Response;
+    use axum::routing::get;
+    use mcp_server_core::{RequestContext, Server, Tool, ToolOutput};
+    use serde_json::json;
 
-/// Who is calling, as the application's own layer decided.
-#[derive(Debug, Clone)]
-struct Caller(String);
+    /// Who is calling, as the application's own layer decided.
+    #[derive(Debug, Clone)]
+    struct Caller(String);
 
-/// The application's layer: names the caller of every request.
-async fn identify(mut request: Request, next: Next) -> Response {
-    let caller = request
-        .headers()
-        .get("x-caller")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("anonymous")
-        .to_owned();
-    request.extensions_mut().insert(Caller(caller));
-    next.run(request).await
+    /// The application's layer: names the caller of every request.
+    async fn identify(mut request: Request, next: Next) -> Response {
+        let caller = request
+            .headers()
+            .get("x-caller")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("anonymous")
+            .to_owned();
+        request.extensions_mut().insert(Caller(caller));
+        next.run(request).await
+    }
+
+    /// `whoami`: the caller the layer found, and the client's `User-Agent`.
+    fn whoami() -> Tool {
+        Tool::new(
+            "whoami",
+            "Says who is calling, as the HTTP layer in front of the server decided.",
+            json!({"type": "object", "properties": {}}),
+            |_args, ctx: RequestContext| async move {
+                let Some(request) = ctx.http_request() else {
+                    return Ok(ToolOutput::text("not called over HTTP"));
+                };
+                let caller = request
+                    .extensions
+                    .get::<Caller>()
+                    .map_or("nobody", |c| c.0.as_str());
+                let agent = request
+                    .headers
+                    .get(http::header::USER_AGENT)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("unknown");
+                Ok(ToolOutput::text(format!("{caller} (user agent: {agent})")))
+            },
+        )
+    }
+
+    pub(crate) async fn main() -> Result<(), Box<dyn std::error::Error>> {
+        let addr: SocketAddr = std::env::args()
+            .nth(1)
+            .unwrap_or_else(|| "127.0.0.1:3000".to_owned())
+            .parse()?;
+        let server = Server::builder().builtin_tools().tool(whoami()).build();
+        let handle = server.handle();
+        let mcp = server.http_service();
+        let app = Router::new()
+            .route("/health", get(|| async { "ok" }))
+            .route_service("/mcp", mcp.clone())
+            .layer(middleware::from_fn(identify));
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        println!("MCP at http://{}/mcp", listener.local_addr()?);
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = tokio::signal::ctrl_c().await;
+                handle.shutdown();
+            })
+            .await?;
+        let report = mcp.drain().await;
+        println!(
+            "stopped: {} sessions closed, {} aborted",
+            report.sessions_closed, report.sessions_aborted
+        );
+        Ok(())
+    }
 }
 
-/// `whoami`: the caller the layer found, and the client's `User-Agent`.
-fn whoami() -> Tool {
-    Tool::new(
-        "whoami",
-        "Says who is calling, as the HTTP layer in front of the server decided.",
-        json!({"type": "object", "properties": {}}),
-        |_args, ctx: RequestContext| async move {
-            let Some(request) = ctx.http_request() else {
-                return Ok(ToolOutput::text("not called over HTTP"));
-            };
-            let caller = request
-                .extensions
-                .get::<Caller>()
-                .map_or("nobody", |c| c.0.as_str());
-            let agent = request
-                .headers
-                .get(http::header::USER_AGENT)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("unknown");
-            Ok(ToolOutput::text(format!("{caller} (user agent: {agent})")))
-        },
-    )
-}
-
+#[cfg(not(any(loom, shuttle)))]
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let addr: SocketAddr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:3000".to_owned())
-        .parse()?;
-    let server = Server::builder().builtin_tools().tool(whoami()).build();
-    let handle = server.handle();
-    let mcp = server.http_service();
-    let app = Router::new()
-        .route("/health", get(|| async { "ok" }))
-        .route_service("/mcp", mcp.clone())
-        .layer(middleware::from_fn(identify));
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    println!("MCP at http://{}/mcp", listener.local_addr()?);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            let _ = tokio::signal::ctrl_c().await;
-            handle.shutdown();
-        })
-        .await?;
-    let report = mcp.drain().await;
-    println!(
-        "stopped: {} sessions closed, {} aborted",
-        report.sessions_closed, report.sessions_aborted
-    );
-    Ok(())
+    example::main().await
 }
+
+#[cfg(any(loom, shuttle))]
+fn main() {}
