@@ -1,6 +1,6 @@
 //! Error types, one per failure domain.
 
-use crate::core::SessionId;
+use crate::session_id::SessionId;
 
 /// Why a connection was not admitted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

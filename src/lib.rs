@@ -41,6 +41,7 @@ pub mod config;
 pub mod core;
 pub mod error;
 mod metrics;
+mod session_id;
 // JSON-RPC and the MCP lifecycle as the engine reads them: public for the
 // fuzz targets and the benchmarks only, not part of the documented API.
 #[doc(hidden)]

@@ -34,19 +34,9 @@ pub use outbox::{Envelope, OutboxReceiver, OutboxSender};
 pub use subscribers::{Subscribers, Subscription};
 pub use tasks::{TaskRefusal, TaskSnapshot, TaskStatus, TaskTable};
 
-use std::fmt;
-
 use crate::sync::{AtomicU8, Mutex, Ordering};
 
-/// The id of a session, unique for the life of a server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
-pub struct SessionId(pub u64);
-
-impl fmt::Display for SessionId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
-    }
-}
+pub use crate::session_id::SessionId;
 
 /// A `notify_gate` value that lets no broadcast through.
 pub const GATE_CLOSED: u8 = u8::MAX;

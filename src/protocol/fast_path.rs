@@ -23,9 +23,10 @@ use std::borrow::Cow;
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::{Map, Value};
 
-use super::jsonrpc::{Incoming, RequestId};
+use super::incoming::Incoming;
 use super::mcp::META_CLIENT_INFO;
 use super::params::{CallKind, CallParams, Params, non_null};
+use super::request_id::RequestId;
 
 /// Deepest nesting of a value this reader passes to serde_json; deeper
 /// lines go to the general reader, which judges them against serde_json's

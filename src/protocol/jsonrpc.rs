@@ -3,156 +3,19 @@
 //! Pure: no I/O, no tokio. Every way a line can be wrong maps to the error
 //! the JSON-RPC specification names for it.
 
-use std::borrow::Cow;
-
 use bytes::Bytes;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 
-use super::envelope::{Envelope, Loose, ParamsText, read_later};
+use super::envelope::{Envelope, ParamsText, read_later};
+pub use super::error_object::{
+    ErrorObject, INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, NOT_INITIALIZED,
+    PARSE_ERROR, REQUEST_TIMED_OUT, SERVER_AT_CAPACITY,
+};
+pub use super::incoming::Incoming;
+use super::loose::Loose;
 use super::params::Params;
-
-/// Invalid JSON was received.
-pub const PARSE_ERROR: i64 = -32700;
-/// The JSON is not a valid JSON-RPC request.
-pub const INVALID_REQUEST: i64 = -32600;
-/// The method does not exist or is not available.
-pub const METHOD_NOT_FOUND: i64 = -32601;
-/// Invalid method parameters.
-pub const INVALID_PARAMS: i64 = -32602;
-/// Internal error (a handler failed or panicked).
-pub const INTERNAL_ERROR: i64 = -32603;
-/// Implementation-defined server error: the server is at capacity.
-pub const SERVER_AT_CAPACITY: i64 = -32000;
-/// Implementation-defined server error: the request timed out.
-pub const REQUEST_TIMED_OUT: i64 = -32001;
-/// Implementation-defined server error: the session is not initialized.
-pub const NOT_INITIALIZED: i64 = -32002;
-
-/// A request id: a string or an integer, echoed back verbatim.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum RequestId {
-    /// An integer id.
-    Number(i64),
-    /// A string id.
-    String(String),
-}
-
-impl RequestId {
-    /// Reads an id from a JSON value (a string or an integer).
-    pub fn from_value(value: &Value) -> Option<Self> {
-        match value {
-            Value::String(s) => Some(Self::String(s.clone())),
-            Value::Number(n) => n.as_i64().map(Self::Number),
-            _ => None,
-        }
-    }
-}
-
-/// As it appears in the JSON: a number as is, a string in quotes (so a
-/// log tells `1` from `"1"`).
-impl std::fmt::Display for RequestId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Number(n) => write!(f, "{n}"),
-            Self::String(s) => write!(f, "{s:?}"),
-        }
-    }
-}
-
-/// The error object of a JSON-RPC error response.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
-#[error("JSON-RPC error {code}: {message}")]
-pub struct ErrorObject {
-    /// The error code.
-    pub code: i64,
-    /// A short description.
-    pub message: String,
-    /// Extra information.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub data: Option<Value>,
-}
-
-impl ErrorObject {
-    /// An error with `code` and `message`.
-    pub fn new(code: i64, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-            data: None,
-        }
-    }
-
-    /// Adds `data`.
-    pub fn with_data(mut self, data: Value) -> Self {
-        self.data = Some(data);
-        self
-    }
-
-    /// -32601 for `method`.
-    pub fn method_not_found(method: &str) -> Self {
-        Self::new(METHOD_NOT_FOUND, format!("method not found: {method}"))
-    }
-
-    /// -32602 with `message`.
-    pub fn invalid_params(message: impl Into<String>) -> Self {
-        Self::new(INVALID_PARAMS, message)
-    }
-
-    /// -32603 with `message`.
-    pub fn internal(message: impl Into<String>) -> Self {
-        Self::new(INTERNAL_ERROR, message)
-    }
-}
-
-/// One message from a client, borrowing from its line where it can.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Incoming<'a> {
-    /// A request: it expects a response.
-    Request {
-        /// Its id.
-        id: RequestId,
-        /// The method.
-        method: Cow<'a, str>,
-        /// The params object or array, read as the method needs.
-        params: Params<'a>,
-    },
-    /// A notification: no response.
-    Notification {
-        /// The method.
-        method: Cow<'a, str>,
-        /// The params, read as JSON.
-        params: Params<'a>,
-    },
-    /// A response to a request the server sent.
-    Response {
-        /// The id of the server's request.
-        id: RequestId,
-        /// Its `result`, or its `error` (a malformed error object becomes
-        /// -32603 saying so).
-        outcome: Result<Value, ErrorObject>,
-    },
-}
-
-impl Incoming<'_> {
-    /// The same message, owning what it borrowed from its line (to be
-    /// handed on without reading the line again).
-    pub fn into_owned(self) -> Incoming<'static> {
-        match self {
-            Self::Request { id, method, params } => Incoming::Request {
-                id,
-                method: Cow::Owned(method.into_owned()),
-                params: params.into_owned(),
-            },
-            Self::Notification { method, params } => Incoming::Notification {
-                method: Cow::Owned(method.into_owned()),
-                params: params.into_owned(),
-            },
-            Self::Response { id, outcome } => Incoming::Response { id, outcome },
-        }
-    }
-}
+pub use super::request_id::RequestId;
 
 /// A line that is not a valid message, and what to answer.
 #[derive(Debug, Clone, PartialEq)]

@@ -13,7 +13,7 @@
 
 use serde_json::{Value, json};
 
-use super::jsonrpc::{ErrorObject, INVALID_REQUEST, NOT_INITIALIZED};
+use super::error_object::{ErrorObject, INVALID_REQUEST, NOT_INITIALIZED};
 
 /// Versions reached through the `initialize` handshake, newest first.
 pub const HANDSHAKE_VERSIONS: [&str; 4] = ["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"];

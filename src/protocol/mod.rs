@@ -3,13 +3,17 @@
 //! Pure: no I/O and no tokio, so it builds in every mode.
 
 mod envelope;
+mod error_object;
 pub(crate) mod fast_path;
 pub mod header_params;
+mod incoming;
 pub mod jsonrpc;
 pub mod listen;
+mod loose;
 // Sealing needs HMAC, which model builds do not carry (nor need).
 pub mod mcp;
 pub mod method;
 pub mod params;
+mod request_id;
 #[cfg(not(any(loom, shuttle)))]
 pub mod request_state;

@@ -13,8 +13,8 @@ use std::fmt;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
-use super::envelope::{Loose, member_names};
-use super::jsonrpc::ErrorObject;
+use super::error_object::ErrorObject;
+use super::loose::{Loose, member_names};
 use super::mcp::META_CLIENT_INFO;
 
 /// The params of one message.

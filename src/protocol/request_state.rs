@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::Sha256;
 
-use super::jsonrpc::ErrorObject;
+use super::error_object::ErrorObject;
 
 type HmacSha256 = Hmac<Sha256>;
 

@@ -10,6 +10,7 @@ use crate::protocol::jsonrpc::{RequestId, encode_notification};
 use crate::protocol::mcp::log_level_rank;
 use crate::server::ServerHandle;
 use crate::server::client_requests::{ClientLink, InputError};
+use crate::server::http_request::HttpRequest;
 use crate::server::input_round::InputRound;
 use crate::server::request_token::RequestToken;
 use crate::server::tasks::TaskLink;
@@ -43,10 +44,6 @@ pub struct RequestContext {
     /// The HTTP request that carried the call, when one did.
     pub(crate) http: Option<HttpRequest>,
 }
-
-/// The parts of the HTTP request that carried a call (method, URI,
-/// headers, extensions), shared by everything that serves it.
-pub(crate) type HttpRequest = Arc<http::request::Parts>;
 
 impl RequestContext {
     /// The id of the request.

@@ -18,6 +18,7 @@ pub(crate) mod drain;
 #[cfg(feature = "metrics")]
 mod exporter;
 pub mod handler;
+mod http_request;
 mod input_round;
 pub mod listen;
 pub(crate) mod request_token;
@@ -32,11 +33,11 @@ pub use catalog::prompts::{Prompt, PromptArgs, PromptArgument, PromptOutput};
 pub use catalog::resources::{ReadRequest, Resource, ResourceTemplate};
 pub use client_requests::{InputError, MAX_PENDING};
 pub use content::{Content, ResourceContents};
-pub(crate) use context::HttpRequest;
 pub use context::RequestContext;
 #[cfg(feature = "metrics")]
 pub use exporter::METRICS_CONTENT_TYPE;
 pub use handler::HandlerError;
+pub(crate) use http_request::HttpRequest;
 pub use listen::{BusMetrics, EventBus, InProcessBus, Listeners};
 pub use resource_subs::MAX_SUBSCRIBED_BYTES_PER_SESSION;
 pub use tasks::TaskSupport;

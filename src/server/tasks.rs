@@ -17,8 +17,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::{Map, Value, json};
 
 use super::client_requests::{InputError, capability_for};
-use super::context::HttpRequest;
 use super::dispatch::{Call, CallEnv};
+use super::http_request::HttpRequest;
 use super::request_token::RequestToken;
 use super::{ServerHandle, Shared};
 use crate::config::{ReplicaId, stamped};

@@ -72,6 +72,21 @@ pub trait Connection: AsyncRead + AsyncWrite + Unpin + Send + Sized + 'static {
     }
 }
 
+impl Connection for TcpConnection {
+    type Reader = TcpConnection;
+    type Writer = TcpConnection;
+
+    /// Two handles on the same socket: reads and writes of a TCP socket
+    /// are independent, so they need no lock between them.
+    fn into_split(self) -> (Self, Self) {
+        (self.clone(), self)
+    }
+
+    fn watch(&self) -> Option<PeerWatch> {
+        Some(PeerWatch::on(self))
+    }
+}
+
 impl Listener for tokio::net::TcpListener {
     type Io = TcpConnection;
     type Addr = std::net::SocketAddr;

@@ -20,7 +20,6 @@ use std::task::{Context, Poll, ready};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
-use super::listener::Connection;
 use crate::sync::Arc;
 
 /// An accepted TCP connection (with `TCP_NODELAY` set), shareable between
@@ -53,20 +52,12 @@ impl TcpConnection {
     }
 }
 
-impl Connection for TcpConnection {
-    type Reader = TcpConnection;
-    type Writer = TcpConnection;
-
-    fn into_split(self) -> (Self, Self) {
-        (self.clone(), self)
-    }
-
-    fn watch(&self) -> Option<PeerWatch> {
-        Some(PeerWatch(Arc::clone(&self.0)))
-    }
-}
-
 impl PeerWatch {
+    /// A watch on `connection`'s socket.
+    pub(crate) fn on(connection: &TcpConnection) -> Self {
+        Self(Arc::clone(&connection.0))
+    }
+
     /// Resolves when the peer has closed the connection (or it failed) and
     /// nothing it sent is waiting unread; pending forever once it has sent
     /// more (until that is read there is nothing to learn, and the watch

@@ -26,8 +26,8 @@ use tokio::task::{JoinError, JoinSet};
 use tracing::Instrument;
 
 use super::client_requests::{ClientLink, Pending};
-use super::context::HttpRequest;
 use super::dispatch::{Call, CallEnv, Dispatch, dispatch};
+use super::http_request::HttpRequest;
 use super::listen::ListenGuard;
 use super::request_token::RequestToken;
 use super::resource_subs::MAX_SUBSCRIBED_BYTES_PER_SESSION;
