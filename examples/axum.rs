@@ -17,7 +17,7 @@
 // Model builds (`--cfg loom` / `--cfg shuttle`, see README "Model checking")
 // have no tokio: the example is empty there.
 #[cfg(not(any(loom, shuttle)))]
-mod example {
+pub(crate) mod example {
     use std::net::SocketAddr;
 
     use axum::Router;
@@ -25,7 +25,7 @@ mod example {
     use axum::middleware::{self, Next};
     use axum::response::Response;
     use axum::routing::get;
-    use mcp_server_core::{RequestContext, Server, Tool, ToolOutput};
+    use mcp_server_core::{McpService, RequestContext, Server, Tool, ToolOutput};
     use serde_json::json;
 
     /// Who is calling, as the application's own layer decided.
@@ -68,18 +68,31 @@ mod example {
         )
     }
 
-    pub(crate) async fn main() -> Result<(), Box<dyn std::error::Error>> {
-        let addr: SocketAddr = std::env::args()
-            .nth(1)
-            .unwrap_or_else(|| "127.0.0.1:3000".to_owned())
-            .parse()?;
-        let server = Server::builder().builtin_tools().tool(whoami()).build();
-        let handle = server.handle();
+    /// The application: `/health`, and the server's MCP service at `/mcp`,
+    /// both behind `identify`. Also the service, to drain it at the end.
+    /// (`tests/embed_axum.rs` serves this same router.)
+    pub(crate) fn app(server: &Server) -> (Router, McpService) {
         let mcp = server.http_service();
         let app = Router::new()
             .route("/health", get(|| async { "ok" }))
             .route_service("/mcp", mcp.clone())
             .layer(middleware::from_fn(identify));
+        (app, mcp)
+    }
+
+    /// The server: the built-in tools and `whoami`.
+    pub(crate) fn server() -> Server {
+        Server::builder().builtin_tools().tool(whoami()).build()
+    }
+
+    pub(crate) async fn main() -> Result<(), Box<dyn std::error::Error>> {
+        let addr: SocketAddr = std::env::args()
+            .nth(1)
+            .unwrap_or_else(|| "127.0.0.1:3000".to_owned())
+            .parse()?;
+        let server = server();
+        let handle = server.handle();
+        let (app, mcp) = app(&server);
         let listener = tokio::net::TcpListener::bind(addr).await?;
         println!("MCP at http://{}/mcp", listener.local_addr()?);
         axum::serve(listener, app)

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use support::HANG;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::BufReader;
 
 const BIN: &str = env!("CARGO_BIN_EXE_mcp-server-core");
 
@@ -80,16 +80,7 @@ fn initialize() -> Value {
 
 async fn initialize_over(path: &Path) -> Value {
     let stream = tokio::net::UnixStream::connect(path).await.expect("connect");
-    let mut stream = BufReader::new(stream);
-    let mut line = initialize().to_string();
-    line.push('\n');
-    stream.get_mut().write_all(line.as_bytes()).await.unwrap();
-    let mut answer = String::new();
-    tokio::time::timeout(HANG, stream.read_line(&mut answer))
-        .await
-        .expect("an answer in time")
-        .unwrap();
-    serde_json::from_str(&answer).expect("a JSON line")
+    support::ask_line(&mut BufReader::new(stream), &initialize()).await
 }
 
 #[tokio::test]

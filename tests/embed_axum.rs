@@ -1,6 +1,6 @@
-//! The HTTP service embedded in someone else's stack: mounted in an axum
-//! router behind a tower layer of the test's own, and served by a plain
-//! hyper connection loop. A handler reads a header and what the layer put
+//! The HTTP service embedded in someone else's stack: the axum example's
+//! own router (`examples/axum.rs`, included here), with MCP behind the
+//! example's tower layer, and a plain hyper connection loop. A handler reads a header and what the layer put
 //! in the request's extensions, in both protocol generations; an ordinary
 //! route beside it still answers; shutdown ends the service's streams so
 //! that axum's graceful shutdown finishes, and `drain` reports the
@@ -13,60 +13,19 @@ mod support;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 
-use axum::Router;
-use axum::extract::Request;
-use axum::middleware::{self, Next};
-use axum::response::Response;
-use axum::routing::get;
 use http::{Method, StatusCode};
-use mcp_server_core::{McpService, RequestContext, Server, ServerHandle, ShutdownReport, Tool, ToolOutput};
+use mcp_server_core::{McpService, Server, ServerHandle, ShutdownReport};
 use serde_json::{Value, json};
 use support::HANG;
 use support::http::{Session, post, send_to, stateless_params};
 use tokio::task::JoinHandle;
 
-/// What the test's layer found.
-#[derive(Debug, Clone)]
-struct Caller(String);
+/// The example itself (`examples/axum.rs`): its router, layer and tools.
+#[path = "../examples/axum.rs"]
+#[allow(dead_code)]
+mod axum_example;
 
-async fn identify(mut request: Request, next: Next) -> Response {
-    let caller = request
-        .headers()
-        .get("x-caller")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("anonymous")
-        .to_owned();
-    request.extensions_mut().insert(Caller(caller));
-    next.run(request).await
-}
-
-/// Answers with the caller from the extensions and the `x-trace` header,
-/// or says there is no HTTP request.
-fn whoami() -> Tool {
-    Tool::new(
-        "whoami",
-        "Who is calling.",
-        json!({"type": "object"}),
-        |_args, ctx: RequestContext| async move {
-            let text = match ctx.http_request() {
-                None => "no HTTP request".to_owned(),
-                Some(request) => {
-                    let caller = request
-                        .extensions
-                        .get::<Caller>()
-                        .map_or("none", |c| c.0.as_str());
-                    let trace = request
-                        .headers
-                        .get("x-trace")
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or("-");
-                    format!("{caller} {trace} {}", request.method)
-                }
-            };
-            Ok(ToolOutput::text(text))
-        },
-    )
-}
+use axum_example::example;
 
 struct Embedded {
     addr: SocketAddr,
@@ -75,16 +34,12 @@ struct Embedded {
     join: JoinHandle<()>,
 }
 
-/// The server's service at `/mcp` of an axum router, beside `/health`,
-/// behind `identify`.
+/// The example's router (its service at `/mcp` beside `/health`, behind
+/// its `identify` layer), served by axum.
 async fn start_axum() -> Embedded {
-    let server = Server::builder().builtin_tools().tool(whoami()).build();
+    let server = example::server();
     let handle = server.handle();
-    let mcp = server.http_service();
-    let app = Router::new()
-        .route("/health", get(|| async { "ok" }))
-        .route_service("/mcp", mcp.clone())
-        .layer(middleware::from_fn(identify));
+    let (app, mcp) = example::app(&server);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let stop = handle.clone();
@@ -141,18 +96,18 @@ async fn a_handler_reads_the_layers_extension_and_a_header_in_a_2025_session() {
             ("mcp-session-id", &session.id),
             ("mcp-protocol-version", "2025-11-25"),
             ("x-caller", "alice"),
-            ("x-trace", "t-1"),
+            ("user-agent", "agent-1"),
         ],
         &call(1, "whoami"),
     )
     .await;
     assert_eq!(answer.status, StatusCode::OK);
-    assert_eq!(text(&answer.json().await), "alice t-1 POST");
+    assert_eq!(text(&answer.json().await), "alice (user agent: agent-1)");
     // Each POST is its own request: the next one's layer found someone else.
     let answer = session
         .request(2, "tools/call", call(2, "whoami")["params"].clone())
         .await;
-    assert_eq!(text(&answer), "anonymous - POST");
+    assert_eq!(text(&answer), "anonymous (user agent: unknown)");
     let echoed = session
         .request(
             3,
@@ -183,7 +138,7 @@ async fn a_handler_reads_the_layers_extension_in_a_stateless_request() {
     )
     .await;
     assert_eq!(answer.status, StatusCode::OK);
-    assert_eq!(text(&answer.json().await), "bob - POST");
+    assert_eq!(text(&answer.json().await), "bob (user agent: unknown)");
     app.stop().await;
 }
 
@@ -214,7 +169,7 @@ async fn shutdown_ends_an_open_stream_so_that_axum_can_finish() {
 
 #[tokio::test]
 async fn a_plain_hyper_connection_loop_serves_it_too() {
-    let server = Server::builder().builtin_tools().tool(whoami()).build();
+    let server = example::server();
     let mcp = server.http_service();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -226,7 +181,7 @@ async fn a_plain_hyper_connection_loop_serves_it_too() {
             .await
             .expect("served");
     });
-    let answer = post(addr, &[("x-trace", "plain")], &initialize()).await;
+    let answer = post(addr, &[], &initialize()).await;
     assert_eq!(answer.status, StatusCode::OK);
     assert!(answer.headers.contains_key("mcp-session-id"));
     server.handle().shutdown();

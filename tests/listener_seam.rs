@@ -16,8 +16,8 @@ use hyper_util::rt::TokioIo;
 use mcp_server_core::transport::listener::UnixListener;
 use mcp_server_core::{Listener, Server};
 use serde_json::{Value, json};
-use support::HANG;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream};
+use support::{HANG, ask_line};
+use tokio::io::{BufReader, DuplexStream};
 use tokio::sync::mpsc;
 
 /// A listener that fails its first `failures` accepts (as a process out of
@@ -66,20 +66,18 @@ fn initialize() -> Value {
         "clientInfo": {"name": "test", "version": "0"}}})
 }
 
-/// Sends `message` as a line and reads the answer's line.
-async fn ask<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
-    stream: &mut BufReader<S>,
-    message: &Value,
-) -> Value {
-    let mut line = message.to_string();
-    line.push('\n');
-    stream.get_mut().write_all(line.as_bytes()).await.unwrap();
-    let mut answer = String::new();
-    tokio::time::timeout(HANG, stream.read_line(&mut answer))
+/// One HTTP/1.1 request on `stream`; the status and the whole body.
+async fn http_over(stream: DuplexStream, request: http::Request<Full<Bytes>>) -> (http::StatusCode, Bytes) {
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .expect("HTTP handshake");
+    tokio::spawn(conn);
+    let response = tokio::time::timeout(HANG, sender.send_request(request))
         .await
         .expect("an answer in time")
         .unwrap();
-    serde_json::from_str(&answer).expect("a JSON line")
+    let status = response.status();
+    (status, response.into_body().collect().await.unwrap().to_bytes())
 }
 
 #[tokio::test]
@@ -89,11 +87,11 @@ async fn line_sessions_on_a_listener_of_ones_own_survive_accept_errors() {
     let (listener, to) = memory(3);
     let serving = tokio::spawn(async move { server.serve_lines(listener).await });
     let mut client = BufReader::new(connect(&to).await);
-    let answer = ask(&mut client, &initialize()).await;
+    let answer = ask_line(&mut client, &initialize()).await;
     assert_eq!(answer["result"]["protocolVersion"], "2025-11-25");
     let echo = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
         "params": {"name": "echo", "arguments": {"text": "in memory"}}});
-    let answer = ask(&mut client, &echo).await;
+    let answer = ask_line(&mut client, &echo).await;
     assert_eq!(answer["result"]["content"][0]["text"], "in memory");
     assert_eq!(handle.metrics().accept_errors, 3);
     handle.shutdown();
@@ -110,24 +108,14 @@ async fn http_on_a_listener_of_ones_own_without_a_watch() {
     let handle = server.handle();
     let (listener, to) = memory(2);
     let serving = tokio::spawn(async move { server.serve_http(listener).await });
-    let stream = connect(&to).await;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .expect("HTTP handshake");
-    tokio::spawn(conn);
     let request = http::Request::post("/mcp")
         .header("host", "localhost")
         .header("accept", "application/json, text/event-stream")
         .header("content-type", "application/json")
         .body(Full::new(Bytes::from(initialize().to_string())))
         .unwrap();
-    let response = tokio::time::timeout(HANG, sender.send_request(request))
-        .await
-        .expect("an answer in time")
-        .unwrap();
-    assert_eq!(response.status(), http::StatusCode::OK);
-    assert!(response.headers().contains_key("mcp-session-id"));
-    let body = response.into_body().collect().await.unwrap().to_bytes();
+    let (status, body) = http_over(connect(&to).await, request).await;
+    assert_eq!(status, http::StatusCode::OK);
     let answer: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(answer["result"]["protocolVersion"], "2025-11-25");
     assert_eq!(handle.metrics().accept_errors, 2);
@@ -145,21 +133,12 @@ async fn the_metrics_endpoint_on_a_listener_of_ones_own() {
     let handle = server.handle();
     let (listener, to) = memory(1);
     let serving = tokio::spawn(async move { server.serve_metrics(listener).await });
-    let stream = connect(&to).await;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .expect("HTTP handshake");
-    tokio::spawn(conn);
     let request = http::Request::get("/metrics")
         .header("host", "localhost")
         .body(Full::new(Bytes::new()))
         .unwrap();
-    let response = tokio::time::timeout(HANG, sender.send_request(request))
-        .await
-        .expect("an answer in time")
-        .unwrap();
-    assert_eq!(response.status(), http::StatusCode::OK);
-    let body = response.into_body().collect().await.unwrap().to_bytes();
+    let (status, body) = http_over(connect(&to).await, request).await;
+    assert_eq!(status, http::StatusCode::OK);
     assert!(String::from_utf8_lossy(&body).contains("mcp_accept_errors_total 1"));
     handle.shutdown();
     tokio::time::timeout(HANG, serving)
@@ -177,7 +156,7 @@ async fn a_unix_socket_serves_line_sessions_and_is_removed_when_the_server_stops
     let serving = tokio::spawn(async move { server.serve_lines(listener).await });
     let stream = tokio::net::UnixStream::connect(&path).await.expect("connect");
     let mut client = BufReader::new(stream);
-    let answer = ask(&mut client, &initialize()).await;
+    let answer = ask_line(&mut client, &initialize()).await;
     assert_eq!(answer["result"]["protocolVersion"], "2025-11-25");
     handle.shutdown();
     let report = tokio::time::timeout(HANG, serving)

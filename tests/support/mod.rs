@@ -300,3 +300,20 @@ pub fn patient(seen: Arc<AtomicUsize>) -> Tool {
         },
     )
 }
+
+/// Sends `message` as one line on `stream` (any byte stream: a Unix
+/// socket, an in-memory pipe) and reads the answer's line.
+pub async fn ask_line<S>(stream: &mut BufReader<S>, message: &Value) -> Value
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let mut line = message.to_string();
+    line.push('\n');
+    stream.get_mut().write_all(line.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    tokio::time::timeout(HANG, stream.read_line(&mut answer))
+        .await
+        .expect("an answer in time")
+        .unwrap();
+    serde_json::from_str(&answer).expect("a JSON line")
+}
