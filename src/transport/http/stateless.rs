@@ -46,7 +46,7 @@ use crate::protocol::params::Params;
 use crate::server::dispatch::{Call, CallEnv, Dispatch, dispatch};
 use crate::server::request_token::RequestToken;
 use crate::server::session::{CallFuture, CallTask, InFlight};
-use crate::server::{HttpRequest, Shared};
+use crate::server::{HttpRequest, ServerHandle, Shared};
 use crate::sync::{Arc, CancellationToken};
 
 /// Why a request was refused before it ran: HTTP 400 and this error.
@@ -184,7 +184,8 @@ pub(crate) async fn request(
     let cancel = CancelOnDrop(token.clone());
     let span = tracing::debug_span!("request", id = %id, method);
     let http_request = Arc::clone(request);
-    tokio::spawn(run(Arc::clone(shared), permit, id, call, outbox, token, http_request).instrument(span));
+    let server = http.server.handle();
+    tokio::spawn(run(server, permit, id, call, outbox, token, http_request).instrument(span));
     let answered = body::answer_or_stream(rx, &stop, None, |rx, first| {
         Sse::new(rx, 1, stop.clone())
             .priming(true)
@@ -237,7 +238,7 @@ pub(crate) fn accepted() -> http::Response<Body> {
 
 /// Runs one stateless handler call to its answer, holding `permit`.
 async fn run(
-    shared: Arc<Shared>,
+    server: ServerHandle,
     permit: Permit,
     id: RequestId,
     mut call: Call,
@@ -246,10 +247,8 @@ async fn run(
     http: HttpRequest,
 ) {
     tracing::debug!("stateless request running");
+    let shared = Arc::clone(&server.shared);
     let gauge = InFlight::new(Arc::clone(shared.core.metrics_ref()), call.label.method());
-    let server = crate::server::ServerHandle {
-        shared: Arc::clone(&shared),
-    };
     let label = std::mem::take(&mut call.label);
     let task = CallTask {
         stop: token.clone(),
