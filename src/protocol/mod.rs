@@ -17,3 +17,5 @@ pub mod params;
 mod request_id;
 #[cfg(not(any(loom, shuttle)))]
 pub mod request_state;
+pub(crate) mod result;
+pub(crate) mod tasks;

@@ -4,7 +4,6 @@
 //! the JSON a handler built.
 
 use bytes::Bytes;
-use serde::Serialize;
 use serde_json::Value;
 
 use serde_json::value::RawValue;
@@ -16,6 +15,7 @@ use super::content::ResourceContents;
 use super::tools::ToolOutput;
 use crate::protocol::jsonrpc::{RequestId, encode_result, encode_result_with};
 use crate::protocol::mcp::{Generation, META_SERVER_INFO, finish_result};
+use crate::protocol::result::{ResultMembers, Stateless, finish, put};
 
 /// The result of a request that succeeded.
 #[derive(Debug)]
@@ -30,35 +30,6 @@ pub(crate) enum Answer {
     Contents(Contents),
     /// A prompt's messages (`prompts/get`).
     Prompt(PromptOutput),
-}
-
-/// A typed result: writes its members straight into the answer's frame.
-pub(crate) trait ResultMembers {
-    /// Appends the result's own members as JSON text (`"key":value`, comma
-    /// separated, at least one; no braces).
-    fn write(&self, out: &mut Vec<u8>);
-
-    /// How a 2026-07-28 client may cache it: `Some(true)` for anyone's
-    /// (public), `Some(false)` for this client's (private), `None` not
-    /// cacheable.
-    fn cache_scope(&self) -> Option<bool> {
-        None
-    }
-
-    /// The result as JSON, as a 2025 session gets it.
-    fn to_value(&self) -> Value
-    where
-        Self: Sized,
-    {
-        let mut out = Vec::new();
-        finish(&mut out, self, None);
-        serde_json::from_slice(&out).expect("a result is written as JSON")
-    }
-}
-
-/// Appends `value` as JSON text.
-pub(crate) fn put(out: &mut Vec<u8>, value: &(impl Serialize + ?Sized)) {
-    serde_json::to_writer(out, value).expect("a result's value serializes");
 }
 
 /// The contents of a `resources/read`.
@@ -109,38 +80,6 @@ impl Answer {
 
 fn finished(id: &RequestId, members: &impl ResultMembers, stateless: Option<Stateless<'_>>) -> Bytes {
     encode_result_with(id, |out| finish(out, members, stateless))
-}
-
-/// What a 2026-07-28 result carries after its own members.
-#[derive(Clone, Copy)]
-struct Stateless<'a> {
-    /// The time to live of a cacheable result.
-    ttl_ms: u64,
-    /// `{"io.modelcontextprotocol/serverInfo": ...}`.
-    meta: &'a RawValue,
-}
-
-/// Writes a typed result as one object; a 2026-07-28 one also carries the
-/// caching directives of a cacheable result, `resultType` and the
-/// server's info (what `cacheable` and `finish_result` add to a result
-/// built as JSON).
-fn finish(out: &mut Vec<u8>, members: &impl ResultMembers, stateless: Option<Stateless<'_>>) {
-    out.push(b'{');
-    members.write(out);
-    if let Some(stateless) = stateless {
-        if let Some(public) = members.cache_scope() {
-            out.extend_from_slice(br#","ttlMs":"#);
-            put(out, &stateless.ttl_ms);
-            out.extend_from_slice(if public {
-                br#","cacheScope":"public""#
-            } else {
-                br#","cacheScope":"private""#
-            });
-        }
-        out.extend_from_slice(br#","resultType":"complete","_meta":"#);
-        out.extend_from_slice(stateless.meta.get().as_bytes());
-    }
-    out.push(b'}');
 }
 
 /// The `_meta` of a 2026-07-28 result that carries `info`, encoded.

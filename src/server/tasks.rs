@@ -11,53 +11,27 @@
 //! holds the questions a running task waits on.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value, json};
 
+use super::answer::Answer;
 use super::client_requests::{InputError, capability_for};
-use super::dispatch::{Call, CallEnv};
-use super::http_request::HttpRequest;
-use super::request_token::RequestToken;
 use super::{ServerHandle, Shared};
 use crate::config::{ReplicaId, stamped};
 use crate::core::{TaskSnapshot, TaskStatus, TaskTable};
-use crate::protocol::jsonrpc::{ErrorObject, RequestId};
-use crate::protocol::mcp::finish_result;
-use crate::sync::{Arc, Mutex, oneshot};
+use crate::protocol::jsonrpc::ErrorObject;
+use crate::protocol::mcp::{Generation, finish_result};
+use crate::sync::{Arc, CancellationToken, Mutex, oneshot};
 
-/// The extension's identifier.
-pub const TASKS_EXTENSION: &str = "io.modelcontextprotocol/tasks";
+pub use super::tools::TaskSupport;
+pub use crate::protocol::tasks::TASKS_EXTENSION;
 /// How often clients are asked to poll.
 pub const TASK_POLL_INTERVAL_MS: u64 = 500;
 /// Questions one task may wait on at once.
 const MAX_TASK_QUESTIONS: usize = 16;
-
-/// Whether a tool runs as a task.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum TaskSupport {
-    /// Never: every call is answered directly (the default).
-    #[default]
-    Forbidden,
-    /// When the client declares the extension.
-    Optional,
-    /// Always: a client that does not declare the extension is refused
-    /// (-32021).
-    Required,
-}
-
-impl TaskSupport {
-    /// The `execution.taskSupport` value a tool lists.
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Self::Forbidden => "forbidden",
-            Self::Optional => "optional",
-            Self::Required => "required",
-        }
-    }
-}
 
 /// Milliseconds since the Unix epoch.
 pub(crate) fn now_ms() -> u64 {
@@ -192,8 +166,10 @@ impl Tasks {
         }
     }
 
-    /// Runs `call` of a client that declared the extension. Its handler
-    /// is first polled right here: if it finishes without waiting (an
+    /// Runs `run`, a call of a client that declared the extension, started
+    /// with `token` (a child of the shutdown token) and `link` (which this
+    /// fills if the call becomes a task). Its handler is first polled right
+    /// here: if it finishes without waiting (an
     /// immediate result, or questions it needs answered first, which end
     /// the request with `input_required` as any 2026-07-28 call), that is
     /// the answer. Otherwise it becomes a task: the `CreateTaskResult` is
@@ -203,33 +179,21 @@ impl Tasks {
     /// # Errors
     ///
     /// -32000 when the table is full or the server is shutting down.
-    pub(crate) fn start(
+    pub(crate) fn start<F>(
         &self,
         shared: &Arc<Shared>,
-        call: Call,
+        token: CancellationToken,
+        link: &TaskLink,
+        generation: Generation,
         capabilities: Value,
-        http: Option<HttpRequest>,
-    ) -> Result<Value, ErrorObject> {
-        let token = shared.core.shutdown_token().child_token();
-        let link = TaskLink::default();
+        mut run: F,
+    ) -> Result<Value, ErrorObject>
+    where
+        F: Future<Output = std::thread::Result<Result<Answer, ErrorObject>>> + Send + Unpin + 'static,
+    {
         let server = ServerHandle {
             shared: Arc::clone(shared),
         };
-        // A task has no stream: what it would notify goes nowhere.
-        let (outbox, rx) = shared.core.request_outbox(shared.core.next_id(), token.clone());
-        drop(rx);
-        let generation = call.generation;
-        let mut run = call.start(CallEnv {
-            id: RequestId::String(String::new()),
-            token: RequestToken::Ready(token.clone()),
-            outbox,
-            detach: None,
-            client: None,
-            task: Some(link.clone()),
-            server: server.clone(),
-            session_log_level: 0,
-            http,
-        });
         let first = {
             let mut cx = Context::from_waker(futures_util::task::noop_waker_ref());
             std::pin::Pin::new(&mut run).poll(&mut cx)
@@ -375,24 +339,6 @@ fn detailed(s: &TaskSnapshot) -> Value {
         TaskStatus::Working | TaskStatus::Cancelled => {}
     }
     task
-}
-
-/// True if `capabilities` (a request's `clientCapabilities`) declare the
-/// tasks extension.
-pub(crate) fn declares_tasks(capabilities: Option<&Value>) -> bool {
-    capabilities
-        .and_then(|c| c.get("extensions"))
-        .and_then(|e| e.get(TASKS_EXTENSION))
-        .is_some_and(|v| !v.is_null())
-}
-
-/// -32021 naming the tasks extension.
-pub(crate) fn tasks_required() -> ErrorObject {
-    ErrorObject::new(
-        crate::protocol::mcp::MISSING_CLIENT_CAPABILITY,
-        format!("this request needs the client capability extensions.{TASKS_EXTENSION}"),
-    )
-    .with_data(json!({"requiredCapabilities": {"extensions": {TASKS_EXTENSION: {}}}}))
 }
 
 #[cfg(test)]

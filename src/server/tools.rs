@@ -10,12 +10,11 @@ use std::future::Future;
 use serde_json::{Map, Value, json};
 
 use super::RequestContext;
-use super::answer::{Answer, ResultMembers, put};
 use super::content::Content;
 use super::handler::BoxFuture;
-use super::tasks::TaskSupport;
 use crate::protocol::header_params::{HeaderParam, header_params};
 use crate::protocol::jsonrpc::ErrorObject;
+use crate::protocol::result::{ResultMembers, put};
 use crate::sync::Arc;
 
 type Handler = dyn Fn(Value, RequestContext) -> BoxFuture<Result<ToolOutput, ToolError>> + Send + Sync;
@@ -251,6 +250,31 @@ impl ToolOutput {
     }
 }
 
+/// Whether a tool runs as a task.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TaskSupport {
+    /// Never: every call is answered directly (the default).
+    #[default]
+    Forbidden,
+    /// When the client declares the extension.
+    Optional,
+    /// Always: a client that does not declare the extension is refused
+    /// (-32021).
+    Required,
+}
+
+impl TaskSupport {
+    /// The `execution.taskSupport` value a tool lists.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Forbidden => "forbidden",
+            Self::Optional => "optional",
+            Self::Required => "required",
+        }
+    }
+}
+
 /// A failure of a tool call.
 ///
 /// Invalid arguments are answered as a tool result with `isError: true`
@@ -307,9 +331,4 @@ impl ResultMembers for ToolOutput {
             put(out, structured);
         }
     }
-}
-
-/// The answer of a finished call: the tool's output, or the error.
-pub(crate) fn call_result(outcome: Result<ToolOutput, ToolError>) -> Result<Answer, ErrorObject> {
-    outcome.or_else(ToolError::into_answer).map(Answer::Tool)
 }

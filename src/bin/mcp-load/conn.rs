@@ -10,27 +10,11 @@ use serde_json::{Value, json};
 use crate::args::Args;
 use crate::http::HttpConn;
 use crate::line::LineConn;
+use crate::reply::Reply;
 
 /// How long a stdio server may take to exit once its stdin is closed
 /// (under a profiler it writes its output then) before it is killed.
 const CHILD_EXIT_GRACE: Duration = Duration::from_secs(120);
-
-/// What the generator reads of a message from the server.
-#[derive(serde::Deserialize)]
-pub(crate) struct Reply {
-    #[serde(default)]
-    pub(crate) id: Value,
-    pub(crate) method: Option<serde::de::IgnoredAny>,
-    pub(crate) error: Option<Value>,
-    pub(crate) result: Option<ResultHead>,
-}
-
-/// Of a result, only whether the tool reported an error.
-#[derive(serde::Deserialize)]
-pub(crate) struct ResultHead {
-    #[serde(rename = "isError", default)]
-    pub(crate) is_error: bool,
-}
 
 /// The `_meta` of a 2026-07-28 request.
 pub(crate) fn meta(protocol: &str) -> Value {

@@ -13,7 +13,7 @@ use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-use crate::conn::Reply;
+use crate::reply::Reply;
 
 /// One session's HTTP connection.
 pub(crate) struct HttpConn {

@@ -12,7 +12,7 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader
 use tokio::net::TcpStream;
 
 use crate::args::Args;
-use crate::conn::Reply;
+use crate::reply::Reply;
 
 /// One session's connection: lines in, lines out, and the child process
 /// when the transport is stdio.

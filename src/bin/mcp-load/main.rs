@@ -27,6 +27,8 @@ mod http;
 #[cfg(not(any(loom, shuttle)))]
 mod line;
 #[cfg(not(any(loom, shuttle)))]
+mod reply;
+#[cfg(not(any(loom, shuttle)))]
 mod report;
 #[cfg(not(any(loom, shuttle)))]
 mod soak;

@@ -15,8 +15,8 @@ pub mod resources;
 
 use serde_json::{Value, json};
 
-use crate::server::tasks::{TASKS_EXTENSION, TaskSupport};
-use crate::server::tools::Tool;
+use crate::protocol::tasks::TASKS_EXTENSION;
+use crate::server::tools::{TaskSupport, Tool};
 use crate::sync::{Arc, Mutex};
 use completion::Completer;
 use listing::Listing;

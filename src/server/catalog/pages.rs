@@ -13,7 +13,7 @@ use serde_json::value::RawValue;
 use super::Catalog;
 use super::listing::Listing;
 use crate::protocol::jsonrpc::ErrorObject;
-use crate::server::answer::{ResultMembers, put};
+use crate::protocol::result::{ResultMembers, put};
 use crate::sync::Arc;
 
 /// One of the four lists.

@@ -11,8 +11,8 @@ use std::future::Future;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Value, json};
 
+use crate::protocol::result::{ResultMembers, put};
 use crate::server::RequestContext;
-use crate::server::answer::{ResultMembers, put};
 use crate::server::content::Content;
 use crate::server::handler::{BoxFuture, HandlerError};
 use crate::sync::Arc;

@@ -7,6 +7,7 @@
 //! which the session polls once itself and, if it has to wait, runs as a
 //! task of its own.
 
+mod as_task;
 mod calls;
 mod lists;
 mod running;
@@ -22,7 +23,6 @@ use super::http_request::HttpRequest;
 use super::input_round::InputRound;
 use super::request_token::RequestToken;
 use super::tasks::TaskLink;
-use super::tasks::{declares_tasks, tasks_required};
 use super::tools::Tool;
 use super::{RequestContext, ServerHandle};
 use crate::core::OutboxSender;
@@ -33,6 +33,7 @@ use crate::protocol::mcp::{
 };
 use crate::protocol::method::Method;
 use crate::protocol::params::Params;
+use crate::protocol::tasks::{declares_tasks, tasks_required};
 use crate::sync::{Arc, CancellationToken};
 
 pub(crate) use running::CallFuture;

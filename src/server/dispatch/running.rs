@@ -13,7 +13,7 @@ use super::BoxFuture;
 use crate::protocol::jsonrpc::ErrorObject;
 use crate::server::answer::Answer;
 use crate::server::input_round::InputRound;
-use crate::server::tools::{ToolError, ToolOutput, call_result};
+use crate::server::tools::{ToolError, ToolOutput};
 use crate::sync::Arc;
 
 /// What a started call is running.
@@ -60,4 +60,9 @@ impl Future for CallFuture {
             }
         }
     }
+}
+
+/// The answer of a finished tool call: the tool's output, or the error.
+fn call_result(outcome: Result<ToolOutput, ToolError>) -> Result<Answer, ErrorObject> {
+    outcome.or_else(ToolError::into_answer).map(Answer::Tool)
 }

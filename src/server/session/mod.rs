@@ -336,7 +336,7 @@ impl SessionState {
                     Route::Stream { request, .. } => Some(Arc::clone(request)),
                     Route::Session => None,
                 };
-                let frame = match self.shared.tasks.start(&self.shared, call, capabilities, http) {
+                let frame = match call.start_as_task(&self.shared, capabilities, http) {
                     Ok(created) => {
                         self.count(m, Outcome::Ok);
                         encode_result(&id, created)

@@ -2,7 +2,7 @@
 //! a request's SSE stream on its own, and one connection served on any
 //! byte stream. Built only with `--cfg fuzzing`.
 
-use super::{McpService, body};
+use super::{McpService, cancel, sse};
 use crate::server::Server;
 use crate::sync::{Arc, CancellationToken, Semaphore};
 
@@ -27,9 +27,9 @@ pub(crate) async fn sse_events(
             let _ = outbox.try_notify(frame.clone());
         }
     }
-    let mut sse = body::Sse::new(rx, stream, stop.clone())
+    let mut sse = sse::Sse::new(rx, stream, stop.clone())
         .priming(priming)
-        .for_request(None, body::CancelOnDrop(stop.clone()));
+        .for_request(None, cancel::CancelOnDrop(stop.clone()));
     let mut events = Vec::new();
     loop {
         let next = tokio::select! {

@@ -15,10 +15,11 @@ use http::StatusCode;
 use serde_json::Value;
 
 use super::Http;
-use super::body::{self, Body, Sse};
+use super::body::{self, Body};
+use super::sse::Sse;
 use crate::protocol::jsonrpc::RequestId;
 use crate::protocol::listen::{ListenFilter, acknowledged, ended};
-use crate::server::tasks::{declares_tasks, tasks_required};
+use crate::protocol::tasks::{declares_tasks, tasks_required};
 
 /// How long a listen stream stays silent before a keep-alive comment.
 pub(crate) const LISTEN_KEEPALIVE: Duration = Duration::from_secs(15);

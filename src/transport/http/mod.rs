@@ -23,6 +23,7 @@
 //! aborted.
 
 mod body;
+mod cancel;
 mod headers;
 mod listen;
 #[cfg(feature = "metrics")]
@@ -31,6 +32,7 @@ mod parked;
 mod replay;
 mod service;
 mod session;
+mod sse;
 mod stateless;
 mod watch;
 

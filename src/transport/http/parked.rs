@@ -17,7 +17,7 @@
 
 use std::collections::VecDeque;
 
-use super::body::CancelOnDrop;
+use super::cancel::CancelOnDrop;
 use crate::core::OutboxReceiver;
 use crate::sync::Mutex;
 

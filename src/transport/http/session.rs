@@ -23,9 +23,11 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::Http;
-use super::body::{self, Body, CancelOnDrop, Slot, Sse};
+use super::body::{self, Body};
+use super::cancel::CancelOnDrop;
 use super::parked::Parked;
 use super::replay::{ReplayLog, StreamKind, parse_event_id};
+use super::sse::{self, Slot, Sse};
 use crate::config::{ReplicaId, stamped};
 use crate::core::{Directory, Mailbox, MailboxReceiver, SessionAttrs, SessionId, mailbox};
 use crate::protocol::jsonrpc::{ErrorObject, Incoming, RequestId, SERVER_AT_CAPACITY};
@@ -189,7 +191,7 @@ async fn answer(
         return refusal.response();
     }
     let parking = detach.clone();
-    let answered = body::answer_or_stream(rx, &entry.token, detach.as_ref(), |rx, first| {
+    let answered = sse::answer_or_stream(rx, &entry.token, detach.as_ref(), |rx, first| {
         let stream = entry.streams.fetch_add(1, Ordering::Relaxed);
         let sse = Sse::new(rx, stream, entry.token.clone())
             .priming(priming)

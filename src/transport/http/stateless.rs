@@ -28,8 +28,10 @@ use http::{HeaderMap, StatusCode};
 use serde_json::Value;
 
 use super::Http;
-use super::body::{self, Body, CancelOnDrop, Sse};
+use super::body::{self, Body};
+use super::cancel::CancelOnDrop;
 use super::headers::{self, METHOD, NAME, PROTOCOL_VERSION};
+use super::sse::{self, Sse};
 use tracing::Instrument;
 
 use crate::core::{OutboxSender, Permit};
@@ -149,10 +151,7 @@ pub(crate) async fn request(
         }
         Dispatch::Call(call) => call,
         Dispatch::Task(call, capabilities) => {
-            return match shared
-                .tasks
-                .start(shared, call, capabilities, Some(Arc::clone(request)))
-            {
+            return match call.start_as_task(shared, capabilities, Some(Arc::clone(request))) {
                 Ok(created) => {
                     count(Outcome::Ok);
                     body::json(StatusCode::OK, encode_result(&id, created))
@@ -186,7 +185,7 @@ pub(crate) async fn request(
     let http_request = Arc::clone(request);
     let server = http.server.handle();
     tokio::spawn(run(server, permit, id, call, outbox, token, http_request).instrument(span));
-    let answered = body::answer_or_stream(rx, &stop, None, |rx, first| {
+    let answered = sse::answer_or_stream(rx, &stop, None, |rx, first| {
         Sse::new(rx, 1, stop.clone())
             .priming(true)
             .for_request(first, cancel)

@@ -1,0 +1,53 @@
+//! A call started as a task of the tasks extension: the engine gives it
+//! its token, its link to the task it may become and an outbox that goes
+//! nowhere (a task has no stream), then hands it to [`Tasks::start`].
+//!
+//! [`Tasks::start`]: crate::server::tasks::Tasks::start
+
+use serde_json::Value;
+
+use super::{Call, CallEnv};
+use crate::protocol::jsonrpc::{ErrorObject, RequestId};
+use crate::server::http_request::HttpRequest;
+use crate::server::request_token::RequestToken;
+use crate::server::tasks::TaskLink;
+use crate::server::{ServerHandle, Shared};
+use crate::sync::Arc;
+
+impl Call {
+    /// Runs the call as a task (or answers it at once if its handler
+    /// finishes without waiting); `Ok` is the result to send.
+    ///
+    /// # Errors
+    ///
+    /// -32000 when the task table is full or the server is shutting down.
+    pub(crate) fn start_as_task(
+        self,
+        shared: &Arc<Shared>,
+        capabilities: Value,
+        http: Option<HttpRequest>,
+    ) -> Result<Value, ErrorObject> {
+        let token = shared.core.shutdown_token().child_token();
+        let link = TaskLink::default();
+        // A task has no stream: what it would notify goes nowhere.
+        let (outbox, rx) = shared.core.request_outbox(shared.core.next_id(), token.clone());
+        drop(rx);
+        let generation = self.generation;
+        let run = self.start(CallEnv {
+            id: RequestId::String(String::new()),
+            token: RequestToken::Ready(token.clone()),
+            outbox,
+            detach: None,
+            client: None,
+            task: Some(link.clone()),
+            server: ServerHandle {
+                shared: Arc::clone(shared),
+            },
+            session_log_level: 0,
+            http,
+        });
+        shared
+            .tasks
+            .start(shared, token, &link, generation, capabilities, run)
+    }
+}
