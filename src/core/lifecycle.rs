@@ -16,10 +16,10 @@
 //!    refused. (loom found the first version of this, which took the token
 //!    in `register`: a permit held between `admit` and `register` was
 //!    invisible to the drain.)
-//! 4. `notify` and `broadcast` clone what they need under the registry lock
-//!    and send after dropping it; a send to a session that is ending either
-//!    lands in its outbox (and is then delivered or counted as dropped) or
-//!    reports the session gone.
+//! 4. `notify` and `broadcast` (in `delivery.rs`) clone what they need
+//!    under the registry lock and send after dropping it; a send to a
+//!    session that is ending either lands in its outbox (and is then
+//!    delivered or counted as dropped) or reports the session gone.
 //!
 //! 5. Session ids are unique for the life of the core: each is one
 //!    `fetch_add` on a counter, however many threads register at once.
@@ -36,30 +36,27 @@
 //! shutdown still registers after it); `session_id_racy` breaks invariant 5
 //! (the id counter is read, then written, in two steps).
 
-use bytes::Bytes;
-use serde::Serialize;
-
 use super::admission::Admission;
 use super::outbox::outbox;
 use super::registry::{Registry, SessionEntry};
 use super::{OutboxReceiver, OutboxSender, Permit, SessionAttrs, SessionId};
 use crate::config::{FullPolicy, ServerConfig};
-use crate::error::{AdmitError, NotifyError};
+use crate::error::AdmitError;
 use crate::metrics::{Metrics, MetricsSnapshot, decr, incr};
 use crate::sync::{Arc, AtomicU64, CancellationToken, Ordering, TaskTracker, TaskTrackerToken, mutant};
 
 /// The shared state of a server: cheap to clone, every clone is the same core.
 #[derive(Debug, Clone)]
 pub struct Core {
-    inner: Arc<Inner>,
+    pub(super) inner: Arc<Inner>,
 }
 
 #[derive(Debug)]
-struct Inner {
+pub(super) struct Inner {
     admission: Admission,
     /// The gate of stateless requests (`max_concurrent_requests`).
     requests: Admission,
-    registry: Registry,
+    pub(super) registry: Registry,
     /// The root of every session's and request's token.
     root: CancellationToken,
     /// Counts live sessions for the drain.
@@ -68,30 +65,6 @@ struct Inner {
     next_id: AtomicU64,
     outbox_capacity: usize,
     full_policy: FullPolicy,
-}
-
-/// What a broadcast did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-#[non_exhaustive]
-pub struct BroadcastReport {
-    /// Sessions whose outbox took the message.
-    pub queued: usize,
-    /// Sessions whose outbox was full; the message was dropped and counted.
-    pub dropped: usize,
-    /// Sessions that ended between the snapshot and the send.
-    pub gone: usize,
-}
-
-/// A reading of one live session.
-#[derive(Debug, Clone, Serialize)]
-#[non_exhaustive]
-pub struct SessionInfo {
-    /// The session's id.
-    pub id: SessionId,
-    /// Messages waiting in its outbox.
-    pub queue_depth: usize,
-    /// The protocol version it speaks, once known.
-    pub protocol_version: Option<&'static str>,
 }
 
 impl Core {
@@ -247,60 +220,6 @@ impl Core {
     /// session but needs an id of the same kind (a stateless request).
     pub fn next_id(&self) -> SessionId {
         SessionId(self.inner.next_id.fetch_add(1, Ordering::Relaxed))
-    }
-
-    /// Queues a notification for one session without waiting.
-    ///
-    /// # Errors
-    ///
-    /// As [`OutboxSender::try_notify`]; [`NotifyError::Gone`] if no session
-    /// has this id.
-    pub fn notify(&self, id: SessionId, frame: Bytes) -> Result<(), NotifyError> {
-        // The guard is dropped at the end of this statement.
-        let entry = self.inner.registry.get(id);
-        match entry {
-            Some(entry) => entry.outbox.try_notify(frame),
-            None => Err(NotifyError::Gone(id)),
-        }
-    }
-
-    /// Queues a notification for every session whose gate admits `level`,
-    /// without waiting: a full outbox is that session's problem.
-    pub fn broadcast(&self, frame: &Bytes, level: u8) -> BroadcastReport {
-        let targets = self.inner.registry.snapshot(|entry| entry.attrs.admits(level));
-        let mut report = BroadcastReport::default();
-        for (_, entry) in targets {
-            match entry.outbox.try_notify(frame.clone()) {
-                Ok(()) => report.queued += 1,
-                Err(NotifyError::Gone(_)) => report.gone += 1,
-                Err(_) => report.dropped += 1,
-            }
-        }
-        report
-    }
-
-    /// Cancels one session (its task then ends and deregisters it); false if
-    /// no session has this id.
-    pub fn disconnect(&self, id: SessionId) -> bool {
-        let entry = self.inner.registry.get(id);
-        entry.map(|entry| entry.token.cancel()).is_some()
-    }
-
-    /// Readings of every live session.
-    pub fn sessions(&self) -> Vec<SessionInfo> {
-        let mut sessions: Vec<SessionInfo> = self
-            .inner
-            .registry
-            .snapshot(|_| true)
-            .into_iter()
-            .map(|(id, entry)| SessionInfo {
-                id,
-                queue_depth: entry.outbox.depth(),
-                protocol_version: entry.attrs.protocol_version(),
-            })
-            .collect();
-        sessions.sort_by_key(|s| s.id);
-        sessions
     }
 
     /// Sessions registered now.

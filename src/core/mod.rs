@@ -18,6 +18,7 @@
 //! tasks extension live in a [`TaskTable`].
 
 mod admission;
+mod delivery;
 mod directory;
 mod lifecycle;
 mod mailbox;
@@ -27,8 +28,9 @@ mod subscribers;
 mod tasks;
 
 pub use admission::Permit;
+pub use delivery::{BroadcastReport, SessionInfo};
 pub use directory::Directory;
-pub use lifecycle::{BroadcastReport, Core, Session, SessionInfo};
+pub use lifecycle::{Core, Session};
 pub use mailbox::{Mailbox, MailboxReceiver, mailbox};
 pub use outbox::{Envelope, OutboxReceiver, OutboxSender};
 pub use subscribers::{Subscribers, Subscription};

@@ -10,12 +10,15 @@ mod incoming;
 pub mod jsonrpc;
 pub mod listen;
 mod loose;
-// Sealing needs HMAC, which model builds do not carry (nor need).
 pub mod mcp;
 pub mod method;
 pub mod params;
 mod request_id;
+// Sealing needs HMAC, which model builds do not carry (nor need).
 #[cfg(not(any(loom, shuttle)))]
 pub mod request_state;
+// What only the server writes and reads (not built in model builds).
+#[cfg(not(any(loom, shuttle)))]
 pub(crate) mod result;
+#[cfg(not(any(loom, shuttle)))]
 pub(crate) mod tasks;

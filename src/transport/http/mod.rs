@@ -32,6 +32,7 @@ mod parked;
 mod replay;
 mod service;
 mod session;
+mod session_task;
 mod sse;
 mod stateless;
 mod watch;

@@ -11,15 +11,15 @@
 //! opens the standalone stream, which takes the outbox's receiver and gives
 //! it back when it ends.
 //!
-//! A session ends on DELETE, on shutdown, or after `session_idle_timeout`
-//! with no request running and no standalone stream open (also one that
-//! never finished `initialize`). A POST that finds its session ending is
-//! answered 404, never left waiting: the session's channel closes with it.
+//! A session ends (see `session_task.rs`) on DELETE, on shutdown, or after
+//! `session_idle_timeout` with no request running and no standalone stream
+//! open (also one that never finished `initialize`). A POST that finds its
+//! session ending is answered 404, never left waiting: the session's
+//! channel closes with it.
 
 use std::time::Duration;
 
 use http::StatusCode;
-use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::Http;
@@ -27,26 +27,20 @@ use super::body::{self, Body};
 use super::cancel::CancelOnDrop;
 use super::parked::Parked;
 use super::replay::{ReplayLog, StreamKind, parse_event_id};
+use super::session_task::{Inbound, run};
 use super::sse::{self, Slot, Sse};
 use crate::config::{ReplicaId, stamped};
-use crate::core::{Directory, Mailbox, MailboxReceiver, SessionAttrs, SessionId, mailbox};
+use crate::core::{Directory, Mailbox, SessionAttrs, SessionId, mailbox};
 use crate::protocol::jsonrpc::{ErrorObject, Incoming, RequestId, SERVER_AT_CAPACITY};
 use crate::protocol::params::Params;
 use crate::server::HttpRequest;
 use crate::server::client_requests::Pending;
-use crate::server::session::{Finished, Route, SessionState};
+use crate::server::session::{Route, SessionState};
 use crate::sync::{Arc, AtomicU64, CancellationToken, Mutex, Ordering};
 
 /// The version from which SSE streams start with a priming event (older
 /// clients choke on its empty data).
 const PRIMING_SINCE: &str = "2025-11-25";
-
-/// One client message on its way to its session's task, read once (by the
-/// service, which had to know what it is).
-pub(crate) struct Inbound {
-    message: Incoming<'static>,
-    route: Route,
-}
 
 /// What the table keeps of a live HTTP session. Cheap to clone.
 #[derive(Clone)]
@@ -327,76 +321,4 @@ fn not_found() -> http::Response<Body> {
             "session not found: it ended or never existed; initialize a new one",
         ),
     )
-}
-
-/// Why a session's task ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum QuitReason {
-    /// DELETE, shutdown, or the `Disconnect` full policy.
-    Cancelled,
-    /// Idle for `session_idle_timeout`.
-    Expired,
-}
-
-enum Event {
-    Cancelled,
-    Finished(Finished),
-    Inbound(Box<Inbound>),
-    Idle,
-}
-
-/// The task of one HTTP session.
-///
-/// A plain function returning an `async move` block, not an `async fn`: an
-/// `async fn` keeps each argument twice in its future (as passed, and as
-/// moved into the body), and this future lives as long as the session.
-#[allow(clippy::manual_async_fn)]
-fn run(
-    http: Arc<Http>,
-    sid: String,
-    mut state: SessionState,
-    mut inbound: MailboxReceiver<Box<Inbound>>,
-    standalone: Slot,
-) -> impl Future<Output = ()> {
-    async move {
-        let token = state.session().token().clone();
-        let idle: Duration = http.server.shared.config.http.session_idle_timeout;
-        let timer = tokio::time::sleep(idle);
-        tokio::pin!(timer);
-        let reason = loop {
-            let can_read = state.can_read();
-            let event = tokio::select! {
-                biased;
-                // Cancel-safe: only waits.
-                () = token.cancelled() => Event::Cancelled,
-                // Cancel-safe: join_next leaves unfinished tasks in the set.
-                done = state.next_finished() => Event::Finished(done),
-                // Cancel-safe: mpsc::Receiver::recv never loses a message.
-                Some(message) = inbound.recv(), if can_read => Event::Inbound(message),
-                // Cancel-safe: a timer.
-                () = &mut timer => Event::Idle,
-            };
-            match event {
-                Event::Cancelled => break QuitReason::Cancelled,
-                Event::Finished(done) => state.on_finished(done),
-                Event::Inbound(inbound) => {
-                    let Inbound { message, route } = *inbound;
-                    state.on_incoming(Ok(message), &route);
-                }
-                Event::Idle => {
-                    let stream_open = standalone.lock().is_none();
-                    if !state.is_busy() && !stream_open {
-                        break QuitReason::Expired;
-                    }
-                }
-            }
-            timer.as_mut().reset(Instant::now() + idle);
-        };
-        // Gone from the directory first, so that no new POST finds it; then the
-        // mailbox ends, and POSTs waiting on it or on their answers get 404.
-        http.sessions.ended(&sid);
-        inbound.end();
-        state.end_requests().await;
-        tracing::debug!(session = %state.session().id(), ?reason, "HTTP session ended");
-    }
 }

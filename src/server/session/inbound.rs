@@ -1,0 +1,176 @@
+//! What one inbound request or notification does to its session: the
+//! duplicate-id check, the lifecycle's classification, then dispatch, whose
+//! answer is sent at once, held, or left to a call's task; and the
+//! notifications a session acts on (`initialized`, `cancelled`).
+
+use serde_json::Value;
+
+use super::{Route, SessionState};
+use crate::metrics::incr;
+use crate::metrics::requests::{Outcome, method_index};
+use crate::protocol::jsonrpc::{ErrorObject, INVALID_REQUEST, RequestId, encode_error, encode_result};
+use crate::protocol::listen::acknowledged;
+use crate::protocol::mcp::{Generation, finish_result};
+use crate::protocol::params::Params;
+use crate::server::dispatch::{Dispatch, dispatch};
+use crate::server::resource_subs::MAX_SUBSCRIBED_BYTES_PER_SESSION;
+use crate::sync::Arc;
+
+impl SessionState {
+    /// One request: refused if its id is in use, else classified by the
+    /// lifecycle and dispatched.
+    pub(super) fn on_request(&mut self, id: RequestId, method: &str, params: Params<'_>, route: &Route) {
+        // Off unless `mcp_server_core=debug`: then every event of this
+        // request, and of its handler's task, names the request.
+        let span = tracing::debug_span!("request", id = %id, method);
+        let _entered = span.enter();
+        tracing::debug!("request received");
+        incr(&self.shared.core.metrics_ref().requests_total);
+        let m = method_index(method);
+        if self.requests.contains_key(&id) || self.listens.contains_key(&id) {
+            self.count(m, Outcome::Error);
+            let error = ErrorObject::new(INVALID_REQUEST, "request id already in use by a running request");
+            self.reply(encode_error(Some(&id), &error), route);
+            return;
+        }
+        if !self.engaged
+            && let Ok(Generation::Stateless(version)) = self.lifecycle.classify(method, params.meta())
+        {
+            // A 2026-07-28 client needs no handshake; the session speaks
+            // that version from now on (for the metrics' per-version count).
+            self.engaged = true;
+            self.session.attrs().set_protocol_version(version);
+        }
+        match dispatch(&self.shared, &mut self.lifecycle, method, params) {
+            Dispatch::Reply(Ok(result)) => {
+                if method == "initialize"
+                    && let Some(version) = self.lifecycle.negotiated()
+                {
+                    self.engaged = true;
+                    self.session.attrs().set_protocol_version(version);
+                    self.client_capabilities = Arc::new(self.lifecycle.client_capabilities().clone());
+                }
+                self.count(m, Outcome::Ok);
+                self.reply(encode_result(&id, result), route);
+            }
+            Dispatch::Reply(Err(error)) => {
+                self.count(m, Outcome::Error);
+                self.reply(encode_error(Some(&id), &error), route);
+            }
+            Dispatch::Ready(answer, generation) => {
+                self.count(m, Outcome::Ok);
+                self.reply(answer.encode(&id, generation, &self.shared), route);
+            }
+            Dispatch::SetLogLevel(rank, generation) => {
+                self.count(m, Outcome::Ok);
+                self.log_level = rank;
+                if self.lifecycle.is_initialized() {
+                    self.session.attrs().set_notify_gate(rank);
+                }
+                let result = finish_result(generation, serde_json::json!({}), &self.shared.info);
+                self.reply(encode_result(&id, result), route);
+            }
+            Dispatch::Call(call) => self.spawn_call(id, call, route, &span),
+            Dispatch::Task(call, capabilities) => {
+                let http = match route {
+                    Route::Stream { request, .. } => Some(Arc::clone(request)),
+                    Route::Session => None,
+                };
+                let frame = match call.start_as_task(&self.shared, capabilities, http) {
+                    Ok(created) => {
+                        self.count(m, Outcome::Ok);
+                        encode_result(&id, created)
+                    }
+                    Err(error) => {
+                        self.count(m, Outcome::Error);
+                        encode_error(Some(&id), &error)
+                    }
+                };
+                self.reply(frame, route);
+            }
+            Dispatch::Subscribe { uri, on, generation } => {
+                let reply = self
+                    .subscribe(uri, on)
+                    .map(|()| finish_result(generation, serde_json::json!({}), &self.shared.info));
+                let frame = match reply {
+                    Ok(result) => {
+                        self.count(m, Outcome::Ok);
+                        encode_result(&id, result)
+                    }
+                    Err(error) => {
+                        self.count(m, Outcome::Error);
+                        encode_error(Some(&id), &error)
+                    }
+                };
+                self.reply(frame, route);
+            }
+            Dispatch::Listen(filter) => {
+                // A listen stream has no answer: it counts as answered
+                // once acknowledged.
+                self.count(m, Outcome::Ok);
+                // The acknowledgement goes first, before any notification
+                // can reach the stream.
+                let outbox = self.outbox(route).clone();
+                let _ = outbox.try_notify(acknowledged(&filter, &id));
+                let guard = self.shared.listeners.add(filter, id.clone(), outbox, false);
+                self.listens.insert(id, guard);
+            }
+        }
+    }
+
+    /// Counts a request of method number `m` answered at once.
+    pub(super) fn count(&self, m: u8, outcome: Outcome) {
+        self.shared.core.metrics_ref().requests.record(m, outcome);
+        tracing::debug!(outcome = outcome.name(), "request answered");
+    }
+
+    /// One notification: the ones that change the session, the rest
+    /// ignored.
+    pub(super) fn on_notification(&mut self, method: &str, params: Option<Value>) {
+        match method {
+            "notifications/initialized" => {
+                if self.lifecycle.initialized() {
+                    self.session.attrs().set_notify_gate(self.log_level);
+                }
+            }
+            "notifications/cancelled" => {
+                let id = params
+                    .as_ref()
+                    .and_then(|p| p.get("requestId"))
+                    .and_then(RequestId::from_value);
+                if let Some(id) = id {
+                    if let Some(token) = self.requests.get(&id) {
+                        token.cancel();
+                    }
+                    self.listens.remove(&id);
+                }
+            }
+            _ => tracing::trace!(session = %self.session.id(), method, "ignoring notification"),
+        }
+    }
+
+    /// Records `resources/subscribe` (`on`) or `resources/unsubscribe`.
+    fn subscribe(&mut self, uri: String, on: bool) -> Result<(), ErrorObject> {
+        let table = &self.shared.resource_subs;
+        let id = self.session.id();
+        if !on {
+            table.unsubscribe(&uri, id);
+            if self.resource_subs.remove(&uri) {
+                self.resource_sub_bytes -= uri.len();
+            }
+            return Ok(());
+        }
+        if self.resource_subs.contains(&uri) {
+            return Ok(());
+        }
+        if self.resource_sub_bytes + uri.len() > MAX_SUBSCRIBED_BYTES_PER_SESSION {
+            return Err(ErrorObject::invalid_params(format!(
+                "resources/subscribe: at most {MAX_SUBSCRIBED_BYTES_PER_SESSION} bytes of subscribed URIs per session"
+            )));
+        }
+        table.subscribe(&uri, id);
+        self.resource_sub_bytes += uri.len();
+        self.resource_subs.insert(uri);
+        Ok(())
+    }
+}

@@ -1,0 +1,97 @@
+//! The task of one 2025 HTTP session: it feeds the session's protocol
+//! state the messages POSTs hand it (only below the in-flight cap), reaps
+//! finished requests, and ends the session on cancellation (DELETE,
+//! shutdown) or after `session_idle_timeout` with nothing running and no
+//! standalone stream open; then it leaves the directory before its mailbox
+//! closes, so no POST waits on a session that is gone.
+
+use std::future::Future;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::Http;
+use super::sse::Slot;
+use crate::core::MailboxReceiver;
+use crate::protocol::jsonrpc::Incoming;
+use crate::server::session::{Finished, Route, SessionState};
+use crate::sync::Arc;
+
+/// One client message on its way to its session's task, read once (by the
+/// service, which had to know what it is).
+pub(crate) struct Inbound {
+    pub(super) message: Incoming<'static>,
+    pub(super) route: Route,
+}
+
+/// Why a session's task ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum QuitReason {
+    /// DELETE, shutdown, or the `Disconnect` full policy.
+    Cancelled,
+    /// Idle for `session_idle_timeout`.
+    Expired,
+}
+
+enum Event {
+    Cancelled,
+    Finished(Finished),
+    Inbound(Box<Inbound>),
+    Idle,
+}
+
+/// The task of one HTTP session.
+///
+/// A plain function returning an `async move` block, not an `async fn`: an
+/// `async fn` keeps each argument twice in its future (as passed, and as
+/// moved into the body), and this future lives as long as the session.
+#[allow(clippy::manual_async_fn)]
+pub(super) fn run(
+    http: Arc<Http>,
+    sid: String,
+    mut state: SessionState,
+    mut inbound: MailboxReceiver<Box<Inbound>>,
+    standalone: Slot,
+) -> impl Future<Output = ()> {
+    async move {
+        let token = state.session().token().clone();
+        let idle: Duration = http.server.shared.config.http.session_idle_timeout;
+        let timer = tokio::time::sleep(idle);
+        tokio::pin!(timer);
+        let reason = loop {
+            let can_read = state.can_read();
+            let event = tokio::select! {
+                biased;
+                // Cancel-safe: only waits.
+                () = token.cancelled() => Event::Cancelled,
+                // Cancel-safe: join_next leaves unfinished tasks in the set.
+                done = state.next_finished() => Event::Finished(done),
+                // Cancel-safe: mpsc::Receiver::recv never loses a message.
+                Some(message) = inbound.recv(), if can_read => Event::Inbound(message),
+                // Cancel-safe: a timer.
+                () = &mut timer => Event::Idle,
+            };
+            match event {
+                Event::Cancelled => break QuitReason::Cancelled,
+                Event::Finished(done) => state.on_finished(done),
+                Event::Inbound(inbound) => {
+                    let Inbound { message, route } = *inbound;
+                    state.on_incoming(Ok(message), &route);
+                }
+                Event::Idle => {
+                    let stream_open = standalone.lock().is_none();
+                    if !state.is_busy() && !stream_open {
+                        break QuitReason::Expired;
+                    }
+                }
+            }
+            timer.as_mut().reset(Instant::now() + idle);
+        };
+        // Gone from the directory first, so that no new POST finds it; then the
+        // mailbox ends, and POSTs waiting on it or on their answers get 404.
+        http.sessions.ended(&sid);
+        inbound.end();
+        state.end_requests().await;
+        tracing::debug!(session = %state.session().id(), ?reason, "HTTP session ended");
+    }
+}
