@@ -11,6 +11,7 @@ mod as_task;
 mod calls;
 mod lists;
 mod running;
+mod settle;
 
 use serde_json::{Value, json};
 
@@ -38,6 +39,7 @@ use crate::sync::{Arc, CancellationToken};
 
 pub(crate) use running::CallFuture;
 use running::Running;
+pub(crate) use settle::{Host, settle};
 
 /// A handler's work, to start with the request's context.
 pub(crate) enum Invoke {

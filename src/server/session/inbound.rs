@@ -8,13 +8,16 @@ use serde_json::Value;
 use super::{Route, SessionState};
 use crate::metrics::incr;
 use crate::metrics::requests::{Outcome, method_index};
-use crate::protocol::jsonrpc::{ErrorObject, INVALID_REQUEST, RequestId, encode_error, encode_result};
+use crate::protocol::jsonrpc::{ErrorObject, INVALID_REQUEST, RequestId, encode_error};
+use crate::protocol::listen::ListenFilter;
 use crate::protocol::listen::acknowledged;
-use crate::protocol::mcp::{Generation, finish_result};
+use crate::protocol::mcp::Generation;
 use crate::protocol::params::Params;
-use crate::server::dispatch::{Dispatch, dispatch};
+use crate::server::dispatch::{Call, Dispatch, Host, dispatch, settle};
+use crate::server::http_request::HttpRequest;
 use crate::server::resource_subs::MAX_SUBSCRIBED_BYTES_PER_SESSION;
 use crate::sync::Arc;
+use bytes::Bytes;
 
 impl SessionState {
     /// One request: refused if its id is in use, else classified by the
@@ -41,81 +44,22 @@ impl SessionState {
             self.engaged = true;
             self.session.attrs().set_protocol_version(version);
         }
-        match dispatch(&self.shared, &mut self.lifecycle, method, params) {
-            Dispatch::Reply(Ok(result)) => {
-                if method == "initialize"
-                    && let Some(version) = self.lifecycle.negotiated()
-                {
-                    self.engaged = true;
-                    self.session.attrs().set_protocol_version(version);
-                    self.client_capabilities = Arc::new(self.lifecycle.client_capabilities().clone());
-                }
-                self.count(m, Outcome::Ok);
-                self.reply(encode_result(&id, result), route);
-            }
-            Dispatch::Reply(Err(error)) => {
-                self.count(m, Outcome::Error);
-                self.reply(encode_error(Some(&id), &error), route);
-            }
-            Dispatch::Ready(answer, generation) => {
-                self.count(m, Outcome::Ok);
-                self.reply(answer.encode(&id, generation, &self.shared), route);
-            }
-            Dispatch::SetLogLevel(rank, generation) => {
-                self.count(m, Outcome::Ok);
-                self.log_level = rank;
-                if self.lifecycle.is_initialized() {
-                    self.session.attrs().set_notify_gate(rank);
-                }
-                let result = finish_result(generation, serde_json::json!({}), &self.shared.info);
-                self.reply(encode_result(&id, result), route);
-            }
-            Dispatch::Call(call) => self.spawn_call(id, call, route, &span),
-            Dispatch::Task(call, capabilities) => {
-                let http = match route {
-                    Route::Stream { request, .. } => Some(Arc::clone(request)),
-                    Route::Session => None,
-                };
-                let frame = match call.start_as_task(&self.shared, capabilities, http) {
-                    Ok(created) => {
-                        self.count(m, Outcome::Ok);
-                        encode_result(&id, created)
-                    }
-                    Err(error) => {
-                        self.count(m, Outcome::Error);
-                        encode_error(Some(&id), &error)
-                    }
-                };
-                self.reply(frame, route);
-            }
-            Dispatch::Subscribe { uri, on, generation } => {
-                let reply = self
-                    .subscribe(uri, on)
-                    .map(|()| finish_result(generation, serde_json::json!({}), &self.shared.info));
-                let frame = match reply {
-                    Ok(result) => {
-                        self.count(m, Outcome::Ok);
-                        encode_result(&id, result)
-                    }
-                    Err(error) => {
-                        self.count(m, Outcome::Error);
-                        encode_error(Some(&id), &error)
-                    }
-                };
-                self.reply(frame, route);
-            }
-            Dispatch::Listen(filter) => {
-                // A listen stream has no answer: it counts as answered
-                // once acknowledged.
-                self.count(m, Outcome::Ok);
-                // The acknowledgement goes first, before any notification
-                // can reach the stream.
-                let outbox = self.outbox(route).clone();
-                let _ = outbox.try_notify(acknowledged(&filter, &id));
-                let guard = self.shared.listeners.add(filter, id.clone(), outbox, false);
-                self.listens.insert(id, guard);
-            }
+        let dispatched = dispatch(&self.shared, &mut self.lifecycle, method, params);
+        if matches!(dispatched, Dispatch::Reply(Ok(_)))
+            && method == "initialize"
+            && let Some(version) = self.lifecycle.negotiated()
+        {
+            self.engaged = true;
+            self.session.attrs().set_protocol_version(version);
+            self.client_capabilities = Arc::new(self.lifecycle.client_capabilities().clone());
         }
+        let shared = Arc::clone(&self.shared);
+        let mut host = OnSession {
+            state: self,
+            route,
+            span: &span,
+        };
+        settle(&shared, &mut host, id, m, dispatched);
     }
 
     /// Counts a request of method number `m` answered at once.
@@ -172,5 +116,54 @@ impl SessionState {
         self.resource_sub_bytes += uri.len();
         self.resource_subs.insert(uri);
         Ok(())
+    }
+}
+
+/// A session as the carrier of its requests: answers go to the route's
+/// outbox (or are held for a transport that writes them itself), calls run
+/// in the session's task set, and the session-only methods change it.
+struct OnSession<'a> {
+    state: &'a mut SessionState,
+    route: &'a Route,
+    span: &'a tracing::Span,
+}
+
+impl Host for OnSession<'_> {
+    fn send(&mut self, frame: Bytes, _error: Option<&ErrorObject>) {
+        self.state.reply(frame, self.route);
+    }
+
+    fn run(&mut self, id: RequestId, call: Call) {
+        self.state.spawn_call(id, call, self.route, self.span);
+    }
+
+    fn http_request(&self) -> Option<HttpRequest> {
+        match self.route {
+            Route::Stream { request, .. } => Some(Arc::clone(request)),
+            Route::Session => None,
+        }
+    }
+
+    fn set_log_level(&mut self, rank: u8) {
+        let state = &mut *self.state;
+        state.log_level = rank;
+        if state.lifecycle.is_initialized() {
+            state.session.attrs().set_notify_gate(rank);
+        }
+    }
+
+    fn subscribe(&mut self, uri: String, on: bool) -> Result<(), ErrorObject> {
+        self.state.subscribe(uri, on)
+    }
+
+    fn listen(&mut self, id: RequestId, filter: ListenFilter) -> Outcome {
+        let state = &mut *self.state;
+        // The acknowledgement goes first, before any notification can
+        // reach the stream.
+        let outbox = state.outbox(self.route).clone();
+        let _ = outbox.try_notify(acknowledged(&filter, &id));
+        let guard = state.shared.listeners.add(filter, id.clone(), outbox, false);
+        state.listens.insert(id, guard);
+        Outcome::Ok
     }
 }

@@ -11,32 +11,18 @@
 
 use std::time::Duration;
 
-use http::StatusCode;
-use serde_json::Value;
-
 use super::Http;
-use super::body::{self, Body};
+use super::body::Body;
 use super::sse::Sse;
 use crate::protocol::jsonrpc::RequestId;
 use crate::protocol::listen::{ListenFilter, acknowledged, ended};
-use crate::protocol::tasks::{declares_tasks, tasks_required};
 
 /// How long a listen stream stays silent before a keep-alive comment.
 pub(crate) const LISTEN_KEEPALIVE: Duration = Duration::from_secs(15);
 
-/// Opens a listen stream for the request `id`.
-pub(crate) fn open(http: &Http, id: RequestId, params: Option<Value>) -> http::Response<Body> {
-    let filter = match ListenFilter::parse(params.as_ref()) {
-        Ok(filter) => filter,
-        Err(error) => return body::error(StatusCode::BAD_REQUEST, Some(&id), &error),
-    };
-    let capabilities = params
-        .as_ref()
-        .and_then(|p| p.get("_meta"))
-        .and_then(|m| m.get(crate::protocol::mcp::META_CLIENT_CAPABILITIES));
-    if filter.wants_tasks() && !declares_tasks(capabilities) {
-        return body::error(StatusCode::BAD_REQUEST, Some(&id), &tasks_required());
-    }
+/// Opens a listen stream for the request `id`, whose filter dispatch read
+/// and checked.
+pub(crate) fn open(http: &Http, id: RequestId, filter: ListenFilter) -> http::Response<Body> {
     let shared = &http.server.shared;
     let (session, outbox) = match super::admit(http, &id) {
         Ok(admitted) => admitted,

@@ -24,6 +24,7 @@
 //! when none is left) while it runs, and runs as its own task, so that an
 //! SSE answer can stream while it works; closing the stream cancels it.
 
+use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 use serde_json::Value;
 
@@ -38,14 +39,15 @@ use crate::core::{OutboxSender, Permit};
 use crate::metrics::incr;
 use crate::metrics::requests::{Outcome, method_index};
 use crate::protocol::header_params;
-use crate::protocol::jsonrpc::{ErrorObject, METHOD_NOT_FOUND, RequestId, SERVER_AT_CAPACITY, encode_result};
+use crate::protocol::jsonrpc::{ErrorObject, METHOD_NOT_FOUND, RequestId, SERVER_AT_CAPACITY};
+use crate::protocol::listen::ListenFilter;
 use crate::protocol::mcp::{
     HEADER_MISMATCH, Lifecycle, META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION, MISSING_CLIENT_CAPABILITY,
     STATELESS_VERSIONS, unsupported_version,
 };
 use crate::protocol::method::Method;
 use crate::protocol::params::Params;
-use crate::server::dispatch::{Call, CallEnv, Dispatch, dispatch};
+use crate::server::dispatch::{Call, CallEnv, Host, dispatch, settle};
 use crate::server::request_token::RequestToken;
 use crate::server::session::{CallFuture, CallTask, InFlight};
 use crate::server::{HttpRequest, ServerHandle, Shared};
@@ -114,18 +116,6 @@ pub(crate) async fn request(
         );
     }
     let shared = &http.server.shared;
-    if method == "subscriptions/listen" {
-        let response = super::listen::open(http, id, params.into_value());
-        let metrics = shared.core.metrics_ref();
-        incr(&metrics.requests_total);
-        let outcome = if response.status() == StatusCode::OK {
-            Outcome::Ok
-        } else {
-            Outcome::Error
-        };
-        metrics.requests.record(method_index(method), outcome);
-        return response;
-    }
     if method == "tools/call"
         && let Err(refusal) = mirrored_params(shared, headers, &params)
     {
@@ -133,39 +123,30 @@ pub(crate) async fn request(
     }
     let metrics = shared.core.metrics_ref();
     incr(&metrics.requests_total);
-    let count = |outcome| metrics.requests.record(method_index(method), outcome);
+    let m = method_index(method);
     // Dispatch is synchronous: what needs no handler is answered right here,
     // without a permit or a task.
-    let call = match dispatch(shared, &mut Lifecycle::default(), method, params) {
-        Dispatch::Reply(Ok(result)) => {
-            count(Outcome::Ok);
-            return body::json(StatusCode::OK, encode_result(&id, result));
-        }
-        Dispatch::Reply(Err(error)) => {
-            count(Outcome::Error);
-            return body::error(status_of(&error), Some(&id), &error);
-        }
-        Dispatch::Ready(answer, generation) => {
-            count(Outcome::Ok);
-            return body::json(StatusCode::OK, answer.encode(&id, generation, shared));
-        }
-        Dispatch::Call(call) => call,
-        Dispatch::Task(call, capabilities) => {
-            return match call.start_as_task(shared, capabilities, Some(Arc::clone(request))) {
-                Ok(created) => {
-                    count(Outcome::Ok);
-                    body::json(StatusCode::OK, encode_result(&id, created))
-                }
-                Err(error) => {
-                    count(Outcome::Error);
-                    body::error(StatusCode::SERVICE_UNAVAILABLE, Some(&id), &error)
-                }
-            };
-        }
-        Dispatch::SetLogLevel(..) | Dispatch::Subscribe { .. } | Dispatch::Listen(_) => {
-            unreachable!("not stateless methods, or opened by the transport")
+    let dispatched = dispatch(shared, &mut Lifecycle::default(), method, params);
+    let mut host = Alone {
+        http,
+        request,
+        listen: method == Method::Listen.name(),
+        settled: None,
+    };
+    settle(shared, &mut host, id, m, dispatched);
+    let (id, call) = match host.settled {
+        Some(Settled::Response(response)) => return response,
+        Some(Settled::Call(id, call)) => (id, call),
+        // `settle` always sends, runs or opens; nothing else is left.
+        None => {
+            return body::error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                None,
+                &ErrorObject::internal("the request was not answered"),
+            );
         }
     };
+    let count = |outcome| metrics.requests.record(m, outcome);
     let core = &shared.core;
     let permit = match core.admit_request() {
         Ok(permit) => permit,
@@ -201,12 +182,76 @@ pub(crate) async fn request(
 }
 
 /// The HTTP status of an error answered before anything ran: 400 for a
-/// missing client capability, 404 for an unknown method, 200 otherwise.
+/// missing client capability, 404 for an unknown method, 503 for a full
+/// task table or a server shutting down, 200 otherwise.
 fn status_of(error: &ErrorObject) -> StatusCode {
     match error.code {
         MISSING_CLIENT_CAPABILITY => StatusCode::BAD_REQUEST,
         METHOD_NOT_FOUND => StatusCode::NOT_FOUND,
+        SERVER_AT_CAPACITY => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::OK,
+    }
+}
+
+/// What one stateless request came to.
+enum Settled {
+    /// Its response: an answer, a refusal, or an open listen stream.
+    Response(http::Response<Body>),
+    /// A handler call, to run holding a permit of the stateless gate.
+    Call(RequestId, Call),
+}
+
+/// A POST standing alone as the carrier of its request. It has no session:
+/// the session-only methods are not of the 2026-07-28 generation, so
+/// dispatch refuses them before they reach here; were one to come, it
+/// would change nothing and be refused.
+struct Alone<'a> {
+    http: &'a Http,
+    request: &'a HttpRequest,
+    /// A `subscriptions/listen`: an error before its stream opens is a
+    /// refusal (400), as the stream never starts.
+    listen: bool,
+    settled: Option<Settled>,
+}
+
+impl Host for Alone<'_> {
+    fn send(&mut self, frame: Bytes, error: Option<&ErrorObject>) {
+        let status = match error {
+            None => StatusCode::OK,
+            Some(_) if self.listen => StatusCode::BAD_REQUEST,
+            Some(error) => status_of(error),
+        };
+        self.settled = Some(Settled::Response(body::json(status, frame)));
+    }
+
+    fn run(&mut self, id: RequestId, call: Call) {
+        self.settled = Some(Settled::Call(id, call));
+    }
+
+    fn http_request(&self) -> Option<HttpRequest> {
+        Some(Arc::clone(self.request))
+    }
+
+    fn set_log_level(&mut self, _rank: u8) {}
+
+    fn subscribe(&mut self, _uri: String, on: bool) -> Result<(), ErrorObject> {
+        let method = if on {
+            Method::Subscribe
+        } else {
+            Method::Unsubscribe
+        };
+        Err(ErrorObject::method_not_found(method.name()))
+    }
+
+    fn listen(&mut self, id: RequestId, filter: ListenFilter) -> Outcome {
+        let response = super::listen::open(self.http, id, filter);
+        let outcome = if response.status() == StatusCode::OK {
+            Outcome::Ok
+        } else {
+            Outcome::Error
+        };
+        self.settled = Some(Settled::Response(response));
+        outcome
     }
 }
 
