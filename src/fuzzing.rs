@@ -97,7 +97,7 @@ pub fn line_frames(data: &[u8], max: usize, buffer: usize, pieces: &[usize]) -> 
 /// The variables of `uri` under the resource template `template`, if it
 /// matches (`resources/read` against a `ResourceTemplate`).
 pub fn template_matches(template: &str, uri: &str) -> Option<HashMap<String, String>> {
-    crate::server::catalog::resources::template_vars(template, uri)
+    crate::server::api::catalog::resources::template_vars(template, uri)
 }
 
 /// A `Last-Event-ID` as the HTTP transport reads it: (stream, sequence).
@@ -132,7 +132,7 @@ pub struct SessionAnswers {
 /// If the session cannot be admitted (it always can: it is the only one).
 pub fn one_session(lines: &[&[u8]], max_frame_bytes: usize) -> SessionAnswers {
     use crate::server::Server;
-    use crate::server::session::{Route, SessionState};
+    use crate::server::engine::session::{Route, SessionState};
 
     let runtime = paused_runtime();
     runtime.block_on(async {

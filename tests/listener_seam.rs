@@ -2,7 +2,8 @@
 //! streams: line sessions, Streamable HTTP and the metrics endpoint all
 //! accept through the one accept loop, which counts and backs off from
 //! accept errors, and stops on shutdown; and a Unix domain socket through
-//! the library, whose file is gone once the server has stopped.
+//! the library, whose file is gone once the server has stopped; and TLS
+//! around a listener of the test's own that runs out of descriptors.
 
 #![cfg(not(any(loom, shuttle)))]
 
@@ -185,4 +186,109 @@ async fn a_stale_socket_file_is_replaced_and_any_other_file_is_left_alone() {
     );
     assert_eq!(std::fs::read_to_string(&plain).unwrap(), "keep me");
     std::fs::remove_file(&plain).unwrap();
+}
+
+/// TLS over the seam: the inner listener's accept errors reach the accept
+/// loop through `TlsListener` (counted, backed off), a line session runs
+/// over a real handshake (a certificate made here with `openssl`), and
+/// shutdown ends it in time.
+#[cfg(feature = "tls")]
+mod tls {
+    use std::process::{Command, Stdio};
+    use std::sync::Arc;
+
+    use mcp_server_core::Server;
+    use mcp_server_core::transport::tls::{TlsConfig, TlsListener};
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, ServerName};
+    use serde_json::json;
+    use tokio::io::BufReader;
+
+    use super::support::{HANG, ask_line};
+    use super::{connect, initialize, memory};
+
+    /// A self-signed certificate for `localhost` and its key, as PEM files
+    /// in a fresh directory.
+    fn certificate() -> (std::path::PathBuf, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("mcp-seam-tls-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+        let made = Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-nodes",
+            ])
+            .args([
+                "-days",
+                "2",
+                "-subj",
+                "/CN=localhost",
+                "-addext",
+                "subjectAltName=DNS:localhost",
+            ])
+            // An end-entity certificate that is its own trust anchor.
+            .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("openssl runs");
+        assert!(made.success(), "openssl made the certificate");
+        (cert, key)
+    }
+
+    #[tokio::test]
+    async fn tls_over_a_listener_out_of_descriptors_serves_and_stops() {
+        let (cert, key) = certificate();
+        let config = TlsConfig::from_pem_files(&cert, &key).expect("the certificate and key load");
+        let (inner, to) = memory(3);
+        let server = Server::builder().builtin_tools().build();
+        let handle = server.handle();
+        let serving = tokio::spawn(async move { server.serve_lines(TlsListener::new(inner, &config)).await });
+
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(CertificateDer::from_pem_file(&cert).unwrap()).unwrap();
+        // The provider the server's own configuration uses (`transport::tls`).
+        #[allow(deprecated)]
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let client = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let connector = tokio_rustls::TlsConnector::from(Arc::new(client));
+        let name = ServerName::try_from("localhost").unwrap();
+        let stream = tokio::time::timeout(HANG, connector.connect(name, connect(&to).await))
+            .await
+            .expect("a handshake in time")
+            .expect("the handshake succeeds");
+        let mut stream = BufReader::new(stream);
+        let answer = ask_line(&mut stream, &initialize()).await;
+        assert_eq!(answer["result"]["protocolVersion"], "2025-11-25");
+        let echo = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+            "params": {"name": "echo", "arguments": {"text": "over TLS"}}});
+        let answer = ask_line(&mut stream, &echo).await;
+        assert_eq!(answer["result"]["content"][0]["text"], "over TLS");
+        assert_eq!(
+            handle.metrics().accept_errors,
+            3,
+            "each EMFILE counted by the accept loop"
+        );
+
+        handle.shutdown();
+        let report = tokio::time::timeout(HANG, serving)
+            .await
+            .expect("shutdown in time")
+            .unwrap();
+        assert_eq!(report.sessions_closed, 1);
+        let _ = std::fs::remove_dir_all(cert.parent().unwrap());
+    }
 }

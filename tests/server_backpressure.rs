@@ -3,8 +3,8 @@
 //! waits for room, and `messages_sent` counts only what reached the client.
 //!
 //! Each test names in its doc comment the bug it was shown to catch: the bug
-//! was planted by hand in `src/server/session.rs`, the test failed, and the
-//! plant was removed.
+//! was planted by hand in the session loop (then `src/server/session.rs`, now
+//! `src/server/engine/session/`), the test failed, and the plant was removed.
 
 #![cfg(not(any(loom, shuttle)))]
 

@@ -1,52 +1,50 @@
-//! The server: what a session does with its messages (lifecycle, dispatch,
-//! tools), `notify_client` and `broadcast`, and the drain that ends every
-//! `serve_*`.
+//! The server: [`Server`] and its builder, and the state every session
+//! shares (`Shared`: the core, the catalog, the tasks, the listen streams).
+//!
+//! Split by job:
+//!
+//! - `engine/`: one session's protocol state, dispatch, answers;
+//! - `api/`: what a server's author writes against (tools, the catalog,
+//!   `RequestContext`, [`ServerHandle`]);
+//! - `ext/`: requests to the client, input rounds, tasks, listen streams,
+//!   resource subscriptions;
+//! - `ops/`: the drain and the metrics exporter (used by the transports).
+//!
+//! The engine uses the API and the extensions, the API uses the
+//! extensions, the exporter uses the API; the extensions use only the
+//! shared state here. No part imports one that imports it.
 //!
 //! The transports (`crate::transport`) drive it. Entry points:
-//! [`Server::serve_tcp`] for a listener, [`Server::serve_connection`] for one
-//! stream pair (stdio). Each returns a [`ShutdownReport`] once
-//! [`ServerHandle::shutdown`] has run its course.
+//! [`Server::serve_tcp`] for a listener, [`Server::serve_connection`] for
+//! one stream pair (stdio), `Server::http_service` (feature `http`) for an
+//! HTTP stack of one's own. Each `serve_*` returns a [`ShutdownReport`]
+//! once [`ServerHandle::shutdown`] has run its course.
 
-mod answer;
-pub mod builtin;
-pub mod catalog;
-pub mod client_requests;
-pub mod content;
-mod context;
-pub(crate) mod dispatch;
-pub(crate) mod drain;
-#[cfg(feature = "metrics")]
-mod exporter;
-mod handle;
-pub mod handler;
-mod http_request;
-mod input_round;
-pub mod listen;
-mod notification;
-pub(crate) mod request_token;
-mod resource_subs;
-pub(crate) mod session;
-pub mod tasks;
-pub(crate) mod tools;
-mod typed;
+pub(crate) mod api;
+pub(crate) mod engine;
+pub(crate) mod ext;
+pub(crate) mod ops;
 
-pub use catalog::completion::{Completer, CompletionRef, CompletionRequest};
-pub use catalog::prompts::{Prompt, PromptArgs, PromptArgument, PromptOutput};
-pub use catalog::resources::{ReadRequest, Resource, ResourceTemplate};
-pub use client_requests::{InputError, MAX_PENDING};
-pub use content::{Content, ResourceContents};
-pub use context::RequestContext;
+// The public modules, where they always were.
+pub use api::{builtin, catalog, content, handler};
+pub use ext::{client_requests, listen, tasks};
+
+pub use api::catalog::completion::{Completer, CompletionRef, CompletionRequest};
+pub use api::catalog::prompts::{Prompt, PromptArgs, PromptArgument, PromptOutput};
+pub use api::catalog::resources::{ReadRequest, Resource, ResourceTemplate};
+pub use api::content::{Content, ResourceContents};
+pub use api::context::RequestContext;
+pub use api::handle::ServerHandle;
+pub use api::handler::HandlerError;
+pub(crate) use api::http_request::HttpRequest;
+pub use api::notification::Notification;
+pub use api::tools::{TaskSupport, Tool, ToolError, ToolOutput};
+pub use api::typed::schema_of;
+pub use ext::client_requests::{InputError, MAX_PENDING};
+pub use ext::listen::{BusMetrics, EventBus, InProcessBus, Listeners};
+pub use ext::resource_subs::MAX_SUBSCRIBED_BYTES_PER_SESSION;
 #[cfg(feature = "metrics")]
-pub use exporter::METRICS_CONTENT_TYPE;
-pub use handle::ServerHandle;
-pub use handler::HandlerError;
-pub(crate) use http_request::HttpRequest;
-pub use listen::{BusMetrics, EventBus, InProcessBus, Listeners};
-pub use notification::Notification;
-pub use resource_subs::MAX_SUBSCRIBED_BYTES_PER_SESSION;
-pub use tasks::TaskSupport;
-pub use tools::{Tool, ToolError, ToolOutput};
-pub use typed::schema_of;
+pub use ops::exporter::METRICS_CONTENT_TYPE;
 
 use std::time::Duration;
 
@@ -56,8 +54,9 @@ use serde_json::Value;
 use crate::config::ServerConfig;
 use crate::core::Core;
 use crate::sync::Arc;
-use catalog::{Catalog, LiveCatalog};
-use resource_subs::ResourceSubscriptions;
+use api::catalog::{Catalog, LiveCatalog};
+use ext::resource_subs::ResourceSubscriptions;
+use ext::tasks::Tasks;
 
 /// The name a server reports in `serverInfo` unless told otherwise.
 pub const DEFAULT_SERVER_NAME: &str = env!("CARGO_PKG_NAME");
@@ -90,7 +89,7 @@ pub(crate) struct Shared {
     /// Seals `requestState`: the configured key, or a random one.
     pub(crate) state_key: Arc<[u8]>,
     /// The tasks of the tasks extension.
-    pub(crate) tasks: tasks::Tasks,
+    pub(crate) tasks: Tasks,
 }
 
 /// Builds a [`Server`].
@@ -183,14 +182,14 @@ impl ServerBuilder {
         Server {
             shared: Arc::new(Shared {
                 core: Core::new(&self.config),
-                tasks: tasks::Tasks::new(
+                tasks: Tasks::new(
                     self.config.max_tasks,
                     self.config.task_ttl,
                     self.config.replica_id.as_ref(),
                 ),
                 catalog: LiveCatalog::new(self.catalog, self.config.page_size),
                 resource_subs: ResourceSubscriptions::default(),
-                info_meta: answer::info_meta(&info),
+                info_meta: engine::answer::info_meta(&info),
                 info,
                 listeners,
                 bus,

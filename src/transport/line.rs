@@ -30,7 +30,7 @@ use crate::error::AdmitError;
 use crate::metrics::incr;
 use crate::protocol::jsonrpc::{ErrorObject, SERVER_AT_CAPACITY, encode_error};
 use crate::server::Shared;
-use crate::server::session::{Finished, Route, SessionState};
+use crate::server::engine::session::{Finished, Route, SessionState};
 use crate::sync::Arc;
 
 /// Most messages written with one `write`.

@@ -12,7 +12,7 @@ use tracing::Instrument;
 use super::line::{self, rejection_frame};
 use super::stdio_fds;
 use crate::error::AdmitError;
-use crate::server::drain::count_clean;
+use crate::server::ops::drain::count_clean;
 use crate::server::{Server, ShutdownReport};
 use crate::sync::Arc;
 

@@ -19,7 +19,7 @@ use tracing::Instrument;
 use super::accept::AcceptLoop;
 use super::line::{self, QuitReason, rejection_frame};
 use super::listener::{Connection, Listener};
-use crate::server::drain::count_clean;
+use crate::server::ops::drain::count_clean;
 use crate::server::{Server, ShutdownReport};
 use crate::sync::Arc;
 

@@ -34,8 +34,8 @@ use crate::core::{Directory, Mailbox, SessionAttrs, SessionId, mailbox};
 use crate::protocol::jsonrpc::{ErrorObject, Incoming, RequestId, SERVER_AT_CAPACITY};
 use crate::protocol::params::Params;
 use crate::server::HttpRequest;
-use crate::server::client_requests::Pending;
-use crate::server::session::{Route, SessionState};
+use crate::server::engine::session::{Route, SessionState};
+use crate::server::ext::client_requests::Pending;
 use crate::sync::{Arc, AtomicU64, CancellationToken, Mutex, Ordering};
 
 /// The version from which SSE streams start with a priming event (older

@@ -14,7 +14,7 @@ use super::Http;
 use super::sse::Slot;
 use crate::core::MailboxReceiver;
 use crate::protocol::jsonrpc::Incoming;
-use crate::server::session::{Finished, Route, SessionState};
+use crate::server::engine::session::{Finished, Route, SessionState};
 use crate::sync::Arc;
 
 /// One client message on its way to its session's task, read once (by the

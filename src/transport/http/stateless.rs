@@ -47,9 +47,9 @@ use crate::protocol::mcp::{
 };
 use crate::protocol::method::Method;
 use crate::protocol::params::Params;
-use crate::server::dispatch::{Call, CallEnv, Host, dispatch, settle};
-use crate::server::request_token::RequestToken;
-use crate::server::session::{CallFuture, CallTask, InFlight};
+use crate::server::api::request_token::RequestToken;
+use crate::server::engine::dispatch::{Call, CallEnv, Host, dispatch, settle};
+use crate::server::engine::session::{CallFuture, CallTask, InFlight};
 use crate::server::{HttpRequest, ServerHandle, Shared};
 use crate::sync::{Arc, CancellationToken};
 

@@ -13,10 +13,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::RequestContext;
-use super::catalog::prompts::{Prompt, PromptArgument, PromptOutput};
-use super::handler::HandlerError;
-use super::tools::{Tool, ToolError, ToolOutput};
+use crate::server::RequestContext;
+use crate::server::api::catalog::prompts::{Prompt, PromptArgument, PromptOutput};
+use crate::server::api::handler::HandlerError;
+use crate::server::api::tools::{Tool, ToolError, ToolOutput};
 
 /// The JSON Schema of `T`, as an object schema for `inputSchema` or
 /// `outputSchema`.

@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 
 use crate::protocol::result::{ResultMembers, put};
 use crate::server::RequestContext;
-use crate::server::content::Content;
-use crate::server::handler::{BoxFuture, HandlerError};
+use crate::server::api::content::Content;
+use crate::server::api::handler::{BoxFuture, HandlerError};
 use crate::sync::Arc;
 
 /// The arguments of one `prompts/get`, by name.

@@ -7,8 +7,8 @@ use crate::error::NotifyError;
 use crate::metrics::MetricsSnapshot;
 use crate::sync::Arc;
 
-use super::catalog::{Catalog, Kind};
-use super::{Listeners, Notification, Prompt, Resource, ResourceTemplate, Shared, Tool};
+use crate::server::api::catalog::{Catalog, Kind};
+use crate::server::{Listeners, Notification, Prompt, Resource, ResourceTemplate, Shared, Tool};
 
 /// A handle on a running server. Cheap to clone.
 #[derive(Debug, Clone)]

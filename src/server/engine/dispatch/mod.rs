@@ -15,17 +15,6 @@ mod settle;
 
 use serde_json::{Value, json};
 
-use super::Shared;
-use super::answer::Answer;
-use super::catalog::pages::ListKind;
-use super::client_requests::ClientLink;
-use super::handler::{BoxFuture, required_str};
-use super::http_request::HttpRequest;
-use super::input_round::InputRound;
-use super::request_token::RequestToken;
-use super::tasks::TaskLink;
-use super::tools::Tool;
-use super::{RequestContext, ServerHandle};
 use crate::core::OutboxSender;
 use crate::protocol::jsonrpc::{ErrorObject, RequestId};
 use crate::protocol::listen::ListenFilter;
@@ -35,6 +24,17 @@ use crate::protocol::mcp::{
 use crate::protocol::method::Method;
 use crate::protocol::params::Params;
 use crate::protocol::tasks::{declares_tasks, tasks_required};
+use crate::server::Shared;
+use crate::server::api::catalog::pages::ListKind;
+use crate::server::api::handler::{BoxFuture, required_str};
+use crate::server::api::http_request::HttpRequest;
+use crate::server::api::request_token::RequestToken;
+use crate::server::api::tools::Tool;
+use crate::server::engine::answer::Answer;
+use crate::server::ext::client_requests::ClientLink;
+use crate::server::ext::input_round::InputRound;
+use crate::server::ext::tasks::TaskLink;
+use crate::server::{RequestContext, ServerHandle};
 use crate::sync::{Arc, CancellationToken};
 
 pub(crate) use running::CallFuture;

@@ -9,12 +9,12 @@ use std::future::Future;
 
 use serde_json::{Map, Value, json};
 
-use super::RequestContext;
-use super::content::Content;
-use super::handler::BoxFuture;
 use crate::protocol::header_params::{HeaderParam, header_params};
 use crate::protocol::jsonrpc::ErrorObject;
 use crate::protocol::result::{ResultMembers, put};
+use crate::server::RequestContext;
+use crate::server::api::content::Content;
+use crate::server::api::handler::BoxFuture;
 use crate::sync::Arc;
 
 type Handler = dyn Fn(Value, RequestContext) -> BoxFuture<Result<ToolOutput, ToolError>> + Send + Sync;

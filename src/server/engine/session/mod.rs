@@ -26,18 +26,18 @@ use serde_json::Value;
 use tokio::task::{JoinError, JoinSet};
 use tracing::Instrument;
 
-use super::client_requests::{ClientLink, Pending};
-use super::dispatch::{Call, CallEnv};
-use super::http_request::HttpRequest;
-use super::listen::ListenGuard;
-use super::request_token::RequestToken;
-use super::{ServerHandle, Shared};
 use crate::core::{Envelope, OutboxSender, Session};
 use crate::metrics::incr;
 use crate::protocol::jsonrpc::{
     self, ErrorObject, INVALID_REQUEST, Incoming, Rejection, RequestId, encode_error,
 };
 use crate::protocol::mcp::Lifecycle;
+use crate::server::api::http_request::HttpRequest;
+use crate::server::api::request_token::RequestToken;
+use crate::server::engine::dispatch::{Call, CallEnv};
+use crate::server::ext::client_requests::{ClientLink, Pending};
+use crate::server::ext::listen::ListenGuard;
+use crate::server::{ServerHandle, Shared};
 use crate::sync::{Arc, CancellationToken};
 pub(crate) use call::{CallFuture, CallTask, InFlight, answer, send_reply};
 use held::Held;

@@ -9,11 +9,11 @@ use crate::error::NotifyError;
 use crate::protocol::jsonrpc::{RequestId, encode_notification};
 use crate::protocol::mcp::log_level_rank;
 use crate::server::ServerHandle;
-use crate::server::client_requests::{ClientLink, InputError};
-use crate::server::http_request::HttpRequest;
-use crate::server::input_round::InputRound;
-use crate::server::request_token::RequestToken;
-use crate::server::tasks::TaskLink;
+use crate::server::api::http_request::HttpRequest;
+use crate::server::api::request_token::RequestToken;
+use crate::server::ext::client_requests::{ClientLink, InputError};
+use crate::server::ext::input_round::InputRound;
+use crate::server::ext::tasks::TaskLink;
 use crate::sync::Arc;
 use crate::sync::CancellationToken;
 

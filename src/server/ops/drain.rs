@@ -3,7 +3,7 @@
 
 use tokio::task::{JoinError, JoinSet};
 
-use super::{Server, ShutdownReport};
+use crate::server::{Server, ShutdownReport};
 
 impl Server {
     /// Waits up to the grace period for the sessions, aborts the rest, and

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::protocol::jsonrpc::ErrorObject;
 use crate::server::RequestContext;
-use crate::server::handler::{BoxFuture, HandlerError};
+use crate::server::api::handler::{BoxFuture, HandlerError};
 use crate::sync::Arc;
 
 /// Most values one completion result carries (the specification's limit).

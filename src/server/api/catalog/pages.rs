@@ -150,8 +150,8 @@ fn encode_items<T>(
 mod tests {
     use super::*;
     use crate::server::ToolOutput;
-    use crate::server::catalog::LiveCatalog;
-    use crate::server::tools::Tool;
+    use crate::server::api::catalog::LiveCatalog;
+    use crate::server::api::tools::Tool;
 
     fn tool(name: &str) -> Tool {
         Tool::new(name, "", serde_json::json!({"type": "object"}), |_, _| async {

@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::Notification;
-use super::{RequestContext, Tool, ToolError, ToolOutput};
 use crate::protocol::mcp::{LOG_LEVELS, log_level_rank};
+use crate::server::Notification;
+use crate::server::{RequestContext, Tool, ToolError, ToolOutput};
 
 /// Longest `sleep` accepted, in milliseconds (one hour).
 pub const MAX_SLEEP_MS: u64 = 3_600_000;

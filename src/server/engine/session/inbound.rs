@@ -13,9 +13,9 @@ use crate::protocol::listen::ListenFilter;
 use crate::protocol::listen::acknowledged;
 use crate::protocol::mcp::Generation;
 use crate::protocol::params::Params;
-use crate::server::dispatch::{Call, Dispatch, Host, dispatch, settle};
-use crate::server::http_request::HttpRequest;
-use crate::server::resource_subs::MAX_SUBSCRIBED_BYTES_PER_SESSION;
+use crate::server::api::http_request::HttpRequest;
+use crate::server::engine::dispatch::{Call, Dispatch, Host, dispatch, settle};
+use crate::server::ext::resource_subs::MAX_SUBSCRIBED_BYTES_PER_SESSION;
 use crate::sync::Arc;
 use bytes::Bytes;
 

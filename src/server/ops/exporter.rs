@@ -18,8 +18,8 @@ use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::{Registry, Unit};
 
-use super::ServerHandle;
 use crate::metrics::requests::{METHODS, Outcome, TIMED};
+use crate::server::ServerHandle;
 
 /// The content type of [`ServerHandle::metrics_text`].
 pub const METRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";

@@ -12,12 +12,12 @@ use crate::protocol::mcp::{Generation, META_CLIENT_CAPABILITIES, MISSING_CLIENT_
 use crate::protocol::params::{CallKind, CallParams, NamedCall, Params};
 use crate::protocol::tasks::{declares_tasks, tasks_required};
 use crate::server::Shared;
-use crate::server::answer::{Answer, Contents};
-use crate::server::catalog::completion::{CompletionRequest, completion_result};
-use crate::server::catalog::{Catalog, ReadTarget};
-use crate::server::handler::resource_not_found;
-use crate::server::input_round::InputRound;
-use crate::server::tools::TaskSupport;
+use crate::server::api::catalog::completion::{CompletionRequest, completion_result};
+use crate::server::api::catalog::{Catalog, ReadTarget};
+use crate::server::api::handler::resource_not_found;
+use crate::server::api::tools::TaskSupport;
+use crate::server::engine::answer::{Answer, Contents};
+use crate::server::ext::input_round::InputRound;
 use crate::sync::Arc;
 
 /// The `_meta` key of a 2026-07-28 request's log level.

@@ -2,15 +2,17 @@
 //! its token, its link to the task it may become and an outbox that goes
 //! nowhere (a task has no stream), then hands it to [`Tasks::start`].
 //!
-//! [`Tasks::start`]: crate::server::tasks::Tasks::start
+//! [`Tasks::start`]: crate::server::ext::tasks::Tasks::start
 
+use futures_util::FutureExt;
 use serde_json::Value;
 
 use super::{Call, CallEnv};
 use crate::protocol::jsonrpc::{ErrorObject, RequestId};
-use crate::server::http_request::HttpRequest;
-use crate::server::request_token::RequestToken;
-use crate::server::tasks::TaskLink;
+use crate::server::api::http_request::HttpRequest;
+use crate::server::api::request_token::RequestToken;
+use crate::server::engine::answer::Answer;
+use crate::server::ext::tasks::TaskLink;
 use crate::server::{ServerHandle, Shared};
 use crate::sync::Arc;
 
@@ -46,6 +48,8 @@ impl Call {
             session_log_level: 0,
             http,
         });
+        // A task keeps its result as JSON, as a 2025 session would get it.
+        let run = run.map(|done| done.map(|answered| answered.map(Answer::into_value)));
         shared
             .tasks
             .start(shared, token, &link, generation, capabilities, run)

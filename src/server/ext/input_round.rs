@@ -19,9 +19,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value, json};
 
-use super::client_requests::{InputError, capability_for};
 use crate::protocol::jsonrpc::ErrorObject;
 use crate::protocol::request_state::{self, StatePayload};
+use crate::server::ext::client_requests::{InputError, capability_for};
 use crate::sync::{Arc, AtomicU64, Mutex, Ordering};
 
 /// The questions of one call, and the answers it came with.

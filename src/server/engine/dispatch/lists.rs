@@ -4,8 +4,8 @@
 use serde_json::Value;
 
 use crate::protocol::jsonrpc::ErrorObject;
-use crate::server::catalog::Catalog;
-use crate::server::catalog::pages::{self, ListKind, Page};
+use crate::server::api::catalog::Catalog;
+use crate::server::api::catalog::pages::{self, ListKind, Page};
 
 /// The page of `kind`'s list that `params.cursor` names.
 ///

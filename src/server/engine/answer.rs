@@ -8,14 +8,14 @@ use serde_json::Value;
 
 use serde_json::value::RawValue;
 
-use super::Shared;
-use super::catalog::pages::Page;
-use super::catalog::prompts::PromptOutput;
-use super::content::ResourceContents;
-use super::tools::ToolOutput;
 use crate::protocol::jsonrpc::{RequestId, encode_result, encode_result_with};
 use crate::protocol::mcp::{Generation, META_SERVER_INFO, finish_result};
 use crate::protocol::result::{ResultMembers, Stateless, finish, put};
+use crate::server::Shared;
+use crate::server::api::catalog::pages::Page;
+use crate::server::api::catalog::prompts::PromptOutput;
+use crate::server::api::content::ResourceContents;
+use crate::server::api::tools::ToolOutput;
 
 /// The result of a request that succeeded.
 #[derive(Debug)]
@@ -125,7 +125,7 @@ mod tests {
     fn typed_answers_are_the_json_they_stand_for() {
         use crate::protocol::mcp::cacheable;
         use crate::server::Content;
-        use crate::server::catalog::pages::{ListKind, Page};
+        use crate::server::api::catalog::pages::{ListKind, Page};
         let server = crate::server::Server::builder().builtin_tools().build();
         let shared = &server.shared;
         let id = RequestId::Number(4);

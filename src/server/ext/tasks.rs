@@ -17,16 +17,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value, json};
 
-use super::answer::Answer;
-use super::client_requests::{InputError, capability_for};
-use super::{ServerHandle, Shared};
 use crate::config::{ReplicaId, stamped};
 use crate::core::{TaskSnapshot, TaskStatus, TaskTable};
 use crate::protocol::jsonrpc::ErrorObject;
 use crate::protocol::mcp::{Generation, finish_result};
+use crate::server::Shared;
+use crate::server::ext::client_requests::{InputError, capability_for};
 use crate::sync::{Arc, CancellationToken, Mutex, oneshot};
 
-pub use super::tools::TaskSupport;
 pub use crate::protocol::tasks::TASKS_EXTENSION;
 /// How often clients are asked to poll.
 pub const TASK_POLL_INTERVAL_MS: u64 = 500;
@@ -88,7 +86,7 @@ impl TaskLink {
 pub(crate) struct ActiveTask {
     id: String,
     questions: Arc<TaskQuestions>,
-    server: ServerHandle,
+    shared: Arc<Shared>,
     capabilities: Value,
 }
 
@@ -136,10 +134,7 @@ impl ActiveTask {
         } else {
             TaskStatus::InputRequired(Value::Object(asked))
         };
-        self.server
-            .shared
-            .tasks
-            .set(&self.server.shared, &self.id, status);
+        self.shared.tasks.set(&self.shared, &self.id, status);
     }
 }
 
@@ -189,18 +184,15 @@ impl Tasks {
         mut run: F,
     ) -> Result<Value, ErrorObject>
     where
-        F: Future<Output = std::thread::Result<Result<Answer, ErrorObject>>> + Send + Unpin + 'static,
+        F: Future<Output = std::thread::Result<Result<Value, ErrorObject>>> + Send + Unpin + 'static,
     {
-        let server = ServerHandle {
-            shared: Arc::clone(shared),
-        };
         let first = {
             let mut cx = Context::from_waker(futures_util::task::noop_waker_ref());
             std::pin::Pin::new(&mut run).poll(&mut cx)
         };
         if let Poll::Ready(done) = first {
             return match done {
-                Ok(result) => result.map(|r| finish_result(generation, r.into_value(), &shared.info)),
+                Ok(result) => result.map(|r| finish_result(generation, r, &shared.info)),
                 Err(_panic) => Err(ErrorObject::internal("the handler panicked")),
             };
         }
@@ -218,10 +210,11 @@ impl Tasks {
         *link.slot.lock() = Some(ActiveTask {
             id: id.clone(),
             questions,
-            server: server.clone(),
+            shared: Arc::clone(shared),
             capabilities,
         });
         let task_id = id.clone();
+        let shared = Arc::clone(shared);
         tokio::spawn(async move {
             let outcome = tokio::select! {
                 biased;
@@ -230,11 +223,9 @@ impl Tasks {
             };
             let status = match outcome {
                 None => TaskStatus::Cancelled,
-                Some(Ok(Ok(result))) => TaskStatus::Completed(finish_result(
-                    generation,
-                    result.into_value(),
-                    &server.shared.info,
-                )),
+                Some(Ok(Ok(result))) => {
+                    TaskStatus::Completed(finish_result(generation, result, &shared.info))
+                }
                 Some(Ok(Err(error))) => {
                     TaskStatus::Failed(serde_json::to_value(error).expect("an error object is JSON"))
                 }
@@ -243,8 +234,8 @@ impl Tasks {
                     TaskStatus::Failed(serde_json::to_value(error).expect("an error object is JSON"))
                 }
             };
-            let tasks = &server.shared.tasks;
-            tasks.set(&server.shared, &task_id, status);
+            let tasks = &shared.tasks;
+            tasks.set(&shared, &task_id, status);
             tasks.questions.lock().remove(&task_id);
         });
         let snapshot = self.table.get(&id, now).expect("a task is held once created");

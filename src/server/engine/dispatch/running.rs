@@ -11,9 +11,9 @@ use std::task::{Context, Poll};
 
 use super::BoxFuture;
 use crate::protocol::jsonrpc::ErrorObject;
-use crate::server::answer::Answer;
-use crate::server::input_round::InputRound;
-use crate::server::tools::{ToolError, ToolOutput};
+use crate::server::api::tools::{ToolError, ToolOutput};
+use crate::server::engine::answer::Answer;
+use crate::server::ext::input_round::InputRound;
 use crate::sync::Arc;
 
 /// What a started call is running.

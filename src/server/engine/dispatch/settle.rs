@@ -17,7 +17,7 @@ use crate::protocol::jsonrpc::{ErrorObject, RequestId, encode_error, encode_resu
 use crate::protocol::listen::ListenFilter;
 use crate::protocol::mcp::finish_result;
 use crate::server::Shared;
-use crate::server::http_request::HttpRequest;
+use crate::server::api::http_request::HttpRequest;
 use crate::sync::Arc;
 
 /// What a request's carrier does with what dispatch decided.

@@ -9,11 +9,11 @@ use crate::metrics::requests::{Outcome, method_index};
 use crate::metrics::{Metrics, decr, incr};
 use crate::protocol::jsonrpc::{ErrorObject, REQUEST_TIMED_OUT, RequestId, encode_error};
 use crate::protocol::mcp::Generation;
-use crate::server::answer::Answer;
-use crate::server::dispatch::Label;
+use crate::server::engine::answer::Answer;
+use crate::server::engine::dispatch::Label;
 use crate::sync::{Arc, CancellationToken};
 
-pub(crate) use crate::server::dispatch::CallFuture;
+pub(crate) use crate::server::engine::dispatch::CallFuture;
 
 /// Waits for room for an answer on its route, unless `stop` is cancelled
 /// first (the answer is then counted as dropped when its envelope drops).

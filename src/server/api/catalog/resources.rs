@@ -16,8 +16,8 @@ use regex::Regex;
 use serde_json::{Value, json};
 
 use crate::server::RequestContext;
-use crate::server::content::ResourceContents;
-use crate::server::handler::{BoxFuture, HandlerError};
+use crate::server::api::content::ResourceContents;
+use crate::server::api::handler::{BoxFuture, HandlerError};
 use crate::sync::Arc;
 
 type ReadHandler = dyn Fn(ReadRequest, RequestContext) -> BoxFuture<Result<Vec<ResourceContents>, HandlerError>>

@@ -16,7 +16,7 @@ pub mod resources;
 use serde_json::{Value, json};
 
 use crate::protocol::tasks::TASKS_EXTENSION;
-use crate::server::tools::{TaskSupport, Tool};
+use crate::server::api::tools::{TaskSupport, Tool};
 use crate::sync::{Arc, Mutex};
 use completion::Completer;
 use listing::Listing;
