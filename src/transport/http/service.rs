@@ -29,6 +29,7 @@ use super::{session, stateless};
 use crate::metrics::incr;
 use crate::protocol::jsonrpc::{self, ErrorObject, INVALID_REQUEST, Incoming};
 use crate::protocol::mcp::{HANDSHAKE_VERSIONS, META_PROTOCOL_VERSION, STATELESS_VERSIONS};
+use crate::protocol::method::Method as McpMethod;
 use crate::server::{HttpRequest, Server, ShutdownReport};
 use crate::sync::Arc;
 
@@ -323,7 +324,7 @@ where
         // `initialize` opens a session unless it plainly names the
         // stateless generation (which has no `initialize`: 404).
         Incoming::Request { id, method, params }
-            if method == "initialize" && !names_stateless(headers, params.meta()) =>
+            if method == McpMethod::Initialize.name() && !names_stateless(headers, params.meta()) =>
         {
             session::initialize(http, id, params, &parts).await
         }

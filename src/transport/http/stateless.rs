@@ -35,7 +35,6 @@ use super::headers::{self, METHOD, NAME, PROTOCOL_VERSION};
 use super::sse::{self, Sse};
 use tracing::Instrument;
 
-use crate::core::{OutboxSender, Permit};
 use crate::metrics::incr;
 use crate::metrics::requests::{Outcome, method_index};
 use crate::protocol::header_params;
@@ -47,11 +46,10 @@ use crate::protocol::mcp::{
 };
 use crate::protocol::method::Method;
 use crate::protocol::params::Params;
-use crate::server::api::request_token::RequestToken;
-use crate::server::engine::dispatch::{Call, CallEnv, Host, dispatch, settle};
-use crate::server::engine::session::{CallFuture, CallTask, InFlight};
-use crate::server::{HttpRequest, ServerHandle, Shared};
-use crate::sync::{Arc, CancellationToken};
+use crate::server::engine::dispatch::{Call, Host, dispatch, settle};
+use crate::server::engine::session::run_alone;
+use crate::server::{HttpRequest, Shared};
+use crate::sync::Arc;
 
 /// Why a request was refused before it ran: HTTP 400 and this error.
 type Refusal = ErrorObject;
@@ -116,7 +114,7 @@ pub(crate) async fn request(
         );
     }
     let shared = &http.server.shared;
-    if method == "tools/call"
+    if method == Method::ToolsCall.name()
         && let Err(refusal) = mirrored_params(shared, headers, &params)
     {
         return body::error(StatusCode::BAD_REQUEST, Some(&id), &refusal);
@@ -165,7 +163,13 @@ pub(crate) async fn request(
     let span = tracing::debug_span!("request", id = %id, method);
     let http_request = Arc::clone(request);
     let server = http.server.handle();
-    tokio::spawn(run(server, permit, id, call, outbox, token, http_request).instrument(span));
+    tokio::spawn(
+        async move {
+            run_alone(server, id, call, outbox, token, http_request).await;
+            drop(permit);
+        }
+        .instrument(span),
+    );
     let answered = sse::answer_or_stream(rx, &stop, None, |rx, first| {
         Sse::new(rx, 1, stop.clone())
             .priming(true)
@@ -278,41 +282,4 @@ fn mirrored_params(shared: &Shared, headers: &HeaderMap, params: &Params<'_>) ->
 /// A stateless POST carrying a notification or a response: accepted.
 pub(crate) fn accepted() -> http::Response<Body> {
     body::empty(StatusCode::ACCEPTED)
-}
-
-/// Runs one stateless handler call to its answer, holding `permit`.
-async fn run(
-    server: ServerHandle,
-    permit: Permit,
-    id: RequestId,
-    mut call: Call,
-    outbox: OutboxSender,
-    token: CancellationToken,
-    http: HttpRequest,
-) {
-    tracing::debug!("stateless request running");
-    let shared = Arc::clone(&server.shared);
-    let gauge = InFlight::new(Arc::clone(shared.core.metrics_ref()), call.label.method());
-    let label = std::mem::take(&mut call.label);
-    let task = CallTask {
-        stop: token.clone(),
-        route: outbox.clone(),
-        timeout: shared.config.request_timeout,
-        generation: call.generation,
-        shared: Arc::clone(&shared),
-    };
-    // The log level of a stateless call is its own `_meta`'s.
-    let call: CallFuture = call.start(CallEnv {
-        id: id.clone(),
-        token: RequestToken::Ready(token.clone()),
-        outbox,
-        detach: None,
-        client: None,
-        task: None,
-        server,
-        session_log_level: 0,
-        http: Some(http),
-    });
-    task.run(id, label, call, token, gauge).await;
-    drop(permit);
 }

@@ -28,17 +28,6 @@ pub(crate) enum ListKind {
 impl ListKind {
     const ALL: [Self; 4] = [Self::Tools, Self::Resources, Self::Templates, Self::Prompts];
 
-    /// The list a method asks for.
-    pub(crate) fn of_method(method: &str) -> Option<Self> {
-        match method {
-            "tools/list" => Some(Self::Tools),
-            "resources/list" => Some(Self::Resources),
-            "resources/templates/list" => Some(Self::Templates),
-            "prompts/list" => Some(Self::Prompts),
-            _ => None,
-        }
-    }
-
     /// The result member that holds the items.
     pub(crate) fn key(self) -> &'static str {
         match self {

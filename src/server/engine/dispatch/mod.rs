@@ -213,6 +213,16 @@ pub(crate) fn dispatch(
     let ttl = shared.config.list_cache_ttl.as_millis() as u64;
     // The common calls read their params typed; the rest as a JSON tree.
     let json = |params: Params<'_>| params.into_value();
+    let list = |kind, params| match lists::list(
+        &catalog,
+        method,
+        kind,
+        json(params).as_ref(),
+        shared.config.page_size,
+    ) {
+        Ok(page) => Dispatch::Ready(Answer::Page(page), generation),
+        Err(error) => Dispatch::Reply(Err(error)),
+    };
     match known {
         Method::ToolsCall => calls::tool(shared, &catalog, params, generation),
         Method::ResourcesRead => calls::read(shared, &catalog, params, generation),
@@ -249,19 +259,10 @@ pub(crate) fn dispatch(
                 &shared.info,
             )))
         }
-        Method::ToolsList | Method::ResourcesList | Method::TemplatesList | Method::PromptsList => {
-            let kind = ListKind::of_method(method).expect("a list method");
-            match lists::list(
-                &catalog,
-                method,
-                kind,
-                json(params).as_ref(),
-                shared.config.page_size,
-            ) {
-                Ok(page) => Dispatch::Ready(Answer::Page(page), generation),
-                Err(error) => Dispatch::Reply(Err(error)),
-            }
-        }
+        Method::ToolsList => list(ListKind::Tools, params),
+        Method::ResourcesList => list(ListKind::Resources, params),
+        Method::TemplatesList => list(ListKind::Templates, params),
+        Method::PromptsList => list(ListKind::Prompts, params),
         Method::Complete => calls::complete(&catalog, json(params), generation),
         Method::Subscribe | Method::Unsubscribe => match required_str(json(params).as_ref(), "uri", method) {
             Ok(uri) => Dispatch::Subscribe {

@@ -9,8 +9,11 @@ use crate::metrics::requests::{Outcome, method_index};
 use crate::metrics::{Metrics, decr, incr};
 use crate::protocol::jsonrpc::{ErrorObject, REQUEST_TIMED_OUT, RequestId, encode_error};
 use crate::protocol::mcp::Generation;
+use crate::server::ServerHandle;
+use crate::server::api::http_request::HttpRequest;
+use crate::server::api::request_token::RequestToken;
 use crate::server::engine::answer::Answer;
-use crate::server::engine::dispatch::Label;
+use crate::server::engine::dispatch::{Call, CallEnv, Label};
 use crate::sync::{Arc, CancellationToken};
 
 pub(crate) use crate::server::engine::dispatch::CallFuture;
@@ -175,4 +178,41 @@ impl Drop for InFlight {
         }
         decr(&self.metrics.requests_in_flight);
     }
+}
+
+/// Runs a call that stands alone (a 2026-07-28 request over HTTP, with no
+/// session) to its answer on `outbox`, ended by `token`: no client link
+/// (nothing to carry the client's answer back), and the call's own
+/// `_meta` decides its log level.
+pub(crate) async fn run_alone(
+    server: ServerHandle,
+    id: RequestId,
+    mut call: Call,
+    outbox: OutboxSender,
+    token: CancellationToken,
+    http: HttpRequest,
+) {
+    tracing::debug!("stateless request running");
+    let shared = Arc::clone(&server.shared);
+    let gauge = InFlight::new(Arc::clone(shared.core.metrics_ref()), call.label.method());
+    let label = std::mem::take(&mut call.label);
+    let task = CallTask {
+        stop: token.clone(),
+        route: outbox.clone(),
+        timeout: shared.config.request_timeout,
+        generation: call.generation,
+        shared: Arc::clone(&shared),
+    };
+    let call: CallFuture = call.start(CallEnv {
+        id: id.clone(),
+        token: RequestToken::Ready(token.clone()),
+        outbox,
+        detach: None,
+        client: None,
+        task: None,
+        server,
+        session_log_level: 0,
+        http: Some(http),
+    });
+    task.run(id, label, call, token, gauge).await;
 }

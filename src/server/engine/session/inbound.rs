@@ -12,6 +12,7 @@ use crate::protocol::jsonrpc::{ErrorObject, INVALID_REQUEST, RequestId, encode_e
 use crate::protocol::listen::ListenFilter;
 use crate::protocol::listen::acknowledged;
 use crate::protocol::mcp::Generation;
+use crate::protocol::method::Method;
 use crate::protocol::params::Params;
 use crate::server::api::http_request::HttpRequest;
 use crate::server::engine::dispatch::{Call, Dispatch, Host, dispatch, settle};
@@ -46,7 +47,7 @@ impl SessionState {
         }
         let dispatched = dispatch(&self.shared, &mut self.lifecycle, method, params);
         if matches!(dispatched, Dispatch::Reply(Ok(_)))
-            && method == "initialize"
+            && method == Method::Initialize.name()
             && let Some(version) = self.lifecycle.negotiated()
         {
             self.engaged = true;

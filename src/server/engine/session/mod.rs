@@ -39,7 +39,7 @@ use crate::server::ext::client_requests::{ClientLink, Pending};
 use crate::server::ext::listen::ListenGuard;
 use crate::server::{ServerHandle, Shared};
 use crate::sync::{Arc, CancellationToken};
-pub(crate) use call::{CallFuture, CallTask, InFlight, answer, send_reply};
+pub(crate) use call::{CallFuture, CallTask, InFlight, answer, run_alone, send_reply};
 use held::Held;
 
 /// The log level rank a session receives until it sets one (`debug`: all).
