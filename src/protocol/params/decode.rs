@@ -127,6 +127,7 @@ impl<'de> Visitor<'de> for CallMeta {
 }
 
 /// A present `null` reads as absent.
+#[inline]
 pub(crate) fn non_null(value: Value) -> Option<Value> {
     Some(value).filter(|v| !v.is_null())
 }

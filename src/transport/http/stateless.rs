@@ -163,13 +163,7 @@ pub(crate) async fn request(
     let span = tracing::debug_span!("request", id = %id, method);
     let http_request = Arc::clone(request);
     let server = http.server.handle();
-    tokio::spawn(
-        async move {
-            run_alone(server, id, call, outbox, token, http_request).await;
-            drop(permit);
-        }
-        .instrument(span),
-    );
+    tokio::spawn(run_alone(server, permit, id, call, outbox, token, http_request).instrument(span));
     let answered = sse::answer_or_stream(rx, &stop, None, |rx, first| {
         Sse::new(rx, 1, stop.clone())
             .priming(true)

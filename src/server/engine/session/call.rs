@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::core::{Envelope, OutboxSender};
+use crate::core::{Envelope, OutboxSender, Permit};
 use crate::metrics::requests::{Outcome, method_index};
 use crate::metrics::{Metrics, decr, incr};
 use crate::protocol::jsonrpc::{ErrorObject, REQUEST_TIMED_OUT, RequestId, encode_error};
@@ -181,11 +181,15 @@ impl Drop for InFlight {
 }
 
 /// Runs a call that stands alone (a 2026-07-28 request over HTTP, with no
-/// session) to its answer on `outbox`, ended by `token`: no client link
-/// (nothing to carry the client's answer back), and the call's own
-/// `_meta` decides its log level.
+/// session) to its answer on `outbox`, ended by `token`, holding `permit`
+/// (the stateless gate's) until it ends: no client link (nothing to carry
+/// the client's answer back), and the call's own `_meta` decides its log
+/// level. The permit is an argument, not held around this future by the
+/// caller, so that what is spawned is this future alone (one copy of the
+/// call's state, not two).
 pub(crate) async fn run_alone(
     server: ServerHandle,
+    permit: Permit,
     id: RequestId,
     mut call: Call,
     outbox: OutboxSender,
@@ -215,4 +219,5 @@ pub(crate) async fn run_alone(
         http: Some(http),
     });
     task.run(id, label, call, token, gauge).await;
+    drop(permit);
 }
