@@ -4,14 +4,24 @@
 //! and `http_connections_open`, which are gauges. Relaxed ordering is
 //! enough: a snapshot is a set of independent readings, not a consistent
 //! cut. Requests by method and outcome, and handler latencies, are in
-//! [`requests`] (outside the model builds, which never run a request).
+//! [`requests`] (outside the model builds, which never run a request);
+//! HTTP answers by status in `statuses.rs`; what a shared event bus counts
+//! in `bus.rs`. `openmetrics.rs` (feature `metrics`) names and encodes
+//! them all for a Prometheus scrape: the one place a metric is defined.
 
+#[cfg(not(any(loom, shuttle)))]
+mod bus;
+#[cfg(all(feature = "metrics", not(any(loom, shuttle))))]
+pub(crate) mod openmetrics;
 #[cfg(not(any(loom, shuttle)))]
 pub(crate) mod requests;
 #[cfg(not(any(loom, shuttle)))]
 pub(crate) mod statuses;
 
 use serde::Serialize;
+
+#[cfg(not(any(loom, shuttle)))]
+pub use bus::BusMetrics;
 
 use crate::sync::{AtomicU64, Ordering};
 

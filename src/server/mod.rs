@@ -8,10 +8,11 @@
 //!   `RequestContext`, [`ServerHandle`]);
 //! - `ext/`: requests to the client, input rounds, tasks, listen streams,
 //!   resource subscriptions;
-//! - `ops/`: the drain and the metrics exporter (used by the transports).
+//! - `ops/`: the drain, and the reading a metrics scrape encodes (used by
+//!   the transports).
 //!
 //! The engine uses the API and the extensions, the API uses the
-//! extensions, the exporter uses the API; the extensions use only the
+//! extensions, `ops/` uses the API; the extensions use only the
 //! shared state here. No part imports one that imports it.
 //!
 //! The transports (`crate::transport`) drive it. Entry points:
@@ -29,6 +30,8 @@ pub(crate) mod ops;
 pub use api::{builtin, catalog, content, handler};
 pub use ext::{client_requests, listen, tasks};
 
+#[cfg(feature = "metrics")]
+pub use crate::metrics::openmetrics::METRICS_CONTENT_TYPE;
 pub use api::catalog::completion::{Completer, CompletionRef, CompletionRequest};
 pub use api::catalog::prompts::{Prompt, PromptArgs, PromptArgument, PromptOutput};
 pub use api::catalog::resources::{ReadRequest, Resource, ResourceTemplate};
@@ -43,8 +46,6 @@ pub use api::typed::schema_of;
 pub use ext::client_requests::{InputError, MAX_PENDING};
 pub use ext::listen::{BusMetrics, EventBus, InProcessBus, Listeners};
 pub use ext::resource_subs::MAX_SUBSCRIBED_BYTES_PER_SESSION;
-#[cfg(feature = "metrics")]
-pub use ops::exporter::METRICS_CONTENT_TYPE;
 
 use std::time::Duration;
 

@@ -1,6 +1,7 @@
 //! Operating a server: the drain that ends every `serve_*` with a
-//! [`ShutdownReport`](crate::server::ShutdownReport), and the metrics
-//! exporter (OpenMetrics text for a Prometheus scrape).
+//! [`ShutdownReport`](crate::server::ShutdownReport), and the server's
+//! reading of itself for a metrics scrape (encoded by
+//! `crate::metrics::openmetrics`).
 
 pub(crate) mod drain;
 #[cfg(feature = "metrics")]

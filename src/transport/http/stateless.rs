@@ -200,9 +200,10 @@ enum Settled {
 }
 
 /// A POST standing alone as the carrier of its request. It has no session:
-/// the session-only methods are not of the 2026-07-28 generation, so
-/// dispatch refuses them before they reach here; were one to come, it
-/// would change nothing and be refused.
+/// the session-only methods (`logging/setLevel`, `resources/subscribe`)
+/// are not of the 2026-07-28 generation, so dispatch answers them -32601
+/// before they reach here; were one to come anyway, it would change
+/// nothing (a subscription is refused with -32601).
 struct Alone<'a> {
     http: &'a Http,
     request: &'a HttpRequest,
