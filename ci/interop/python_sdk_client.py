@@ -19,6 +19,8 @@ mismatch.
 """
 
 import asyncio
+import itertools
+import os
 import signal
 import socket
 import subprocess
@@ -150,10 +152,24 @@ def stop(server: subprocess.Popen) -> None:
     assert code == 0, f"the HTTP server exited with {code} after SIGTERM"
 
 
+_ports = itertools.count(os.getpid() % 12_000)
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port nothing listens on now, for a child process to bind.
+
+    Taken from below the kernel's ephemeral range (32768 and up on Linux),
+    so no bind to port 0 and no outgoing connection is given it while the
+    child starts, and never handed out twice by this process."""
+    for _ in range(12_000):
+        port = 20_000 + next(_ports) % 12_000
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free loopback port in 20000..32000")
 
 
 def wait_for_port(port: int, deadline_s: float = 20.0) -> None:

@@ -9,12 +9,27 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A port nothing listens on now.
+/// A loopback port nothing listens on now, for a child process to bind.
+///
+/// Taken from below the kernel's ephemeral range (32768 and up on Linux),
+/// so no `bind(0)` and no outgoing connection is ever given it while the
+/// child starts, and never handed out twice by one test process, so two
+/// tests running at once (or a Redis restarted on its old port) cannot
+/// end up sharing one.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free loopback port")
-        .port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const FIRST: u32 = 20_000;
+    const COUNT: u32 = 12_000;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let start = std::process::id() % COUNT;
+    for _ in 0..COUNT {
+        let offset = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = (FIRST + (start + offset) % COUNT) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port in {FIRST}..{}", FIRST + COUNT)
 }
 
 /// The program named by `var`, or the first of `defaults` that exists.
@@ -29,19 +44,33 @@ fn program(var: &str, defaults: &[&str]) -> PathBuf {
         .unwrap_or_else(|| panic!("{var} is not set and none of {defaults:?} exists: run ci/scale-out.sh"))
 }
 
-/// Waits until something accepts connections on `port`.
-fn wait_listening(port: u16, what: &str, child: &mut Child) {
+/// Waits until `child` accepts connections on `port` and `is_it` says the
+/// one that answers there is `child` (not something else that holds the
+/// port while `child` fails to bind it).
+fn wait_listening(port: u16, what: &str, child: &mut Child, is_it: impl Fn(TcpStream) -> bool) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return;
-        }
         if let Ok(Some(status)) = child.try_wait() {
             panic!("{what} exited before listening on {port}: {status}");
+        }
+        if let Ok(stream) = TcpStream::connect(("127.0.0.1", port))
+            && is_it(stream)
+        {
+            return;
         }
         std::thread::sleep(Duration::from_millis(20));
     }
     panic!("{what} is not listening on {port} after 20 s");
+}
+
+/// Whether a Redis answers `PING` on `stream`.
+fn answers_ping(mut stream: TcpStream) -> bool {
+    use std::io::{Read, Write};
+    let mut reply = [0u8; 7];
+    stream.set_read_timeout(Some(Duration::from_secs(5))).is_ok()
+        && stream.write_all(b"PING\r\n").is_ok()
+        && stream.read_exact(&mut reply).is_ok()
+        && &reply == b"+PONG\r\n"
 }
 
 /// A `redis-server` of its own, without persistence.
@@ -99,7 +128,7 @@ impl Redis {
             .stdout(Stdio::null())
             .spawn()
             .expect("start redis-server");
-        wait_listening(self.port, "redis-server", &mut child);
+        wait_listening(self.port, "redis-server", &mut child, answers_ping);
         self.child = Some(child);
     }
 }
@@ -138,7 +167,11 @@ impl Nginx {
             .stdout(Stdio::null())
             .spawn()
             .expect("start nginx");
-        wait_listening(port, "nginx", &mut child);
+        // nginx writes its pid file only once its listening socket is open.
+        let (pid_file, pid) = (dir.join("nginx.pid"), child.id().to_string());
+        wait_listening(port, "nginx", &mut child, |_| {
+            std::fs::read_to_string(&pid_file).is_ok_and(|text| text.trim() == pid)
+        });
         Self {
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
             dir,
@@ -153,7 +186,15 @@ impl Nginx {
 }
 
 impl Drop for Nginx {
+    /// A fast shutdown (SIGTERM), so nginx stops and reaps its workers
+    /// itself; SIGKILL only if it has not within 5 s.
     fn drop(&mut self) {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
