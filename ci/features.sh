@@ -9,13 +9,13 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR=target/features
 
 tree=$(cargo tree -p mcp-server-core -e normal --no-default-features --prefix none)
-for heavy in clap indicatif anyhow tracing-subscriber redis prometheus-client hyper tokio-rustls; do
+for heavy in clap indicatif anyhow tracing-subscriber redis prometheus-client hyper tokio-rustls jsonwebtoken webpki-roots; do
     if grep -q "^$heavy v" <<<"$tree"; then
         echo "features: $heavy is a dependency of the library without default features" >&2
         exit 1
     fi
 done
-for features in "" http tls metrics redis-bus "http,metrics"; do
+for features in "" http tls metrics redis-bus auth "http,metrics"; do
     echo "== cargo check --lib --no-default-features --features '$features'"
     RUSTFLAGS="-D warnings" cargo check --quiet --lib --no-default-features --features "$features"
 done

@@ -52,6 +52,8 @@ pub mod protocol;
 pub mod sync;
 
 #[cfg(not(any(loom, shuttle)))]
+pub mod auth;
+#[cfg(not(any(loom, shuttle)))]
 pub mod bus;
 #[cfg(not(any(loom, shuttle)))]
 pub mod server;

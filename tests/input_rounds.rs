@@ -175,6 +175,7 @@ async fn a_request_state_is_refused_unless_sealed_here_for_this_call_and_fresh()
                 name: name.into(),
                 expires,
                 answers: BTreeMap::new(),
+                caller: None,
             },
         )
     };

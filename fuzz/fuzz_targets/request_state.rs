@@ -20,7 +20,7 @@ fuzz_target!(|input: &[u8]| {
     // Arbitrary text as a state: refused, or (never) accepted only if it
     // really is sealed with the key.
     if let Ok(text) = std::str::from_utf8(input) {
-        if let Ok(payload) = open(KEY, text, "tools/call", "t", NOW) {
+        if let Ok(payload) = open(KEY, text, ("tools/call", "t"), None, NOW) {
             assert_eq!(seal(KEY, &payload), text, "accepted a state the key did not seal");
         }
     }
@@ -37,21 +37,24 @@ fuzz_target!(|input: &[u8]| {
         name: body.clone(),
         expires: NOW + 60,
         answers,
+        caller: None,
     };
     let sealed = seal(KEY, &payload);
-    assert_eq!(open(KEY, &sealed, "tools/call", &body, NOW), Ok(payload.clone()));
-    assert!(open(KEY, &sealed, "prompts/get", &body, NOW).is_err());
+    assert_eq!(open(KEY, &sealed, ("tools/call", &body), None, NOW), Ok(payload.clone()));
+    assert!(open(KEY, &sealed, ("prompts/get", &body), None, NOW).is_err());
     assert!(
         open(
             b"another key, also 32 bytes long.",
             &sealed,
-            "tools/call",
-            &body,
+            ("tools/call", &body),
+            None,
             NOW
         )
         .is_err()
     );
-    assert!(open(KEY, &sealed, "tools/call", &body, NOW + 61).is_err());
+    assert!(open(KEY, &sealed, ("tools/call", &body), None, NOW + 61).is_err());
+    // Another caller: never accepted.
+    assert!(open(KEY, &sealed, ("tools/call", &body), Some("bob"), NOW).is_err());
     // One byte changed: never accepted.
     if mask != 0 {
         let mut bytes = sealed.clone().into_bytes();
@@ -59,7 +62,7 @@ fuzz_target!(|input: &[u8]| {
         bytes[i] ^= mask;
         if let Ok(changed) = String::from_utf8(bytes) {
             assert!(
-                open(KEY, &changed, "tools/call", &body, NOW).is_err(),
+                open(KEY, &changed, ("tools/call", &body), None, NOW).is_err(),
                 "a changed state was accepted"
             );
         }

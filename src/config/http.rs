@@ -49,6 +49,11 @@ pub struct HttpConfig {
     /// Default: off (`Server::serve_metrics` serves them on a listener of
     /// their own).
     pub metrics_endpoint: bool,
+    /// Authorization: every request needs a bearer token that this
+    /// accepts (see [`crate::auth`]). Default: none (anyone who passes the
+    /// `Host` and `Origin` checks may call).
+    #[cfg(all(feature = "auth", not(any(loom, shuttle))))]
+    pub auth: Option<crate::auth::Auth>,
 }
 
 impl Default for HttpConfig {
@@ -63,6 +68,8 @@ impl Default for HttpConfig {
             allowed_hosts: LOOPBACK_NAMES.iter().map(|&n| n.to_owned()).collect(),
             allowed_origins: LOOPBACK_NAMES.iter().map(|&n| n.to_owned()).collect(),
             metrics_endpoint: false,
+            #[cfg(all(feature = "auth", not(any(loom, shuttle))))]
+            auth: None,
         }
     }
 }
@@ -119,6 +126,13 @@ impl HttpConfig {
     /// Sets [`HttpConfig::metrics_endpoint`].
     pub fn metrics_endpoint(mut self, on: bool) -> Self {
         self.metrics_endpoint = on;
+        self
+    }
+
+    /// Sets [`HttpConfig::auth`].
+    #[cfg(all(feature = "auth", not(any(loom, shuttle))))]
+    pub fn auth(mut self, auth: crate::auth::Auth) -> Self {
+        self.auth = Some(auth);
         self
     }
 }

@@ -22,6 +22,8 @@
 //! lock alone; tokens are cancelled after it is released.
 
 use std::collections::HashMap;
+// Plain data, not a checked primitive: the same in every build mode.
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -73,6 +75,21 @@ pub struct TaskSnapshot {
     pub updated_ms: u64,
     /// Its time to live from creation, in milliseconds.
     pub ttl_ms: u64,
+    /// The caller it belongs to (a key naming an authenticated principal),
+    /// or `None` for a task anyone may see.
+    pub owner: Option<Arc<str>>,
+}
+
+impl TaskSnapshot {
+    /// True if `caller` may see and steer the task: its owner, or anyone
+    /// for a task without one.
+    pub fn serves(&self, caller: Option<&str>) -> bool {
+        owned_by(self.owner.as_deref(), caller)
+    }
+}
+
+fn owned_by(owner: Option<&str>, caller: Option<&str>) -> bool {
+    owner.is_none_or(|owner| Some(owner) == caller)
 }
 
 /// Why a task was not created.
@@ -94,6 +111,7 @@ struct Entry {
     created_ms: u64,
     updated_ms: u64,
     ttl_ms: u64,
+    owner: Option<Arc<str>>,
 }
 
 #[derive(Debug, Default)]
@@ -147,6 +165,21 @@ impl TaskTable {
     /// [`TaskRefusal::Full`] at the cap, [`TaskRefusal::Closed`] after
     /// [`TaskTable::close`].
     pub fn create(&self, token: &CancellationToken, now_ms: u64, ttl_ms: u64) -> Result<String, TaskRefusal> {
+        self.create_owned(token, None, now_ms, ttl_ms)
+    }
+
+    /// [`TaskTable::create`], for a task that belongs to `owner`.
+    ///
+    /// # Errors
+    ///
+    /// As [`TaskTable::create`].
+    pub fn create_owned(
+        &self,
+        token: &CancellationToken,
+        owner: Option<Arc<str>>,
+        now_ms: u64,
+        ttl_ms: u64,
+    ) -> Result<String, TaskRefusal> {
         let (created, expired) = {
             let mut inner = self.inner.lock();
             let expired = Self::expire(&mut inner, now_ms);
@@ -165,6 +198,7 @@ impl TaskTable {
                         created_ms: now_ms,
                         updated_ms: now_ms,
                         ttl_ms,
+                        owner,
                     },
                 );
                 Ok(id)
@@ -193,9 +227,18 @@ impl TaskTable {
     /// Cancels a task: its token, and its status unless it already ended.
     /// `None` if no such task.
     pub fn cancel(&self, id: &str, now_ms: u64) -> Option<TaskSnapshot> {
+        self.cancel_by(id, None, now_ms)
+    }
+
+    /// [`TaskTable::cancel`] by `caller`: `None`, and nothing cancelled,
+    /// for a task that belongs to someone else.
+    pub fn cancel_by(&self, id: &str, caller: Option<&str>, now_ms: u64) -> Option<TaskSnapshot> {
         let (token, snapshot) = {
             let mut inner = self.inner.lock();
-            let entry = inner.tasks.get_mut(id)?;
+            let entry = inner
+                .tasks
+                .get_mut(id)
+                .filter(|e| owned_by(e.owner.as_deref(), caller))?;
             if !entry.status.is_terminal() {
                 entry.status = TaskStatus::Cancelled;
                 entry.updated_ms = now_ms;
@@ -245,6 +288,7 @@ fn snapshot(id: &str, entry: &Entry) -> TaskSnapshot {
         created_ms: entry.created_ms,
         updated_ms: entry.updated_ms,
         ttl_ms: entry.ttl_ms,
+        owner: entry.owner.clone(),
     }
 }
 
@@ -292,5 +336,28 @@ mod tests {
             table.create(&root.child_token(), 21, 10).unwrap_err(),
             TaskRefusal::Closed
         );
+    }
+
+    #[test]
+    fn an_owned_task_is_seen_and_cancelled_by_its_owner_only() {
+        let table = TaskTable::new(4, "t");
+        let root = CancellationToken::new();
+        let token = root.child_token();
+        let id = table
+            .create_owned(&token, Some(Arc::from("alice")), 0, 1000)
+            .unwrap();
+        let snapshot = table.get(&id, 1).unwrap();
+        assert!(snapshot.serves(Some("alice")));
+        assert!(!snapshot.serves(Some("bob")) && !snapshot.serves(None));
+        assert!(table.cancel_by(&id, Some("bob"), 2).is_none());
+        assert!(table.cancel(&id, 2).is_none());
+        assert!(!token.is_cancelled(), "nobody but alice cancels it");
+        assert_eq!(
+            table.cancel_by(&id, Some("alice"), 3).unwrap().status,
+            TaskStatus::Cancelled
+        );
+        assert!(token.is_cancelled());
+        let open = table.create(&root.child_token(), 0, 1000).unwrap();
+        assert!(table.get(&open, 1).unwrap().serves(Some("bob")));
     }
 }

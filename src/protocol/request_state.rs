@@ -36,6 +36,10 @@ pub struct StatePayload {
     pub expires: u64,
     /// Answers of earlier rounds, by input key.
     pub answers: BTreeMap<String, Value>,
+    /// The caller it was issued to (a key naming an authenticated
+    /// principal), when requests are authenticated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller: Option<String>,
 }
 
 /// Why a state was refused.
@@ -45,7 +49,7 @@ pub enum StateError {
     /// Not of the sealed form, or its MAC does not match: tampered.
     #[error("requestState failed its integrity check")]
     Tampered,
-    /// Issued for another method or name.
+    /// Issued for another method or name, or to another caller.
     #[error("requestState was issued for another request")]
     Mismatched,
     /// Past its expiry.
@@ -73,13 +77,20 @@ pub fn seal(key: &[u8], payload: &StatePayload) -> String {
     )
 }
 
-/// Opens `state` sealed under `key` for a request of `method` on `name`, at
-/// `now` (seconds since the Unix epoch).
+/// Opens `state` sealed under `key` for a request of `method` on `name`
+/// by `caller` (a key naming the authenticated caller, if any), at `now`
+/// (seconds since the Unix epoch).
 ///
 /// # Errors
 ///
 /// [`StateError`] for a tampered, mismatched or expired state.
-pub fn open(key: &[u8], state: &str, method: &str, name: &str, now: u64) -> Result<StatePayload, StateError> {
+pub fn open(
+    key: &[u8],
+    state: &str,
+    (method, name): (&str, &str),
+    caller: Option<&str>,
+    now: u64,
+) -> Result<StatePayload, StateError> {
     let (body, tag) = state.split_once('.').ok_or(StateError::Tampered)?;
     let json = URL_SAFE_NO_PAD.decode(body).map_err(|_| StateError::Tampered)?;
     let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| StateError::Tampered)?;
@@ -88,7 +99,7 @@ pub fn open(key: &[u8], state: &str, method: &str, name: &str, now: u64) -> Resu
     // Constant-time comparison.
     mac.verify_slice(&tag).map_err(|_| StateError::Tampered)?;
     let payload: StatePayload = serde_json::from_slice(&json).map_err(|_| StateError::Tampered)?;
-    if payload.method != method || payload.name != name {
+    if payload.method != method || payload.name != name || payload.caller.as_deref() != caller {
         return Err(StateError::Mismatched);
     }
     if payload.expires < now {
@@ -108,6 +119,7 @@ mod tests {
             name: "t".into(),
             expires: 100,
             answers: BTreeMap::from([("a".into(), json!({"action": "accept"}))]),
+            caller: None,
         }
     }
 
@@ -115,19 +127,35 @@ mod tests {
     fn a_sealed_state_opens_for_its_request_until_it_expires() {
         let key = b"0123456789abcdef0123456789abcdef";
         let state = seal(key, &payload());
-        assert_eq!(open(key, &state, "tools/call", "t", 100), Ok(payload()));
+        assert_eq!(open(key, &state, ("tools/call", "t"), None, 100), Ok(payload()));
         assert_eq!(
-            open(key, &state, "tools/call", "t", 101),
+            open(key, &state, ("tools/call", "t"), None, 101),
             Err(StateError::Expired)
         );
         assert_eq!(
-            open(key, &state, "prompts/get", "t", 50),
+            open(key, &state, ("prompts/get", "t"), None, 50),
             Err(StateError::Mismatched)
         );
         assert_eq!(
-            open(key, &state, "tools/call", "u", 50),
+            open(key, &state, ("tools/call", "u"), None, 50),
             Err(StateError::Mismatched)
         );
+        // Sealed for alice: only alice opens it.
+        let alice = StatePayload {
+            caller: Some("alice".into()),
+            ..payload()
+        };
+        let state = seal(key, &alice);
+        assert_eq!(
+            open(key, &state, ("tools/call", "t"), Some("alice"), 50),
+            Ok(alice)
+        );
+        for caller in [Some("bob"), None] {
+            assert_eq!(
+                open(key, &state, ("tools/call", "t"), caller, 50),
+                Err(StateError::Mismatched)
+            );
+        }
     }
 
     #[test]
@@ -147,13 +175,13 @@ mod tests {
             String::new(),
         ] {
             assert_eq!(
-                open(key, &bad, "tools/call", "t", 0),
+                open(key, &bad, ("tools/call", "t"), None, 0),
                 Err(StateError::Tampered),
                 "{bad}"
             );
         }
         assert_eq!(
-            open(b"other", &state, "tools/call", "t", 0),
+            open(b"other", &state, ("tools/call", "t"), None, 0),
             Err(StateError::Tampered)
         );
     }

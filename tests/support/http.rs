@@ -242,7 +242,19 @@ pub fn stateless_params(mut extra: Value) -> Value {
 /// A stateless 2026-07-28 POST of `method` with the matching headers
 /// (`name` for `Mcp-Name`), plus `extra` headers.
 pub async fn stateless(addr: SocketAddr, method: &str, name: Option<&str>, params: Value) -> Open {
+    stateless_with(addr, method, name, params, &[]).await
+}
+
+/// [`stateless`] with `extra` headers too.
+pub async fn stateless_with(
+    addr: SocketAddr,
+    method: &str,
+    name: Option<&str>,
+    params: Value,
+    extra: &[(&str, &str)],
+) -> Open {
     let mut headers = vec![("mcp-protocol-version", "2026-07-28"), ("mcp-method", method)];
+    headers.extend_from_slice(extra);
     if let Some(name) = name {
         headers.push(("mcp-name", name));
     }

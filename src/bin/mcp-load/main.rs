@@ -128,16 +128,14 @@ mod run {
                 let bar = bar.clone();
                 let depth = usize::from(args.pipeline);
                 calling.spawn(async move {
-                    if depth > 1 {
-                        if let Conn::Line(line, _) = &mut conn {
-                            let more = move |issued: u64| {
-                                deadline.map_or(issued < per_session, |d| Instant::now() < d)
-                            };
-                            let answered = || bar.inc(1);
-                            let (samples, failure) =
-                                line.call_pipelined(&params, depth, &more, &answered).await;
-                            return (samples, failure, conn);
-                        }
+                    if depth > 1
+                        && let Conn::Line(line, _) = &mut conn
+                    {
+                        let more =
+                            move |issued: u64| deadline.map_or(issued < per_session, |d| Instant::now() < d);
+                        let answered = || bar.inc(1);
+                        let (samples, failure) = line.call_pipelined(&params, depth, &more, &answered).await;
+                        return (samples, failure, conn);
                     }
                     let mut samples = Vec::with_capacity(per_session.min(1 << 20) as usize);
                     let mut failure = None;

@@ -58,7 +58,7 @@ pub(crate) async fn churn(
             let mut silent = JoinSet::new();
             for i in 0..cycles {
                 let n = worker * cycles + i + 1;
-                let abandon = args.abandon_every > 0 && n % args.abandon_every == 0;
+                let abandon = args.abandon_every > 0 && n.is_multiple_of(args.abandon_every);
                 let started = Instant::now();
                 match cycle(&args, &arguments, abandon).await {
                     Ok(Cycle::Done) => done.cycles.push(started.elapsed().as_micros() as u64),

@@ -63,6 +63,14 @@ impl RequestContext {
         self.http.as_deref()
     }
 
+    /// The authenticated caller: the [`Principal`](crate::auth::Principal)
+    /// the HTTP service's authorization found in the request's bearer token
+    /// (or that a layer of your own put in its extensions). `None` over
+    /// stdio and TCP, and over HTTP without authorization.
+    pub fn principal(&self) -> Option<&crate::auth::Principal> {
+        self.http_request()?.extensions.get()
+    }
+
     /// The session the request came from.
     pub fn session(&self) -> crate::core::SessionId {
         self.outbox.session()

@@ -38,6 +38,8 @@ struct ToolInner {
     header_params: Vec<HeaderParam>,
     /// Client capabilities a call needs (`sampling`, `elicitation`, ...).
     requires: Vec<String>,
+    /// OAuth scopes a caller needs (checked by the HTTP service's auth).
+    scopes: Vec<String>,
     /// Whether it runs as a task (tasks extension).
     task_support: TaskSupport,
     handler: Box<Handler>,
@@ -83,6 +85,7 @@ impl Tool {
                 annotations: None,
                 header_params: params,
                 requires: Vec::new(),
+                scopes: Vec::new(),
                 task_support: TaskSupport::Forbidden,
                 handler: Box::new(move |args, ctx| Box::pin(handler(args, ctx))),
             }),
@@ -115,6 +118,15 @@ impl Tool {
     /// `MissingRequiredClientCapability` (-32021) before the handler runs.
     pub fn requires_client_capability(self, capability: impl Into<String>) -> Self {
         self.edit(|t| t.requires.push(capability.into()))
+    }
+
+    /// Says that a caller needs these OAuth scopes to call the tool: with
+    /// authorization on (`auth::AuthConfig`), a `tools/call` whose token
+    /// lacks one is answered 403 with every scope it needs, before the
+    /// handler runs. Over stdio and TCP, which carry no tokens, it has no
+    /// effect.
+    pub fn requires_scopes<S: Into<String>>(self, scopes: impl IntoIterator<Item = S>) -> Self {
+        self.edit(|t| t.scopes.extend(scopes.into_iter().map(Into::into)))
     }
 
     /// Lets the tool run as a task (the tasks extension, 2026-07-28): with
@@ -154,6 +166,10 @@ impl Tool {
 
     pub(crate) fn required_capabilities(&self) -> &[String] {
         &self.inner.requires
+    }
+
+    pub(crate) fn required_scopes(&self) -> &[String] {
+        &self.inner.scopes
     }
 
     pub(crate) fn runs_as_task(&self) -> TaskSupport {

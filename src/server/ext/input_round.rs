@@ -40,6 +40,9 @@ pub(crate) struct InputRound {
     name: String,
     key: Arc<[u8]>,
     ttl: Duration,
+    /// The caller the state is sealed for (`Principal::caller_key`), when
+    /// requests are authenticated: another caller's retry is refused.
+    caller: Option<String>,
 }
 
 /// Seconds since the Unix epoch.
@@ -64,14 +67,17 @@ impl InputRound {
         capabilities: Value,
         key: Arc<[u8]>,
         ttl: Duration,
+        caller: Option<String>,
     ) -> Result<Self, ErrorObject> {
         let mut answers: HashMap<String, Value> = match request_state {
             None | Some(Value::Null) => HashMap::new(),
-            Some(Value::String(state)) => request_state::open(&key, state, method, name, now())
-                .map_err(|e| e.to_error())?
-                .answers
-                .into_iter()
-                .collect(),
+            Some(Value::String(state)) => {
+                request_state::open(&key, state, (method, name), caller.as_deref(), now())
+                    .map_err(|e| e.to_error())?
+                    .answers
+                    .into_iter()
+                    .collect()
+            }
             Some(_) => return Err(ErrorObject::invalid_params("requestState must be a string")),
         };
         match input_responses {
@@ -88,6 +94,7 @@ impl InputRound {
             name: name.to_owned(),
             key,
             ttl,
+            caller,
         })
     }
 
@@ -136,6 +143,7 @@ impl InputRound {
             method: self.method.clone(),
             name: self.name.clone(),
             expires: now() + self.ttl.as_secs(),
+            caller: self.caller.clone(),
             answers: self
                 .answers
                 .iter()
@@ -166,6 +174,7 @@ mod tests {
             caps,
             key,
             Duration::from_secs(60),
+            None,
         )
     }
 

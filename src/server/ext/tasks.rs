@@ -138,6 +138,14 @@ impl ActiveTask {
     }
 }
 
+/// Who starts a task: the capabilities its client declared (what the task
+/// may ask) and the caller it will belong to, if one is known.
+#[derive(Debug)]
+pub(crate) struct Starter {
+    pub(crate) capabilities: Value,
+    pub(crate) owner: Option<Arc<str>>,
+}
+
 /// The tasks of a server: the table, and the questions of running tasks.
 #[derive(Debug)]
 pub(crate) struct Tasks {
@@ -180,7 +188,7 @@ impl Tasks {
         token: CancellationToken,
         link: &TaskLink,
         generation: Generation,
-        capabilities: Value,
+        starter: Starter,
         mut run: F,
     ) -> Result<Value, ErrorObject>
     where
@@ -199,7 +207,7 @@ impl Tasks {
         let now = now_ms();
         let id = self
             .table
-            .create(&token, now, self.ttl.as_millis() as u64)
+            .create_owned(&token, starter.owner, now, self.ttl.as_millis() as u64)
             .map_err(|refusal| {
                 token.cancel();
                 crate::metrics::incr(&shared.core.metrics_ref().tasks_rejected);
@@ -211,7 +219,7 @@ impl Tasks {
             id: id.clone(),
             questions,
             shared: Arc::clone(shared),
-            capabilities,
+            capabilities: starter.capabilities,
         });
         let task_id = id.clone();
         let shared = Arc::clone(shared);
@@ -254,18 +262,25 @@ impl Tasks {
         }
     }
 
-    /// `tasks/get`.
-    pub(crate) fn get(&self, id: &str) -> Result<Value, ErrorObject> {
+    /// `tasks/get` by `caller`: another caller's task is answered as an
+    /// unknown one.
+    pub(crate) fn get(&self, id: &str, caller: Option<&str>) -> Result<Value, ErrorObject> {
         self.table
             .get(id, now_ms())
+            .filter(|s| s.serves(caller))
             .map(|s| detailed(&s))
             .ok_or_else(|| unknown(id))
     }
 
-    /// `tasks/update`: delivers the answers to questions the task waits on;
-    /// others are ignored.
-    pub(crate) fn update(&self, id: &str, responses: &Map<String, Value>) -> Result<Value, ErrorObject> {
-        if self.table.get(id, now_ms()).is_none() {
+    /// `tasks/update` by `caller`: delivers the answers to questions the
+    /// task waits on; others are ignored.
+    pub(crate) fn update(
+        &self,
+        id: &str,
+        caller: Option<&str>,
+        responses: &Map<String, Value>,
+    ) -> Result<Value, ErrorObject> {
+        if !self.table.get(id, now_ms()).is_some_and(|s| s.serves(caller)) {
             return Err(unknown(id));
         }
         let questions = self.questions.lock().get(id).cloned();
@@ -280,9 +295,17 @@ impl Tasks {
         Ok(json!({}))
     }
 
-    /// `tasks/cancel`.
-    pub(crate) fn cancel(&self, shared: &Shared, id: &str) -> Result<Value, ErrorObject> {
-        let snapshot = self.table.cancel(id, now_ms()).ok_or_else(|| unknown(id))?;
+    /// `tasks/cancel` by `caller`.
+    pub(crate) fn cancel(
+        &self,
+        shared: &Shared,
+        id: &str,
+        caller: Option<&str>,
+    ) -> Result<Value, ErrorObject> {
+        let snapshot = self
+            .table
+            .cancel_by(id, caller, now_ms())
+            .ok_or_else(|| unknown(id))?;
         self.questions.lock().remove(id);
         if snapshot.status == TaskStatus::Cancelled {
             announce(shared, &snapshot);

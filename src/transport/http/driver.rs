@@ -169,7 +169,8 @@ pub(super) async fn connection<C: Connection>(
     drop(permit);
 }
 
-/// The driver's routing: the metrics (when on), the MCP endpoint, 404.
+/// The driver's routing: the metrics (when on), the MCP endpoint and its
+/// protected-resource metadata (with auth), 404.
 async fn route(http: Arc<super::Http>, request: Request<Incoming>) -> http::Response<Body> {
     let path = request.uri().path();
     #[cfg(feature = "metrics")]
@@ -182,7 +183,11 @@ async fn route(http: Arc<super::Http>, request: Request<Incoming>) -> http::Resp
         }
         return super::metrics::answer(&http.server, request.method());
     }
-    if path != ENDPOINT {
+    #[cfg(feature = "auth")]
+    let metadata = super::authn::is_metadata_path(&http, path);
+    #[cfg(not(feature = "auth"))]
+    let metadata = false;
+    if path != ENDPOINT && !metadata {
         return refused(
             StatusCode::NOT_FOUND,
             format!("no such endpoint; MCP is served at {ENDPOINT}"),

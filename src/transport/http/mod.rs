@@ -22,6 +22,8 @@
 //! down gracefully; all within `shutdown_grace`, after which stragglers are
 //! aborted.
 
+#[cfg(feature = "auth")]
+mod authn;
 mod body;
 mod cancel;
 mod headers;

@@ -23,6 +23,8 @@ use http_body_util::{BodyExt, Limited};
 use hyper::body::{Body as HttpBody, Frame, SizeHint};
 
 use super::Http;
+#[cfg(feature = "auth")]
+use super::authn;
 use super::body::{self, Body};
 use super::headers::{self, LAST_EVENT_ID, METHOD, PROTOCOL_VERSION, SESSION_ID};
 use super::{session, stateless};
@@ -192,14 +194,24 @@ where
     if !headers::host_allowed(config, request.headers()) {
         return refused(StatusCode::FORBIDDEN, "Host not allowed");
     }
+    // Public, and read cross-origin by browser clients.
+    #[cfg(feature = "auth")]
+    if let Some(response) = authn::metadata(http, &request) {
+        return response;
+    }
     if !headers::origin_allowed(config, request.headers()) {
         return refused(StatusCode::FORBIDDEN, "Origin not allowed");
     }
+    #[cfg(feature = "auth")]
+    let request = match authn::authenticate(http, request).await {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
     let sid = headers::text(request.headers(), SESSION_ID).map(str::to_owned);
     match (request.method(), sid) {
         (&Method::POST, sid) => post(http, request, sid).await,
-        (&Method::GET, Some(sid)) => get(http, request.headers(), &sid),
-        (&Method::DELETE, Some(sid)) => session::delete(http, &sid),
+        (&Method::GET, Some(sid)) => get(http, &request, &sid),
+        (&Method::DELETE, Some(sid)) => session::delete(http, &sid, session::caller(request.extensions())),
         (&Method::GET | &Method::DELETE, None) => not_allowed(request.headers()),
         _ => {
             let mut response = refused(StatusCode::METHOD_NOT_ALLOWED, "use POST, GET or DELETE");
@@ -240,7 +252,8 @@ fn bad_session_version(headers: &HeaderMap) -> Option<http::Response<Body>> {
     ))
 }
 
-fn get(http: &Http, headers: &HeaderMap, sid: &str) -> http::Response<Body> {
+fn get<B>(http: &Http, request: &Request<B>, sid: &str) -> http::Response<Body> {
+    let headers = request.headers();
     if !headers::accepted(headers).sse {
         return refused(
             StatusCode::NOT_ACCEPTABLE,
@@ -250,7 +263,8 @@ fn get(http: &Http, headers: &HeaderMap, sid: &str) -> http::Response<Body> {
     if let Some(response) = bad_session_version(headers) {
         return response;
     }
-    session::standalone(http, sid, headers::text(headers, LAST_EVENT_ID))
+    let caller = session::caller(request.extensions());
+    session::standalone(http, sid, headers::text(headers, LAST_EVENT_ID), caller)
 }
 
 async fn post<B>(http: &Arc<Http>, request: Request<B>, sid: Option<String>) -> http::Response<Body>
@@ -311,6 +325,12 @@ where
             return body::error(StatusCode::BAD_REQUEST, rejection.id.as_ref(), &rejection.error);
         }
     };
+    #[cfg(feature = "auth")]
+    if let Incoming::Request { id, method, params } = &incoming
+        && let Err(response) = authn::authorize(http, parts.extensions.get(), id, method, params)
+    {
+        return *response;
+    }
     // What the handler may read of the request (`RequestContext::http_request`).
     let parts: HttpRequest = Arc::new(parts);
     let headers = &parts.headers;

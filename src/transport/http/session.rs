@@ -29,6 +29,7 @@ use super::parked::Parked;
 use super::replay::{ReplayLog, StreamKind, parse_event_id};
 use super::session_task::{Inbound, run};
 use super::sse::{self, Slot, Sse};
+use crate::auth::Principal;
 use crate::config::{ReplicaId, stamped};
 use crate::core::{Directory, Mailbox, SessionAttrs, SessionId, mailbox};
 use crate::protocol::jsonrpc::{ErrorObject, Incoming, RequestId, SERVER_AT_CAPACITY};
@@ -63,6 +64,27 @@ pub(crate) struct HttpSession {
     /// Requests the session's handlers sent the client, waiting for its
     /// answers (shared with the session's state).
     pending: Arc<Pending>,
+    /// The caller that opened the session, when requests are
+    /// authenticated: only it may use the session.
+    owner: Option<Arc<Principal>>,
+}
+
+impl HttpSession {
+    /// True if `caller` may use this session: the caller that opened it
+    /// (the same issuer, subject and client), or anyone for a session
+    /// opened without authentication.
+    fn serves(&self, caller: Option<&Principal>) -> bool {
+        match (&self.owner, caller) {
+            (None, _) => true,
+            (Some(owner), Some(caller)) => owner.same_caller(caller),
+            (Some(_), None) => false,
+        }
+    }
+}
+
+/// The caller of a request, as authorization found it.
+pub(crate) fn caller(extensions: &http::Extensions) -> Option<&Principal> {
+    extensions.get()
 }
 
 /// Live HTTP sessions by id.
@@ -102,6 +124,7 @@ pub(crate) async fn initialize(
         replay: Arc::new(ReplayLog::default()),
         parked: Arc::new(Parked::default()),
         pending: state.pending(),
+        owner: caller(&request.extensions).cloned().map(Arc::new),
     };
     let sid = new_session_id(http.server.shared.config.replica_id.as_ref());
     http.sessions.insert(sid.clone(), entry.clone());
@@ -133,7 +156,12 @@ pub(crate) async fn post(
     incoming: Incoming<'_>,
     request: &HttpRequest,
 ) -> http::Response<Body> {
-    let Some(entry) = http.sessions.get(sid) else {
+    // Another caller's session is answered as an unknown one.
+    let Some(entry) = http
+        .sessions
+        .get(sid)
+        .filter(|e| e.serves(caller(&request.extensions)))
+    else {
         return not_found();
     };
     if let Incoming::Response { id, outcome } = incoming {
@@ -254,8 +282,13 @@ async fn deliver(http: &Http, entry: &HttpSession, inbound: Inbound) -> Result<(
 /// first: a standalone stream then goes on live; a request's stream ends
 /// with them, unless its handler closed it while it runs (it is parked):
 /// then it goes on live until the answer.
-pub(crate) fn standalone(http: &Http, sid: &str, last_event_id: Option<&str>) -> http::Response<Body> {
-    let Some(entry) = http.sessions.get(sid) else {
+pub(crate) fn standalone(
+    http: &Http,
+    sid: &str,
+    last_event_id: Option<&str>,
+    caller: Option<&Principal>,
+) -> http::Response<Body> {
+    let Some(entry) = http.sessions.get(sid).filter(|e| e.serves(caller)) else {
         return not_found();
     };
     let named = last_event_id.and_then(parse_event_id);
@@ -301,8 +334,11 @@ pub(crate) fn standalone(http: &Http, sid: &str, last_event_id: Option<&str>) ->
         .response()
 }
 
-/// A DELETE: ends the session.
-pub(crate) fn delete(http: &Http, sid: &str) -> http::Response<Body> {
+/// A DELETE: ends the session (only its own caller may).
+pub(crate) fn delete(http: &Http, sid: &str, caller: Option<&Principal>) -> http::Response<Body> {
+    if !http.sessions.get(sid).is_some_and(|e| e.serves(caller)) {
+        return not_found();
+    }
     match http.sessions.remove(sid) {
         Some(entry) => {
             entry.token.cancel();

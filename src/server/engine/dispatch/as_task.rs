@@ -7,12 +7,12 @@
 use futures_util::FutureExt;
 use serde_json::Value;
 
-use super::{Call, CallEnv};
+use super::{Call, CallEnv, caller};
 use crate::protocol::jsonrpc::{ErrorObject, RequestId};
 use crate::server::api::http_request::HttpRequest;
 use crate::server::api::request_token::RequestToken;
 use crate::server::engine::answer::Answer;
-use crate::server::ext::tasks::TaskLink;
+use crate::server::ext::tasks::{Starter, TaskLink};
 use crate::server::{ServerHandle, Shared};
 use crate::sync::Arc;
 
@@ -35,6 +35,8 @@ impl Call {
         let (outbox, rx) = shared.core.request_outbox(shared.core.next_id(), token.clone());
         drop(rx);
         let generation = self.generation;
+        // The task belongs to the caller that started it, if one is known.
+        let owner = caller(http.as_ref()).map(|p| Arc::from(p.caller_key()));
         let run = self.start(CallEnv {
             id: RequestId::String(String::new()),
             token: RequestToken::Ready(token.clone()),
@@ -50,8 +52,13 @@ impl Call {
         });
         // A task keeps its result as JSON, as a 2025 session would get it.
         let run = run.map(|done| done.map(|answered| answered.map(Answer::into_value)));
-        shared
-            .tasks
-            .start(shared, token, &link, generation, capabilities, run)
+        shared.tasks.start(
+            shared,
+            token,
+            &link,
+            generation,
+            Starter { capabilities, owner },
+            run,
+        )
     }
 }

@@ -7,6 +7,7 @@ use futures_util::FutureExt;
 use serde_json::{Map, Value, json};
 
 use super::{Call, Dispatch, Invoke, Label};
+use crate::auth::Principal;
 use crate::protocol::jsonrpc::ErrorObject;
 use crate::protocol::mcp::{Generation, META_CLIENT_CAPABILITIES, MISSING_CLIENT_CAPABILITY, log_level_rank};
 use crate::protocol::params::{CallKind, CallParams, NamedCall, Params};
@@ -45,6 +46,7 @@ fn inputs(
     generation: Generation,
     (method, name): (&str, &str),
     params: &CallParams<'_>,
+    caller: Option<&Principal>,
 ) -> Result<Option<Arc<InputRound>>, ErrorObject> {
     if !generation.is_stateless() {
         return Ok(None);
@@ -62,6 +64,7 @@ fn inputs(
         capabilities,
         Arc::clone(&shared.state_key),
         shared.config.request_state_ttl,
+        caller.map(Principal::caller_key),
     )?;
     Ok(Some(Arc::new(round)))
 }
@@ -108,6 +111,7 @@ pub(super) fn tool(
     catalog: &Catalog,
     params: Params<'_>,
     generation: Generation,
+    caller: Option<&Principal>,
 ) -> Dispatch {
     let NamedCall {
         subject: name,
@@ -136,7 +140,7 @@ pub(super) fn tool(
     };
     // A task call too: what it asks before it first waits is a
     // multi-round-trip exchange, before any task exists.
-    let inputs = try_reply!(inputs(shared, generation, ("tools/call", name), &params));
+    let inputs = try_reply!(inputs(shared, generation, ("tools/call", name), &params, caller));
     let args = match params.arguments {
         None => Value::Object(Map::new()),
         Some(args @ Value::Object(_)) => args,
@@ -187,6 +191,7 @@ pub(super) fn read(
     catalog: &Catalog,
     params: Params<'_>,
     generation: Generation,
+    caller: Option<&Principal>,
 ) -> Dispatch {
     let NamedCall {
         subject: uri,
@@ -196,7 +201,13 @@ pub(super) fn read(
         return Dispatch::Reply(Err(resource_not_found(generation, &uri)));
     };
     let label = Label::new("resources/read", &*uri);
-    let inputs = try_reply!(inputs(shared, generation, ("resources/read", &uri), &params));
+    let inputs = try_reply!(inputs(
+        shared,
+        generation,
+        ("resources/read", &uri),
+        &params,
+        caller
+    ));
     let uri = uri.into_owned();
     call(
         label,
@@ -223,6 +234,7 @@ pub(super) fn prompt(
     catalog: &Catalog,
     params: Params<'_>,
     generation: Generation,
+    caller: Option<&Principal>,
 ) -> Dispatch {
     let NamedCall {
         subject: name,
@@ -238,7 +250,13 @@ pub(super) fn prompt(
             .check_args(params.arguments.as_ref())
             .map_err(|e| e.into_error(generation, None))
     );
-    let inputs = try_reply!(inputs(shared, generation, ("prompts/get", &name), &params));
+    let inputs = try_reply!(inputs(
+        shared,
+        generation,
+        ("prompts/get", &name),
+        &params,
+        caller
+    ));
     call(
         Label::new("prompts/get", &*name),
         params.meta.as_ref(),

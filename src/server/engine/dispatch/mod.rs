@@ -15,6 +15,7 @@ mod settle;
 
 use serde_json::{Value, json};
 
+use crate::auth::Principal;
 use crate::core::OutboxSender;
 use crate::protocol::jsonrpc::{ErrorObject, RequestId};
 use crate::protocol::listen::ListenFilter;
@@ -176,6 +177,11 @@ pub(crate) enum Dispatch {
 }
 
 /// A request's `_meta` client capabilities.
+/// The authenticated caller of a request carried by `http`, if any.
+pub(crate) fn caller(http: Option<&HttpRequest>) -> Option<&Principal> {
+    http?.extensions.get()
+}
+
 fn client_capabilities(params: Option<&Value>) -> Option<&Value> {
     params
         .and_then(|p| p.get("_meta"))
@@ -188,6 +194,7 @@ pub(crate) fn dispatch(
     lifecycle: &mut Lifecycle,
     method: &str,
     params: Params<'_>,
+    caller: Option<&Principal>,
 ) -> Dispatch {
     let generation = match lifecycle.classify(method, params.meta()) {
         Ok(generation) => generation,
@@ -224,9 +231,9 @@ pub(crate) fn dispatch(
         Err(error) => Dispatch::Reply(Err(error)),
     };
     match known {
-        Method::ToolsCall => calls::tool(shared, &catalog, params, generation),
-        Method::ResourcesRead => calls::read(shared, &catalog, params, generation),
-        Method::PromptsGet => calls::prompt(shared, &catalog, params, generation),
+        Method::ToolsCall => calls::tool(shared, &catalog, params, generation, caller),
+        Method::ResourcesRead => calls::read(shared, &catalog, params, generation, caller),
+        Method::PromptsGet => calls::prompt(shared, &catalog, params, generation, caller),
         Method::Initialize => match lifecycle.initialize(json(params).as_ref()) {
             Ok(version) => {
                 let mut result = json!({
@@ -293,11 +300,13 @@ pub(crate) fn dispatch(
                 Ok(id) => id.to_owned(),
                 Err(error) => return Dispatch::Reply(Err(error)),
             };
+            let key = caller.map(Principal::caller_key);
+            let caller = key.as_deref();
             let answer = match known {
-                Method::TasksGet => shared.tasks.get(&id),
-                Method::TasksCancel => shared.tasks.cancel(shared, &id),
+                Method::TasksGet => shared.tasks.get(&id, caller),
+                Method::TasksCancel => shared.tasks.cancel(shared, &id, caller),
                 _ => match params.as_ref().and_then(|p| p.get("inputResponses")) {
-                    Some(Value::Object(responses)) => shared.tasks.update(&id, responses),
+                    Some(Value::Object(responses)) => shared.tasks.update(&id, caller, responses),
                     _ => Err(ErrorObject::invalid_params(
                         "tasks/update: inputResponses (object) is required",
                     )),
