@@ -6,6 +6,8 @@
 
 mod support;
 
+#[path = "auth/binary.rs"]
+mod binary;
 #[path = "auth/bound.rs"]
 mod bound;
 #[path = "auth/hostile.rs"]

@@ -15,6 +15,8 @@ use mcp_server_core::config::{
     DEFAULT_OUTBOX_CAPACITY, DEFAULT_SESSION_IDLE_TIMEOUT, ReplicaId,
 };
 use mcp_server_core::transport::listener::UnixListener;
+
+use crate::auth_args::AuthArgs;
 use mcp_server_core::transport::tcp;
 
 /// An MCP server with the built-in tools echo, sleep and broadcast.
@@ -180,6 +182,9 @@ pub(crate) struct Args {
     /// Listen backlog of the TCP socket (capped by net.core.somaxconn).
     #[arg(long, value_name = "N", default_value_t = DEFAULT_LISTEN_BACKLOG)]
     pub(crate) backlog: u32,
+
+    #[command(flatten)]
+    pub(crate) auth: AuthArgs,
 }
 
 /// Where --tcp or --http listens.

@@ -24,6 +24,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[cfg(not(any(loom, shuttle)))]
 mod args;
+#[cfg(not(any(loom, shuttle)))]
+mod auth_args;
 
 #[cfg(not(any(loom, shuttle)))]
 mod app {
@@ -55,6 +57,21 @@ mod app {
                 StateKey::new(bytes.trim_ascii()).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
             config = config.request_state_key(key);
         }
+        let mut http = HttpConfig::default()
+            .allowed_hosts(any_or(&args.allowed_hosts))
+            .allowed_origins(any_or(&args.allowed_origins))
+            .max_body_bytes(args.max_body_bytes)
+            .max_connections(args.max_connections)
+            .max_concurrent_requests(args.max_concurrent_requests)
+            .session_idle_timeout(Duration::from_millis(args.session_idle_timeout_ms))
+            .header_read_timeout(Duration::from_millis(args.header_read_timeout_ms))
+            .body_read_timeout(Duration::from_millis(args.body_read_timeout_ms))
+            .metrics_endpoint(args.http_metrics);
+        if let Some(auth) = args.auth.auth()? {
+            tracing::info!(resource = %auth.config().resource, issuers = ?auth.config().authorization_servers,
+                "HTTP requests need a bearer token");
+            http = http.auth(auth);
+        }
         let config = config
             .max_sessions(args.max_sessions)
             .outbox_capacity(args.outbox_capacity)
@@ -67,18 +84,7 @@ mod app {
             .request_timeout(Duration::from_millis(args.request_timeout_ms))
             .shutdown_grace(Duration::from_millis(args.shutdown_grace_ms))
             .listen_backlog(args.backlog)
-            .http(
-                HttpConfig::default()
-                    .allowed_hosts(any_or(&args.allowed_hosts))
-                    .allowed_origins(any_or(&args.allowed_origins))
-                    .max_body_bytes(args.max_body_bytes)
-                    .max_connections(args.max_connections)
-                    .max_concurrent_requests(args.max_concurrent_requests)
-                    .session_idle_timeout(Duration::from_millis(args.session_idle_timeout_ms))
-                    .header_read_timeout(Duration::from_millis(args.header_read_timeout_ms))
-                    .body_read_timeout(Duration::from_millis(args.body_read_timeout_ms))
-                    .metrics_endpoint(args.http_metrics),
-            )
+            .http(http)
             .handshake_timeout(Duration::from_millis(args.handshake_timeout_ms));
         let config = match &args.replica_id {
             Some(id) => config.replica_id(id.clone()),
@@ -166,6 +172,12 @@ mod app {
             Some(endpoint) => Some(Bound::bind(endpoint, args.backlog).await?),
             None => None,
         };
+        if let Some(Endpoint::Tcp(addr)) = &tcp_endpoint
+            && !addr.ip().is_loopback()
+        {
+            tracing::warn!(%addr, "the TCP listener is not on loopback: MCP over TCP has no authorization \
+                (--auth-* covers HTTP only), so serve it on trusted networks only");
+        }
         let over_tcp = async {
             if let Some(listener) = tcp_listener {
                 let secure = if tls.is_some() { " with TLS" } else { "" };
