@@ -15,7 +15,7 @@ for heavy in clap indicatif anyhow tracing-subscriber redis prometheus-client hy
         exit 1
     fi
 done
-for features in "" http tls metrics redis-bus auth "http,metrics"; do
+for features in "" http tls metrics redis-bus "http,metrics" "auth,metrics"; do
     echo "== cargo check --lib --no-default-features --features '$features'"
     RUSTFLAGS="-D warnings" cargo check --quiet --lib --no-default-features --features "$features"
 done

@@ -320,3 +320,27 @@ pub fn fast_path_agrees(line: &[u8]) {
         assert_eq!(Ok(fast), crate::protocol::jsonrpc::parse_general(text), "{text}");
     }
 }
+
+/// One request's `Authorization` values and URI query through the bearer
+/// parser, the token's inspection (header, algorithm, issuer) and the
+/// challenge that would refuse it; what the credential was (`missing`,
+/// `bad request`, `malformed`, `bearer`).
+///
+/// # Panics
+///
+/// If a bearer token is out of bounds, inspection asks for the network,
+/// or a challenge is not a valid header value.
+#[cfg(feature = "auth")]
+pub fn authorization(values: &[Vec<u8>], query: Option<&str>) -> &'static str {
+    crate::auth::fuzzing::authorization(values, query)
+}
+
+/// Any JSON read as a token's claims.
+///
+/// # Panics
+///
+/// If a caller read from them does not keep them whole.
+#[cfg(feature = "auth")]
+pub fn auth_claims(claims: &[u8]) {
+    crate::auth::fuzzing::claims(claims);
+}

@@ -1,6 +1,7 @@
 //! Outbound HTTP for verifiers: one bounded request to an authorization
 //! server (its metadata, its keys, its introspection endpoint), over the
-//! hyper client already in the tree, with rustls for `https`.
+//! hyper client already in the tree, with rustls for `https` (feature
+//! `tls`; without it, only `http` issuers on loopback can be reached).
 //!
 //! Bounded: the whole exchange (connect, TLS, headers, body) within the
 //! timeout, the body within the byte limit, no redirects followed. Plain
@@ -13,11 +14,13 @@ use bytes::Bytes;
 use http::{Method, Request, StatusCode, Uri, header};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::rt::TokioIo;
+#[cfg(feature = "tls")]
 use rustls::pki_types::{CertificateDer, ServerName};
 use serde_json::Value;
 use tokio::net::TcpStream;
 
 use super::config::is_loopback;
+#[cfg(feature = "tls")]
 use crate::sync::Arc;
 
 /// Where and how a verifier may fetch.
@@ -26,6 +29,7 @@ pub(crate) struct Fetcher {
     pub(crate) timeout: Duration,
     pub(crate) max_body_bytes: usize,
     pub(crate) allow_http: bool,
+    #[cfg(feature = "tls")]
     tls: Arc<rustls::ClientConfig>,
 }
 
@@ -40,28 +44,18 @@ impl std::fmt::Debug for Fetcher {
 }
 
 impl Fetcher {
-    /// Checks `https` servers against the webpki roots and `extra_roots`.
-    pub(crate) fn new(extra_roots: &[CertificateDer<'static>]) -> Result<Self, String> {
-        let mut roots = rustls::RootCertStore::empty();
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        for root in extra_roots {
-            roots
-                .add(root.clone())
-                .map_err(|e| format!("a root certificate: {e}"))?;
+    /// Checks `https` servers against the webpki roots and `extra_roots`
+    /// (DER certificates).
+    pub(crate) fn new(extra_roots: &[Vec<u8>]) -> Result<Self, String> {
+        if !cfg!(feature = "tls") && !extra_roots.is_empty() {
+            return Err("root certificates need the `tls` feature".to_owned());
         }
-        // `ring`, as for the server side (transport/tls.rs says why).
-        #[allow(deprecated)]
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| format!("TLS: {e}"))?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
         Ok(Self {
             timeout: Duration::from_secs(5),
             max_body_bytes: 256 * 1024,
             allow_http: false,
-            tls: Arc::new(tls),
+            #[cfg(feature = "tls")]
+            tls: Arc::new(client_tls(extra_roots)?),
         })
     }
 
@@ -70,7 +64,8 @@ impl Fetcher {
     pub(crate) fn check(&self, url: &str) -> Result<Uri, String> {
         let uri: Uri = url.parse().map_err(|_| format!("{url:?} is not a URI"))?;
         match (uri.scheme_str(), uri.host()) {
-            (Some("https"), Some(_)) => Ok(uri),
+            (Some("https"), Some(_)) if cfg!(feature = "tls") => Ok(uri),
+            (Some("https"), Some(_)) => Err(format!("{url:?} is https, which needs the `tls` feature")),
             (Some("http"), Some(host)) if self.allow_http || is_loopback(host) => Ok(uri),
             (Some("http"), Some(_)) => Err(format!("{url:?} is plain http to a host that is not loopback")),
             _ => Err(format!("{url:?} is not an absolute http(s) URI")),
@@ -147,16 +142,16 @@ impl Fetcher {
         let request = request
             .body(Full::new(Bytes::from(form.unwrap_or_default())))
             .map_err(|e| format!("a request to {uri}: {e}"))?;
+        #[cfg(feature = "tls")]
         if https {
             let name = ServerName::try_from(host.to_owned()).map_err(|e| format!("{host}: {e}"))?;
             let tls = tokio_rustls::TlsConnector::from(Arc::clone(&self.tls))
                 .connect(name, tcp)
                 .await
                 .map_err(|e| format!("TLS with {host}:{port}: {e}"))?;
-            self.send(TokioIo::new(tls), request).await
-        } else {
-            self.send(TokioIo::new(tcp), request).await
+            return self.send(TokioIo::new(tls), request).await;
         }
+        self.send(TokioIo::new(tcp), request).await
     }
 
     async fn send<I>(&self, io: I, request: Request<Full<Bytes>>) -> Result<(StatusCode, Bytes), String>
@@ -182,4 +177,24 @@ impl Fetcher {
         }
         .await
     }
+}
+
+/// The client side of TLS: the webpki roots and `extra_roots` (DER).
+#[cfg(feature = "tls")]
+fn client_tls(extra_roots: &[Vec<u8>]) -> Result<rustls::ClientConfig, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    for root in extra_roots {
+        roots
+            .add(CertificateDer::from(root.clone()))
+            .map_err(|e| format!("a root certificate: {e}"))?;
+    }
+    // `ring`, as for the server side (transport/tls.rs says why).
+    #[allow(deprecated)]
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS: {e}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
 }

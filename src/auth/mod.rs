@@ -64,6 +64,6 @@ pub use jwt::{DEFAULT_ALGORITHMS, JwtVerifier, JwtVerifierBuilder};
 #[cfg(feature = "auth")]
 pub use verifier::{TokenVerifier, VerifyError, VerifyFuture};
 
-/// For the fuzz target: what a request's `Authorization` headers present.
+/// For the fuzz target `authorization` (`crate::fuzzing`).
 #[cfg(all(fuzzing, feature = "auth"))]
-pub(crate) use bearer::{Credential, credential};
+pub(crate) mod fuzzing;

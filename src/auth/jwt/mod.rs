@@ -14,8 +14,7 @@ mod keys;
 
 use std::time::Duration;
 
-use jsonwebtoken::{Algorithm, Validation};
-use rustls::pki_types::CertificateDer;
+use jsonwebtoken::{Algorithm, Header, Validation};
 use serde_json::{Map, Value};
 
 use self::keys::{CachePolicy, IssuerKeys};
@@ -76,7 +75,7 @@ pub struct JwtVerifierBuilder {
     fetch_timeout: Duration,
     max_document_bytes: usize,
     allow_http: bool,
-    roots: Vec<CertificateDer<'static>>,
+    roots: Vec<Vec<u8>>,
 }
 
 impl JwtVerifier {
@@ -110,28 +109,7 @@ impl JwtVerifier {
 
     async fn check(&self, token: &str) -> Result<Principal, VerifyError> {
         let invalid = |why: &str| VerifyError::Invalid(why.to_owned());
-        if token.len() > MAX_TOKEN_BYTES {
-            return Err(invalid("the token is too long"));
-        }
-        if token.split('.').count() != 3 {
-            return Err(invalid("not a JWT (three parts separated by dots)"));
-        }
-        let header = jsonwebtoken::decode_header(token)
-            .map_err(|e| VerifyError::Invalid(format!("the header: {e}")))?;
-        if !self.inner.algorithms.contains(&header.alg) {
-            return Err(VerifyError::Invalid(format!(
-                "algorithm {:?} is not allowed",
-                header.alg
-            )));
-        }
-        // Only to choose the issuer's keys: the claims are checked below,
-        // once the signature is.
-        let unverified: Map<String, Value> = jsonwebtoken::dangerous::insecure_decode_claims(token)
-            .map_err(|e| VerifyError::Invalid(format!("the claims: {e}")))?;
-        let iss = unverified
-            .get("iss")
-            .and_then(Value::as_str)
-            .ok_or_else(|| invalid("no iss"))?;
+        let (header, iss) = inspect(token, &self.inner.algorithms)?;
         let issuer = self
             .inner
             .issuers
@@ -151,6 +129,34 @@ impl JwtVerifier {
             .map_err(|e| VerifyError::Invalid(format!("{e}")))?
             .claims;
         principal_of(claims)
+    }
+}
+
+/// What a token says of itself before any key is involved: its header,
+/// with an algorithm on the allow-list, and the issuer it names (only to
+/// choose whose keys check it; the claims are checked once the signature
+/// is).
+pub(crate) fn inspect(token: &str, allowed: &[Algorithm]) -> Result<(Header, String), VerifyError> {
+    let invalid = |why: &str| VerifyError::Invalid(why.to_owned());
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(invalid("the token is too long"));
+    }
+    if token.split('.').count() != 3 {
+        return Err(invalid("not a JWT (three parts separated by dots)"));
+    }
+    let header =
+        jsonwebtoken::decode_header(token).map_err(|e| VerifyError::Invalid(format!("the header: {e}")))?;
+    if !allowed.contains(&header.alg) {
+        return Err(VerifyError::Invalid(format!(
+            "algorithm {:?} is not allowed",
+            header.alg
+        )));
+    }
+    let unverified: Map<String, Value> = jsonwebtoken::dangerous::insecure_decode_claims(token)
+        .map_err(|e| VerifyError::Invalid(format!("the claims: {e}")))?;
+    match unverified.get("iss") {
+        Some(Value::String(iss)) => Ok((header, iss.clone())),
+        _ => Err(invalid("no iss")),
     }
 }
 
@@ -220,9 +226,10 @@ impl JwtVerifierBuilder {
         self
     }
 
-    /// Also trusts `root` (a CA certificate, DER) for `https` fetches.
-    pub fn root_certificate(mut self, root: CertificateDer<'static>) -> Self {
-        self.roots.push(root);
+    /// Also trusts `root` (a CA certificate, DER) for `https` fetches
+    /// (feature `tls`).
+    pub fn root_certificate(mut self, der: impl Into<Vec<u8>>) -> Self {
+        self.roots.push(der.into());
         self
     }
 
