@@ -43,6 +43,15 @@ impl Protected {
     /// Every request needs `mcp`; `danger` needs `admin` too, which `root`
     /// implies; `whoami` answers with the caller's subject.
     async fn start(issuer: &Issuer, verifier: impl FnOnce(JwtVerifierBuilder) -> JwtVerifierBuilder) -> Self {
+        Self::start_with(issuer, verifier, |http| http).await
+    }
+
+    /// [`Protected::start`], with the HTTP configuration changed by `http`.
+    async fn start_with(
+        issuer: &Issuer,
+        verifier: impl FnOnce(JwtVerifierBuilder) -> JwtVerifierBuilder,
+        http: impl FnOnce(HttpConfig) -> HttpConfig,
+    ) -> Self {
         let listener = tcp::bind("127.0.0.1:0".parse().unwrap(), 128).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let resource = format!("http://127.0.0.1:{}/mcp", addr.port());
@@ -55,7 +64,7 @@ impl Protected {
         let jwt = verifier(JwtVerifier::builder(&resource).issuer(&issuer.url))
             .build()
             .unwrap();
-        let http = HttpConfig::default().auth(Auth::new(config, jwt));
+        let http = http(HttpConfig::default()).auth(Auth::new(config, jwt));
         let server = Server::builder()
             .config(ServerConfig::default().http(http))
             .builtin_tools()

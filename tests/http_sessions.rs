@@ -5,6 +5,8 @@
 
 #![cfg(not(any(loom, shuttle)))]
 
+#[path = "http_sessions/eviction.rs"]
+mod eviction;
 #[path = "http_sessions/refusals.rs"]
 mod refusals;
 #[path = "http_sessions/streams.rs"]

@@ -241,7 +241,7 @@ async fn every_cap_answers_at_once_and_is_counted() {
     let config = ServerConfig::default().max_sessions(1).http(
         HttpConfig::default()
             .max_concurrent_requests(1)
-            .max_connections(2),
+            .max_connections(3),
     );
     let server = TestServer::start_http(config, vec![patient(Arc::clone(&seen))]).await;
     let addr = server.addr;
@@ -259,20 +259,24 @@ async fn every_cap_answers_at_once_and_is_counted() {
     assert_eq!(body["error"]["data"]["maxConcurrentRequests"], 1);
     assert_eq!(server.handle.metrics().requests_rejected, 1);
 
-    let _session = Session::start(addr).await;
+    // A session that is busy (its standalone stream open): an idle one
+    // would be ended to make room.
+    let session = Session::start(addr).await;
+    let _stream = session.listen().await;
     let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
         "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}});
     let second = client::post(addr, &[], &init).await;
     assert_eq!(second.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(second.json().await["error"]["data"]["maxSessions"], 1);
 
-    // The parked call's connection and one held open fill the cap of 2
-    // (the others above have closed); the next connection is refused.
+    // The parked call's connection, the session's stream and one held
+    // open fill the cap of 3 (the others above have closed); the next
+    // connection is refused.
     let held = tokio::net::TcpStream::connect(addr).await.unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
     let over = stateless(addr, "tools/list", None, json!({})).await;
     assert_eq!(over.status, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(over.json().await["error"]["data"]["maxConnections"], 2);
+    assert_eq!(over.json().await["error"]["data"]["maxConnections"], 3);
     assert!(server.handle.metrics().connections_rejected >= 1);
     drop(held);
     parked.abort();

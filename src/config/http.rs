@@ -49,6 +49,10 @@ pub struct HttpConfig {
     /// Default: off (`Server::serve_metrics` serves them on a listener of
     /// their own).
     pub metrics_endpoint: bool,
+    /// Most 2025 sessions one authenticated caller may hold; at the quota
+    /// its least recently active idle session ends to make room, and with
+    /// none idle it is refused (429). Default: none (only `max_sessions`).
+    pub max_sessions_per_principal: Option<usize>,
     /// Authorization: every request needs a bearer token that this
     /// accepts (see [`crate::auth`]). Default: none (anyone who passes the
     /// `Host` and `Origin` checks may call).
@@ -68,6 +72,7 @@ impl Default for HttpConfig {
             allowed_hosts: LOOPBACK_NAMES.iter().map(|&n| n.to_owned()).collect(),
             allowed_origins: LOOPBACK_NAMES.iter().map(|&n| n.to_owned()).collect(),
             metrics_endpoint: false,
+            max_sessions_per_principal: None,
             #[cfg(all(feature = "auth", not(any(loom, shuttle))))]
             auth: None,
         }
@@ -126,6 +131,12 @@ impl HttpConfig {
     /// Sets [`HttpConfig::metrics_endpoint`].
     pub fn metrics_endpoint(mut self, on: bool) -> Self {
         self.metrics_endpoint = on;
+        self
+    }
+
+    /// Sets [`HttpConfig::max_sessions_per_principal`] (at least 1).
+    pub fn max_sessions_per_principal(mut self, n: usize) -> Self {
+        self.max_sessions_per_principal = Some(n.max(1));
         self
     }
 

@@ -44,6 +44,12 @@ impl<T: Clone> Directory<T> {
         self.map.lock().get(key).cloned()
     }
 
+    /// A clone of every entry (for a scan of all sessions, such as the
+    /// search for one to evict; one map operation, invariant 1).
+    pub fn values(&self) -> Vec<T> {
+        self.map.lock().values().cloned().collect()
+    }
+
     /// Removes the entry under `key` (a deletion); the entry, if it was
     /// there.
     pub fn remove(&self, key: &str) -> Option<T> {

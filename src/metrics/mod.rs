@@ -31,6 +31,7 @@ pub(crate) struct Metrics {
     pub(crate) sessions_active: AtomicU64,
     pub(crate) sessions_admitted: AtomicU64,
     pub(crate) sessions_rejected: AtomicU64,
+    pub(crate) sessions_evicted: AtomicU64,
     pub(crate) messages_sent: AtomicU64,
     pub(crate) messages_dropped: AtomicU64,
     pub(crate) requests_in_flight: AtomicU64,
@@ -77,6 +78,7 @@ impl Metrics {
             sessions_active: read(&self.sessions_active),
             sessions_admitted: read(&self.sessions_admitted),
             sessions_rejected: read(&self.sessions_rejected),
+            sessions_evicted: read(&self.sessions_evicted),
             messages_sent: read(&self.messages_sent),
             messages_dropped: read(&self.messages_dropped),
             requests_in_flight: read(&self.requests_in_flight),
@@ -111,6 +113,9 @@ pub struct MetricsSnapshot {
     pub sessions_admitted: u64,
     /// Connections refused because the server was at capacity or shutting down.
     pub sessions_rejected: u64,
+    /// Idle HTTP sessions ended to admit a new client at `max_sessions` (or
+    /// at its caller's quota).
+    pub sessions_evicted: u64,
     /// Messages written to clients.
     pub messages_sent: u64,
     /// Messages dropped: a full outbox, still queued when a session ended, or

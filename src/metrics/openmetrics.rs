@@ -87,7 +87,7 @@ impl Collector for Reading {
         let m = &r.counters;
         let e = &mut encoder;
 
-        let counters: [(&str, &str, u64); 17] = [
+        let counters: [(&str, &str, u64); 18] = [
             (
                 "sessions_admitted",
                 "Sessions admitted since start.",
@@ -97,6 +97,11 @@ impl Collector for Reading {
                 "sessions_rejected",
                 "Sessions refused at max_sessions or during shutdown.",
                 m.sessions_rejected,
+            ),
+            (
+                "sessions_evicted",
+                "Idle HTTP sessions ended to admit a new client at max_sessions or at its caller's quota.",
+                m.sessions_evicted,
             ),
             ("messages_sent", "Messages written to clients.", m.messages_sent),
             (

@@ -3,6 +3,8 @@
 //! valid token of its own learns nothing of them: an unknown session
 //! (404), a refused state (-32602), an unknown task.
 
+use std::net::SocketAddr;
+
 use http::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -39,14 +41,14 @@ async fn initialize(server: &Protected, token: &str) -> String {
 }
 
 /// A POST of `body` in session `sid` with `token`.
-async fn in_session(server: &Protected, sid: &str, token: &str, body: &Value) -> Open {
+async fn in_session(addr: SocketAddr, sid: &str, token: &str, body: &Value) -> Open {
     let bearer = format!("Bearer {token}");
     let headers = [
         ("authorization", bearer.as_str()),
         ("mcp-session-id", sid),
         ("mcp-protocol-version", "2025-11-25"),
     ];
-    post(server.addr, &headers, body).await
+    post(addr, &headers, body).await
 }
 
 #[tokio::test]
@@ -60,13 +62,13 @@ async fn a_session_serves_only_the_caller_that_opened_it() {
     let sid = initialize(&server, &alice).await;
     let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
     assert_eq!(
-        in_session(&server, &sid, &alice, &note).await.status,
+        in_session(server.addr, &sid, &alice, &note).await.status,
         StatusCode::ACCEPTED
     );
     let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"});
     for stranger in [&bob, &alice_elsewhere] {
         assert_eq!(
-            in_session(&server, &sid, stranger, &list).await.status,
+            in_session(server.addr, &sid, stranger, &list).await.status,
             StatusCode::NOT_FOUND
         );
         let bearer = format!("Bearer {stranger}");
@@ -86,12 +88,12 @@ async fn a_session_serves_only_the_caller_that_opened_it() {
         );
     }
     // Still alice's, and alive.
-    let open = in_session(&server, &sid, &alice, &list).await;
+    let open = in_session(server.addr, &sid, &alice, &list).await;
     assert_eq!(open.status, StatusCode::OK);
     assert!(read(open).await.0["result"]["tools"].is_array());
     // A call her token lacks the scope for: refused from the body, with its id.
     let danger = json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "danger", "arguments": {}}});
-    let open = in_session(&server, &sid, &alice, &danger).await;
+    let open = in_session(server.addr, &sid, &alice, &danger).await;
     assert_eq!(open.status, StatusCode::FORBIDDEN);
     assert!(
         challenge(&open).contains("error=\"insufficient_scope\", "),
@@ -182,5 +184,56 @@ async fn a_task_answers_only_its_caller() {
     );
     let cancelled = tasks("tasks/cancel", alice.clone()).await;
     assert!(cancelled["result"].is_object(), "{cancelled}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn one_caller_cannot_hold_the_whole_table() {
+    let issuer = Issuer::start(vec![issuer::key("ec", "k1")]).await;
+    let server = Protected::start_with(&issuer, |b| b, |http| http.max_sessions_per_principal(2)).await;
+    let key = issuer.key();
+    let alice = token_of(&server, &issuer, &key, "alice", "app", "mcp");
+    let bob = token_of(&server, &issuer, &key, "bob", "app", "mcp");
+    let bobs = initialize(&server, &bob).await;
+    let first = initialize(&server, &alice).await;
+    let second = initialize(&server, &alice).await;
+    // At her quota, her own least recent idle session makes room.
+    let third = initialize(&server, &alice).await;
+    let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"});
+    assert_eq!(
+        in_session(server.addr, &first, &alice, &list).await.status,
+        StatusCode::NOT_FOUND
+    );
+    for (sid, token) in [(&second, &alice), (&third, &alice), (&bobs, &bob)] {
+        assert_eq!(
+            in_session(server.addr, sid, token, &list).await.status,
+            StatusCode::OK
+        );
+    }
+    // With both of hers busy (a call running), a third is refused, 429.
+    let slow = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                      "params": {"name": "slow", "arguments": {}, "_meta": {"progressToken": 1}}});
+    let running: Vec<_> = [second.clone(), third.clone()]
+        .into_iter()
+        .map(|sid| {
+            let (addr, token, slow) = (server.addr, alice.clone(), slow.clone());
+            tokio::spawn(async move { in_session(addr, &sid, &token, &slow).await.status })
+        })
+        .collect();
+    let handle = server.handle.clone();
+    super::support::wait_until("both calls run", || handle.metrics().requests_in_flight == 2).await;
+    let bearer = format!("Bearer {alice}");
+    let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}});
+    let refused = post(server.addr, &[("authorization", &bearer)], &init).await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+    let refused = refused.json().await;
+    assert_eq!(
+        refused["error"]["data"]["maxSessionsPerPrincipal"], 2,
+        "{refused}"
+    );
+    // Bob is not affected.
+    initialize(&server, &bob).await;
+    running.iter().for_each(tokio::task::JoinHandle::abort);
     server.stop().await;
 }

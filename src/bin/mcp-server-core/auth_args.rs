@@ -65,6 +65,12 @@ pub(crate) struct AuthArgs {
     /// Clock skew tolerated on exp and nbf, in seconds.
     #[arg(long, value_name = "N", default_value_t = 60)]
     pub(crate) auth_leeway_secs: u64,
+
+    /// Most 2025 HTTP sessions one authenticated caller may hold: at the
+    /// quota its least recently active idle session ends to make room,
+    /// and with none idle it gets 429.
+    #[arg(long, value_name = "N", requires = "auth_resource", value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) max_sessions_per_principal: Option<u64>,
 }
 
 fn pair(text: &str) -> Result<(String, String), String> {

@@ -72,6 +72,9 @@ mod app {
                 "HTTP requests need a bearer token");
             http = http.auth(auth);
         }
+        if let Some(n) = args.auth.max_sessions_per_principal {
+            http = http.max_sessions_per_principal(usize::try_from(n).unwrap_or(usize::MAX));
+        }
         let config = config
             .max_sessions(args.max_sessions)
             .outbox_capacity(args.outbox_capacity)

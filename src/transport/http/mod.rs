@@ -26,6 +26,7 @@
 mod authn;
 mod body;
 mod cancel;
+mod evict;
 mod headers;
 mod listen;
 #[cfg(feature = "metrics")]

@@ -44,7 +44,10 @@ use crate::sync::Arc;
 /// serves the same sessions).
 ///
 /// It answers every request it is given as the MCP endpoint, whatever the
-/// path (the router in front of it chose it). Sessions, listen streams,
+/// path (the router in front of it chose it), except, with authorization
+/// on ([`crate::config::HttpConfig::auth`]), the paths of
+/// [`crate::auth::Auth::metadata_paths`], which it answers with the
+/// protected-resource metadata: route those to it too. Sessions, listen streams,
 /// SSE, the `Host` and `Origin` checks, the body limit and timeout, the
 /// session and stateless-request caps and shutdown work as under the
 /// built-in driver ([`Server::serve_http`]). What only the driver does,

@@ -67,9 +67,32 @@ pub(crate) struct HttpSession {
     /// The caller that opened the session, when requests are
     /// authenticated: only it may use the session.
     owner: Option<Arc<Principal>>,
+    /// When a request last named the session (microseconds since the
+    /// process's clock started): which idle session leaves first.
+    seen: Arc<AtomicU64>,
 }
 
 impl HttpSession {
+    /// When a request last named the session.
+    pub(super) fn last_seen(&self) -> u64 {
+        self.seen.load(Ordering::Relaxed)
+    }
+
+    /// Notes that a request names the session now.
+    fn touch(&self) {
+        self.seen.store(clock_us(), Ordering::Relaxed);
+    }
+
+    /// True if `caller` opened the session.
+    pub(super) fn belongs_to(&self, caller: &Principal) -> bool {
+        self.owner.as_ref().is_some_and(|owner| owner.same_caller(caller))
+    }
+
+    /// Hands the session's task `inbound`, waiting for room.
+    pub(super) async fn post(&self, inbound: Inbound) -> Result<(), Box<Inbound>> {
+        self.inbound.post(Box::new(inbound)).await
+    }
+
     /// True if `caller` may use this session: the caller that opened it
     /// (the same issuer, subject and client), or anyone for a session
     /// opened without authentication.
@@ -80,6 +103,12 @@ impl HttpSession {
             (Some(_), None) => false,
         }
     }
+}
+
+/// Microseconds on a clock that only goes forward.
+fn clock_us() -> u64 {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    START.get_or_init(std::time::Instant::now).elapsed().as_micros() as u64
 }
 
 /// The caller of a request, as authorization found it.
@@ -106,6 +135,18 @@ pub(crate) async fn initialize(
     params: Params<'_>,
     request: &HttpRequest,
 ) -> http::Response<Body> {
+    let caller = caller(&request.extensions);
+    if let Err(quota) = super::evict::make_room(http, caller).await {
+        return body::error(
+            StatusCode::TOO_MANY_REQUESTS,
+            Some(&id),
+            &ErrorObject::new(
+                SERVER_AT_CAPACITY,
+                format!("this caller holds its quota of {quota} busy sessions"),
+            )
+            .with_data(serde_json::json!({"maxSessionsPerPrincipal": quota})),
+        );
+    }
     let (session, outbox) = match super::admit(http, &id) {
         Ok(admitted) => admitted,
         Err(refusal) => return *refusal,
@@ -124,7 +165,8 @@ pub(crate) async fn initialize(
         replay: Arc::new(ReplayLog::default()),
         parked: Arc::new(Parked::default()),
         pending: state.pending(),
-        owner: caller(&request.extensions).cloned().map(Arc::new),
+        owner: caller.cloned().map(Arc::new),
+        seen: Arc::new(AtomicU64::new(clock_us())),
     };
     let sid = new_session_id(http.server.shared.config.replica_id.as_ref());
     http.sessions.insert(sid.clone(), entry.clone());
@@ -164,6 +206,7 @@ pub(crate) async fn post(
     else {
         return not_found();
     };
+    entry.touch();
     if let Incoming::Response { id, outcome } = incoming {
         if !entry.pending.complete(&id, outcome) {
             let metrics = http.server.shared.core.metrics_ref();
@@ -172,7 +215,7 @@ pub(crate) async fn post(
         return body::empty(StatusCode::ACCEPTED);
     }
     if !matches!(incoming, Incoming::Request { .. }) {
-        let inbound = Inbound {
+        let inbound = Inbound::Message {
             message: incoming.into_owned(),
             route: Route::Session,
         };
@@ -200,7 +243,7 @@ async fn answer(
     // Only a client that gets priming events (an event id before anything
     // else) can resume a stream its handler closed.
     let detach = priming.then(CancellationToken::new);
-    let inbound = Inbound {
+    let inbound = Inbound::Message {
         message,
         route: Route::Stream {
             outbox,
@@ -291,6 +334,7 @@ pub(crate) fn standalone(
     let Some(entry) = http.sessions.get(sid).filter(|e| e.serves(caller)) else {
         return not_found();
     };
+    entry.touch();
     let named = last_event_id.and_then(parse_event_id);
     if let Some((stream, seq)) = named
         && let Some(parked) = entry.parked.take(stream)

@@ -15,13 +15,22 @@ use super::sse::Slot;
 use crate::core::MailboxReceiver;
 use crate::protocol::jsonrpc::Incoming;
 use crate::server::engine::session::{Finished, Route, SessionState};
-use crate::sync::Arc;
+use crate::sync::{Arc, oneshot};
 
-/// One client message on its way to its session's task, read once (by the
-/// service, which had to know what it is).
-pub(crate) struct Inbound {
-    pub(super) message: Incoming<'static>,
-    pub(super) route: Route,
+/// What reaches a session's task through its mailbox (always boxed there,
+/// so the variants' sizes do not matter).
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Inbound {
+    /// One client message, read once (by the service, which had to know
+    /// what it is), with the route of its answer.
+    Message {
+        message: Incoming<'static>,
+        route: Route,
+    },
+    /// End the session if it is idle, to make room for a new client (see
+    /// `evict.rs`); the answer says whether it ended, once its permit is
+    /// back.
+    Evict(oneshot::Sender<bool>),
 }
 
 /// Why a session's task ended.
@@ -31,6 +40,8 @@ enum QuitReason {
     Cancelled,
     /// Idle for `session_idle_timeout`.
     Expired,
+    /// Idle, and ended to admit a new client.
+    Evicted,
 }
 
 enum Event {
@@ -58,6 +69,7 @@ pub(super) fn run(
         let idle: Duration = http.server.shared.config.http.session_idle_timeout;
         let timer = tokio::time::sleep(idle);
         tokio::pin!(timer);
+        let mut evicted = None;
         let reason = loop {
             let can_read = state.can_read();
             let event = tokio::select! {
@@ -74,13 +86,18 @@ pub(super) fn run(
             match event {
                 Event::Cancelled => break QuitReason::Cancelled,
                 Event::Finished(done) => state.on_finished(done),
-                Event::Inbound(inbound) => {
-                    let Inbound { message, route } = *inbound;
-                    state.on_incoming(Ok(message), &route);
-                }
+                Event::Inbound(inbound) => match *inbound {
+                    Inbound::Message { message, route } => state.on_incoming(Ok(message), &route),
+                    Inbound::Evict(reply) if is_idle(&state, &standalone) => {
+                        evicted = Some(reply);
+                        break QuitReason::Evicted;
+                    }
+                    Inbound::Evict(reply) => {
+                        let _ = reply.send(false);
+                    }
+                },
                 Event::Idle => {
-                    let stream_open = standalone.lock().is_none();
-                    if !state.is_busy() && !stream_open {
+                    if is_idle(&state, &standalone) {
                         break QuitReason::Expired;
                     }
                 }
@@ -93,5 +110,18 @@ pub(super) fn run(
         inbound.end();
         state.end_requests().await;
         tracing::debug!(session = %state.session().id(), ?reason, "HTTP session ended");
+        // Its permit goes back with its state, before the evictor hears.
+        drop(state);
+        if let Some(reply) = evicted {
+            crate::metrics::incr(&http.server.shared.core.metrics_ref().sessions_evicted);
+            let _ = reply.send(true);
+        }
     }
+}
+
+/// True if nothing of the session runs: no request, no standalone stream.
+fn is_idle(state: &SessionState, standalone: &Slot) -> bool {
+    // The stream holds the outbox's receiver while it is open.
+    let stream_open = standalone.lock().is_none();
+    !state.is_busy() && !stream_open
 }
