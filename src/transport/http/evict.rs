@@ -13,10 +13,14 @@
 
 use std::time::Duration;
 
+use http::StatusCode;
+
 use super::Http;
+use super::body::{self, Body};
 use super::session::HttpSession;
 use super::session_task::Inbound;
 use crate::auth::Principal;
+use crate::protocol::jsonrpc::{ErrorObject, RequestId, SERVER_AT_CAPACITY};
 use crate::sync::oneshot;
 
 /// How many candidates, least recently active first, are asked to leave.
@@ -44,9 +48,13 @@ async fn evict_one(mut candidates: Vec<HttpSession>) -> bool {
 
 /// Makes room for a new session of `caller`, if there is none: at the
 /// server's cap, ends an idle session; at `caller`'s quota, one of its
-/// own. `Err` (with the quota) when the caller is at its quota and none
-/// of its sessions is idle.
-pub(super) async fn make_room(http: &Http, caller: Option<&Principal>) -> Result<(), usize> {
+/// own. `Err` with the answer (429) to `initialize` request `id` when the
+/// caller is at its quota and none of its sessions is idle.
+pub(super) async fn make_room(
+    http: &Http,
+    id: &RequestId,
+    caller: Option<&Principal>,
+) -> Result<(), Box<http::Response<Body>>> {
     let quota = http.server.shared.config.http.max_sessions_per_principal;
     if let (Some(quota), Some(caller)) = (quota, caller) {
         let own: Vec<HttpSession> = http
@@ -56,7 +64,16 @@ pub(super) async fn make_room(http: &Http, caller: Option<&Principal>) -> Result
             .filter(|s| s.belongs_to(caller))
             .collect();
         if own.len() >= quota && !evict_one(own).await {
-            return Err(quota);
+            let error = ErrorObject::new(
+                SERVER_AT_CAPACITY,
+                format!("this caller holds its quota of {quota} sessions, all busy"),
+            );
+            let error = error.with_data(serde_json::json!({"maxSessionsPerPrincipal": quota}));
+            return Err(Box::new(body::error(
+                StatusCode::TOO_MANY_REQUESTS,
+                Some(id),
+                &error,
+            )));
         }
     }
     let core = &http.server.shared.core;

@@ -26,6 +26,7 @@ use super::Http;
 #[cfg(feature = "auth")]
 use super::authn;
 use super::body::{self, Body};
+use super::evict;
 use super::headers::{self, LAST_EVENT_ID, METHOD, PROTOCOL_VERSION, SESSION_ID};
 use super::{session, stateless};
 use crate::metrics::incr;
@@ -349,6 +350,9 @@ where
         Incoming::Request { id, method, params }
             if method == McpMethod::Initialize.name() && !names_stateless(headers, params.meta()) =>
         {
+            if let Err(refused) = evict::make_room(http, &id, session::caller(&parts.extensions)).await {
+                return *refused;
+            }
             session::initialize(http, id, params, &parts).await
         }
         Incoming::Request { id, method, params } if is_stateless(headers, params.meta()) => {

@@ -128,7 +128,8 @@ fn new_session_id(replica: Option<&ReplicaId>) -> String {
 }
 
 /// A POST with `initialize` and no session: admits and registers a new
-/// session, starts its task, and answers the request on it.
+/// session, starts its task, and answers the request on it. (Room for it
+/// is made first, by `evict.rs`.)
 pub(crate) async fn initialize(
     http: &Arc<Http>,
     id: RequestId,
@@ -136,17 +137,6 @@ pub(crate) async fn initialize(
     request: &HttpRequest,
 ) -> http::Response<Body> {
     let caller = caller(&request.extensions);
-    if let Err(quota) = super::evict::make_room(http, caller).await {
-        return body::error(
-            StatusCode::TOO_MANY_REQUESTS,
-            Some(&id),
-            &ErrorObject::new(
-                SERVER_AT_CAPACITY,
-                format!("this caller holds its quota of {quota} busy sessions"),
-            )
-            .with_data(serde_json::json!({"maxSessionsPerPrincipal": quota})),
-        );
-    }
     let (session, outbox) = match super::admit(http, &id) {
         Ok(admitted) => admitted,
         Err(refusal) => return *refusal,
