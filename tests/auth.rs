@@ -4,6 +4,8 @@
 //! keys made at test time). Every request goes through the built-in driver
 //! on a real socket.
 
+#![cfg(not(any(loom, shuttle)))]
+
 mod support;
 
 #[path = "auth/binary.rs"]
