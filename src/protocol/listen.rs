@@ -27,6 +27,9 @@ pub struct ListenFilter {
     resource_uris: Vec<String>,
     /// Tasks whose `notifications/tasks` the stream wants (tasks extension).
     task_ids: Vec<String>,
+    /// Tasks it asked for that belong to another caller: acknowledged,
+    /// never delivered.
+    withheld: Vec<String>,
 }
 
 impl ListenFilter {
@@ -71,6 +74,7 @@ impl ListenFilter {
         let task_ids = strings("taskIds")?;
         Ok(Self {
             task_ids,
+            withheld: Vec::new(),
             tools: flag("toolsListChanged")?,
             prompts: flag("promptsListChanged")?,
             resources: flag("resourcesListChanged")?,
@@ -78,9 +82,23 @@ impl ListenFilter {
         })
     }
 
+    /// Never delivers the status of the tasks `foreign` says belong to
+    /// another caller, while the acknowledgement still names every task
+    /// asked for (so the stream learns nothing of whose they are).
+    pub fn withhold_tasks(&mut self, mut foreign: impl FnMut(&str) -> bool) {
+        let asked = std::mem::take(&mut self.task_ids);
+        for id in asked {
+            if foreign(&id) {
+                self.withheld.push(id);
+            } else {
+                self.task_ids.push(id);
+            }
+        }
+    }
+
     /// True if the stream asked for task notifications.
     pub fn wants_tasks(&self) -> bool {
-        !self.task_ids.is_empty()
+        !self.task_ids.is_empty() || !self.withheld.is_empty()
     }
 
     /// True if a notification of `method` with `params` belongs on this
@@ -119,8 +137,9 @@ impl ListenFilter {
         if !self.resource_uris.is_empty() {
             honored.insert("resourceSubscriptions".into(), json!(self.resource_uris));
         }
-        if !self.task_ids.is_empty() {
-            honored.insert("taskIds".into(), json!(self.task_ids));
+        if self.wants_tasks() {
+            let asked: Vec<&String> = self.task_ids.iter().chain(&self.withheld).collect();
+            honored.insert("taskIds".into(), json!(asked));
         }
         Value::Object(honored)
     }

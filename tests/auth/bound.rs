@@ -237,3 +237,44 @@ async fn one_caller_cannot_hold_the_whole_table() {
     running.iter().for_each(tokio::task::JoinHandle::abort);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_listen_stream_hears_only_of_its_own_callers_tasks() {
+    let issuer = Issuer::start(vec![issuer::key("ec", "k1")]).await;
+    let server = Protected::start(&issuer, |b| b).await;
+    let key = issuer.key();
+    let alice = token_of(&server, &issuer, &key, "alice", "app", "mcp");
+    let bob = token_of(&server, &issuer, &key, "bob", "app", "mcp");
+    let caps = json!({"extensions": {TASKS: {}}});
+    let started = call(&server, &alice, "slow", json!({}), caps.clone()).await;
+    let task = started["result"]["taskId"].as_str().expect("a task").to_owned();
+    let listen = |token: String| {
+        let params = json!({"notifications": {"taskIds": [task]},
+                            "_meta": {"io.modelcontextprotocol/clientCapabilities": caps}});
+        let server = &server;
+        async move {
+            server
+                .call_params("subscriptions/listen", None, params, &token)
+                .await
+        }
+    };
+    let (mut hers, mut his) = (listen(alice.clone()).await, listen(bob.clone()).await);
+    for stream in [&mut hers, &mut his] {
+        let ack = stream.message().await.expect("the acknowledgement");
+        // Both are told the task they named, whoever holds it.
+        assert_eq!(ack["params"]["notifications"]["taskIds"], json!([task]), "{ack}");
+    }
+    let params = json!({"taskId": task, "_meta": {"io.modelcontextprotocol/clientCapabilities": caps}});
+    let cancelled = server
+        .call_params("tasks/cancel", Some(&task), params, &alice)
+        .await;
+    assert!(read(cancelled).await.0["result"].is_object());
+    let note = hers.message().await.expect("her task's status");
+    assert_eq!(
+        (note["method"].as_str(), note["params"]["status"].as_str()),
+        (Some("notifications/tasks"), Some("cancelled"))
+    );
+    let quiet = tokio::time::timeout(std::time::Duration::from_millis(500), his.message()).await;
+    assert!(quiet.is_err(), "bob heard of alice's task: {quiet:?}");
+    server.stop().await;
+}

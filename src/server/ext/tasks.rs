@@ -272,6 +272,12 @@ impl Tasks {
             .ok_or_else(|| unknown(id))
     }
 
+    /// True if task `id` is held here and belongs to someone other than
+    /// `caller` (what a listen stream of `caller` may not hear of).
+    pub(crate) fn belongs_to_another(&self, id: &str, caller: Option<&str>) -> bool {
+        self.table.get(id, now_ms()).is_some_and(|s| !s.serves(caller))
+    }
+
     /// `tasks/update` by `caller`: delivers the answers to questions the
     /// task waits on; others are ignored.
     pub(crate) fn update(

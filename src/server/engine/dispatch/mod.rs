@@ -287,7 +287,11 @@ pub(crate) fn dispatch(
                 {
                     Dispatch::Reply(Err(tasks_required()))
                 }
-                Ok(filter) => Dispatch::Listen(filter),
+                Ok(mut filter) => {
+                    let key = caller.map(Principal::caller_key);
+                    filter.withhold_tasks(|id| shared.tasks.belongs_to_another(id, key.as_deref()));
+                    Dispatch::Listen(filter)
+                }
                 Err(error) => Dispatch::Reply(Err(error)),
             }
         }
