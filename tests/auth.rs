@@ -14,6 +14,8 @@ mod binary;
 mod bound;
 #[path = "auth/hostile.rs"]
 mod hostile;
+#[path = "auth/introspection.rs"]
+mod introspection;
 #[path = "auth/issuer.rs"]
 mod issuer;
 #[path = "auth/keys.rs"]
@@ -23,7 +25,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use http::{Method, StatusCode};
-use mcp_server_core::auth::{Auth, AuthConfig, JwtVerifier, JwtVerifierBuilder};
+use mcp_server_core::auth::{Auth, AuthConfig, JwtVerifier, JwtVerifierBuilder, TokenVerifier};
 use mcp_server_core::config::HttpConfig;
 use mcp_server_core::transport::tcp;
 use mcp_server_core::{Server, ServerConfig, ServerHandle, ShutdownReport, TaskSupport, Tool, ToolOutput};
@@ -54,19 +56,32 @@ impl Protected {
         verifier: impl FnOnce(JwtVerifierBuilder) -> JwtVerifierBuilder,
         http: impl FnOnce(HttpConfig) -> HttpConfig,
     ) -> Self {
+        let url = issuer.url.clone();
+        let jwt = |resource: &str| {
+            verifier(JwtVerifier::builder(resource).issuer(url))
+                .build()
+                .unwrap()
+        };
+        Self::start_verified(&issuer.url, jwt, http).await
+    }
+
+    /// A server whose tokens `verifier` (made for the resource URI) checks,
+    /// naming `authorization_server` in its metadata.
+    async fn start_verified<V: TokenVerifier>(
+        authorization_server: &str,
+        verifier: impl FnOnce(&str) -> V,
+        http: impl FnOnce(HttpConfig) -> HttpConfig,
+    ) -> Self {
         let listener = tcp::bind("127.0.0.1:0".parse().unwrap(), 128).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let resource = format!("http://127.0.0.1:{}/mcp", addr.port());
         let config = AuthConfig::new(&resource)
-            .and_then(|c| c.authorization_server(&issuer.url))
+            .and_then(|c| c.authorization_server(authorization_server))
             .and_then(|c| c.scopes_supported(["mcp", "admin", "root"]))
             .and_then(|c| c.required_scope("mcp"))
             .and_then(|c| c.scope_implies("root", "admin"))
             .unwrap();
-        let jwt = verifier(JwtVerifier::builder(&resource).issuer(&issuer.url))
-            .build()
-            .unwrap();
-        let http = http(HttpConfig::default()).auth(Auth::new(config, jwt));
+        let http = http(HttpConfig::default()).auth(Auth::new(config, verifier(&resource)));
         let server = Server::builder()
             .config(ServerConfig::default().http(http))
             .builtin_tools()
