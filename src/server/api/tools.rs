@@ -168,6 +168,8 @@ impl Tool {
         &self.inner.requires
     }
 
+    /// Read by the HTTP service's authorization only.
+    #[cfg(feature = "auth")]
     pub(crate) fn required_scopes(&self) -> &[String] {
         &self.inner.scopes
     }
