@@ -69,12 +69,20 @@ pub(crate) fn credential<'a>(headers: &'a HeaderMap, query: Option<&str>) -> Cre
 /// RFC 6750's `b64token`: `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" /
 /// "+" / "/" ) *"="`.
 fn is_b64token(token: &[u8]) -> bool {
-    let body = token.iter().take_while(|&&b| b != b'=').count();
-    body > 0
-        && token[..body]
-            .iter()
-            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'))
-        && token[body..].iter().all(|&b| b == b'=')
+    /// The bytes of the body of a `b64token`, by value.
+    const BODY: [bool; 256] = {
+        let mut table = [false; 256];
+        let mut b = 0;
+        while b < 256 {
+            let c = b as u8;
+            table[b] = c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
+            b += 1;
+        }
+        table
+    };
+    // The padding is the trailing `=`s; everything before must be body.
+    let body = token.iter().rposition(|&b| b != b'=').map_or(0, |last| last + 1);
+    body > 0 && token[..body].iter().all(|&b| BODY[usize::from(b)])
 }
 
 /// True if a query string carries `access_token` (RFC 6750 section 2.3,

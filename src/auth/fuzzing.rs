@@ -58,7 +58,7 @@ pub(crate) fn claims(claims: &[u8]) {
     if let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(claims) {
         let copy: Map<String, Value> = map.clone();
         if let Ok(principal) = principal_of(map) {
-            assert_eq!(principal.claims, copy, "the claims come back whole");
+            assert_eq!(*principal.claims, copy, "the claims come back whole");
         }
     }
 }

@@ -22,6 +22,8 @@ const VERIFY_TIMEOUT: Duration = Duration::from_secs(15);
 pub struct Auth {
     config: Arc<AuthConfig>,
     verifier: Arc<dyn TokenVerifier>,
+    /// Where the metadata is served (asked of every request).
+    paths: Arc<[String; 2]>,
 }
 
 impl std::fmt::Debug for Auth {
@@ -45,6 +47,7 @@ impl Auth {
     /// Requires what `config` says, with tokens checked by `verifier`.
     pub fn new(config: AuthConfig, verifier: impl TokenVerifier) -> Self {
         Self {
+            paths: Arc::new(metadata::paths(&config)),
             config: Arc::new(config),
             verifier: Arc::new(verifier),
         }
@@ -59,8 +62,8 @@ impl Auth {
     /// path-suffixed well-known URI of the resource, then the root one. The
     /// built-in driver serves both; under your own router, route them to
     /// the same [`crate::McpService`] as the endpoint.
-    pub fn metadata_paths(&self) -> [String; 2] {
-        metadata::paths(&self.config)
+    pub fn metadata_paths(&self) -> &[String; 2] {
+        &self.paths
     }
 
     /// The URI of the metadata, as challenges name it.

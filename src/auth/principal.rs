@@ -2,6 +2,8 @@
 //! engine (sessions, tasks, `requestState`) and the handler's context read
 //! without knowing how the caller was authenticated.
 
+use std::sync::{Arc, OnceLock};
+
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -13,7 +15,7 @@ use sha2::{Digest, Sha256};
 /// [`RequestContext::principal`](crate::RequestContext::principal). A
 /// tower layer of your own in front of [`crate::McpService`] may put one in
 /// the request's extensions too; the server then treats it the same way.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Principal {
     /// The authorization server that issued the token (`iss`).
@@ -28,8 +30,23 @@ pub struct Principal {
     pub audience: Vec<String>,
     /// When the token expires (`exp`, seconds since the Unix epoch).
     pub expires_at: Option<u64>,
-    /// Every claim of the token (or of its introspection answer).
-    pub claims: Map<String, Value>,
+    /// Every claim of the token (or of its introspection answer), shared
+    /// by every request that presents the same token.
+    pub claims: Arc<Map<String, Value>>,
+    /// [`Principal::caller_key`], once computed.
+    key: OnceLock<Arc<str>>,
+}
+
+impl PartialEq for Principal {
+    fn eq(&self, other: &Self) -> bool {
+        self.issuer == other.issuer
+            && self.subject == other.subject
+            && self.client_id == other.client_id
+            && self.scopes == other.scopes
+            && self.audience == other.audience
+            && self.expires_at == other.expires_at
+            && self.claims == other.claims
+    }
 }
 
 impl Principal {
@@ -42,7 +59,8 @@ impl Principal {
             scopes: Vec::new(),
             audience: Vec::new(),
             expires_at: None,
-            claims: Map::new(),
+            claims: Arc::new(Map::new()),
+            key: OnceLock::new(),
         }
     }
 
@@ -72,7 +90,7 @@ impl Principal {
 
     /// With the token's claims.
     pub fn with_claims(mut self, claims: Map<String, Value>) -> Self {
-        self.claims = claims;
+        self.claims = Arc::new(claims);
         self
     }
 
@@ -89,20 +107,28 @@ impl Principal {
     }
 
     /// A key naming this caller (issuer, subject and client) that reveals
-    /// none of them: 32 hex digits of a SHA-256 over the three. Equal keys
-    /// mean [`Principal::same_caller`].
-    pub(crate) fn caller_key(&self) -> String {
-        let mut hash = Sha256::new();
-        for part in [
-            &self.issuer,
-            &self.subject,
-            self.client_id.as_deref().unwrap_or_default(),
-        ] {
-            // Length-prefixed, so that no two triples hash alike.
-            hash.update((part.len() as u64).to_be_bytes());
-            hash.update(part.as_bytes());
-        }
-        hash.update([u8::from(self.client_id.is_some())]);
-        hash.finalize()[..16].iter().map(|b| format!("{b:02x}")).collect()
+    /// none of them: 32 hex digits of a SHA-256 over the three, computed
+    /// once. Equal keys mean [`Principal::same_caller`].
+    pub(crate) fn caller_key(&self) -> Arc<str> {
+        Arc::clone(self.key.get_or_init(|| {
+            let mut hash = Sha256::new();
+            for part in [
+                &self.issuer,
+                &self.subject,
+                self.client_id.as_deref().unwrap_or_default(),
+            ] {
+                // Length-prefixed, so that no two triples hash alike.
+                hash.update((part.len() as u64).to_be_bytes());
+                hash.update(part.as_bytes());
+            }
+            hash.update([u8::from(self.client_id.is_some())]);
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            let digits: String = hash.finalize()[..16]
+                .iter()
+                .flat_map(|b| [HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]])
+                .map(char::from)
+                .collect();
+            Arc::from(digits)
+        }))
     }
 }

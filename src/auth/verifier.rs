@@ -60,6 +60,8 @@ pub(crate) fn principal_of(claims: Map<String, Value>) -> Result<Principal, Veri
         .with_audience(list(claims.get("aud")));
     principal.client_id = client_id;
     principal.expires_at = claims.get("exp").and_then(Value::as_u64);
-    principal.claims = claims;
+    principal = principal.with_claims(claims);
+    // Once here, rather than by every request that reads it.
+    principal.caller_key();
     Ok(principal)
 }

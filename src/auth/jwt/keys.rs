@@ -154,6 +154,13 @@ impl IssuerKeys {
         }
     }
 
+    /// True if `key` is among the keys held now, and they are fresh.
+    pub(super) fn holds(&self, key: &Arc<Key>) -> bool {
+        let state = self.state.lock();
+        state.fetched_at.is_some_and(|at| at.elapsed() < self.policy.ttl)
+            && state.keys.iter().any(|k| Arc::ptr_eq(k, key))
+    }
+
     fn snapshot(&self) -> (Arc<Vec<Arc<Key>>>, bool, u64) {
         let state = self.state.lock();
         let fresh = state.fetched_at.is_some_and(|at| at.elapsed() < self.policy.ttl);

@@ -10,6 +10,7 @@
 //! by the `jsonwebtoken` crate; this module decides which key and which
 //! rules.
 
+mod cache;
 mod keys;
 
 use std::time::Duration;
@@ -17,6 +18,7 @@ use std::time::Duration;
 use jsonwebtoken::{Algorithm, Header, Validation};
 use serde_json::{Map, Value};
 
+use self::cache::Verified;
 use self::keys::{CachePolicy, IssuerKeys};
 use super::bearer::MAX_TOKEN_BYTES;
 use super::config::{AuthConfigError, check_uri};
@@ -52,6 +54,8 @@ struct Inner {
     algorithms: Arc<[Algorithm]>,
     leeway: Duration,
     fetcher: Fetcher,
+    /// Tokens verified before (`cache.rs`).
+    verified: Verified,
 }
 
 impl std::fmt::Debug for JwtVerifier {
@@ -109,12 +113,16 @@ impl JwtVerifier {
 
     async fn check(&self, token: &str) -> Result<Principal, VerifyError> {
         let invalid = |why: &str| VerifyError::Invalid(why.to_owned());
+        if let Some(principal) = self.inner.verified.get(token, &self.inner.issuers) {
+            return Ok(principal);
+        }
         let (header, iss) = inspect(token, &self.inner.algorithms)?;
-        let issuer = self
+        let (number, issuer) = self
             .inner
             .issuers
             .iter()
-            .find(|i| i.issuer == iss)
+            .enumerate()
+            .find(|(_, i)| i.issuer == iss)
             .ok_or_else(|| invalid("the issuer is not trusted"))?;
         let key = issuer
             .find(header.kid.as_deref(), header.alg, &self.inner.fetcher)
@@ -128,7 +136,9 @@ impl JwtVerifier {
         let claims = jsonwebtoken::decode::<Map<String, Value>>(token, &key.key, &validation)
             .map_err(|e| VerifyError::Invalid(format!("{e}")))?
             .claims;
-        principal_of(claims)
+        let principal = principal_of(claims)?;
+        self.inner.verified.put(token, &principal, number, key);
+        Ok(principal)
     }
 }
 
@@ -270,6 +280,7 @@ impl JwtVerifierBuilder {
                 algorithms,
                 leeway: self.leeway,
                 fetcher,
+                verified: Verified::default(),
             }),
         })
     }

@@ -19,6 +19,11 @@ pub(crate) struct Args {
     #[arg(long, value_name = "URL", conflicts_with_all = ["tcp", "stdio"])]
     pub(crate) http: Option<String>,
 
+    /// A file holding a bearer token sent with every HTTP request
+    /// (`Authorization: Bearer ...`), for a server with authorization on.
+    #[arg(long, value_name = "PATH", requires = "http")]
+    pub(crate) bearer_file: Option<std::path::PathBuf>,
+
     /// Start this command once per session and speak MCP over its
     /// stdin/stdout (split on whitespace).
     #[arg(long, value_name = "COMMAND", conflicts_with = "tcp")]

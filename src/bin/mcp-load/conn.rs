@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 use serde_json::{Value, json};
 
 use crate::args::Args;
@@ -43,10 +43,19 @@ impl Conn {
         let started = Instant::now();
         let protocol = args.protocol.clone();
         let mut conn = match &args.http {
-            Some(url) => Conn::Http(
-                HttpConn::connect(url, &protocol, &args.tool).await?,
-                protocol.clone(),
-            ),
+            Some(url) => {
+                let bearer = match &args.bearer_file {
+                    Some(path) => Some(
+                        std::fs::read_to_string(path)
+                            .with_context(|| format!("reading {}", path.display()))?
+                            .trim()
+                            .to_owned(),
+                    ),
+                    None => None,
+                };
+                let conn = HttpConn::connect(url, &protocol, &args.tool, bearer.as_deref()).await?;
+                Conn::Http(conn, protocol.clone())
+            }
             None => Conn::Line(LineConn::connect(args).await?, protocol.clone()),
         };
         let first = if conn.stateless() {

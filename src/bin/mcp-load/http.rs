@@ -25,12 +25,23 @@ pub(crate) struct HttpConn {
     protocol: String,
     /// `Mcp-Name` of every `tools/call` (2026-07-28).
     tool: String,
+    /// `Authorization` of every request, with `--bearer-file`.
+    authorization: Option<http::HeaderValue>,
     next_id: u64,
 }
 
 impl HttpConn {
     /// Opens the connection, without a handshake.
-    pub(crate) async fn connect(url: &str, protocol: &str, tool: &str) -> anyhow::Result<Self> {
+    pub(crate) async fn connect(
+        url: &str,
+        protocol: &str,
+        tool: &str,
+        bearer: Option<&str>,
+    ) -> anyhow::Result<Self> {
+        let authorization = bearer
+            .map(|token| http::HeaderValue::from_str(&format!("Bearer {token}")))
+            .transpose()
+            .context("the bearer token is not a header value")?;
         let uri: Uri = url.parse().context("--http is not a URL")?;
         let host = uri.authority().context("--http has no host")?.to_string();
         let port = uri.port_u16().unwrap_or(80);
@@ -48,6 +59,7 @@ impl HttpConn {
             session: None,
             protocol: protocol.to_owned(),
             tool: tool.to_owned(),
+            authorization,
             next_id: 0,
         })
     }
@@ -63,6 +75,9 @@ impl HttpConn {
             .header(header::HOST, &self.host)
             .header(header::ACCEPT, "application/json, text/event-stream")
             .header(header::CONTENT_TYPE, "application/json");
+        if let Some(authorization) = &self.authorization {
+            request = request.header(header::AUTHORIZATION, authorization);
+        }
         if self.stateless() {
             request = request
                 .header("mcp-protocol-version", &self.protocol)
@@ -120,11 +135,14 @@ impl HttpConn {
         let Some(session) = self.session.take() else {
             return Ok(());
         };
-        let request = Request::delete(self.uri.clone())
+        let mut request = Request::delete(self.uri.clone())
             .header(header::HOST, &self.host)
             .header("mcp-session-id", session)
-            .header("mcp-protocol-version", &self.protocol)
-            .body(Full::new(Bytes::new()))?;
+            .header("mcp-protocol-version", &self.protocol);
+        if let Some(authorization) = &self.authorization {
+            request = request.header(header::AUTHORIZATION, authorization);
+        }
+        let request = request.body(Full::new(Bytes::new()))?;
         self.sender.ready().await.context("the connection closed")?;
         let response = self.sender.send_request(request).await.context("DELETE")?;
         let status = response.status();

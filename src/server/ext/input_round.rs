@@ -42,7 +42,7 @@ pub(crate) struct InputRound {
     ttl: Duration,
     /// The caller the state is sealed for (`Principal::caller_key`), when
     /// requests are authenticated: another caller's retry is refused.
-    caller: Option<String>,
+    caller: Option<Arc<str>>,
 }
 
 /// Seconds since the Unix epoch.
@@ -67,7 +67,7 @@ impl InputRound {
         capabilities: Value,
         key: Arc<[u8]>,
         ttl: Duration,
-        caller: Option<String>,
+        caller: Option<Arc<str>>,
     ) -> Result<Self, ErrorObject> {
         let mut answers: HashMap<String, Value> = match request_state {
             None | Some(Value::Null) => HashMap::new(),
@@ -143,7 +143,7 @@ impl InputRound {
             method: self.method.clone(),
             name: self.name.clone(),
             expires: now() + self.ttl.as_secs(),
-            caller: self.caller.clone(),
+            caller: self.caller.as_deref().map(str::to_owned),
             answers: self
                 .answers
                 .iter()
