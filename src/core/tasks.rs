@@ -22,8 +22,6 @@
 //! lock alone; tokens are cancelled after it is released.
 
 use std::collections::HashMap;
-// Plain data, not a checked primitive: the same in every build mode.
-use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -77,7 +75,7 @@ pub struct TaskSnapshot {
     pub ttl_ms: u64,
     /// The caller it belongs to (a key naming an authenticated principal),
     /// or `None` for a task anyone may see.
-    pub owner: Option<Arc<str>>,
+    pub owner: Option<String>,
 }
 
 impl TaskSnapshot {
@@ -111,7 +109,7 @@ struct Entry {
     created_ms: u64,
     updated_ms: u64,
     ttl_ms: u64,
-    owner: Option<Arc<str>>,
+    owner: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -176,7 +174,7 @@ impl TaskTable {
     pub fn create_owned(
         &self,
         token: &CancellationToken,
-        owner: Option<Arc<str>>,
+        owner: Option<String>,
         now_ms: u64,
         ttl_ms: u64,
     ) -> Result<String, TaskRefusal> {
@@ -344,7 +342,7 @@ mod tests {
         let root = CancellationToken::new();
         let token = root.child_token();
         let id = table
-            .create_owned(&token, Some(Arc::from("alice")), 0, 1000)
+            .create_owned(&token, Some("alice".to_owned()), 0, 1000)
             .unwrap();
         let snapshot = table.get(&id, 1).unwrap();
         assert!(snapshot.serves(Some("alice")));

@@ -143,7 +143,7 @@ impl ActiveTask {
 #[derive(Debug)]
 pub(crate) struct Starter {
     pub(crate) capabilities: Value,
-    pub(crate) owner: Option<Arc<str>>,
+    pub(crate) owner: Option<String>,
 }
 
 /// The tasks of a server: the table, and the questions of running tasks.

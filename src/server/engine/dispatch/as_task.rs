@@ -36,7 +36,7 @@ impl Call {
         drop(rx);
         let generation = self.generation;
         // The task belongs to the caller that started it, if one is known.
-        let owner = caller(http.as_ref()).map(crate::auth::Principal::caller_key);
+        let owner = caller(http.as_ref()).map(|p| p.caller_key().to_string());
         let run = self.start(CallEnv {
             id: RequestId::String(String::new()),
             token: RequestToken::Ready(token.clone()),
