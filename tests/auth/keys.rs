@@ -73,6 +73,27 @@ async fn a_rotated_key_is_taken_and_the_dropped_one_refused_once_the_cache_expir
 }
 
 #[tokio::test]
+async fn a_dropped_key_is_refused_once_the_ttl_passes_however_long_the_refetch_interval() {
+    let k1 = issuer::key("rsa", "k1");
+    let issuer = Issuer::start(vec![k1.clone()]).await;
+    // The refetch interval stays at its default (10 s), far above the TTL.
+    let server = Protected::start(&issuer, |b| b.jwks_ttl(Duration::from_millis(300))).await;
+    let old = server.token(&issuer, &k1, "mcp");
+    assert_eq!(server.call_with("echo", &old).await.status, StatusCode::OK);
+    issuer.publish(vec![issuer::key("rsa", "k2")]);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let open = server.call_with("echo", &old).await;
+    assert_refused(
+        &open,
+        StatusCode::UNAUTHORIZED,
+        Some("invalid_token"),
+        "a key dropped longer than the TTL ago",
+    );
+    assert_eq!(issuer.fetches(), 2);
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn an_issuer_that_cannot_give_keys_is_a_bounded_503() {
     for mode in [Jwks::Down, Jwks::Slow, Jwks::Garbage, Jwks::Oversized] {
         let issuer = Issuer::start(vec![issuer::key("ec", "k1")]).await;

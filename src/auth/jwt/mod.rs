@@ -204,14 +204,16 @@ impl JwtVerifierBuilder {
     }
 
     /// How long fetched keys are used before they are fetched again
-    /// (default 300 s).
+    /// (default 300 s). A key the issuer drops is refused at most this long
+    /// after: the refetch interval below is never longer.
     pub fn jwks_ttl(mut self, ttl: Duration) -> Self {
         self.policy.ttl = ttl;
         self
     }
 
     /// The least time between two fetches of one issuer's keys (default
-    /// 10 s): what a burst of unknown `kid`s costs the issuer.
+    /// 10 s, and never more than the TTL): what a burst of unknown `kid`s
+    /// costs the issuer.
     pub fn min_refetch_interval(mut self, interval: Duration) -> Self {
         self.policy.min_refetch_interval = interval;
         self
@@ -260,18 +262,18 @@ impl JwtVerifierBuilder {
         fetcher.max_body_bytes = self.max_document_bytes;
         fetcher.allow_http = self.allow_http;
         let algorithms: Arc<[Algorithm]> = self.algorithms.into();
+        // Keys past their TTL are fetched again even if the last fetch was
+        // less than `min_refetch_interval` ago: otherwise a dropped key would
+        // outlive the TTL the operator set.
+        let mut policy = self.policy;
+        policy.min_refetch_interval = policy.min_refetch_interval.min(policy.ttl);
         let mut issuers = Vec::new();
         for (issuer, jwks_uri) in self.issuers {
             fetcher.check(&issuer).map_err(error)?;
             if let Some(uri) = &jwks_uri {
                 fetcher.check(uri).map_err(error)?;
             }
-            issuers.push(IssuerKeys::new(
-                issuer,
-                jwks_uri,
-                self.policy,
-                Arc::clone(&algorithms),
-            ));
+            issuers.push(IssuerKeys::new(issuer, jwks_uri, policy, Arc::clone(&algorithms)));
         }
         Ok(JwtVerifier {
             inner: Arc::new(Inner {

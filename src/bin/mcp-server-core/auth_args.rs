@@ -66,6 +66,12 @@ pub(crate) struct AuthArgs {
     #[arg(long, value_name = "N", default_value_t = 60)]
     pub(crate) auth_leeway_secs: u64,
 
+    /// How long an issuer's fetched keys are used before they are fetched
+    /// again, in seconds (a token with an unknown key makes a fetch
+    /// sooner). A key the issuer drops is refused within this time.
+    #[arg(long, value_name = "N", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) auth_jwks_ttl_secs: u64,
+
     /// Most 2025 HTTP sessions one authenticated caller may hold: at the
     /// quota its least recently active idle session ends to make room,
     /// and with none idle it gets 429.
@@ -121,7 +127,9 @@ impl AuthArgs {
             let verifier = IntrospectionVerifier::new(url, id, secret.trim(), resource)?;
             return Ok(Some(Auth::new(config, verifier)));
         }
-        let mut jwt = JwtVerifier::builder(resource).leeway(leeway);
+        let mut jwt = JwtVerifier::builder(resource)
+            .leeway(leeway)
+            .jwks_ttl(Duration::from_secs(self.auth_jwks_ttl_secs));
         if !self.auth_algorithms.is_empty() {
             jwt = jwt.algorithms(self.auth_algorithms.iter().copied());
         }
