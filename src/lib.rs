@@ -76,7 +76,7 @@ pub use server::{
     Completer, CompletionRef, CompletionRequest, Content, HandlerError, InputError,
     MAX_SUBSCRIBED_BYTES_PER_SESSION, Notification, Prompt, PromptArgs, PromptArgument, PromptOutput,
     ReadRequest, RequestContext, Resource, ResourceContents, ResourceTemplate, Server, ServerBuilder,
-    ServerHandle, ShutdownReport, TaskSupport, Tool, ToolError, ToolOutput,
+    ServerHandle, ShutdownReport, TaskSupport, Tool, ToolError, ToolOutput, VisibleTools,
 };
 #[cfg(all(feature = "http", not(any(loom, shuttle))))]
 pub use transport::http::{McpBody, McpService};

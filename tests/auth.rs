@@ -20,6 +20,8 @@ mod introspection;
 mod issuer;
 #[path = "auth/keys.rs"]
 mod keys;
+#[path = "auth/listing.rs"]
+mod listing;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -65,12 +67,36 @@ impl Protected {
         Self::start_verified(&issuer.url, jwt, http).await
     }
 
+    /// [`Protected::start`], listing only the tools a caller may call.
+    async fn start_hiding(issuer: &Issuer) -> Self {
+        let url = issuer.url.clone();
+        let jwt = |resource: &str| JwtVerifier::builder(resource).issuer(url).build().unwrap();
+        Self::launch(
+            &issuer.url,
+            jwt,
+            |http| http,
+            |auth| auth.hide_uncallable_tools(true),
+        )
+        .await
+    }
+
     /// A server whose tokens `verifier` (made for the resource URI) checks,
     /// naming `authorization_server` in its metadata.
     async fn start_verified<V: TokenVerifier>(
         authorization_server: &str,
         verifier: impl FnOnce(&str) -> V,
         http: impl FnOnce(HttpConfig) -> HttpConfig,
+    ) -> Self {
+        Self::launch(authorization_server, verifier, http, |auth| auth).await
+    }
+
+    /// [`Protected::start_verified`], with the authorization configuration
+    /// changed by `auth`.
+    async fn launch<V: TokenVerifier>(
+        authorization_server: &str,
+        verifier: impl FnOnce(&str) -> V,
+        http: impl FnOnce(HttpConfig) -> HttpConfig,
+        auth: impl FnOnce(AuthConfig) -> AuthConfig,
     ) -> Self {
         let listener = tcp::bind("127.0.0.1:0".parse().unwrap(), 128).await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -80,6 +106,7 @@ impl Protected {
             .and_then(|c| c.scopes_supported(["mcp", "admin", "root"]))
             .and_then(|c| c.required_scope("mcp"))
             .and_then(|c| c.scope_implies("root", "admin"))
+            .map(auth)
             .unwrap();
         let http = http(HttpConfig::default()).auth(Auth::new(config, verifier(&resource)));
         let server = Server::builder()

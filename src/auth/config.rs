@@ -31,6 +31,10 @@ pub struct AuthConfig {
     pub method_scopes: HashMap<String, Vec<String>>,
     /// How much clock skew `exp` and `nbf` tolerate.
     pub leeway: Duration,
+    /// Whether `tools/list` leaves out the tools the caller's token may
+    /// not call (default false: every tool is listed, and calling one
+    /// without its scopes is answered 403 with the scopes it needs).
+    pub hide_uncallable_tools: bool,
     implies: Implications,
 }
 
@@ -59,6 +63,7 @@ impl AuthConfig {
             tool_scopes: HashMap::new(),
             method_scopes: HashMap::new(),
             leeway: Duration::from_secs(60),
+            hide_uncallable_tools: false,
             implies: Implications::default(),
         })
     }
@@ -124,6 +129,14 @@ impl AuthConfig {
     /// How much clock skew `exp` and `nbf` tolerate (default 60 s).
     pub fn leeway(mut self, leeway: Duration) -> Self {
         self.leeway = leeway;
+        self
+    }
+
+    /// Sets [`AuthConfig::hide_uncallable_tools`]: with `true`, a caller
+    /// sees listed only the tools whose scopes its token holds (a list of
+    /// its own, marked private to caches).
+    pub fn hide_uncallable_tools(mut self, hide: bool) -> Self {
+        self.hide_uncallable_tools = hide;
         self
     }
 

@@ -43,6 +43,7 @@ pub(crate) use api::http_request::HttpRequest;
 pub use api::notification::Notification;
 pub use api::tools::{TaskSupport, Tool, ToolError, ToolOutput};
 pub use api::typed::schema_of;
+pub use api::visible_tools::VisibleTools;
 pub use ext::client_requests::{InputError, MAX_PENDING};
 pub use ext::listen::{BusMetrics, EventBus, InProcessBus, Listeners};
 pub use ext::resource_subs::MAX_SUBSCRIBED_BYTES_PER_SESSION;

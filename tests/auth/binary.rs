@@ -52,6 +52,9 @@ async fn the_flags_make_the_same_resource_server() {
         "all=slow",
         "--auth-algorithms",
         "RS256",
+        "--auth-jwks-ttl-secs",
+        "30",
+        "--auth-hide-uncallable-tools",
     ])
     .await;
     let claims = |scope: &str| {
@@ -83,6 +86,14 @@ async fn the_flags_make_the_same_resource_server() {
         challenge(&open)
     );
     assert_eq!(call("sleep", Some("mcp all")).await.status, StatusCode::OK);
+    // tools/list shows only what the token may call.
+    for (scope, sees_sleep) in [("mcp", false), ("mcp all", true)] {
+        let bearer = format!("Bearer {}", issuer::token(&issuer.key(), &claims(scope)));
+        let open = stateless_with(addr, "tools/list", None, json!({}), &[("authorization", &bearer)]).await;
+        let tools = open.json().await["result"]["tools"].clone();
+        let listed = tools.as_array().unwrap().iter().any(|t| t["name"] == "sleep");
+        assert_eq!(listed, sees_sleep, "{scope}: {tools}");
+    }
     child.kill().await.ok();
 }
 

@@ -72,6 +72,12 @@ pub(crate) struct AuthArgs {
     #[arg(long, value_name = "N", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) auth_jwks_ttl_secs: u64,
 
+    /// List in tools/list only the tools the caller's token may call
+    /// (by default every tool is listed, and a call without the tool's
+    /// scopes is answered 403).
+    #[arg(long, requires = "auth_resource")]
+    pub(crate) auth_hide_uncallable_tools: bool,
+
     /// Most 2025 HTTP sessions one authenticated caller may hold: at the
     /// quota its least recently active idle session ends to make room,
     /// and with none idle it gets 429.
@@ -105,7 +111,9 @@ impl AuthArgs {
             bail!("authorization needs at least one --auth-issuer (clients are sent to it)");
         }
         let leeway = Duration::from_secs(self.auth_leeway_secs);
-        let mut config = AuthConfig::new(resource)?.leeway(leeway);
+        let mut config = AuthConfig::new(resource)?
+            .leeway(leeway)
+            .hide_uncallable_tools(self.auth_hide_uncallable_tools);
         for issuer in &self.auth_issuer {
             config = config.authorization_server(issuer)?;
         }

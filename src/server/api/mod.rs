@@ -19,3 +19,4 @@ pub(crate) mod notification;
 pub(crate) mod request_token;
 pub(crate) mod tools;
 pub(crate) mod typed;
+pub(crate) mod visible_tools;

@@ -135,6 +135,7 @@ mod tests {
             kind: ListKind::Tools,
             items: crate::sync::Arc::from(items.clone()),
             next: next.map(str::to_owned),
+            for_anyone: true,
         };
         let contents = || {
             Contents(vec![

@@ -12,6 +12,7 @@ use crate::auth::{Auth, Principal, Refusal};
 use crate::protocol::jsonrpc::{ErrorObject, INVALID_REQUEST, RequestId};
 use crate::protocol::method::Method as McpMethod;
 use crate::protocol::params::Params;
+use crate::server::VisibleTools;
 
 fn auth(http: &Http) -> Option<&Auth> {
     http.server.shared.config.http.auth.as_ref()
@@ -91,6 +92,12 @@ pub(super) async fn authenticate<B>(
         .and_then(|principal| auth.authorize(&principal, &needed).map(|()| principal));
     match verified {
         Ok(principal) => {
+            // A request that may be a tools/list (its headers say so, or say
+            // nothing) is told which tools its caller may call.
+            let may_list = method.is_none_or(|m| m == McpMethod::ToolsList.name());
+            if auth.config().hide_uncallable_tools && may_list {
+                request.extensions_mut().insert(callable_tools(auth.clone()));
+            }
             request.extensions_mut().insert(principal);
             Ok(request)
         }
@@ -116,6 +123,20 @@ pub(super) fn authorize(
     let needed = needed(http, auth, method, name);
     auth.authorize(principal, &needed)
         .map_err(|refusal| Box::new(refused(Some(id), refusal)))
+}
+
+/// The tools a caller may call: those whose every needed scope its token
+/// holds (what `tools/list` shows with
+/// [`crate::auth::AuthConfig::hide_uncallable_tools`]).
+fn callable_tools(auth: Auth) -> VisibleTools {
+    VisibleTools::new(move |tool, caller| {
+        let needed = auth.needed(
+            McpMethod::ToolsCall.name(),
+            Some(tool.name()),
+            tool.required_scopes(),
+        );
+        caller.is_some_and(|p| auth.config().satisfies(&p.scopes, &needed))
+    })
 }
 
 /// Every scope a request of `method` needs; for `tools/call`, `name`'s

@@ -46,7 +46,7 @@ use crate::protocol::mcp::{
 };
 use crate::protocol::method::Method;
 use crate::protocol::params::Params;
-use crate::server::engine::dispatch::{Call, Host, caller, dispatch, settle};
+use crate::server::engine::dispatch::{Call, Host, dispatch, settle};
 use crate::server::engine::session::run_alone;
 use crate::server::{HttpRequest, Shared};
 use crate::sync::Arc;
@@ -124,13 +124,7 @@ pub(crate) async fn request(
     let m = method_index(method);
     // Dispatch is synchronous: what needs no handler is answered right here,
     // without a permit or a task.
-    let dispatched = dispatch(
-        shared,
-        &mut Lifecycle::default(),
-        method,
-        params,
-        caller(Some(request)),
-    );
+    let dispatched = dispatch(shared, &mut Lifecycle::default(), method, params, Some(request));
     let mut host = Alone {
         http,
         request,

@@ -86,13 +86,29 @@ impl<T> Listing<T> {
     ///
     /// -32602 for a cursor this server did not hand out.
     pub(crate) fn page(&self, cursor: Option<&str>, size: usize) -> Result<Page<'_, T>, ErrorObject> {
+        self.page_where(cursor, size, |_| true)
+    }
+
+    /// As [`Self::page`], of the items `keep` is true for only: a page
+    /// holds `size` of those when there are as many, and the next cursor
+    /// points past the last one (what was skipped is not seen again).
+    ///
+    /// # Errors
+    ///
+    /// -32602 for a cursor this server did not hand out.
+    pub(crate) fn page_where(
+        &self,
+        cursor: Option<&str>,
+        size: usize,
+        keep: impl Fn(&T) -> bool,
+    ) -> Result<Page<'_, T>, ErrorObject> {
         let start = match cursor {
             None => 0,
             Some(cursor) => decode_cursor(cursor)
                 .ok_or_else(|| ErrorObject::invalid_params(format!("invalid cursor: {cursor:?}")))?,
         };
         let size = size.max(1);
-        let mut rest = self.by_seq.range(start..);
+        let mut rest = self.by_seq.range(start..).filter(|(_, item)| keep(item));
         let items: Vec<(&u64, &T)> = rest.by_ref().take(size).collect();
         let next = match (rest.next(), items.last()) {
             (Some(_), Some((last, _))) => Some(encode_cursor(**last + 1)),
@@ -158,6 +174,21 @@ mod tests {
         assert!(!l.insert("c", "C".into()));
         assert!(l.insert("a", "A".into()));
         assert_eq!(names(&l.page(None, 10).unwrap()), ["b", "C", "d", "A"]);
+    }
+
+    #[test]
+    fn a_filtered_listing_fills_its_pages_with_what_it_keeps() {
+        let l = listing(&["a", "B", "C", "d", "E", "f"]);
+        let lower = |s: &String| s.chars().all(char::is_lowercase);
+        let p1 = l.page_where(None, 2, lower).unwrap();
+        assert_eq!(names(&p1), ["a", "d"]);
+        let p2 = l.page_where(p1.next.as_deref(), 2, lower).unwrap();
+        assert_eq!(names(&p2), ["f"]);
+        assert!(p2.next.is_none(), "nothing kept after f");
+        let exact = l.page_where(None, 3, lower).unwrap();
+        assert_eq!(names(&exact), ["a", "d", "f"]);
+        assert!(exact.next.is_none(), "skipped items are no next page");
+        assert!(l.page_where(None, 2, |_| false).unwrap().items.is_empty());
     }
 
     #[test]

@@ -11,9 +11,10 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::Catalog;
-use super::listing::Listing;
+use super::listing::{self, Listing};
 use crate::protocol::jsonrpc::ErrorObject;
 use crate::protocol::result::{ResultMembers, put};
+use crate::server::api::tools::Tool;
 use crate::sync::Arc;
 
 /// One of the four lists.
@@ -47,10 +48,12 @@ pub(crate) struct Page {
     pub(crate) items: Arc<RawValue>,
     /// The cursor of the next page, if there are more items.
     pub(crate) next: Option<String>,
+    /// False for a list filtered for one caller ([`tools_where`]).
+    pub(crate) for_anyone: bool,
 }
 
 /// `{"tools": [...], "nextCursor": ...}`; a list is the same for anyone
-/// who asks.
+/// who asks, unless it was filtered for the caller.
 impl ResultMembers for Page {
     fn write(&self, out: &mut Vec<u8>) {
         put(out, self.kind.key());
@@ -63,7 +66,7 @@ impl ResultMembers for Page {
     }
 
     fn cache_scope(&self) -> Option<bool> {
-        Some(true)
+        Some(self.for_anyone)
     }
 }
 
@@ -109,6 +112,24 @@ pub(crate) fn page(
     }
 }
 
+/// The page of the tools `keep` is true for after `cursor`, of at most
+/// `size` of them, encoded now: a list for one caller.
+///
+/// # Errors
+///
+/// -32602 for a cursor this server did not hand out.
+pub(crate) fn tools_where(
+    catalog: &Catalog,
+    cursor: Option<&str>,
+    size: usize,
+    keep: impl Fn(&Tool) -> bool,
+) -> Result<Page, ErrorObject> {
+    let page = catalog.tools.page_where(cursor, size, keep)?;
+    let mut page = encode_page(ListKind::Tools, page, Tool::describe);
+    page.for_anyone = false;
+    Ok(page)
+}
+
 fn encode(catalog: &Catalog, kind: ListKind, cursor: Option<&str>, size: usize) -> Result<Page, ErrorObject> {
     match kind {
         ListKind::Tools => encode_items(&catalog.tools, kind, cursor, size, |t| t.describe()),
@@ -125,14 +146,18 @@ fn encode_items<T>(
     size: usize,
     describe: impl Fn(&T) -> Value,
 ) -> Result<Page, ErrorObject> {
-    let page = listing.page(cursor, size)?;
+    Ok(encode_page(kind, listing.page(cursor, size)?, describe))
+}
+
+fn encode_page<T>(kind: ListKind, page: listing::Page<'_, T>, describe: impl Fn(&T) -> Value) -> Page {
     let items: Vec<Value> = page.items.into_iter().map(describe).collect();
     let text = serde_json::to_string(&items).expect("a JSON value encodes");
-    Ok(Page {
+    Page {
         kind,
         items: Arc::from(RawValue::from_string(text).expect("encoded as JSON")),
         next: page.next,
-    })
+        for_anyone: true,
+    }
 }
 
 #[cfg(test)]

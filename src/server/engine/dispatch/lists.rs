@@ -6,8 +6,10 @@ use serde_json::Value;
 use crate::protocol::jsonrpc::ErrorObject;
 use crate::server::api::catalog::Catalog;
 use crate::server::api::catalog::pages::{self, ListKind, Page};
+use crate::server::api::tools::Tool;
 
-/// The page of `kind`'s list that `params.cursor` names.
+/// The page of `kind`'s list that `params.cursor` names; of tools, only
+/// those `keep` is true for when there is a `keep`.
 ///
 /// # Errors
 ///
@@ -19,6 +21,7 @@ pub(super) fn list(
     kind: ListKind,
     params: Option<&Value>,
     page_size: usize,
+    keep: Option<&dyn Fn(&Tool) -> bool>,
 ) -> Result<Page, ErrorObject> {
     let cursor = match params.and_then(|p| p.get("cursor")) {
         None | Some(Value::Null) => None,
@@ -29,5 +32,8 @@ pub(super) fn list(
             )));
         }
     };
-    pages::page(catalog, kind, cursor, page_size)
+    match keep {
+        Some(keep) if kind == ListKind::Tools => pages::tools_where(catalog, cursor, page_size, keep),
+        _ => pages::page(catalog, kind, cursor, page_size),
+    }
 }

@@ -31,6 +31,7 @@ use crate::server::api::handler::{BoxFuture, required_str};
 use crate::server::api::http_request::HttpRequest;
 use crate::server::api::request_token::RequestToken;
 use crate::server::api::tools::Tool;
+use crate::server::api::visible_tools::VisibleTools;
 use crate::server::engine::answer::Answer;
 use crate::server::ext::client_requests::ClientLink;
 use crate::server::ext::input_round::InputRound;
@@ -182,6 +183,12 @@ pub(crate) fn caller(http: Option<&HttpRequest>) -> Option<&Principal> {
     http?.extensions.get()
 }
 
+/// Which tools `tools/list` shows the request carried by `http`, if a
+/// layer said.
+fn visible_tools(http: Option<&HttpRequest>) -> Option<&VisibleTools> {
+    http?.extensions.get()
+}
+
 fn client_capabilities(params: Option<&Value>) -> Option<&Value> {
     params
         .and_then(|p| p.get("_meta"))
@@ -194,8 +201,9 @@ pub(crate) fn dispatch(
     lifecycle: &mut Lifecycle,
     method: &str,
     params: Params<'_>,
-    caller: Option<&Principal>,
+    http: Option<&HttpRequest>,
 ) -> Dispatch {
+    let caller = caller(http);
     let generation = match lifecycle.classify(method, params.meta()) {
         Ok(generation) => generation,
         Err(error) => return Dispatch::Reply(Err(error)),
@@ -220,12 +228,15 @@ pub(crate) fn dispatch(
     let ttl = shared.config.list_cache_ttl.as_millis() as u64;
     // The common calls read their params typed; the rest as a JSON tree.
     let json = |params: Params<'_>| params.into_value();
+    let visible = visible_tools(http);
+    let keep = |tool: &Tool| visible.is_none_or(|v| v.keeps(tool, caller));
     let list = |kind, params| match lists::list(
         &catalog,
         method,
         kind,
         json(params).as_ref(),
         shared.config.page_size,
+        visible.is_some().then_some(&keep as &dyn Fn(&Tool) -> bool),
     ) {
         Ok(page) => Dispatch::Ready(Answer::Page(page), generation),
         Err(error) => Dispatch::Reply(Err(error)),

@@ -15,7 +15,7 @@ use crate::protocol::mcp::Generation;
 use crate::protocol::method::Method;
 use crate::protocol::params::Params;
 use crate::server::api::http_request::HttpRequest;
-use crate::server::engine::dispatch::{Call, Dispatch, Host, caller, dispatch, settle};
+use crate::server::engine::dispatch::{Call, Dispatch, Host, dispatch, settle};
 use crate::server::ext::resource_subs::MAX_SUBSCRIBED_BYTES_PER_SESSION;
 use crate::sync::Arc;
 use bytes::Bytes;
@@ -49,7 +49,7 @@ impl SessionState {
             Route::Stream { request, .. } => Some(request),
             Route::Session => None,
         };
-        let dispatched = dispatch(&self.shared, &mut self.lifecycle, method, params, caller(http));
+        let dispatched = dispatch(&self.shared, &mut self.lifecycle, method, params, http);
         if matches!(dispatched, Dispatch::Reply(Ok(_)))
             && method == Method::Initialize.name()
             && let Some(version) = self.lifecycle.negotiated()
