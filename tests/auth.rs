@@ -14,6 +14,9 @@ mod binary;
 mod bound;
 #[path = "auth/hostile.rs"]
 mod hostile;
+#[cfg(feature = "tls")]
+#[path = "auth/https.rs"]
+mod https;
 #[path = "auth/introspection.rs"]
 mod introspection;
 #[path = "auth/issuer.rs"]

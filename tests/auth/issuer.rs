@@ -20,7 +20,7 @@ use hyper_util::rt::TokioIo;
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, EncodingKey};
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
 /// A signing key and its public JWK.
@@ -111,8 +111,50 @@ impl Drop for Issuer {
 impl Issuer {
     /// Serves the metadata and a JWKS of `keys`.
     pub(crate) async fn start(keys: Vec<SigningKey>) -> Self {
+        Self::serve(keys, None).await
+    }
+
+    /// [`Issuer::start`] over TLS with `tls` (a certificate for
+    /// 127.0.0.1): an `https` issuer.
+    #[cfg(feature = "tls")]
+    pub(crate) async fn start_tls(keys: Vec<SigningKey>, tls: tokio_rustls::TlsAcceptor) -> Self {
+        Self::serve(keys, Some(tls)).await
+    }
+
+    #[cfg(not(feature = "tls"))]
+    async fn serve(keys: Vec<SigningKey>, _: Option<std::convert::Infallible>) -> Self {
+        Self::serve_with(keys, "http", |stream| async move { Some(stream) }).await
+    }
+
+    #[cfg(feature = "tls")]
+    async fn serve(keys: Vec<SigningKey>, tls: Option<tokio_rustls::TlsAcceptor>) -> Self {
+        use tokio_util::either::Either;
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        Self::serve_with(keys, scheme, move |stream| {
+            let tls = tls.clone();
+            async move {
+                match tls {
+                    Some(tls) => tls.accept(stream).await.ok().map(Either::Left),
+                    None => Some(Either::Right(stream)),
+                }
+            }
+        })
+        .await
+    }
+
+    /// Serves on a loopback port, each connection through `wrap` (a
+    /// connection it gives nothing for is dropped).
+    async fn serve_with<S, F>(
+        keys: Vec<SigningKey>,
+        scheme: &str,
+        wrap: impl Fn(TcpStream) -> F + Send + 'static,
+    ) -> Self
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+        F: std::future::Future<Output = Option<S>> + Send + 'static,
+    {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+        let url = format!("{scheme}://127.0.0.1:{}", listener.local_addr().unwrap().port());
         let state = Arc::new(Mutex::new(State {
             keys,
             jwks: Jwks::Normal,
@@ -125,7 +167,11 @@ impl Issuer {
                     continue;
                 };
                 let (issuer, shared, fetches) = (issuer.clone(), Arc::clone(&shared), Arc::clone(&fetches));
+                let wrapped = wrap(stream);
                 tokio::spawn(async move {
+                    let Some(stream) = wrapped.await else {
+                        return;
+                    };
                     let service = service_fn(move |request: Request<Incoming>| {
                         let (issuer, shared, fetches) =
                             (issuer.clone(), Arc::clone(&shared), Arc::clone(&fetches));
