@@ -263,3 +263,83 @@ async fn debug_logs_tell_each_requests_story_with_its_session_id_and_method() {
     child.kill().unwrap();
     wait_exit(&mut child);
 }
+
+/// `--state-key-file` given twice, newest first: a `requestState` sealed
+/// with the older key still opens (a round that began before the rotation
+/// finishes), one sealed with a key the server does not hold is -32602,
+/// and a key file too short stops the binary with exit code 2.
+#[tokio::test]
+async fn state_key_files_rotate_newest_first() {
+    use mcp_server_core::protocol::request_state::{StatePayload, seal};
+    let dir = std::env::temp_dir().join(format!("mcp-state-keys-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (new, old, short) = (dir.join("new.key"), dir.join("old.key"), dir.join("short.key"));
+    std::fs::write(&new, "the key every replica seals with\n").unwrap();
+    std::fs::write(&old, "the key every replica sealed with\n").unwrap();
+    std::fs::write(&short, "too short").unwrap();
+
+    let mut child = tokio::process::Command::new(BIN)
+        .args(["--stdio", "--state-key-file"])
+        .arg(&new)
+        .arg("--state-key-file")
+        .arg(&old)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let sealed_with = |key: &[u8]| {
+        let payload = StatePayload {
+            method: "tools/call".into(),
+            name: "confirm".into(),
+            expires: u64::MAX / 2,
+            answers: Default::default(),
+            caller: None,
+        };
+        seal(key, &payload)
+    };
+    for (id, key) in [
+        (1, &b"the key every replica sealed with"[..]),
+        (2, b"a key this server never held"),
+    ] {
+        let params = support::http::stateless_params(json!({
+            "name": "confirm", "arguments": {"question": "Go?"},
+            "requestState": sealed_with(key),
+            "inputResponses": {"input-1": {"action": "accept", "content": {"yes": true}}},
+            "_meta": {"io.modelcontextprotocol/clientCapabilities": {"elicitation": {}}}}));
+        let request = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params});
+        stdin.write_all(format!("{request}\n").as_bytes()).await.unwrap();
+        let line = tokio::time::timeout(support::HANG, stdout.next_line())
+            .await
+            .expect("an answer in time")
+            .unwrap()
+            .expect("stdout open");
+        let answer: Value = serde_json::from_str(&line).unwrap();
+        if id == 1 {
+            assert_eq!(answer["result"]["content"][0]["text"], "yes", "{answer}");
+        } else {
+            assert_eq!(answer["error"]["code"], -32602, "{answer}");
+        }
+    }
+    drop(stdin);
+    assert!(
+        tokio::time::timeout(support::HANG, child.wait())
+            .await
+            .unwrap()
+            .unwrap()
+            .success()
+    );
+
+    let status = Command::new(BIN)
+        .args(["--stdio", "--state-key-file"])
+        .arg(&short)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(2), "a key file too short");
+    std::fs::remove_dir_all(&dir).ok();
+}

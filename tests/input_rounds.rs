@@ -66,7 +66,13 @@ fn sampler() -> Tool {
 }
 
 fn keyed_server() -> Server {
-    let config = ServerConfig::default().request_state_key(StateKey::new(KEY).unwrap());
+    server_with_keys(&[KEY])
+}
+
+/// A server holding `keys`, newest first.
+fn server_with_keys(keys: &[&[u8]]) -> Server {
+    let keys = keys.iter().map(|k| StateKey::new(k).unwrap());
+    let config = ServerConfig::default().request_state_keys(keys);
     Server::builder()
         .config(config)
         .tool(wizard())
@@ -212,4 +218,57 @@ async fn a_request_state_is_refused_unless_sealed_here_for_this_call_and_fresh()
     assert_eq!(round2["result"]["resultType"], "input_required", "{round2}");
     replica.stop().await;
     server.stop().await;
+}
+
+/// What a server sealed opens on a server that holds its key among others
+/// (the new key first, while it is rolled out), and on none that no longer
+/// holds it; what the rotated server seals opens under the new key alone.
+#[tokio::test]
+async fn a_state_key_rotates_without_refusing_a_client_mid_round() {
+    const NEW: &[u8] = b"the next key for every replica";
+    let caps = json!({"elicitation": {}, "roots": {}});
+    let answer = json!({"input-1": {"action": "accept", "content": {"name": "Ada"}}});
+    let old = TestServer::serve(server_with_keys(&[KEY]), true).await;
+    let mut wire = Wire::open(Way::Http2026, old.addr).await;
+    let round1 = call(&mut wire, "wizard", json!({}), caps.clone()).await;
+    let by_old = round1["result"]["requestState"].clone();
+    old.stop().await;
+
+    let rotating = TestServer::serve(server_with_keys(&[NEW, KEY]), true).await;
+    let mut wire = Wire::open(Way::Http2026, rotating.addr).await;
+    let round2 = call(
+        &mut wire,
+        "wizard",
+        json!({"requestState": by_old, "inputResponses": answer}),
+        caps.clone(),
+    )
+    .await;
+    assert_eq!(round2["result"]["resultType"], "input_required", "{round2}");
+    let by_new = round2["result"]["requestState"].clone();
+    rotating.stop().await;
+
+    let retired = TestServer::serve(server_with_keys(&[NEW]), false).await;
+    let mut wire = Wire::open(Way::Tcp2026, retired.addr).await;
+    let refused = call(
+        &mut wire,
+        "wizard",
+        json!({"requestState": by_old, "inputResponses": answer}),
+        caps.clone(),
+    )
+    .await;
+    assert_eq!(error_code(&refused), -32602, "sealed by a retired key: {refused}");
+    let round3 = call(
+        &mut wire,
+        "wizard",
+        json!({"requestState": by_new, "inputResponses": {
+            "color": {"action": "accept", "content": {"color": "green"}},
+            "roots": {"roots": []}}}),
+        caps,
+    )
+    .await;
+    assert_eq!(
+        round3["result"]["content"][0]["text"], "Ada likes green and has 0 root(s)",
+        "{round3}"
+    );
+    retired.stop().await;
 }

@@ -104,10 +104,12 @@ pub struct ServerConfig {
     /// How long a handler waits for a client's answer to a request the
     /// server sent it (elicitation, sampling, roots; 2025 sessions).
     pub client_request_timeout: Duration,
-    /// The key that seals `requestState` (2026-07-28 multi-round-trip
-    /// requests). Replicas behind one load balancer must share it; `None`:
-    /// a random key per process.
-    pub request_state_key: Option<StateKey>,
+    /// The keys of `requestState` (2026-07-28 multi-round-trip requests),
+    /// newest first: the first seals, any of them opens. Replicas behind
+    /// one load balancer must share them; none: a random key per process.
+    /// To rotate across replicas, give every replica the new key second,
+    /// then first, then drop the old one.
+    pub request_state_keys: Vec<StateKey>,
     /// How long a `requestState` stays valid.
     pub request_state_ttl: Duration,
     /// Tasks (tasks extension) held at once; one more is refused at once.
@@ -142,7 +144,7 @@ impl Default for ServerConfig {
             page_size: DEFAULT_PAGE_SIZE,
             list_cache_ttl: DEFAULT_LIST_CACHE_TTL,
             client_request_timeout: DEFAULT_CLIENT_REQUEST_TIMEOUT,
-            request_state_key: None,
+            request_state_keys: Vec::new(),
             request_state_ttl: DEFAULT_REQUEST_STATE_TTL,
             max_tasks: DEFAULT_MAX_TASKS,
             task_ttl: DEFAULT_TASK_TTL,
@@ -219,9 +221,16 @@ impl ServerConfig {
         self
     }
 
-    /// Sets [`ServerConfig::request_state_key`].
+    /// Seals and opens `requestState` with `key` alone (see
+    /// [`ServerConfig::request_state_keys`]).
     pub fn request_state_key(mut self, key: StateKey) -> Self {
-        self.request_state_key = Some(key);
+        self.request_state_keys = vec![key];
+        self
+    }
+
+    /// Sets [`ServerConfig::request_state_keys`], newest first.
+    pub fn request_state_keys(mut self, keys: impl IntoIterator<Item = StateKey>) -> Self {
+        self.request_state_keys = keys.into_iter().collect();
         self
     }
 

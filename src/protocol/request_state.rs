@@ -87,6 +87,24 @@ pub fn seal(key: &[u8], payload: &StatePayload) -> String {
 pub fn open(
     key: &[u8],
     state: &str,
+    request: (&str, &str),
+    caller: Option<&str>,
+    now: u64,
+) -> Result<StatePayload, StateError> {
+    open_any([key], state, request, caller, now)
+}
+
+/// [`open`] under whichever of `keys` sealed `state` (the keys a server
+/// holds while it rotates: the newest seals, any opens; a key no longer
+/// held opens nothing).
+///
+/// # Errors
+///
+/// [`StateError`] for a state none of `keys` sealed, or that is
+/// mismatched or expired.
+pub fn open_any<'k>(
+    keys: impl IntoIterator<Item = &'k [u8]>,
+    state: &str,
     (method, name): (&str, &str),
     caller: Option<&str>,
     now: u64,
@@ -94,10 +112,15 @@ pub fn open(
     let (body, tag) = state.split_once('.').ok_or(StateError::Tampered)?;
     let json = URL_SAFE_NO_PAD.decode(body).map_err(|_| StateError::Tampered)?;
     let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| StateError::Tampered)?;
-    let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes a key of any length");
-    mac.update(&json);
-    // Constant-time comparison.
-    mac.verify_slice(&tag).map_err(|_| StateError::Tampered)?;
+    let sealed_by = |key: &[u8]| {
+        let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes a key of any length");
+        mac.update(&json);
+        // Constant-time comparison.
+        mac.verify_slice(&tag).is_ok()
+    };
+    if !keys.into_iter().any(sealed_by) {
+        return Err(StateError::Tampered);
+    }
     let payload: StatePayload = serde_json::from_slice(&json).map_err(|_| StateError::Tampered)?;
     if payload.method != method || payload.name != name || payload.caller.as_deref() != caller {
         return Err(StateError::Mismatched);
@@ -184,5 +207,26 @@ mod tests {
             open(b"other", &state, ("tools/call", "t"), None, 0),
             Err(StateError::Tampered)
         );
+    }
+
+    #[test]
+    fn any_key_held_opens_and_a_retired_one_does_not() {
+        let (old, new) = (
+            &b"old key, 16 bytes or more"[..],
+            &b"new key, 16 bytes or more"[..],
+        );
+        let by_old = seal(old, &payload());
+        let by_new = seal(new, &payload());
+        let request = ("tools/call", "t");
+        // Rotating: the new key first, the old one still held.
+        for state in [&by_old, &by_new] {
+            assert_eq!(open_any([new, old], state, request, None, 0), Ok(payload()));
+        }
+        // Retired: only the new key is held.
+        assert_eq!(
+            open_any([new], &by_old, request, None, 0),
+            Err(StateError::Tampered)
+        );
+        assert_eq!(open_any([], &by_new, request, None, 0), Err(StateError::Tampered));
     }
 }

@@ -57,6 +57,7 @@ use crate::config::ServerConfig;
 use crate::core::Core;
 use crate::sync::Arc;
 use api::catalog::{Catalog, LiveCatalog};
+use ext::input_round::StateKeys;
 use ext::resource_subs::ResourceSubscriptions;
 use ext::tasks::Tasks;
 
@@ -89,7 +90,7 @@ pub(crate) struct Shared {
     pub(crate) bus: Arc<dyn EventBus>,
     pub(crate) instructions: Option<String>,
     /// Seals `requestState`: the configured key, or a random one.
-    pub(crate) state_key: Arc<[u8]>,
+    pub(crate) state_keys: StateKeys,
     /// The tasks of the tasks extension.
     pub(crate) tasks: Tasks,
 }
@@ -196,13 +197,16 @@ impl ServerBuilder {
                 listeners,
                 bus,
                 instructions: self.instructions,
-                state_key: match &self.config.request_state_key {
-                    Some(key) => Arc::clone(&key.0),
-                    None => {
-                        let mut bytes = [0u8; 32];
-                        getrandom::fill(&mut bytes).expect("the operating system's random generator");
-                        Arc::from(&bytes[..])
-                    }
+                state_keys: if self.config.request_state_keys.is_empty() {
+                    let mut bytes = [0u8; 32];
+                    getrandom::fill(&mut bytes).expect("the operating system's random generator");
+                    Arc::from([Arc::from(&bytes[..])])
+                } else {
+                    self.config
+                        .request_state_keys
+                        .iter()
+                        .map(|k| Arc::clone(&k.0))
+                        .collect()
                 },
                 config: self.config,
             }),

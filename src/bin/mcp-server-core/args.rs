@@ -118,12 +118,13 @@ pub(crate) struct Args {
     #[arg(long)]
     pub(crate) conformance: bool,
 
-    /// A file holding the key that seals `requestState` (2026-07-28
+    /// A file holding a key of `requestState` (2026-07-28
     /// multi-round-trip requests): at least 16 bytes, surrounding
-    /// whitespace ignored. Replicas behind one load balancer need the
-    /// same key. Without it, each process picks a random one.
+    /// whitespace ignored. Repeatable, newest first: the first seals, any
+    /// opens. Replicas behind one load balancer need the same keys.
+    /// Without one, each process picks a random key.
     #[arg(long, value_name = "PATH")]
-    pub(crate) state_key_file: Option<std::path::PathBuf>,
+    pub(crate) state_key_file: Vec<std::path::PathBuf>,
 
     /// Share listen-stream notifications (list_changed, resources/updated,
     /// task status) with the other replicas through this Redis server's

@@ -51,11 +51,15 @@ mod app {
             .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
             .init();
         let mut config = ServerConfig::default();
-        if let Some(path) = &args.state_key_file {
+        let mut keys = Vec::new();
+        for path in &args.state_key_file {
             let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
             let key =
                 StateKey::new(bytes.trim_ascii()).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-            config = config.request_state_key(key);
+            keys.push(key);
+        }
+        if !keys.is_empty() {
+            config = config.request_state_keys(keys);
         }
         let mut http = HttpConfig::default()
             .allowed_hosts(any_or(&args.allowed_hosts))

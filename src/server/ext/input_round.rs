@@ -24,6 +24,10 @@ use crate::protocol::request_state::{self, StatePayload};
 use crate::server::ext::client_requests::{InputError, capability_for};
 use crate::sync::{Arc, AtomicU64, Mutex, Ordering};
 
+/// The keys `requestState` is sealed and opened with: never empty; the
+/// first seals, any opens (the keys held while one is rotated in).
+pub(crate) type StateKeys = Arc<[Arc<[u8]>]>;
+
 /// The questions of one call, and the answers it came with.
 #[derive(Debug)]
 pub(crate) struct InputRound {
@@ -38,7 +42,8 @@ pub(crate) struct InputRound {
     /// What the state binds: the method and the tool, prompt or URI.
     method: String,
     name: String,
-    key: Arc<[u8]>,
+    /// The keys that open a state, the first of which seals.
+    keys: StateKeys,
     ttl: Duration,
     /// The caller the state is sealed for (`Principal::caller_key`), when
     /// requests are authenticated: another caller's retry is refused.
@@ -54,7 +59,8 @@ fn now() -> u64 {
 
 impl InputRound {
     /// The round of a request of `method` on `name` that brought
-    /// `request_state` and `input_responses`, under the sealing `key`.
+    /// `request_state` and `input_responses`, under `keys` (the first
+    /// seals, any opens).
     ///
     /// # Errors
     ///
@@ -65,14 +71,15 @@ impl InputRound {
         request_state: Option<&Value>,
         input_responses: Option<&Value>,
         capabilities: Value,
-        key: Arc<[u8]>,
+        keys: StateKeys,
         ttl: Duration,
         caller: Option<Arc<str>>,
     ) -> Result<Self, ErrorObject> {
         let mut answers: HashMap<String, Value> = match request_state {
             None | Some(Value::Null) => HashMap::new(),
             Some(Value::String(state)) => {
-                request_state::open(&key, state, (method, name), caller.as_deref(), now())
+                let held = keys.iter().map(|k| &k[..]);
+                request_state::open_any(held, state, (method, name), caller.as_deref(), now())
                     .map_err(|e| e.to_error())?
                     .answers
                     .into_iter()
@@ -92,7 +99,7 @@ impl InputRound {
             capabilities,
             method: method.to_owned(),
             name: name.to_owned(),
-            key,
+            keys,
             ttl,
             caller,
         })
@@ -154,7 +161,7 @@ impl InputRound {
         Some(json!({
             "resultType": "input_required",
             "inputRequests": requests,
-            "requestState": request_state::seal(&self.key, &payload),
+            "requestState": request_state::seal(&self.keys[0], &payload),
         }))
     }
 }
@@ -164,7 +171,7 @@ mod tests {
     use super::*;
 
     fn round(params: Value, caps: Value) -> Result<InputRound, ErrorObject> {
-        let key: Arc<[u8]> = Arc::from(&b"key"[..]);
+        let key: StateKeys = Arc::from([Arc::from(&b"key"[..])]);
         let Value::Object(params) = params else { panic!() };
         let (state, responses) = (params.get("requestState"), params.get("inputResponses"));
         InputRound::new(

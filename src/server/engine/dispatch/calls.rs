@@ -62,7 +62,7 @@ fn inputs(
         params.request_state.as_ref(),
         params.input_responses.as_ref(),
         capabilities,
-        Arc::clone(&shared.state_key),
+        Arc::clone(&shared.state_keys),
         shared.config.request_state_ttl,
         caller.map(Principal::caller_key),
     )?;
