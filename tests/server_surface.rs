@@ -46,6 +46,9 @@ fn logger() -> Tool {
         for level in ["debug", "info", "error"] {
             let _ = ctx.log(level, Some("test"), json!(format!("a {level} message")));
         }
+        // Sent as a plain notification: gated all the same.
+        let raw = json!({"level": "debug", "data": "a raw debug message"});
+        let _ = ctx.notify("notifications/message", Some(raw));
         Ok(ToolOutput::text("logged"))
     })
 }

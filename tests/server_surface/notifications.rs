@@ -29,10 +29,15 @@ async fn a_handlers_log_messages_reach_its_own_request_at_or_above_the_level() {
                 let (response, notes) = wire.request_with(2, "tools/call", with_level).await;
                 assert_eq!(response["result"]["content"][0]["text"], "logged");
                 assert_eq!(logged(&notes), ["a info message", "a error message"], "{way:?}");
+                // A level that is not one: -32602, and the tool never runs.
+                let bad = json!({"name": "logger", "_meta": {"io.modelcontextprotocol/logLevel": "loud"}});
+                let (response, notes) = wire.request_with(3, "tools/call", bad).await;
+                assert_eq!(error_code(&response), -32602, "{way:?}: {response}");
+                assert!(logged(&notes).is_empty(), "{way:?}: {notes:?}");
             } else {
                 // A session logs everything until it sets a level.
                 let (_, notes) = wire.request_with(1, "tools/call", call.clone()).await;
-                assert_eq!(logged(&notes).len(), 3, "{way:?}: {notes:?}");
+                assert_eq!(logged(&notes).len(), 4, "{way:?}: {notes:?}");
                 let set = wire
                     .request(2, "logging/setLevel", json!({"level": "error"}))
                     .await;

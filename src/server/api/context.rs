@@ -137,8 +137,27 @@ impl RequestContext {
     ///
     /// [`NotifyError`] if the outbox is full (the message is counted as
     /// dropped) or the session is gone.
+    ///
+    /// A `notifications/message` goes only where [`RequestContext::log`]
+    /// would send it: one below the level the client asked for, or on a
+    /// 2026-07-28 request that named no `logLevel`, is not sent (the
+    /// specification forbids it) and this returns `Ok`.
     pub fn notify(&self, method: &str, params: Option<Value>) -> Result<(), NotifyError> {
+        if method == "notifications/message" {
+            let level = params
+                .as_ref()
+                .and_then(|p| p.get("level"))
+                .and_then(Value::as_str);
+            if !self.wants_log(level.and_then(log_level_rank).unwrap_or(1)) {
+                return Ok(());
+            }
+        }
         self.outbox.try_notify(encode_notification(method, params))
+    }
+
+    /// True if the client wants log messages of `rank` on this request.
+    fn wants_log(&self, rank: u8) -> bool {
+        self.log_level.is_some_and(|min| rank >= min)
     }
 
     /// Sends a log message (`notifications/message`) on this request's
@@ -156,14 +175,16 @@ impl RequestContext {
             Some(rank) => (level, rank),
             None => ("info", 1),
         };
-        if self.log_level.is_none_or(|min| rank < min) {
+        if !self.wants_log(rank) {
             return Ok(false);
         }
         let mut params = json!({"level": level, "data": data});
         if let Some(logger) = logger {
             params["logger"] = json!(logger);
         }
-        self.notify("notifications/message", Some(params)).map(|()| true)
+        self.outbox
+            .try_notify(encode_notification("notifications/message", Some(params)))
+            .map(|()| true)
     }
 
     /// Closes this request's stream while the request goes on, for the

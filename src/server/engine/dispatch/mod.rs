@@ -208,6 +208,16 @@ pub(crate) fn dispatch(
         Ok(generation) => generation,
         Err(error) => return Dispatch::Reply(Err(error)),
     };
+    if generation.is_stateless()
+        && let Some(level) = params.meta().and_then(|m| m.get(calls::META_LOG_LEVEL))
+        && level.as_str().and_then(log_level_rank).is_none()
+    {
+        return Dispatch::Reply(Err(ErrorObject::invalid_params(format!(
+            "_meta.{}: {level} is not a log level (debug, info, notice, warning, error, critical, alert, \
+             emergency)",
+            calls::META_LOG_LEVEL
+        ))));
+    }
     // A method this generation does not have is not found (2026-07-28 has
     // no `initialize`, `ping`, `logging/setLevel` or subscriptions; the
     // handshake generation has no `subscriptions/listen`).
