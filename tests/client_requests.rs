@@ -37,6 +37,15 @@ fn ask(seen: Seen) -> Tool {
                         .await
                 }
                 Some("roots") => ctx.list_roots().await,
+                Some("url") => {
+                    let params = json!({"mode": "url", "message": "Sign in", "url": "https://example.com/login",
+                                        "elicitationId": "login-1"});
+                    ctx.ask_client("elicitation/create", params).await
+                }
+                Some("sample_tools") => {
+                    ctx.sample(json!({"messages": [], "maxTokens": 5, "tools": [{"name": "t", "inputSchema": {}}]}))
+                        .await
+                }
                 _ => ctx.elicit("Proceed?", json!({"type": "object", "properties": {"ok": {"type": "boolean"}}})).await,
             };
                 seen.lock().unwrap().push(answer.clone());
@@ -165,6 +174,49 @@ async fn a_capability_the_client_lacks_fails_at_once() {
         );
     }
     assert!(client.notifications.is_empty());
+    server.stop().await;
+}
+
+/// URL-mode elicitation needs `elicitation.url`, sampling with tools
+/// `sampling.tools`: a client that declared only `elicitation: {}` (form
+/// mode) and `sampling: {}` is never sent either, in a 2025 session or a
+/// 2026-07-28 request.
+#[tokio::test]
+async fn a_mode_or_feature_the_client_did_not_declare_fails_at_once() {
+    let seen = Seen::default();
+    let server = TestServer::serve(server(ServerConfig::default(), &seen), false).await;
+    let declared = json!({"elicitation": {}, "sampling": {}});
+    let cases = [
+        (1, "url", "elicitation.url"),
+        (2, "sample_tools", "sampling.tools"),
+    ];
+    let mut client = tcp_client(&server, declared.clone()).await;
+    for (id, method, capability) in cases {
+        let response = client
+            .request(id, "tools/call", call(id, method)["params"].clone())
+            .await;
+        assert_eq!(response["result"]["isError"], true, "{response}");
+        assert_eq!(
+            seen.lock().unwrap().last().unwrap(),
+            &Err(InputError::NotSupported(capability))
+        );
+    }
+    assert!(client.notifications.is_empty(), "nothing was sent to the client");
+    let mut stateless = server.client().await;
+    for (id, method, capability) in cases {
+        let mut params = support::stateless(json!({"name": "ask", "arguments": {"method": method}}));
+        params["_meta"]["io.modelcontextprotocol/clientCapabilities"] = declared.clone();
+        let response = stateless.request(id, "tools/call", params).await;
+        assert_eq!(
+            response["result"]["resultType"], "complete",
+            "not asked: {response}"
+        );
+        assert_eq!(response["result"]["isError"], true, "{response}");
+        assert_eq!(
+            seen.lock().unwrap().last().unwrap(),
+            &Err(InputError::NotSupported(capability))
+        );
+    }
     server.stop().await;
 }
 

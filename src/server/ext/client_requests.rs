@@ -69,14 +69,62 @@ pub enum InputError {
 
 type Answer = Result<Value, ErrorObject>;
 
-/// The client capability a server-to-client request needs.
-pub(crate) fn capability_for(method: &str) -> Option<&'static str> {
-    match method {
-        "elicitation/create" => Some("elicitation"),
-        "sampling/createMessage" => Some("sampling"),
-        "roots/list" => Some("roots"),
+/// Fails with [`InputError::NotSupported`] when a server-to-client
+/// request of `method` with `params` needs a capability `capabilities`
+/// (what the client declared) lacks: `elicitation` (and its `url` mode
+/// for `mode: "url"`, its `form` mode when the client declared modes
+/// without it), `sampling` (and `sampling.tools` for a request with
+/// `tools` or `toolChoice`, `sampling.context` for an `includeContext`
+/// other than `"none"`), `roots`. The specification forbids sending such a
+/// request; the handler hears so at once instead.
+///
+/// # Errors
+///
+/// [`InputError::NotSupported`] naming the capability.
+pub(crate) fn check_capabilities(
+    method: &str,
+    params: &Value,
+    capabilities: &Value,
+) -> Result<(), InputError> {
+    let declared = |path: &[&str]| {
+        path.iter()
+            .try_fold(capabilities, |value, key| value.get(key))
+            .is_some_and(|v| !v.is_null())
+    };
+    let given = |key: &str| params.get(key).is_some_and(|v| !v.is_null());
+    let missing = match method {
+        "elicitation/create" if !declared(&["elicitation"]) => Some("elicitation"),
+        "elicitation/create" => {
+            let modes = &capabilities["elicitation"];
+            // `elicitation: {}` is form mode only (as before modes existed).
+            let only_form = modes.as_object().is_some_and(serde_json::Map::is_empty);
+            match params.get("mode").and_then(Value::as_str) {
+                Some("url") if !declared(&["elicitation", "url"]) => Some("elicitation.url"),
+                None | Some("form") if !only_form && !declared(&["elicitation", "form"]) => {
+                    Some("elicitation.form")
+                }
+                _ => None,
+            }
+        }
+        "sampling/createMessage" if !declared(&["sampling"]) => Some("sampling"),
+        "sampling/createMessage"
+            if (given("tools") || given("toolChoice")) && !declared(&["sampling", "tools"]) =>
+        {
+            Some("sampling.tools")
+        }
+        "sampling/createMessage"
+            if params
+                .get("includeContext")
+                .and_then(Value::as_str)
+                .is_some_and(|c| c != "none")
+                && !declared(&["sampling", "context"]) =>
+        {
+            Some("sampling.context")
+        }
+        "roots/list" if !declared(&["roots"]) => Some("roots"),
         _ => None,
-    }
+    };
+    missing.map_or(Ok(()), |capability| Err(InputError::NotSupported(capability)))
 }
 
 /// How a 2025 session's handler reaches its client.
@@ -109,11 +157,7 @@ impl ClientLink {
         method: &str,
         params: Value,
     ) -> Result<Value, InputError> {
-        if let Some(capability) = capability_for(method)
-            && self.capabilities.get(capability).is_none_or(Value::is_null)
-        {
-            return Err(InputError::NotSupported(capability));
-        }
+        check_capabilities(method, &params, &self.capabilities)?;
         let mut waiter = self.pending.register()?;
         let frame = encode_request(&waiter.id, method, params);
         outbox.send(frame).await.map_err(|_| InputError::Ended)?;
@@ -207,7 +251,77 @@ impl Drop for Waiter {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
+
+    #[test]
+    fn a_request_needs_the_capability_of_what_it_asks() {
+        let check = |method: &str, params: Value, caps: Value| check_capabilities(method, &params, &caps);
+        let no = |capability| Err(InputError::NotSupported(capability));
+        let form = json!({"message": "?", "requestedSchema": {}});
+        let url = json!({"mode": "url", "message": "?", "url": "https://example.com", "elicitationId": "e"});
+        // `elicitation: {}` is form mode only.
+        assert_eq!(
+            check("elicitation/create", form.clone(), json!({"elicitation": {}})),
+            Ok(())
+        );
+        assert_eq!(
+            check("elicitation/create", url.clone(), json!({"elicitation": {}})),
+            no("elicitation.url")
+        );
+        let url_only = json!({"elicitation": {"url": {}}});
+        assert_eq!(check("elicitation/create", url.clone(), url_only.clone()), Ok(()));
+        assert_eq!(
+            check("elicitation/create", form.clone(), url_only),
+            no("elicitation.form")
+        );
+        let both = json!({"elicitation": {"form": {}, "url": {}}});
+        assert_eq!(check("elicitation/create", form.clone(), both.clone()), Ok(()));
+        assert_eq!(check("elicitation/create", url, both), Ok(()));
+        assert_eq!(check("elicitation/create", form, json!({})), no("elicitation"));
+
+        let plain = json!({"messages": [], "maxTokens": 1});
+        let tools = json!({"messages": [], "maxTokens": 1, "tools": []});
+        let context = json!({"messages": [], "maxTokens": 1, "includeContext": "thisServer"});
+        assert_eq!(
+            check("sampling/createMessage", plain.clone(), json!({"sampling": {}})),
+            Ok(())
+        );
+        assert_eq!(
+            check("sampling/createMessage", plain, Value::Null),
+            no("sampling")
+        );
+        assert_eq!(
+            check("sampling/createMessage", tools.clone(), json!({"sampling": {}})),
+            no("sampling.tools")
+        );
+        assert_eq!(
+            check(
+                "sampling/createMessage",
+                tools,
+                json!({"sampling": {"tools": {}}})
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            check("sampling/createMessage", context.clone(), json!({"sampling": {}})),
+            no("sampling.context")
+        );
+        assert_eq!(
+            check(
+                "sampling/createMessage",
+                context,
+                json!({"sampling": {"context": {}}})
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            check("roots/list", json!({}), json!({"sampling": {}})),
+            no("roots")
+        );
+        assert_eq!(check("ping", json!({}), Value::Null), Ok(()));
+    }
 
     #[tokio::test]
     async fn answers_reach_their_waiter_and_entries_leave_with_it() {

@@ -21,7 +21,7 @@ use serde_json::{Map, Value, json};
 
 use crate::protocol::jsonrpc::ErrorObject;
 use crate::protocol::request_state::{self, StatePayload};
-use crate::server::ext::client_requests::{InputError, capability_for};
+use crate::server::ext::client_requests::{InputError, check_capabilities};
 use crate::sync::{Arc, AtomicU64, Mutex, Ordering};
 
 /// The keys `requestState` is sealed and opened with: never empty; the
@@ -123,11 +123,7 @@ impl InputRound {
     /// [`InputError::NotSupported`] for a capability the request did not
     /// declare (nothing recorded); [`InputError::Required`].
     pub(crate) fn ask(&self, key: &str, method: &str, params: Value) -> Result<Value, InputError> {
-        if let Some(capability) = capability_for(method)
-            && self.capabilities.get(capability).is_none_or(Value::is_null)
-        {
-            return Err(InputError::NotSupported(capability));
-        }
+        check_capabilities(method, &params, &self.capabilities)?;
         if let Some(answer) = self.answers.get(key) {
             return Ok(answer.clone());
         }

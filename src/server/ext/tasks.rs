@@ -22,7 +22,7 @@ use crate::core::{TaskSnapshot, TaskStatus, TaskTable};
 use crate::protocol::jsonrpc::ErrorObject;
 use crate::protocol::mcp::{Generation, finish_result};
 use crate::server::Shared;
-use crate::server::ext::client_requests::{InputError, capability_for};
+use crate::server::ext::client_requests::{InputError, check_capabilities};
 use crate::sync::{Arc, CancellationToken, Mutex, oneshot};
 
 pub use crate::protocol::tasks::TASKS_EXTENSION;
@@ -100,11 +100,7 @@ impl ActiveTask {
     /// Asks question `key`: the task shows it as `input_required` until
     /// `tasks/update` answers it.
     pub(crate) async fn ask(&self, key: &str, method: &str, params: Value) -> Result<Value, InputError> {
-        if let Some(capability) = capability_for(method)
-            && self.capabilities.get(capability).is_none_or(Value::is_null)
-        {
-            return Err(InputError::NotSupported(capability));
-        }
+        check_capabilities(method, &params, &self.capabilities)?;
         let (tx, rx) = oneshot::channel();
         {
             let mut waiting = self.questions.waiting.lock();
