@@ -73,10 +73,10 @@ pub use sync::CancellationToken;
 
 #[cfg(not(any(loom, shuttle)))]
 pub use server::{
-    Completer, CompletionRef, CompletionRequest, Content, HandlerError, InputError,
-    MAX_SUBSCRIBED_BYTES_PER_SESSION, Notification, Prompt, PromptArgs, PromptArgument, PromptOutput,
-    ReadRequest, RequestContext, Resource, ResourceContents, ResourceTemplate, Server, ServerBuilder,
-    ServerHandle, ShutdownReport, TaskSupport, Tool, ToolError, ToolOutput, VisibleTools,
+    Completer, CompletionRef, CompletionRequest, Content, HandlerError, Icon, IconError, IconTheme,
+    InputError, MAX_SUBSCRIBED_BYTES_PER_SESSION, Notification, Prompt, PromptArgs, PromptArgument,
+    PromptOutput, ReadRequest, RequestContext, Resource, ResourceContents, ResourceTemplate, Server,
+    ServerBuilder, ServerHandle, ShutdownReport, TaskSupport, Tool, ToolError, ToolOutput, VisibleTools,
 };
 #[cfg(all(feature = "http", not(any(loom, shuttle))))]
 pub use transport::http::{McpBody, McpService};

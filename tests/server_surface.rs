@@ -8,6 +8,8 @@
 
 #[path = "server_surface/catalog.rs"]
 mod catalog;
+#[path = "server_surface/icons.rs"]
+mod icons;
 #[path = "server_surface/notifications.rs"]
 mod notifications;
 mod support;

@@ -99,8 +99,18 @@ async def run_surface(url: str, mode: str) -> None:
             ResourceTemplateReference(type="ref/resource", uri="test://template/{id}/data"), {"name": "id", "value": "4"}
         )
         assert by_id.completion.values == ["42"], f"{where}: {by_id}"
+        # Icons (2025-11-25) on a tool, a resource, the template, a prompt.
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+        prompts = {p.name: p for p in (await client.list_prompts()).prompts}
+        static = next(r for r in resources.resources if r.uri == "test://static-text")
+        for what, item in [("tool", tools["test_simple_text"]), ("resource", static),
+                           ("template", templates.resource_templates[0]), ("prompt", prompts["test_simple_prompt"])]:
+            icons = item.icons or []
+            assert icons and icons[0].src.startswith("data:image/png;base64,"), f"{where}: {what} icons {icons}"
+            assert icons[0].mime_type == "image/png" and icons[0].sizes == ["1x1"], f"{where}: {what} {icons[0]}"
+        assert static.title == "Static Text Resource", f"{where}: {static}"
         print(f"python sdk ({where}): protocol {client.protocol_version}, {len(uris)} resources, template read, "
-              f"prompt ok, completion {completed.completion.values}")
+              f"prompt ok, completion {completed.completion.values}, icons on a tool, resource, template, prompt")
 
 
 async def run_axum(url: str, mode: str) -> None:

@@ -67,8 +67,25 @@ async function surface(client) {
     argument: { name: "arg1", value: "pa" },
   });
   assert.deepEqual(completed.completion.values, ["paris", "park", "party"]);
+  // Icons (2025-11-25) on a tool, a resource, the template, a prompt, and
+  // the server's own info with its title.
+  const { tools } = await client.listTools();
+  const decorated = [
+    tools.find((t) => t.name === "test_simple_text"),
+    resources.find((r) => r.uri === "test://static-text"),
+    resourceTemplates[0],
+    prompts.find((p) => p.name === "test_simple_prompt"),
+    client.getServerVersion(),
+  ];
+  for (const item of decorated) {
+    const icon = item?.icons?.[0];
+    assert.ok(icon?.src.startsWith("data:image/png;base64,"), `icons of ${JSON.stringify(item)}`);
+    assert.equal(icon.mimeType, "image/png");
+    assert.deepEqual(icon.sizes, ["1x1"]);
+  }
+  assert.equal(client.getServerVersion().title, "MCP conformance test server (mcp-server-core)");
   console.log(
     `typescript sdk (${url.protocol.slice(0, -1)} --conformance): ${resources.length} resources, template read, ${prompts.length} prompts, ` +
-      `prompt ok, completion ${completed.completion.values}`,
+      `prompt ok, completion ${completed.completion.values}, icons on a tool, resource, template, prompt and the server`,
   );
 }

@@ -40,6 +40,7 @@ pub use api::context::RequestContext;
 pub use api::handle::ServerHandle;
 pub use api::handler::HandlerError;
 pub(crate) use api::http_request::HttpRequest;
+pub use api::icon::{Icon, IconError, IconTheme, MAX_ICON_SRC_BYTES};
 pub use api::notification::Notification;
 pub use api::tools::{TaskSupport, Tool, ToolError, ToolOutput};
 pub use api::typed::schema_of;
@@ -78,9 +79,12 @@ pub(crate) struct Shared {
     pub(crate) catalog: LiveCatalog,
     /// 2025 sessions' `resources/subscribe`s.
     pub(crate) resource_subs: ResourceSubscriptions,
-    /// `{name, version}`: `serverInfo` of `initialize` and
-    /// `server/discover`, and of every 2026-07-28 result's `_meta`.
+    /// `{name, version}`: `serverInfo` in every 2026-07-28 result's
+    /// `_meta`.
     pub(crate) info: Value,
+    /// `info` with the title, icons and website, if any: `serverInfo` of
+    /// `initialize` and `server/discover` (not repeated in every result).
+    pub(crate) described: Value,
     /// `{"io.modelcontextprotocol/serverInfo": info}`, encoded once: the
     /// `_meta` of a 2026-07-28 tool result, written as it is.
     pub(crate) info_meta: Box<serde_json::value::RawValue>,
@@ -103,6 +107,9 @@ pub struct ServerBuilder {
     bus: Option<Arc<dyn EventBus>>,
     name: Option<String>,
     version: Option<String>,
+    title: Option<String>,
+    icons: Vec<Icon>,
+    website_url: Option<String>,
     instructions: Option<String>,
 }
 
@@ -159,6 +166,27 @@ impl ServerBuilder {
         self
     }
 
+    /// Sets the human-readable title reported in `serverInfo` (of
+    /// `initialize` and `server/discover`).
+    pub fn server_title(mut self, title: impl Into<String>) -> Self {
+        self.title = Some(title.into());
+        self
+    }
+
+    /// Adds an icon of the server, reported in `serverInfo` (of
+    /// `initialize` and `server/discover`).
+    pub fn server_icon(mut self, icon: Icon) -> Self {
+        self.icons.push(icon);
+        self
+    }
+
+    /// Sets the server's website, reported in `serverInfo` (of
+    /// `initialize` and `server/discover`).
+    pub fn website_url(mut self, url: impl Into<String>) -> Self {
+        self.website_url = Some(url.into());
+        self
+    }
+
     /// Publishes notifications for listen streams on `bus` (default: the
     /// in-process bus).
     pub fn event_bus(mut self, bus: Arc<dyn EventBus>) -> Self {
@@ -179,6 +207,16 @@ impl ServerBuilder {
             .version
             .unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_owned());
         let info = serde_json::json!({"name": name, "version": version});
+        let mut described = info.clone();
+        if let Some(title) = self.title {
+            described["title"] = Value::from(title);
+        }
+        if let Some(icons) = api::icon::icons_json(&self.icons) {
+            described["icons"] = icons;
+        }
+        if let Some(url) = self.website_url {
+            described["websiteUrl"] = Value::from(url);
+        }
         let listeners = Arc::new(Listeners::default());
         let bus = self.bus.unwrap_or_else(|| Arc::new(InProcessBus));
         bus.attach(Arc::clone(&listeners));
@@ -194,6 +232,7 @@ impl ServerBuilder {
                 resource_subs: ResourceSubscriptions::default(),
                 info_meta: engine::answer::info_meta(&info),
                 info,
+                described,
                 listeners,
                 bus,
                 instructions: self.instructions,

@@ -15,6 +15,7 @@ pub(crate) mod context;
 pub(crate) mod handle;
 pub mod handler;
 pub(crate) mod http_request;
+pub(crate) mod icon;
 pub(crate) mod notification;
 pub(crate) mod request_token;
 pub(crate) mod tools;

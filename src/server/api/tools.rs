@@ -15,6 +15,7 @@ use crate::protocol::result::{ResultMembers, put};
 use crate::server::RequestContext;
 use crate::server::api::content::Content;
 use crate::server::api::handler::BoxFuture;
+use crate::server::api::icon::{Icon, icons_json};
 use crate::sync::Arc;
 
 type Handler = dyn Fn(Value, RequestContext) -> BoxFuture<Result<ToolOutput, ToolError>> + Send + Sync;
@@ -30,6 +31,7 @@ struct ToolInner {
     /// Shared with the label of each call (no copy per call).
     name: Arc<str>,
     title: Option<String>,
+    icons: Vec<Icon>,
     description: String,
     input_schema: Value,
     output_schema: Option<Value>,
@@ -79,6 +81,7 @@ impl Tool {
             inner: Arc::new(ToolInner {
                 name: Arc::from(name.into()),
                 title: None,
+                icons: Vec::new(),
                 description: description.into(),
                 input_schema,
                 output_schema: None,
@@ -100,6 +103,11 @@ impl Tool {
     /// registering it); so do the other setters.
     pub fn title(self, title: impl Into<String>) -> Self {
         self.edit(|t| t.title = Some(title.into()))
+    }
+
+    /// Adds an icon a client may show beside the tool.
+    pub fn icon(self, icon: Icon) -> Self {
+        self.edit(|t| t.icons.push(icon))
     }
 
     /// Sets the JSON Schema of the tool's `structuredContent`.
@@ -191,6 +199,7 @@ impl Tool {
         });
         for (key, value) in [
             ("title", t.title.clone().map(Value::from)),
+            ("icons", icons_json(&t.icons)),
             ("outputSchema", t.output_schema.clone()),
             ("annotations", t.annotations.clone()),
             (

@@ -8,6 +8,7 @@
 //! consistent catalog, and a change never waits for a request.
 
 pub mod completion;
+mod describe;
 pub(crate) mod listing;
 pub(crate) mod pages;
 pub mod prompts;

@@ -15,6 +15,7 @@ use crate::protocol::result::{ResultMembers, put};
 use crate::server::RequestContext;
 use crate::server::api::content::Content;
 use crate::server::api::handler::{BoxFuture, HandlerError};
+use crate::server::api::icon::{Icon, icons_json};
 use crate::sync::Arc;
 
 /// The arguments of one `prompts/get`, by name.
@@ -130,6 +131,7 @@ struct Inner {
     name: String,
     title: Option<String>,
     description: Option<String>,
+    icons: Vec<Icon>,
     arguments: Vec<PromptArgument>,
     handler: Box<PromptHandler>,
 }
@@ -159,6 +161,7 @@ impl Prompt {
             inner: Arc::new(Inner {
                 name: name.into(),
                 title: None,
+                icons: Vec::new(),
                 description: None,
                 arguments,
                 handler: Box::new(move |args, ctx| Box::pin(handler(args, ctx))),
@@ -183,6 +186,15 @@ impl Prompt {
     /// As [`Prompt::title`].
     pub fn description(self, description: impl Into<String>) -> Self {
         self.edit(|i| i.description = Some(description.into()))
+    }
+
+    /// Adds an icon a client may show beside the prompt.
+    ///
+    /// # Panics
+    ///
+    /// As [`Prompt::title`].
+    pub fn icon(self, icon: Icon) -> Self {
+        self.edit(|i| i.icons.push(icon))
     }
 
     fn edit(mut self, f: impl FnOnce(&mut Inner)) -> Self {
@@ -210,6 +222,9 @@ impl Prompt {
         }
         if let Some(d) = &i.description {
             out["description"] = json!(d);
+        }
+        if let Some(icons) = icons_json(&i.icons) {
+            out["icons"] = icons;
         }
         if !i.arguments.is_empty() {
             out["arguments"] = Value::Array(i.arguments.iter().map(PromptArgument::describe).collect());

@@ -15,9 +15,11 @@ use std::future::Future;
 use regex::Regex;
 use serde_json::{Value, json};
 
+use super::describe::Describe;
 use crate::server::RequestContext;
 use crate::server::api::content::ResourceContents;
 use crate::server::api::handler::{BoxFuture, HandlerError};
+use crate::server::api::icon::Icon;
 use crate::sync::Arc;
 
 type ReadHandler = dyn Fn(ReadRequest, RequestContext) -> BoxFuture<Result<Vec<ResourceContents>, HandlerError>>
@@ -44,30 +46,6 @@ impl ReadRequest {
     }
 }
 
-/// The descriptive fields shared by resources and templates.
-#[derive(Debug, Clone, Default)]
-struct Describe {
-    name: String,
-    title: Option<String>,
-    description: Option<String>,
-    mime_type: Option<String>,
-}
-
-impl Describe {
-    fn fill(&self, out: &mut serde_json::Map<String, Value>) {
-        out.insert("name".into(), json!(self.name));
-        for (key, value) in [
-            ("title", &self.title),
-            ("description", &self.description),
-            ("mimeType", &self.mime_type),
-        ] {
-            if let Some(value) = value {
-                out.insert(key.into(), json!(value));
-            }
-        }
-    }
-}
-
 struct Inner {
     /// The URI (a resource) or URI template (a template).
     uri: String,
@@ -91,6 +69,11 @@ macro_rules! described {
             /// Sets the MIME type.
             pub fn mime_type(self, mime_type: impl Into<String>) -> Self {
                 self.edit(|d| d.mime_type = Some(mime_type.into()))
+            }
+
+            /// Adds an icon a client may show beside it.
+            pub fn icon(self, icon: Icon) -> Self {
+                self.edit(|d| d.icons.push(icon))
             }
 
             /// The name.

@@ -260,7 +260,7 @@ pub(crate) fn dispatch(
                 let mut result = json!({
                     "protocolVersion": version,
                     "capabilities": catalog.capabilities(),
-                    "serverInfo": shared.info,
+                    "serverInfo": shared.described,
                 });
                 if let Some(instructions) = &shared.instructions {
                     result["instructions"] = json!(instructions);
@@ -274,7 +274,7 @@ pub(crate) fn dispatch(
             let mut result = json!({
                 "supportedVersions": supported_versions(),
                 "capabilities": catalog.capabilities(),
-                "serverInfo": shared.info,
+                "serverInfo": shared.described,
             });
             if let Some(instructions) = &shared.instructions {
                 result["instructions"] = json!(instructions);
