@@ -69,6 +69,8 @@ pub use core::{BroadcastReport, SessionId, SessionInfo};
 pub use error::{AdmitError, NotifyError};
 pub use metrics::MetricsSnapshot;
 pub use protocol::jsonrpc::RequestId;
+#[cfg(not(any(loom, shuttle)))]
+pub use protocol::trace_context::TraceContext;
 pub use sync::CancellationToken;
 
 #[cfg(not(any(loom, shuttle)))]

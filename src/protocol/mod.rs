@@ -22,3 +22,5 @@ pub mod request_state;
 pub(crate) mod result;
 #[cfg(not(any(loom, shuttle)))]
 pub(crate) mod tasks;
+#[cfg(not(any(loom, shuttle)))]
+pub mod trace_context;

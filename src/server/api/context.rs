@@ -8,6 +8,7 @@ use crate::core::OutboxSender;
 use crate::error::NotifyError;
 use crate::protocol::jsonrpc::{RequestId, encode_notification};
 use crate::protocol::mcp::log_level_rank;
+use crate::protocol::trace_context::TraceContext;
 use crate::server::ServerHandle;
 use crate::server::api::http_request::HttpRequest;
 use crate::server::api::request_token::RequestToken;
@@ -43,12 +44,23 @@ pub struct RequestContext {
     pub(crate) log_level: Option<u8>,
     /// The HTTP request that carried the call, when one did.
     pub(crate) http: Option<HttpRequest>,
+    /// The trace the request's `_meta` named, with the server's span.
+    pub(crate) trace: Option<Box<TraceContext>>,
 }
 
 impl RequestContext {
     /// The id of the request.
     pub fn request_id(&self) -> &RequestId {
         &self.request_id
+    }
+
+    /// The trace the request named in its `_meta` (`traceparent`,
+    /// `tracestate`, `baggage`; SEP-414), with the server's own span in it:
+    /// pass [`TraceContext::traceparent`] on to what the handler calls so
+    /// the trace goes on. `None` when the request named none (or an
+    /// invalid one).
+    pub fn trace_context(&self) -> Option<&TraceContext> {
+        self.trace.as_deref()
     }
 
     /// The HTTP request that carried this call (its method, URI, headers
@@ -246,7 +258,20 @@ impl RequestContext {
     /// # Errors
     ///
     /// As [`RequestContext::ask_client`], and [`InputError::Required`].
-    pub async fn ask_client_as(&self, key: &str, method: &str, params: Value) -> Result<Value, InputError> {
+    pub async fn ask_client_as(
+        &self,
+        key: &str,
+        method: &str,
+        mut params: Value,
+    ) -> Result<Value, InputError> {
+        // The request joins the trace the call belongs to, as the server's
+        // child (SEP-414).
+        if let (Some(trace), Some(params)) = (&self.trace, params.as_object_mut()) {
+            let meta = params.entry("_meta").or_insert_with(|| json!({}));
+            if let Some(meta) = meta.as_object_mut() {
+                trace.propagate(meta);
+            }
+        }
         if let Some(link) = &self.client {
             return link.ask(&self.outbox, method, params).await;
         }

@@ -46,7 +46,7 @@ use crate::protocol::mcp::{
 };
 use crate::protocol::method::Method;
 use crate::protocol::params::Params;
-use crate::server::engine::dispatch::{Call, Host, dispatch, settle};
+use crate::server::engine::dispatch::{Call, Host, dispatch, request_span, settle};
 use crate::server::engine::session::run_alone;
 use crate::server::{HttpRequest, Shared};
 use crate::sync::Arc;
@@ -123,7 +123,10 @@ pub(crate) async fn request(
     incr(&metrics.requests_total);
     let m = method_index(method);
     // Dispatch is synchronous: what needs no handler is answered right here,
-    // without a permit or a task.
+    // without a permit or a task. Inside the request's span, which a call
+    // that names a trace records it on.
+    let span = request_span(&id, method);
+    let entered = span.enter();
     let dispatched = dispatch(shared, &mut Lifecycle::default(), method, params, Some(request));
     let mut host = Alone {
         http,
@@ -132,6 +135,7 @@ pub(crate) async fn request(
         settled: None,
     };
     settle(shared, &mut host, id, m, dispatched);
+    drop(entered);
     let (id, call) = match host.settled {
         Some(Settled::Response(response)) => return response,
         Some(Settled::Call(id, call)) => (id, call),
@@ -160,7 +164,6 @@ pub(crate) async fn request(
     let token = stop.child_token();
     let (outbox, rx) = core.request_outbox(core.next_id(), token.clone());
     let cancel = CancelOnDrop(token.clone());
-    let span = tracing::debug_span!("request", id = %id, method);
     let http_request = Arc::clone(request);
     let server = http.server.handle();
     tokio::spawn(run_alone(server, permit, id, call, outbox, token, http_request).instrument(span));

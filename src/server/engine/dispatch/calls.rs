@@ -12,6 +12,7 @@ use crate::protocol::jsonrpc::ErrorObject;
 use crate::protocol::mcp::{Generation, META_CLIENT_CAPABILITIES, MISSING_CLIENT_CAPABILITY, log_level_rank};
 use crate::protocol::params::{CallKind, CallParams, NamedCall, Params};
 use crate::protocol::tasks::{declares_tasks, tasks_required};
+use crate::protocol::trace_context::TraceContext;
 use crate::server::Shared;
 use crate::server::api::catalog::completion::{CompletionRequest, completion_result};
 use crate::server::api::catalog::{Catalog, ReadTarget};
@@ -86,6 +87,14 @@ fn call(
         .and_then(|m| m.get(META_LOG_LEVEL))
         .and_then(Value::as_str)
         .and_then(log_level_rank);
+    let trace = TraceContext::from_meta(meta).map(Box::new);
+    if let Some(trace) = &trace {
+        // The request's span (entered where it was read) joins the trace.
+        let span = tracing::Span::current();
+        span.record("trace_id", trace.trace_id());
+        span.record("parent_id", trace.parent_id());
+        span.record("span_id", trace.span_id());
+    }
     Dispatch::Call(Call {
         label,
         invoke,
@@ -93,6 +102,7 @@ fn call(
         log_level,
         generation,
         inputs,
+        trace,
     })
 }
 

@@ -25,6 +25,7 @@ use crate::protocol::mcp::{
 use crate::protocol::method::Method;
 use crate::protocol::params::Params;
 use crate::protocol::tasks::{declares_tasks, tasks_required};
+use crate::protocol::trace_context::TraceContext;
 use crate::server::Shared;
 use crate::server::api::catalog::pages::ListKind;
 use crate::server::api::handler::{BoxFuture, required_str};
@@ -91,6 +92,8 @@ pub(crate) struct Call {
     pub(crate) generation: Generation,
     /// A 2026-07-28 call's questions and answers (multi-round-trip).
     pub(crate) inputs: Option<Arc<InputRound>>,
+    /// The trace its `_meta` named (SEP-414), with the server's span.
+    pub(crate) trace: Option<Box<TraceContext>>,
 }
 
 impl std::fmt::Debug for Call {
@@ -142,6 +145,7 @@ impl Call {
             server: env.server,
             log_level,
             http: env.http,
+            trace: self.trace,
         };
         let running = match self.invoke {
             Invoke::Tool(tool, args) => Running::Tool(tool.call(args, ctx)),
@@ -178,6 +182,14 @@ pub(crate) enum Dispatch {
 }
 
 /// A request's `_meta` client capabilities.
+/// The span of one request: its id and method, and the trace fields a call
+/// records when its `_meta` names a trace (`trace_id`, `parent_id`, and
+/// the server's `span_id`).
+pub(crate) fn request_span(id: &RequestId, method: &str) -> tracing::Span {
+    let empty = tracing::field::Empty;
+    tracing::debug_span!("request", id = %id, method, trace_id = empty, parent_id = empty, span_id = empty)
+}
+
 /// The authenticated caller of a request carried by `http`, if any.
 pub(crate) fn caller(http: Option<&HttpRequest>) -> Option<&Principal> {
     http?.extensions.get()
@@ -238,18 +250,26 @@ pub(crate) fn dispatch(
     let ttl = shared.config.list_cache_ttl.as_millis() as u64;
     // The common calls read their params typed; the rest as a JSON tree.
     let json = |params: Params<'_>| params.into_value();
-    let visible = visible_tools(http);
-    let keep = |tool: &Tool| visible.is_none_or(|v| v.keeps(tool, caller));
-    let list = |kind, params| match lists::list(
-        &catalog,
-        method,
-        kind,
-        json(params).as_ref(),
-        shared.config.page_size,
-        visible.is_some().then_some(&keep as &dyn Fn(&Tool) -> bool),
-    ) {
-        Ok(page) => Dispatch::Ready(Answer::Page(page), generation),
-        Err(error) => Dispatch::Reply(Err(error)),
+    let list = |kind, params| {
+        // Only a tools/list asks whether a layer filters what it shows.
+        let visible = if kind == ListKind::Tools {
+            visible_tools(http)
+        } else {
+            None
+        };
+        let keep = |tool: &Tool| visible.is_none_or(|v| v.keeps(tool, caller));
+        let keep = visible.is_some().then_some(&keep as &dyn Fn(&Tool) -> bool);
+        match lists::list(
+            &catalog,
+            method,
+            kind,
+            json(params).as_ref(),
+            shared.config.page_size,
+            keep,
+        ) {
+            Ok(page) => Dispatch::Ready(Answer::Page(page), generation),
+            Err(error) => Dispatch::Reply(Err(error)),
+        }
     };
     match known {
         Method::ToolsCall => calls::tool(shared, &catalog, params, generation, caller),

@@ -15,7 +15,7 @@ use crate::protocol::mcp::Generation;
 use crate::protocol::method::Method;
 use crate::protocol::params::Params;
 use crate::server::api::http_request::HttpRequest;
-use crate::server::engine::dispatch::{Call, Dispatch, Host, dispatch, settle};
+use crate::server::engine::dispatch::{Call, Dispatch, Host, dispatch, request_span, settle};
 use crate::server::ext::resource_subs::MAX_SUBSCRIBED_BYTES_PER_SESSION;
 use crate::sync::Arc;
 use bytes::Bytes;
@@ -25,8 +25,9 @@ impl SessionState {
     /// lifecycle and dispatched.
     pub(super) fn on_request(&mut self, id: RequestId, method: &str, params: Params<'_>, route: &Route) {
         // Off unless `mcp_server_core=debug`: then every event of this
-        // request, and of its handler's task, names the request.
-        let span = tracing::debug_span!("request", id = %id, method);
+        // request, and of its handler's task, names the request (and the
+        // trace its `_meta` names, recorded when the call is read).
+        let span = request_span(&id, method);
         let _entered = span.enter();
         tracing::debug!("request received");
         incr(&self.shared.core.metrics_ref().requests_total);
