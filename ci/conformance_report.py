@@ -1,16 +1,44 @@
 #!/usr/bin/env python3
 """Judges one run of the MCP conformance suite (see ci/conformance.sh).
 
-usage: conformance_report.py NAME LIST_OUTPUT RUN_OUTPUT [NOT_YET ...]
+usage: conformance_report.py NAME LIST_OUTPUT RUN_OUTPUT [--checks DIR] [NOT_YET ...]
 
 LIST_OUTPUT is what `conformance list` printed for the run: the server
 scenarios it must run. RUN_OUTPUT is what the run printed; its summary has a
 line per scenario ("✓ name: 3 passed, 0 failed"). Prints a table and exits
 1 if any scenario failed (scored or not) that is not in NOT_YET, or if a
 listed scenario has no line in the summary.
+
+With --checks DIR (the run's -o folder, a checks.json per scenario), every
+check is judged too: a SKIPPED check fails the run unless ALLOWED_SKIPS
+below names it, with the reason; warnings are counted and listed.
 """
+import glob
+import json
+import os
 import re
 import sys
+
+# Checks the suite skips whatever the server does, each with why.
+ALLOWED_SKIPS = {
+    "tasks-status-notifications": "the suite's own harness does not observe the listen stream "
+    "notifications/tasks now travel on (its message: 'The harness needs a rewrite against the new "
+    "channel'); tests/tasks.rs checks that delivery",
+}
+
+
+def judge_checks(directory):
+    """(skipped-and-not-allowed, allowed skips, warnings) over every checks.json in `directory`."""
+    bad, allowed, warnings = [], [], []
+    for path in sorted(glob.glob(os.path.join(directory, "*", "checks.json"))):
+        scenario = os.path.basename(os.path.dirname(path))
+        for check in json.load(open(path, encoding="utf-8")):
+            status, check_id = check.get("status"), check.get("id")
+            if status == "SKIPPED":
+                (allowed if check_id in ALLOWED_SKIPS else bad).append((scenario, check_id, check.get("errorMessage", "")))
+            elif status == "WARNING":
+                warnings.append((scenario, check_id, check.get("errorMessage", "")))
+    return bad, allowed, warnings
 
 SUMMARY_LINE = re.compile(r"^([✓✗]) (\S+): (\d+) passed, (\d+) failed")
 
@@ -45,7 +73,11 @@ def summary(text):
 
 
 def main():
-    name, list_path, run_path, not_yet = sys.argv[1], sys.argv[2], sys.argv[3], set(sys.argv[4:])
+    name, list_path, run_path, rest = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+    checks_dir = None
+    if rest[:1] == ["--checks"]:
+        checks_dir, rest = rest[1], rest[2:]
+    not_yet = set(rest)
     expected = listed_server_scenarios(open(list_path, encoding="utf-8").read())
     results = summary(open(run_path, encoding="utf-8").read())
     if not expected:
@@ -78,6 +110,16 @@ def main():
     passed = sum(1 for r in rows if r[1] == "pass")
     waiting = sum(1 for r in rows if r[1] == "not yet")
     print(f"   {name}: {passed} passed, {waiting} not yet implemented, {bad} failed or missing")
+    if checks_dir is not None:
+        skipped, allowed, warnings = judge_checks(checks_dir)
+        for scenario, check_id, why in skipped:
+            print(f"   SKIPPED {check_id} ({scenario}): {why[:200]}")
+        for scenario, check_id, _ in allowed:
+            print(f"   skipped, as allowed: {check_id}: {ALLOWED_SKIPS[check_id]}")
+        for scenario, check_id, why in warnings:
+            print(f"   warning {check_id}: {why[:200]}")
+        print(f"   {name}: {len(skipped)} skipped checks not allowed, {len(allowed)} allowed, {len(warnings)} warnings")
+        bad += len(skipped)
     return 1 if bad else 0
 
 

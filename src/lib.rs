@@ -78,7 +78,8 @@ pub use server::{
     Completer, CompletionRef, CompletionRequest, Content, HandlerError, Icon, IconError, IconTheme,
     InputError, MAX_SUBSCRIBED_BYTES_PER_SESSION, Notification, Prompt, PromptArgs, PromptArgument,
     PromptOutput, ReadRequest, RequestContext, Resource, ResourceContents, ResourceTemplate, Server,
-    ServerBuilder, ServerHandle, ShutdownReport, TaskSupport, Tool, ToolError, ToolOutput, VisibleTools,
+    ServerBuilder, ServerHandle, ShutdownReport, Skill, SkillError, TaskSupport, Tool, ToolError, ToolOutput,
+    VisibleTools,
 };
 #[cfg(all(feature = "http", not(any(loom, shuttle))))]
 pub use transport::http::{McpBody, McpService};

@@ -109,8 +109,15 @@ async def run_surface(url: str, mode: str) -> None:
             assert icons and icons[0].src.startswith("data:image/png;base64,"), f"{where}: {what} icons {icons}"
             assert icons[0].mime_type == "image/png" and icons[0].sizes == ["1x1"], f"{where}: {what} {icons[0]}"
         assert static.title == "Static Text Resource", f"{where}: {static}"
+        # A skill's SKILL.md (the skills extension) is a resource like any
+        # other to this SDK, which has no skills/list of its own.
+        skill_md = "skill://conformance/pdf-processing/SKILL.md"
+        assert skill_md in uris, f"{where}: no skill among {uris}"
+        manifest = await client.read_resource(skill_md)
+        assert manifest.contents[0].text.startswith("---\nname: pdf-processing\n"), f"{where}: {manifest}"
         print(f"python sdk ({where}): protocol {client.protocol_version}, {len(uris)} resources, template read, "
-              f"prompt ok, completion {completed.completion.values}, icons on a tool, resource, template, prompt")
+              f"prompt ok, completion {completed.completion.values}, icons on a tool, resource, template, prompt, "
+              f"a skill's SKILL.md read")
 
 
 async def run_axum(url: str, mode: str) -> None:

@@ -8,6 +8,7 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import assert from "node:assert/strict";
+import { z } from "zod";
 
 const url = new URL(process.argv[2]);
 const client = new Client({ name: "ts-sdk-interop", version: "0" });
@@ -84,8 +85,16 @@ async function surface(client) {
     assert.deepEqual(icon.sizes, ["1x1"]);
   }
   assert.equal(client.getServerVersion().title, "MCP conformance test server (mcp-server-core)");
+  // The skills extension: this SDK has no skills/list of its own, so the
+  // request goes through its generic request() with a schema of ours.
+  const skillsResult = z.object({ skills: z.array(z.object({ uri: z.string() }).passthrough()) }).passthrough();
+  const { skills } = await client.request({ method: "skills/list", params: {} }, skillsResult);
+  assert.deepEqual(skills.map((s) => s.uri), ["skill://conformance/pdf-processing/SKILL.md"]);
+  const manifest = await client.readResource({ uri: skills[0].uri });
+  assert.ok(manifest.contents[0].text.startsWith("---\nname: pdf-processing\n"));
   console.log(
     `typescript sdk (${url.protocol.slice(0, -1)} --conformance): ${resources.length} resources, template read, ${prompts.length} prompts, ` +
-      `prompt ok, completion ${completed.completion.values}, icons on a tool, resource, template, prompt and the server`,
+      `prompt ok, completion ${completed.completion.values}, icons on a tool, resource, template, prompt and the server, ` +
+      `${skills.length} skill listed and its SKILL.md read`,
   );
 }

@@ -46,11 +46,17 @@ pub enum Method {
     TasksUpdate,
     /// `tasks/cancel` (tasks extension).
     TasksCancel,
+    /// `skills/list` (skills extension).
+    SkillsList,
+    /// `skills/get` (skills extension).
+    SkillsGet,
+    /// `resources/directory/read` (skills extension, `directoryRead`).
+    DirectoryRead,
 }
 
 impl Method {
     /// Every method, in the order of [`Method::index`].
-    pub const ALL: [Method; 18] = [
+    pub const ALL: [Method; 21] = [
         Method::Initialize,
         Method::Ping,
         Method::SetLogLevel,
@@ -69,6 +75,9 @@ impl Method {
         Method::TasksGet,
         Method::TasksUpdate,
         Method::TasksCancel,
+        Method::SkillsList,
+        Method::SkillsGet,
+        Method::DirectoryRead,
     ];
 
     /// The method named `name`, if the server knows it.
@@ -92,6 +101,9 @@ impl Method {
             "tasks/get" => Method::TasksGet,
             "tasks/update" => Method::TasksUpdate,
             "tasks/cancel" => Method::TasksCancel,
+            "skills/list" => Method::SkillsList,
+            "skills/get" => Method::SkillsGet,
+            "resources/directory/read" => Method::DirectoryRead,
             _ => return None,
         })
     }
@@ -117,6 +129,9 @@ impl Method {
             Method::TasksGet => "tasks/get",
             Method::TasksUpdate => "tasks/update",
             Method::TasksCancel => "tasks/cancel",
+            Method::SkillsList => "skills/list",
+            Method::SkillsGet => "skills/get",
+            Method::DirectoryRead => "resources/directory/read",
         }
     }
 
@@ -202,6 +217,9 @@ mod tests {
                 "tasks/get",
                 "tasks/update",
                 "tasks/cancel",
+                "skills/list",
+                "skills/get",
+                "resources/directory/read",
             ]
         );
         assert!(!Method::Listen.in_sessions());

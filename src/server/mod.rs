@@ -35,6 +35,7 @@ pub use crate::metrics::openmetrics::METRICS_CONTENT_TYPE;
 pub use api::catalog::completion::{Completer, CompletionRef, CompletionRequest};
 pub use api::catalog::prompts::{Prompt, PromptArgs, PromptArgument, PromptOutput};
 pub use api::catalog::resources::{ReadRequest, Resource, ResourceTemplate};
+pub use api::catalog::skills::{MAX_SKILL_BYTES, MAX_SKILL_FILES, Skill, SkillError};
 pub use api::content::{Content, ResourceContents};
 pub use api::context::RequestContext;
 pub use api::handle::ServerHandle;
@@ -143,6 +144,13 @@ impl ServerBuilder {
     /// Adds a resource template (replacing one with the same URI template).
     pub fn resource_template(mut self, template: ResourceTemplate) -> Self {
         self.catalog.add_template(template);
+        self
+    }
+
+    /// Adds a skill (replacing one at the same path): it is listed by
+    /// `skills/list`, and its files are resources.
+    pub fn skill(mut self, skill: Skill) -> Self {
+        self.catalog.add_skill(skill);
         self
     }
 

@@ -126,6 +126,12 @@ pub(crate) struct Args {
     #[arg(long, value_name = "PATH")]
     pub(crate) state_key_file: Vec<std::path::PathBuf>,
 
+    /// Serve the skills in this folder (the skills extension, SEP-2640):
+    /// every folder below it that holds a SKILL.md is a skill, at its path
+    /// relative to this folder. A malformed skill stops the server at start.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) skills_dir: Option<std::path::PathBuf>,
+
     /// Share listen-stream notifications (list_changed, resources/updated,
     /// task status) with the other replicas through this Redis server's
     /// pub/sub: redis://HOST:PORT/. Without it, notifications stay in

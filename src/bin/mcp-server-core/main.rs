@@ -38,7 +38,9 @@ mod app {
     use mcp_server_core::transport::http::ENDPOINT;
     use mcp_server_core::transport::tcp;
     use mcp_server_core::transport::tls::{TlsConfig, TlsListener};
-    use mcp_server_core::{FullPolicy, Server, ServerConfig, ServerHandle, ShutdownReport};
+    use mcp_server_core::{
+        FullPolicy, Server, ServerBuilder, ServerConfig, ServerHandle, ShutdownReport, Skill,
+    };
     use tracing_subscriber::EnvFilter;
 
     use crate::args::{Args, Bound, Endpoint, Policy};
@@ -107,6 +109,11 @@ mod app {
             .context("starting the tokio runtime")?;
         let in_runtime = runtime.enter();
         let mut builder = Server::builder().config(config);
+        if let Some(dir) = &args.skills_dir {
+            let skills = Skill::all_in(dir)?;
+            tracing::info!(dir = %dir.display(), count = skills.len(), "serving skills");
+            builder = skills.into_iter().fold(builder, ServerBuilder::skill);
+        }
         let bus = match &args.event_bus {
             Some(url) => {
                 let bus = RedisBus::start(url, RedisBusConfig::default().channel(&args.bus_channel))?;

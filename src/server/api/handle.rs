@@ -8,7 +8,7 @@ use crate::metrics::MetricsSnapshot;
 use crate::sync::Arc;
 
 use crate::server::api::catalog::{Catalog, Kind};
-use crate::server::{Listeners, Notification, Prompt, Resource, ResourceTemplate, Shared, Tool};
+use crate::server::{Listeners, Notification, Prompt, Resource, ResourceTemplate, Shared, Skill, Tool};
 
 /// A handle on a running server. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -105,6 +105,22 @@ impl ServerHandle {
     /// there was one.
     pub fn remove_resource_template(&self, uri_template: &str) -> BroadcastReport {
         self.change(Kind::Resources, |c| c.templates.remove(uri_template))
+    }
+
+    /// Adds a skill while the server runs (replacing one at the same
+    /// path) and tells clients the resource list changed (its files are
+    /// resources; the skills extension has no notification of its own).
+    pub fn add_skill(&self, skill: Skill) -> BroadcastReport {
+        self.change(Kind::Resources, |c| {
+            c.add_skill(skill);
+            true
+        })
+    }
+
+    /// Removes the skill at `path` and its files; tells clients if there
+    /// was one.
+    pub fn remove_skill(&self, path: &str) -> BroadcastReport {
+        self.change(Kind::Resources, |c| c.remove_skill(path))
     }
 
     /// Adds a prompt while the server runs and tells clients the prompt

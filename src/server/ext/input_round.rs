@@ -89,7 +89,15 @@ impl InputRound {
         };
         match input_responses {
             None | Some(Value::Null) => {}
-            Some(Value::Object(responses)) => answers.extend(responses.clone()),
+            Some(Value::Object(responses)) => {
+                // Each answer is a result of the client's (an object).
+                if let Some((key, _)) = responses.iter().find(|(_, answer)| !answer.is_object()) {
+                    return Err(ErrorObject::invalid_params(format!(
+                        "inputResponses.{key} must be an object (the client's result)"
+                    )));
+                }
+                answers.extend(responses.clone());
+            }
             Some(_) => return Err(ErrorObject::invalid_params("inputResponses must be an object")),
         }
         Ok(Self {
@@ -218,7 +226,7 @@ mod tests {
         let state2 = r2.required().unwrap()["requestState"].clone();
         // Round 3: only b's answer is sent; a's comes from the state.
         let r3 = round(
-            json!({"requestState": state2, "inputResponses": {"b": 2}}),
+            json!({"requestState": state2, "inputResponses": {"b": {"action": "decline"}}}),
             json!({"elicitation": {}}),
         )
         .unwrap();
@@ -226,7 +234,10 @@ mod tests {
             r3.ask("a", "elicitation/create", json!({})),
             Ok(json!({"action": "accept"}))
         );
-        assert_eq!(r3.ask("b", "elicitation/create", json!({})), Ok(json!(2)));
+        assert_eq!(
+            r3.ask("b", "elicitation/create", json!({})),
+            Ok(json!({"action": "decline"}))
+        );
         assert!(r3.required().is_none());
     }
 
@@ -236,6 +247,8 @@ mod tests {
             json!({"requestState": "junk"}),
             json!({"requestState": 7}),
             json!({"inputResponses": []}),
+            json!({"inputResponses": {"input-1": 42}}),
+            json!({"inputResponses": {"input-1": {"action": "accept"}, "input-2": "yes"}}),
         ] {
             assert_eq!(round(params, json!({})).unwrap_err().code, -32602);
         }

@@ -13,6 +13,7 @@ pub(crate) mod listing;
 pub(crate) mod pages;
 pub mod prompts;
 pub mod resources;
+pub mod skills;
 
 use serde_json::{Value, json};
 
@@ -24,6 +25,10 @@ use listing::Listing;
 use pages::FirstPages;
 use prompts::Prompt;
 use resources::{ReadRequest, Resource, ResourceTemplate};
+use skills::Skill;
+
+/// The skills extension's identifier (SEP-2640).
+pub(crate) const SKILLS_EXTENSION: &str = "io.modelcontextprotocol/skills";
 
 /// The kinds of the catalog that have a `list_changed` notification.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +56,8 @@ pub(crate) struct Catalog {
     pub(crate) resources: Listing<Resource>,
     pub(crate) templates: Listing<ResourceTemplate>,
     pub(crate) prompts: Listing<Prompt>,
+    /// Skills (SEP-2640), by path; their files are among `resources`.
+    pub(crate) skills: Listing<Skill>,
     pub(crate) completer: Option<Completer>,
     /// The first page of each list, encoded when the snapshot is installed.
     pub(crate) first_pages: Option<Arc<FirstPages>>,
@@ -71,6 +78,34 @@ impl Catalog {
     pub(crate) fn add_resource(&mut self, resource: Resource) -> bool {
         let uri = resource.uri().to_owned();
         self.resources.insert(&uri, resource)
+    }
+
+    /// Adds `skill` (replacing one at the same path) and its files as
+    /// resources.
+    pub(crate) fn add_skill(&mut self, skill: Skill) -> bool {
+        self.remove_skill(skill.path());
+        for resource in skill.resources() {
+            self.add_resource(resource);
+        }
+        let path = skill.path().to_owned();
+        self.skills.insert(&path, skill)
+    }
+
+    /// Removes the skill at `path` and its files; false if there was none.
+    pub(crate) fn remove_skill(&mut self, path: &str) -> bool {
+        let Some(skill) = self.skills.get(path).cloned() else {
+            return false;
+        };
+        for resource in skill.resources() {
+            self.resources.remove(resource.uri());
+        }
+        self.skills.remove(path)
+    }
+
+    /// The skill whose `SKILL.md` is at `uri`.
+    pub(crate) fn skill_at(&self, uri: &str) -> Option<&Skill> {
+        let path = uri.strip_prefix("skill://")?.strip_suffix("/SKILL.md")?;
+        self.skills.get(path)
     }
 
     pub(crate) fn add_template(&mut self, template: ResourceTemplate) -> bool {
@@ -105,7 +140,11 @@ impl Catalog {
             .iter()
             .any(|t| t.runs_as_task() != TaskSupport::Forbidden)
         {
-            caps["extensions"] = json!({TASKS_EXTENSION: {}});
+            caps["extensions"][TASKS_EXTENSION] = json!({});
+        }
+        if !self.skills.is_empty() {
+            // Skill files are resources, so `resources` is declared too.
+            caps["extensions"][SKILLS_EXTENSION] = json!({"directoryRead": true});
         }
         caps
     }

@@ -12,6 +12,7 @@ mod calls;
 mod lists;
 mod running;
 mod settle;
+mod skills;
 
 use serde_json::{Value, json};
 
@@ -240,7 +241,12 @@ pub(crate) fn dispatch(
             m.in_sessions()
         }
     };
-    let Some(known) = Method::parse(method).filter(in_generation) else {
+    // The skills extension's methods exist only while it is declared.
+    let skills = |m: &Method| {
+        !matches!(m, Method::SkillsList | Method::SkillsGet | Method::DirectoryRead)
+            || !shared.catalog.snapshot().skills.is_empty()
+    };
+    let Some(known) = Method::parse(method).filter(in_generation).filter(skills) else {
         return Dispatch::Reply(Err(ErrorObject::method_not_found(method)));
     };
     let reply = |result: Result<Value, ErrorObject>| {
@@ -312,6 +318,15 @@ pub(crate) fn dispatch(
         Method::TemplatesList => list(ListKind::Templates, params),
         Method::PromptsList => list(ListKind::Prompts, params),
         Method::Complete => calls::complete(&catalog, json(params), generation),
+        Method::SkillsList => {
+            let listed = skills::list(&catalog, json(params).as_ref(), shared.config.page_size);
+            reply(listed.map(|result| cacheable(generation, result, ttl, true)))
+        }
+        Method::SkillsGet => {
+            let entry = skills::get(&catalog, json(params).as_ref());
+            reply(entry.map(|result| cacheable(generation, result, ttl, true)))
+        }
+        Method::DirectoryRead => reply(skills::read_directory(&catalog, json(params).as_ref())),
         Method::Subscribe | Method::Unsubscribe => match required_str(json(params).as_ref(), "uri", method) {
             Ok(uri) => Dispatch::Subscribe {
                 uri: uri.to_owned(),
