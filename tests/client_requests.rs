@@ -15,6 +15,7 @@ use http::StatusCode;
 use mcp_server_core::{InputError, Server, ServerConfig, Tool, ToolOutput};
 use serde_json::{Value, json};
 use support::http::{self as client};
+use support::wire::{Way, Wire};
 use support::{Client, TestServer, wait_until};
 
 /// What the `ask` tool's last call ended with.
@@ -218,6 +219,23 @@ async fn a_mode_or_feature_the_client_did_not_declare_fails_at_once() {
         );
     }
     server.stop().await;
+    // Over HTTP, as 2026-07-28 requests.
+    let http = TestServer::serve(self::server(ServerConfig::default(), &seen), true).await;
+    let mut wire = Wire::open(Way::Http2026, http.addr).await;
+    for (id, method, capability) in cases {
+        let params = json!({"name": "ask", "arguments": {"method": method},
+                            "_meta": {"io.modelcontextprotocol/clientCapabilities": declared}});
+        let response = wire.request(id, "tools/call", params).await;
+        assert_eq!(
+            response["result"]["resultType"], "complete",
+            "not asked: {response}"
+        );
+        assert_eq!(
+            seen.lock().unwrap().last().unwrap(),
+            &Err(InputError::NotSupported(capability))
+        );
+    }
+    http.stop().await;
 }
 
 #[tokio::test]

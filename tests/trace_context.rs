@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use mcp_server_core::{Server, Tool, ToolOutput};
 use serde_json::{Value, json};
 use support::TestServer;
+use support::wire::{Way, Wire};
 
 const TRACE: &str = "0af7651916cd43dd8448eb211c80319c";
 const CLIENT_SPAN: &str = "b7ad6b7169203331";
@@ -107,10 +108,30 @@ async fn a_requests_trace_reaches_the_servers_span_and_its_requests_to_the_clien
     let mut params = support::stateless(json!({"name": "ask", "arguments": {}}));
     params["_meta"]["io.modelcontextprotocol/clientCapabilities"] = json!({"elicitation": {}});
     params["_meta"]["traceparent"] = traced_meta()["traceparent"].clone();
-    let round = stateless.request(2, "tools/call", params).await;
+    let round = stateless.request(2, "tools/call", params.clone()).await;
     let question = &round["result"]["inputRequests"]["input-1"];
     assert_eq!(question["method"], "elicitation/create", "{round}");
     servers_span(&question["params"]["_meta"]["traceparent"]);
+
+    // The same over HTTP, whose stateless requests have a span of their
+    // own: the trace reaches it and the question.
+    let http = TestServer::serve(Server::builder().tool(ask()).build(), true).await;
+    logs.lock().unwrap().clear();
+    let mut wire = Wire::open(Way::Http2026, http.addr).await;
+    let call = json!({"name": "ask", "arguments": {},
+        "_meta": {"io.modelcontextprotocol/clientCapabilities": {"elicitation": {}},
+                  "traceparent": traced_meta()["traceparent"]}});
+    let round = wire.request(3, "tools/call", call).await;
+    let question = &round["result"]["inputRequests"]["input-1"];
+    let span = servers_span(&question["params"]["_meta"]["traceparent"]);
+    let logged = String::from_utf8(logs.lock().unwrap().clone()).unwrap();
+    for field in [TRACE, CLIENT_SPAN, span.as_str()] {
+        assert!(
+            logged.contains(field),
+            "{field} is not in the HTTP request's logs:\n{logged}"
+        );
+    }
+    http.stop().await;
 
     // Without a trace, none is made up.
     let plain = json!({"name": "ask", "arguments": {}});
