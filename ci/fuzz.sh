@@ -6,20 +6,27 @@
 # libFuzzer leaves the input in fuzz/artifacts/<target>/. Prints executions
 # and coverage per target (analysis/robustness.md quotes them).
 #
-# cargo-fuzz comes from crates.io (installed into ci/.cargo-fuzz the first
-# time). It needs a nightly toolchain; without one, RUSTC_BOOTSTRAP=1 lets
-# stable build the same flags.
+# cargo-fuzz comes from crates.io. It needs a nightly toolchain; without
+# one, RUSTC_BOOTSTRAP=1 lets stable build the same flags.
+#
+# cargo-fuzz and the sanitized build are kept in a cache of the machine's
+# ($MCP_CI_CACHE, default ~/.cache/mcp-server-core), outside the clone: a
+# fresh clone then rebuilds only this crate and its fuzz targets, not every
+# dependency under AddressSanitizer again. On a new machine the cache is
+# empty and everything is installed and built as before.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SECONDS_PER_TARGET="${FUZZ_SECONDS:-30}"
+CACHE="${MCP_CI_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mcp-server-core}"
 if ! command -v cargo-fuzz >/dev/null 2>&1; then
-    if [ ! -x ci/.cargo-fuzz/bin/cargo-fuzz ]; then
-        echo "fuzz: installing cargo-fuzz into ci/.cargo-fuzz"
-        cargo install --quiet --locked cargo-fuzz --root ci/.cargo-fuzz
+    if [ ! -x "$CACHE/cargo-fuzz/bin/cargo-fuzz" ]; then
+        echo "fuzz: installing cargo-fuzz into $CACHE/cargo-fuzz"
+        cargo install --quiet --locked cargo-fuzz --root "$CACHE/cargo-fuzz"
     fi
-    export PATH="$PWD/ci/.cargo-fuzz/bin:$PATH"
+    export PATH="$CACHE/cargo-fuzz/bin:$PATH"
 fi
+target_dir="$CACHE/fuzz-target"
 if cargo +nightly --version >/dev/null 2>&1; then
     fuzz=(cargo +nightly fuzz)
 else
@@ -28,13 +35,13 @@ else
     fuzz=(cargo fuzz)
 fi
 
-"${fuzz[@]}" build -O
+"${fuzz[@]}" build -O --target-dir "$target_dir"
 summary=()
 for target in $("${fuzz[@]}" list); do
     mkdir -p "fuzz/corpus/$target"
     log="fuzz/corpus/$target.log"
     echo "== fuzz: $target for ${SECONDS_PER_TARGET} s"
-    if ! "${fuzz[@]}" run -O "$target" "fuzz/corpus/$target" "fuzz/seeds/$target" -- \
+    if ! "${fuzz[@]}" run -O --target-dir "$target_dir" "$target" "fuzz/corpus/$target" "fuzz/seeds/$target" -- \
         -max_total_time="$SECONDS_PER_TARGET" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
         >"$log" 2>&1; then
         tail -40 "$log"
