@@ -282,3 +282,19 @@ async fn every_cap_answers_at_once_and_is_counted() {
     parked.abort();
     server.stop().await;
 }
+
+/// A stateless call still running when shutdown begins is answered 503
+/// with its own id (found by the simulation: it was `null`).
+#[tokio::test]
+async fn a_call_cut_by_shutdown_is_answered_with_its_id() {
+    let seen = Arc::new(AtomicUsize::new(0));
+    let server = TestServer::start_http(ServerConfig::default(), vec![patient(Arc::clone(&seen))]).await;
+    let parked = park(&server).await;
+    server.handle.shutdown();
+    let refused = parked.await.unwrap();
+    assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
+    let body = refused.json().await;
+    assert_eq!(body["error"]["code"], -32000, "{body}");
+    assert_eq!(body["id"], 1, "{body}");
+    server.stop().await;
+}

@@ -35,8 +35,8 @@ pub(crate) const SSE_RETRY_MS: u64 = 1_000;
 
 /// Answers a POST with what its request's outbox yields first: the answer
 /// alone as JSON, or, when a notification comes first, the SSE stream that
-/// `stream` makes of the rest. `None` when nothing will come (the outbox
-/// closed, or `stop` was cancelled first).
+/// `stream` makes of the rest. `None` when `stop` (the session) ended
+/// first; the stream, ending at once, when the request ended unanswered.
 ///
 /// # Cancel safety
 ///
@@ -61,7 +61,15 @@ pub(crate) async fn answer_or_stream(
     let first = tokio::select! {
         biased;
         // Cancel-safe: only waits.
-        first = rx.recv() => first?,
+        first = rx.recv() => match first {
+            Some(first) => first,
+            // The session ended: nothing more for this request.
+            None if stop.is_cancelled() => return None,
+            // The request ended with no answer (its client cancelled it)
+            // while its session lives on: an empty stream, not "no such
+            // session" (a client would take that for the session's end).
+            None => return Some(stream(rx, None).response()),
+        },
         // Cancel-safe: only waits.
         () = stop.cancelled() => return None,
         // Cancel-safe: only waits.

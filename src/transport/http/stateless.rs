@@ -166,6 +166,8 @@ pub(crate) async fn request(
     let cancel = CancelOnDrop(token.clone());
     let http_request = Arc::clone(request);
     let server = http.server.handle();
+    // Kept for the refusal below: the call takes its own.
+    let refused_id = id.clone();
     tokio::spawn(run_alone(server, permit, id, call, outbox, token, http_request).instrument(span));
     let answered = sse::answer_or_stream(rx, &stop, None, |rx, first| {
         Sse::new(rx, 1, stop.clone())
@@ -176,7 +178,7 @@ pub(crate) async fn request(
     answered.unwrap_or_else(|| {
         body::error(
             StatusCode::SERVICE_UNAVAILABLE,
-            None,
+            Some(&refused_id),
             &ErrorObject::new(SERVER_AT_CAPACITY, "the server is shutting down"),
         )
     })

@@ -1,0 +1,179 @@
+//! The scenarios: each builds one seeded world, runs it to its end and
+//! returns the ledger (the tests in `simulation.rs` check it per seed).
+
+#![allow(unreachable_pub)]
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use super::faults::{audit, chaos, cut_off_past_idle};
+use super::workers::{Crew, http_worker, line_worker, stateless_worker};
+use super::world::{self, Ledger, Rng, SERVER, ServerSide, Shared, server_host};
+
+/// A simulation seeded with `seed`, messages taking `lo..=hi` ms.
+fn sim(seed: u64, lo: u64, hi: u64) -> turmoil::Sim<'static> {
+    turmoil::Builder::new()
+        .rng_seed(seed)
+        .simulation_duration(Duration::from_secs(600))
+        .min_message_latency(Duration::from_millis(lo))
+        .max_message_latency(Duration::from_millis(hi))
+        .build()
+}
+
+/// The hosts every scenario has: the server, three TCP sessions, two HTTP
+/// sessions and two 2026-07-28 clients making `ops` calls each, and the
+/// auditor.
+struct World {
+    sim: turmoil::Sim<'static>,
+    ledger: Shared,
+    side: Rc<RefCell<ServerSide>>,
+    crew: Crew,
+    rng: Rng,
+}
+
+const CLIENTS: [&str; 7] = [
+    "line0",
+    "line1",
+    "line2",
+    "http0",
+    "http1",
+    "stateless0",
+    "stateless1",
+];
+const HTTP_CLIENTS: [&str; 4] = ["http0", "http1", "stateless0", "stateless1"];
+
+impl World {
+    fn new(seed: u64, latency: (u64, u64), faults: bool, ops: usize) -> Self {
+        let ledger = Shared::default();
+        let side = Rc::new(RefCell::new(ServerSide::default()));
+        let mut sim = sim(seed, latency.0, latency.1);
+        server_host(&mut sim, Rc::clone(&side));
+        let crew = Crew::new(Rc::clone(&ledger), faults);
+        let mut rng = Rng::new(seed);
+        for who in CLIENTS {
+            let (crew, who_owned, fork) = (crew.clone(), who.to_owned(), rng.fork());
+            if who.starts_with("line") {
+                sim.client(who, line_worker(crew, who_owned, fork, ops));
+            } else if who.starts_with("http") {
+                sim.client(who, http_worker(crew, who_owned, fork, ops));
+            } else {
+                sim.client(who, stateless_worker(crew, who_owned, fork, ops));
+            }
+        }
+        sim.client(
+            "auditor",
+            audit(crew.clone(), Rc::clone(&side), Duration::from_secs(20)),
+        );
+        Self {
+            sim,
+            ledger,
+            side,
+            crew,
+            rng,
+        }
+    }
+
+    /// Runs to the end; the ledger.
+    fn run(mut self) -> Ledger {
+        self.sim.run().expect("the simulation ran");
+        self.finish()
+    }
+
+    fn finish(self) -> Ledger {
+        drop(self.sim);
+        std::mem::take(&mut *self.ledger.borrow_mut())
+    }
+}
+
+/// Latency and jitter only (1 to 40 ms per message): every client gets
+/// every answer, exactly once.
+pub fn jitter(seed: u64) -> Ledger {
+    World::new(seed, (1, 40), false, 30).run()
+}
+
+/// Links between the server and its clients held for up to 3 s at a time,
+/// then released: nothing is lost, so every client still gets every answer.
+pub fn holds(seed: u64) -> Ledger {
+    let mut world = World::new(seed, (1, 20), false, 30);
+    let targets = CLIENTS.map(str::to_owned).to_vec();
+    let fork = world.rng.fork();
+    world
+        .sim
+        .client("chaos", chaos(world.crew.clone(), fork, targets, false));
+    world.run()
+}
+
+/// Holds and partitions (messages lost) between the server and its HTTP
+/// clients, and one client cut off past its session's idle timeout.
+pub fn partitions(seed: u64) -> Ledger {
+    let mut world = World::new(seed, (1, 20), true, 30);
+    let targets = HTTP_CLIENTS.map(str::to_owned).to_vec();
+    let fork = world.rng.fork();
+    world
+        .sim
+        .client("chaos", chaos(world.crew.clone(), fork, targets, true));
+    let idle = world::config().http.session_idle_timeout;
+    world.sim.client(
+        "cutoff",
+        cut_off_past_idle(world.crew.clone(), "cutoff".to_owned(), idle),
+    );
+    world.run()
+}
+
+/// The server host crashes mid-run and comes back (a new `Server`): the
+/// clients lose what was in flight and start again; the new server's
+/// gauges end at zero.
+pub fn crash(seed: u64) -> Ledger {
+    let mut world = World::new(seed, (1, 20), true, 30);
+    let crash_at = world.rng.millis(300, 2500);
+    let down_for = world.rng.millis(100, 2000);
+    let mut crashed: Option<Duration> = None;
+    let mut back = false;
+    while !world.sim.step().expect("the simulation ran") {
+        let now = world.sim.elapsed();
+        match crashed {
+            None if now >= crash_at => {
+                world.sim.crash(SERVER);
+                world.side.borrow_mut().handle = None;
+                world.ledger.borrow_mut().event("sim", "server crashed");
+                crashed = Some(now);
+            }
+            Some(at) if !back && now >= at + down_for => {
+                world.sim.bounce(SERVER);
+                world.ledger.borrow_mut().event("sim", "server back");
+                back = true;
+            }
+            _ => {}
+        }
+    }
+    world.finish()
+}
+
+/// Shutdown while every client is busy: both serve loops return within
+/// the shutdown grace (plus a second), whatever was running.
+pub fn shutdown(seed: u64) -> Ledger {
+    let mut world = World::new(seed, (1, 20), true, 30);
+    let at = world.rng.millis(200, 3000);
+    let side = Rc::clone(&world.side);
+    world.sim.client("operator", async move {
+        tokio::time::sleep(at).await;
+        side.borrow_mut().shutdown();
+        Ok(())
+    });
+    let side = Rc::clone(&world.side);
+    let ledger = world.run();
+    let mut ledger = ledger;
+    let side = side.borrow();
+    let grace = world::config().shutdown_grace;
+    match side.shutdowns.as_slice() {
+        [(took, report)] if *took <= grace + Duration::from_secs(1) => {
+            ledger.event(
+                "operator",
+                format_args!("shut down in {} ms: {report:?}", took.as_millis()),
+            );
+        }
+        other => ledger.violation("operator", format_args!("shutdowns: {other:?} (grace {grace:?})")),
+    }
+    ledger
+}

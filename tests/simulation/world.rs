@@ -1,0 +1,280 @@
+//! One simulated world: the server host (the real `Server`, TCP lines on
+//! [`LINES`] and Streamable HTTP on [`HTTP`] through the listener seam), a
+//! ledger every client writes what it saw into, the invariants checked on
+//! it, and the seeds: each scenario runs a few seeds, a failing run names
+//! its seed, and `MCP_SIM_SEED` replays exactly that one.
+
+#![allow(unreachable_pub)]
+
+use std::cell::RefCell;
+use std::fmt::Display;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::rc::Rc;
+use std::time::Duration;
+
+use mcp_server_core::config::HttpConfig;
+use mcp_server_core::{Server, ServerConfig, ServerHandle, ShutdownReport};
+
+use super::net::SimListener;
+use super::support::openmetrics;
+
+/// The server host's name.
+pub const SERVER: &str = "server";
+/// Its port for line sessions (TCP).
+pub const LINES: u16 = 7000;
+/// Its port for Streamable HTTP.
+pub const HTTP: u16 = 8080;
+
+/// A small seeded generator (SplitMix64): every random choice of a
+/// scenario comes from the seed, so a run can be replayed.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// A number in `0..n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+
+    /// A duration between `lo` and `hi` milliseconds.
+    pub fn millis(&mut self, lo: u64, hi: u64) -> Duration {
+        Duration::from_millis(lo + self.below(hi - lo + 1))
+    }
+
+    /// An independent generator for one participant.
+    pub fn fork(&mut self) -> Rng {
+        Rng(self.next())
+    }
+}
+
+/// What every participant saw, in order, and what broke an invariant.
+#[derive(Debug, Default)]
+pub struct Ledger {
+    events: Vec<String>,
+    violations: Vec<String>,
+}
+
+/// The ledger, shared by the hosts of one run (all on one thread).
+pub type Shared = Rc<RefCell<Ledger>>;
+
+/// Milliseconds of simulated time.
+pub fn now_ms() -> u128 {
+    turmoil::sim_elapsed().map_or(0, |d| d.as_millis())
+}
+
+impl Ledger {
+    /// Records what `who` saw now.
+    pub fn event(&mut self, who: &str, what: impl Display) {
+        self.events.push(format!("{} {who} {what}", now_ms()));
+    }
+
+    /// Records a broken invariant (the run fails at its end).
+    pub fn violation(&mut self, who: &str, what: impl Display) {
+        let line = format!("{} {who} {what}", now_ms());
+        self.events.push(format!("VIOLATION {line}"));
+        self.violations.push(line);
+    }
+
+    /// A hash of the events in their order: the run's trace.
+    pub fn trace_hash(&self) -> u64 {
+        let mut hasher = DefaultHasher::new();
+        self.events.hash(&mut hasher);
+        hasher.finish()
+    }
+
+    /// How many answers, faults and losses the run saw.
+    pub fn tally(&self) -> String {
+        let count = |what: &str| self.events.iter().filter(|e| e.contains(what)).count();
+        format!(
+            "{} answers, {} holds, {} partitions, {} lost, {} abandoned, {} crashes, {} sessions gone",
+            count(" answer "),
+            count("chaos hold"),
+            count("chaos partition"),
+            count(" lost: "),
+            count(" abandon "),
+            count(" crash"),
+            count("session gone"),
+        )
+    }
+
+    pub fn events(&self) -> &[String] {
+        &self.events
+    }
+
+    pub fn violations(&self) -> &[String] {
+        &self.violations
+    }
+}
+
+/// The server's configuration in the simulation: short timers, so expiry
+/// and shutdown happen within a run.
+pub fn config() -> ServerConfig {
+    ServerConfig::default()
+        .max_sessions(64)
+        .max_in_flight_per_session(4)
+        .request_timeout(Duration::from_secs(20))
+        .client_request_timeout(Duration::from_secs(3))
+        .shutdown_grace(Duration::from_secs(2))
+        .http(
+            HttpConfig::default()
+                .session_idle_timeout(Duration::from_secs(8))
+                .header_read_timeout(Duration::from_secs(7))
+                .body_read_timeout(Duration::from_secs(6)),
+        )
+}
+
+/// What the server host leaves for the checks: the handle of its current
+/// incarnation and how each shutdown went.
+#[derive(Debug, Default)]
+pub struct ServerSide {
+    pub handle: Option<ServerHandle>,
+    pub starts: u32,
+    /// When a client called `shutdown()` (simulated time).
+    pub shutdown_called: Option<Duration>,
+    /// Simulated time from `shutdown()` to both serve loops returning.
+    pub shutdowns: Vec<(Duration, ShutdownReport)>,
+}
+
+impl ServerSide {
+    /// Begins the current server's shutdown, noting when.
+    pub fn shutdown(&mut self) {
+        self.shutdown_called = turmoil::sim_elapsed();
+        self.handle.as_ref().expect("the server is up").shutdown();
+    }
+}
+
+/// Adds the server host to `sim`; a bounce builds a new `Server`.
+pub fn server_host(sim: &mut turmoil::Sim<'_>, side: Rc<RefCell<ServerSide>>) {
+    sim.host(SERVER, move || {
+        let side = Rc::clone(&side);
+        async move {
+            let server = Server::builder().config(config()).builtin_tools().build();
+            let handle = server.handle();
+            {
+                let mut side = side.borrow_mut();
+                side.handle = Some(handle.clone());
+                side.starts += 1;
+            }
+            let lines = SimListener::bind(LINES).await?;
+            let http = SimListener::bind(HTTP).await?;
+            let (report, _) = tokio::join!(server.serve_lines(lines), server.serve_http(http));
+            let mut side = side.borrow_mut();
+            let called = side.shutdown_called.unwrap_or_default();
+            let took = turmoil::sim_elapsed().unwrap_or_default().saturating_sub(called);
+            side.shutdowns.push((took, report));
+            Ok(())
+        }
+    });
+}
+
+/// The gauges that must be back to zero once every client has left, as
+/// `name=value` for those that are not.
+pub fn leaked_gauges(handle: &ServerHandle) -> Vec<String> {
+    let scrape = openmetrics::parse(&handle.metrics_text()).expect("valid OpenMetrics");
+    let mut leaked = Vec::new();
+    for name in [
+        "requests_in_flight",
+        "http_connections_open",
+        "outbox_queued_messages",
+        "listen_streams",
+        "tasks",
+    ] {
+        let value = scrape.sum(name);
+        if value != 0.0 {
+            leaked.push(format!("{name}={value}"));
+        }
+    }
+    let sessions = scrape.sum("sessions");
+    if sessions != 0.0 {
+        leaked.push(format!("sessions={sessions}"));
+    }
+    let free = scrape.sum("admission_permits_available");
+    let all = scrape.sum("admission_permits");
+    if free != all {
+        leaked.push(format!("admission_permits_available={free} of {all}"));
+    }
+    let free = scrape.sum("request_permits_available");
+    let all = scrape.sum("request_permits");
+    if free != all {
+        leaked.push(format!("request_permits_available={free} of {all}"));
+    }
+    leaked
+}
+
+/// The seeds a scenario runs: `MCP_SIM_SEED` alone if set, else
+/// `MCP_SIM_SEEDS` (default 4) seeds derived from the scenario's name.
+pub fn seeds(scenario: &str) -> Vec<u64> {
+    if let Ok(seed) = std::env::var("MCP_SIM_SEED") {
+        return vec![seed.parse().expect("MCP_SIM_SEED is a number")];
+    }
+    let count: u64 =
+        std::env::var("MCP_SIM_SEEDS").map_or(4, |n| n.parse().expect("MCP_SIM_SEEDS is a number"));
+    let mut hasher = DefaultHasher::new();
+    scenario.hash(&mut hasher);
+    let mut rng = Rng::new(hasher.finish());
+    (0..count).map(|_| rng.next() % 1_000_000).collect()
+}
+
+/// Runs `scenario` once per seed; a failing seed is printed with the
+/// command that replays it.
+pub fn each_seed(name: &str, scenario: impl Fn(u64) -> Ledger) {
+    if let Ok(filter) = std::env::var("MCP_SIM_LOG") {
+        // The server's own log, stamped with simulated milliseconds.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_timer(SimTime)
+            .with_ansi(false)
+            .try_init();
+    }
+    for seed in seeds(name) {
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| scenario(seed)));
+        match run {
+            Ok(ledger) if ledger.violations().is_empty() => {
+                eprintln!(
+                    "{name}: seed {seed} ok, trace {:016x}, {}",
+                    ledger.trace_hash(),
+                    ledger.tally()
+                );
+                if std::env::var("MCP_SIM_TRACE").is_ok() {
+                    eprintln!("{:#?}", ledger.events());
+                }
+            }
+            Ok(ledger) => {
+                let tail = ledger.events().len().saturating_sub(40);
+                panic!(
+                    "{name}: seed {seed} broke invariants: {:#?}\nlast events: {:#?}\n\
+                     replay: MCP_SIM_SEED={seed} cargo test --release --test simulation {name}",
+                    ledger.violations(),
+                    &ledger.events()[tail..],
+                );
+            }
+            Err(panic) => {
+                eprintln!(
+                    "{name}: seed {seed} panicked; replay: MCP_SIM_SEED={seed} cargo test --release --test simulation {name}"
+                );
+                std::panic::resume_unwind(panic);
+            }
+        }
+    }
+}
+
+/// Stamps log lines with the simulated time.
+struct SimTime;
+
+impl tracing_subscriber::fmt::time::FormatTime for SimTime {
+    fn format_time(&self, w: &mut tracing_subscriber::fmt::format::Writer<'_>) -> std::fmt::Result {
+        write!(w, "{:>6}ms", now_ms())
+    }
+}
