@@ -21,8 +21,12 @@ mod support;
 
 #[path = "simulation/clients.rs"]
 mod clients;
+#[path = "simulation/extensions.rs"]
+mod extensions;
 #[path = "simulation/faults.rs"]
 mod faults;
+#[path = "simulation/http_client.rs"]
+mod http_client;
 #[path = "simulation/net.rs"]
 mod net;
 #[path = "simulation/scenarios.rs"]
@@ -59,19 +63,36 @@ fn shutdown_under_load_ends_within_its_grace() {
     each_seed("shutdown_under_load_ends_within_its_grace", scenarios::shutdown);
 }
 
+#[test]
+fn listen_streams_hear_what_they_asked_and_tasks_end_once() {
+    each_seed(
+        "listen_streams_hear_what_they_asked_and_tasks_end_once",
+        scenarios::extensions,
+    );
+}
+
 /// The same seed gives the same run: the trace (every event the clients
 /// saw, in order, with its simulated time) hashes the same twice, and
 /// another seed gives another trace.
 #[test]
 fn a_seed_replays_exactly() {
-    let seed = world::seeds("a_seed_replays_exactly")[0];
-    let first = scenarios::partitions(seed);
-    let again = scenarios::partitions(seed);
-    assert_eq!(
-        first.trace_hash(),
-        again.trace_hash(),
-        "seed {seed} ran differently twice; first divergence: {:?}",
-        first.events().iter().zip(again.events()).find(|(a, b)| a != b)
-    );
-    assert_ne!(first.trace_hash(), scenarios::partitions(seed + 1).trace_hash());
+    for (seed, scenario) in world::seeds("a_seed_replays_exactly")
+        .into_iter()
+        .flat_map(|seed| {
+            [
+                (seed, scenarios::partitions as fn(u64) -> _),
+                (seed, scenarios::extensions),
+            ]
+        })
+    {
+        let first = scenario(seed);
+        let again = scenario(seed);
+        assert_eq!(
+            first.trace_hash(),
+            again.trace_hash(),
+            "seed {seed} ran differently twice; first divergence: {:?}",
+            first.events().iter().zip(again.events()).find(|(a, b)| a != b)
+        );
+        assert_ne!(first.trace_hash(), scenario(seed + 1).trace_hash());
+    }
 }

@@ -40,6 +40,20 @@ use crate::sync::{AtomicU8, Mutex, Ordering};
 
 pub use crate::session_id::SessionId;
 
+/// A map keyed by ids the server hands out itself (session and
+/// subscription numbers), hashed with fixed keys: what is iterated to fan
+/// out (sessions, listen streams) comes in the same order run after run,
+/// so a seeded simulation replays exactly (`tests/simulation.rs`). No
+/// client chooses these keys, so fixed keys give no client a way to
+/// collide them.
+pub type IdMap<K, V> = std::collections::HashMap<K, V, IdHasher>;
+
+/// A set of ids the server hands out itself (see [`IdMap`]).
+pub type IdSet<K> = std::collections::HashSet<K, IdHasher>;
+
+/// The fixed-key hasher of [`IdMap`] and [`IdSet`].
+pub type IdHasher = std::hash::BuildHasherDefault<std::hash::DefaultHasher>;
+
 /// A `notify_gate` value that lets no broadcast through.
 pub const GATE_CLOSED: u8 = u8::MAX;
 

@@ -12,9 +12,7 @@
 //! Lock order: the registry lock is a leaf; nothing else is locked while it
 //! is held.
 
-use std::collections::HashMap;
-
-use crate::core::{OutboxSender, SessionAttrs, SessionId};
+use crate::core::{IdMap, OutboxSender, SessionAttrs, SessionId};
 use crate::sync::{Arc, CancellationToken, Mutex};
 
 /// What the registry keeps of a live session. Cheap to clone.
@@ -28,7 +26,7 @@ pub(crate) struct SessionEntry {
 /// Live sessions by id.
 #[derive(Debug, Default)]
 pub(crate) struct Registry {
-    map: Mutex<HashMap<SessionId, SessionEntry>>,
+    map: Mutex<IdMap<SessionId, SessionEntry>>,
 }
 
 impl Registry {

@@ -19,25 +19,23 @@
 //! subscription leaves its registration behind. The listen-stream shutdown
 //! model catches it.
 
-use std::collections::HashMap;
-
 use bytes::Bytes;
 
-use super::{BroadcastReport, OutboxSender};
+use super::{BroadcastReport, IdMap, OutboxSender};
 use crate::error::NotifyError;
 use crate::sync::{Arc, AtomicU64, Mutex, Ordering, mutant};
 
 /// Registered streams, each with a filter of type `F`.
 #[derive(Debug)]
 pub struct Subscribers<F> {
-    map: Mutex<HashMap<u64, (Arc<F>, OutboxSender)>>,
+    map: Mutex<IdMap<u64, (Arc<F>, OutboxSender)>>,
     next: AtomicU64,
 }
 
 impl<F> Default for Subscribers<F> {
     fn default() -> Self {
         Self {
-            map: Mutex::new(HashMap::new()),
+            map: Mutex::new(IdMap::default()),
             next: AtomicU64::new(0),
         }
     }

@@ -1,8 +1,8 @@
-//! The simulation's MCP clients, written against the wire (no SDK runs on
-//! turmoil): a line client (TCP, 2025 sessions) and an HTTP client (2025
-//! sessions and 2026-07-28 stateless requests, one connection per request).
-//! Each keeps a [`Book`] of the requests it has open, so an answer it never
-//! asked for, or a second answer to one request, is a violation.
+//! The simulation's line client (TCP, 2025 sessions), written against the
+//! wire (no SDK runs on turmoil; the HTTP client is `http_client.rs`), and
+//! the [`Book`] every client keeps of the requests it has open, so an
+//! answer it never asked for, or a second answer to one request, is a
+//! violation.
 
 #![allow(unreachable_pub)]
 
@@ -10,14 +10,11 @@ use std::collections::HashSet;
 use std::io;
 use std::time::Duration;
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, ReadHalf, WriteHalf};
 
 use super::net::{SimStream, connect};
-use super::world::{HTTP, LINES, SERVER, Shared};
+use super::world::{LINES, SERVER, Shared};
 
 /// How long a client tries to connect.
 const CONNECT_WITHIN: Duration = Duration::from_secs(5);
@@ -60,7 +57,7 @@ impl Book {
         let kind = if answer.get("result").is_some() {
             "ok".to_owned()
         } else {
-            format!("error {}", answer["error"]["code"])
+            format!("error {} {}", answer["error"]["code"], answer["error"]["message"])
         };
         let mut ledger = self.ledger.borrow_mut();
         match &id {
@@ -185,82 +182,4 @@ impl Line {
             .await?;
         Ok(line)
     }
-}
-
-/// An HTTP answer: its status, its headers and the JSON-RPC messages of its
-/// body (one JSON body, or the data of each SSE event).
-pub struct Reply {
-    pub status: u16,
-    pub session: Option<String>,
-    pub messages: Vec<Value>,
-}
-
-/// One HTTP request on a new simulated connection.
-pub async fn http(method: &str, headers: &[(&str, &str)], body: Option<&Value>) -> io::Result<Reply> {
-    let stream = connect(SERVER, HTTP).await?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(io::Error::other)?;
-    tokio::spawn(conn);
-    let mut request = http::Request::builder()
-        .method(method)
-        .uri("/mcp")
-        .header("host", "127.0.0.1")
-        .header("accept", "application/json, text/event-stream");
-    if body.is_some() {
-        request = request.header("content-type", "application/json");
-    }
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let bytes = body.map_or_else(Bytes::new, |b| Bytes::from(b.to_string()));
-    let request = request.body(Full::new(bytes)).map_err(io::Error::other)?;
-    let response = sender.send_request(request).await.map_err(io::Error::other)?;
-    let status = response.status().as_u16();
-    let session = response
-        .headers()
-        .get("mcp-session-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let sse = response
-        .headers()
-        .get("content-type")
-        .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .map_err(io::Error::other)?
-        .to_bytes();
-    let messages = if sse {
-        String::from_utf8_lossy(&body)
-            .lines()
-            .filter_map(|l| l.strip_prefix("data:"))
-            .filter_map(|d| serde_json::from_str(d.trim()).ok())
-            .collect()
-    } else {
-        serde_json::from_slice(&body).into_iter().collect()
-    };
-    Ok(Reply {
-        status,
-        session,
-        messages,
-    })
-}
-
-/// The `params` of a 2026-07-28 request, `extra` merged in.
-pub fn stateless_params(mut extra: Value) -> Value {
-    let own_meta = extra.as_object_mut().and_then(|e| e.remove("_meta"));
-    let mut params = json!({"_meta": {
-        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-        "io.modelcontextprotocol/clientCapabilities": {},
-        "io.modelcontextprotocol/clientInfo": {"name": "sim", "version": "0"}
-    }});
-    if let (Value::Object(p), Value::Object(e)) = (&mut params, extra) {
-        p.extend(e);
-    }
-    if let (Some(Value::Object(own)), Some(Value::Object(meta))) = (own_meta, params.get_mut("_meta")) {
-        meta.extend(own);
-    }
-    params
 }

@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::clients::{Book, http, request};
+use super::clients::{Book, request};
+use super::http_client::http;
 use super::workers::{Crew, WAIT, http_initialize};
 use super::world::{Rng, SERVER, ServerSide, leaked_gauges};
 

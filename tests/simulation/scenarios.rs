@@ -7,6 +7,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
+use super::extensions::{Board, listener, publisher, task_worker};
 use super::faults::{audit, chaos, cut_off_past_idle};
 use super::workers::{Crew, http_worker, line_worker, stateless_worker};
 use super::world::{self, Ledger, Rng, SERVER, ServerSide, Shared, server_host};
@@ -76,7 +77,11 @@ impl World {
 
     /// Runs to the end; the ledger.
     fn run(mut self) -> Ledger {
-        self.sim.run().expect("the simulation ran");
+        if let Err(e) = self.sim.run() {
+            // A host that never ends (a hang) or failed: the ledger says
+            // what everyone saw last.
+            self.ledger.borrow_mut().violation("sim", e);
+        }
         self.finish()
     }
 
@@ -176,4 +181,38 @@ pub fn shutdown(seed: u64) -> Ledger {
         other => ledger.violation("operator", format_args!("shutdowns: {other:?} (grace {grace:?})")),
     }
     ledger
+}
+
+/// Listen streams and tasks beside the usual clients, with held links:
+/// each listen stream hears every round of exactly what it asked for, and
+/// every task ends once (cancels racing completion).
+pub fn extensions(seed: u64) -> Ledger {
+    let mut world = World::new(seed, (1, 20), false, 15);
+    let board = Board::default();
+    let asks: [(&str, bool, Vec<&'static str>); 3] = [
+        ("listen0", true, vec![]),
+        ("listen1", false, vec!["a://x"]),
+        ("listen2", true, vec!["a://x", "a://y"]),
+    ];
+    let mut targets: Vec<String> = CLIENTS.map(str::to_owned).to_vec();
+    for (who, tools, uris) in asks {
+        let (crew, board) = (world.crew.clone(), board.clone());
+        world
+            .sim
+            .client(who, listener(crew, board, who.to_owned(), tools, uris));
+        targets.push(who.to_owned());
+    }
+    for who in ["tasks0", "tasks1"] {
+        let (crew, fork) = (world.crew.clone(), world.rng.fork());
+        world.sim.client(who, task_worker(crew, who.to_owned(), fork, 8));
+        targets.push(who.to_owned());
+    }
+    let fork = world.rng.fork();
+    let side = Rc::clone(&world.side);
+    world.sim.client("operator", publisher(board, side, fork, 3, 10));
+    let fork = world.rng.fork();
+    world
+        .sim
+        .client("chaos", chaos(world.crew.clone(), fork, targets, false));
+    world.run()
 }

@@ -15,7 +15,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::clients::{Book, Line, http, initialize_params, request, stateless_params};
+use super::clients::{Book, Line, initialize_params, request};
+use super::http_client::{http, stateless_headers, stateless_params};
 use super::world::{Rng, Shared};
 
 /// How long a worker waits for one answer.
@@ -48,7 +49,7 @@ impl Crew {
     }
 
     /// Records `what` went wrong: a violation without faults.
-    fn lost(&self, book: &Book, what: impl std::fmt::Display) {
+    pub fn lost(&self, book: &Book, what: impl std::fmt::Display) {
         if self.faults {
             book.note(format_args!("lost: {what}"));
         } else {
@@ -274,11 +275,8 @@ pub async fn stateless_worker(crew: Crew, who: String, mut rng: Rng, ops: usize)
         tokio::time::sleep(rng.millis(0, 50)).await;
         let (method, params, cancel) = pick(&mut rng, true);
         let id = book.open();
-        let mut headers = vec![("mcp-protocol-version", "2026-07-28"), ("mcp-method", method)];
         let name = params["name"].as_str().map(str::to_owned);
-        if let Some(name) = &name {
-            headers.push(("mcp-name", name));
-        }
+        let headers = stateless_headers(method, name.as_deref());
         let body = request(&id, method, params);
         // A 2026-07-28 request is cancelled by hanging up.
         let wait = if cancel { rng.millis(0, 100) } else { WAIT };

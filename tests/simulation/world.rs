@@ -13,7 +13,8 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use mcp_server_core::config::HttpConfig;
-use mcp_server_core::{Server, ServerConfig, ServerHandle, ShutdownReport};
+use mcp_server_core::{Server, ServerConfig, ServerHandle, ShutdownReport, TaskSupport, Tool, ToolOutput};
+use serde_json::json;
 
 use super::net::SimListener;
 use super::support::openmetrics;
@@ -127,12 +128,26 @@ pub fn config() -> ServerConfig {
         .request_timeout(Duration::from_secs(20))
         .client_request_timeout(Duration::from_secs(3))
         .shutdown_grace(Duration::from_secs(2))
+        .task_ttl(Duration::from_secs(3))
         .http(
             HttpConfig::default()
                 .session_idle_timeout(Duration::from_secs(8))
                 .header_read_timeout(Duration::from_secs(7))
                 .body_read_timeout(Duration::from_secs(6)),
         )
+}
+
+/// `work {ms}`: works for `ms` (stopping when cancelled); a task if the
+/// client declares the tasks extension.
+fn work() -> Tool {
+    Tool::new("work", "works for ms", json!({"type": "object"}), |args, ctx| async move {
+        let ms = args["ms"].as_u64().unwrap_or(0);
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_millis(ms)) => Ok(ToolOutput::text(format!("worked {ms} ms"))),
+            () = ctx.cancelled() => Ok(ToolOutput::text("stopped")),
+        }
+    })
+    .task_support(TaskSupport::Optional)
 }
 
 /// What the server host leaves for the checks: the handle of its current
@@ -160,7 +175,11 @@ pub fn server_host(sim: &mut turmoil::Sim<'_>, side: Rc<RefCell<ServerSide>>) {
     sim.host(SERVER, move || {
         let side = Rc::clone(&side);
         async move {
-            let server = Server::builder().config(config()).builtin_tools().build();
+            let server = Server::builder()
+                .config(config())
+                .builtin_tools()
+                .tool(work())
+                .build();
             let handle = server.handle();
             {
                 let mut side = side.borrow_mut();

@@ -6,9 +6,9 @@
 //! it ends. The lock is held only to edit the table or to copy one URI's
 //! sessions; notifying happens after it is dropped.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
-use crate::core::SessionId;
+use crate::core::{IdSet, SessionId};
 use crate::sync::Mutex;
 
 /// The most one session may hold subscribed at once, counted as the total
@@ -21,7 +21,7 @@ pub const MAX_SUBSCRIBED_BYTES_PER_SESSION: usize = 64 * 1024;
 /// Sessions by the URI they subscribed to.
 #[derive(Debug, Default)]
 pub(crate) struct ResourceSubscriptions {
-    by_uri: Mutex<HashMap<String, HashSet<SessionId>>>,
+    by_uri: Mutex<HashMap<String, IdSet<SessionId>>>,
 }
 
 impl ResourceSubscriptions {
