@@ -91,184 +91,188 @@ async fn call(wire: &mut Wire, tool: &str, extra: Value, capabilities: Value) ->
     wire.request(1, "tools/call", params).await
 }
 
-#[tokio::test]
-async fn a_handler_asks_over_two_rounds_and_is_answered() {
-    for http in [false, true] {
-        let server = TestServer::serve(keyed_server(), http).await;
-        let way = if http { Way::Http2026 } else { Way::Tcp2026 };
-        let mut wire = Wire::open(way, server.addr).await;
-        let caps = json!({"elicitation": {}, "roots": {}});
+crate::both_runtimes! {
+    async fn a_handler_asks_over_two_rounds_and_is_answered() {
+        for http in [false, true] {
+            let server = TestServer::serve(keyed_server(), http).await;
+            let way = if http { Way::Http2026 } else { Way::Tcp2026 };
+            let mut wire = Wire::open(way, server.addr).await;
+            let caps = json!({"elicitation": {}, "roots": {}});
 
-        let round1 = call(&mut wire, "wizard", json!({}), caps.clone()).await;
-        let result = &round1["result"];
-        assert_eq!(result["resultType"], "input_required", "{way:?}: {round1}");
-        let requests = result["inputRequests"].as_object().unwrap();
-        assert_eq!(requests.keys().collect::<Vec<_>>(), ["input-1"]);
-        assert_eq!(requests["input-1"]["method"], "elicitation/create");
-        assert_eq!(requests["input-1"]["params"]["message"], "Your name?");
-        assert!(result["requestState"].is_string());
+            let round1 = call(&mut wire, "wizard", json!({}), caps.clone()).await;
+            let result = &round1["result"];
+            assert_eq!(result["resultType"], "input_required", "{way:?}: {round1}");
+            let requests = result["inputRequests"].as_object().unwrap();
+            assert_eq!(requests.keys().collect::<Vec<_>>(), ["input-1"]);
+            assert_eq!(requests["input-1"]["method"], "elicitation/create");
+            assert_eq!(requests["input-1"]["params"]["message"], "Your name?");
+            assert!(result["requestState"].is_string());
 
-        let round2 = call(
-            &mut wire,
-            "wizard",
-            json!({"requestState": result["requestState"],
-                   "inputResponses": {"input-1": {"action": "accept", "content": {"name": "Ada"}}}}),
-            caps.clone(),
-        )
-        .await;
-        let result = &round2["result"];
-        assert_eq!(result["resultType"], "input_required", "{way:?}: {round2}");
-        let mut keys: Vec<_> = result["inputRequests"]
-            .as_object()
-            .unwrap()
-            .keys()
-            .cloned()
-            .collect();
-        keys.sort();
-        assert_eq!(keys, ["color", "roots"], "two questions in one round");
+            let round2 = call(
+                &mut wire,
+                "wizard",
+                json!({"requestState": result["requestState"],
+                       "inputResponses": {"input-1": {"action": "accept", "content": {"name": "Ada"}}}}),
+                caps.clone(),
+            )
+            .await;
+            let result = &round2["result"];
+            assert_eq!(result["resultType"], "input_required", "{way:?}: {round2}");
+            let mut keys: Vec<_> = result["inputRequests"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .cloned()
+                .collect();
+            keys.sort();
+            assert_eq!(keys, ["color", "roots"], "two questions in one round");
 
-        // Only this round's answers are sent: the name comes from the state.
-        let round3 = call(
-            &mut wire,
-            "wizard",
-            json!({"requestState": result["requestState"],
-                   "inputResponses": {
-                       "color": {"action": "accept", "content": {"color": "green"}},
-                       "roots": {"roots": [{"uri": "file:///a"}, {"uri": "file:///b"}]},
-                       "unexpected": {"ignored": true}}}),
-            caps.clone(),
-        )
-        .await;
-        assert_eq!(round3["result"]["resultType"], "complete", "{way:?}: {round3}");
+            // Only this round's answers are sent: the name comes from the state.
+            let round3 = call(
+                &mut wire,
+                "wizard",
+                json!({"requestState": result["requestState"],
+                       "inputResponses": {
+                           "color": {"action": "accept", "content": {"color": "green"}},
+                           "roots": {"roots": [{"uri": "file:///a"}, {"uri": "file:///b"}]},
+                           "unexpected": {"ignored": true}}}),
+                caps.clone(),
+            )
+            .await;
+            assert_eq!(round3["result"]["resultType"], "complete", "{way:?}: {round3}");
+            assert_eq!(
+                round3["result"]["content"][0]["text"],
+                "Ada likes green and has 2 root(s)"
+            );
+            server.stop().await;
+        }
+    }
+}
+
+crate::both_runtimes! {
+    async fn a_question_the_client_cannot_answer_is_never_asked() {
+        let server = TestServer::serve(keyed_server(), true).await;
+        let mut wire = Wire::open(Way::Http2026, server.addr).await;
+        let response = call(&mut wire, "sampler", json!({}), json!({"elicitation": {}})).await;
+        assert_eq!(response["result"]["resultType"], "complete");
+        assert_eq!(response["result"]["isError"], true);
+        assert_eq!(response["result"]["content"][0]["text"], "no sampling");
+        let asked = call(&mut wire, "sampler", json!({}), json!({"sampling": {}})).await;
         assert_eq!(
-            round3["result"]["content"][0]["text"],
-            "Ada likes green and has 2 root(s)"
+            asked["result"]["inputRequests"]["input-1"]["method"],
+            "sampling/createMessage"
         );
         server.stop().await;
     }
 }
 
-#[tokio::test]
-async fn a_question_the_client_cannot_answer_is_never_asked() {
-    let server = TestServer::serve(keyed_server(), true).await;
-    let mut wire = Wire::open(Way::Http2026, server.addr).await;
-    let response = call(&mut wire, "sampler", json!({}), json!({"elicitation": {}})).await;
-    assert_eq!(response["result"]["resultType"], "complete");
-    assert_eq!(response["result"]["isError"], true);
-    assert_eq!(response["result"]["content"][0]["text"], "no sampling");
-    let asked = call(&mut wire, "sampler", json!({}), json!({"sampling": {}})).await;
-    assert_eq!(
-        asked["result"]["inputRequests"]["input-1"]["method"],
-        "sampling/createMessage"
-    );
-    server.stop().await;
+crate::both_runtimes! {
+    async fn a_request_state_is_refused_unless_sealed_here_for_this_call_and_fresh() {
+        let server = TestServer::serve(keyed_server(), false).await;
+        let mut wire = Wire::open(Way::Tcp2026, server.addr).await;
+        let caps = json!({"elicitation": {}});
+        let round1 = call(&mut wire, "wizard", json!({}), caps.clone()).await;
+        let state = round1["result"]["requestState"].as_str().unwrap().to_owned();
+        let answer = json!({"input-1": {"action": "accept", "content": {"name": "Ada"}}});
+
+        let sealed = |name: &str, expires: u64, key: &[u8]| {
+            seal(
+                key,
+                &StatePayload {
+                    method: "tools/call".into(),
+                    name: name.into(),
+                    expires,
+                    answers: BTreeMap::new(),
+                    caller: None,
+                },
+            )
+        };
+        let far = u64::MAX / 2;
+        for (why, bad) in [
+            ("tampered", format!("{state}-TAMPERED")),
+            ("another tool's", sealed("sampler", far, KEY)),
+            ("expired", sealed("wizard", 1, KEY)),
+            (
+                "sealed with another key",
+                sealed("wizard", far, b"not the key of this server"),
+            ),
+            ("not a state at all", "hello".to_owned()),
+        ] {
+            let response = call(
+                &mut wire,
+                "wizard",
+                json!({"requestState": bad, "inputResponses": answer}),
+                caps.clone(),
+            )
+            .await;
+            assert_eq!(error_code(&response), -32602, "{why}: {response}");
+        }
+        // A replica with the same key accepts what this one sealed.
+        let replica = TestServer::serve(keyed_server(), true).await;
+        let mut other = Wire::open(Way::Http2026, replica.addr).await;
+        let round2 = call(
+            &mut other,
+            "wizard",
+            json!({"requestState": sealed("wizard", far, KEY), "inputResponses": answer}),
+            caps,
+        )
+        .await;
+        assert_eq!(round2["result"]["resultType"], "input_required", "{round2}");
+        replica.stop().await;
+        server.stop().await;
+    }
 }
 
-#[tokio::test]
-async fn a_request_state_is_refused_unless_sealed_here_for_this_call_and_fresh() {
-    let server = TestServer::serve(keyed_server(), false).await;
-    let mut wire = Wire::open(Way::Tcp2026, server.addr).await;
-    let caps = json!({"elicitation": {}});
-    let round1 = call(&mut wire, "wizard", json!({}), caps.clone()).await;
-    let state = round1["result"]["requestState"].as_str().unwrap().to_owned();
-    let answer = json!({"input-1": {"action": "accept", "content": {"name": "Ada"}}});
+crate::both_runtimes! {
+    /// What a server sealed opens on a server that holds its key among others
+    /// (the new key first, while it is rolled out), and on none that no longer
+    /// holds it; what the rotated server seals opens under the new key alone.
+    async fn a_state_key_rotates_without_refusing_a_client_mid_round() {
+        const NEW: &[u8] = b"the next key for every replica";
+        let caps = json!({"elicitation": {}, "roots": {}});
+        let answer = json!({"input-1": {"action": "accept", "content": {"name": "Ada"}}});
+        let old = TestServer::serve(server_with_keys(&[KEY]), true).await;
+        let mut wire = Wire::open(Way::Http2026, old.addr).await;
+        let round1 = call(&mut wire, "wizard", json!({}), caps.clone()).await;
+        let by_old = round1["result"]["requestState"].clone();
+        old.stop().await;
 
-    let sealed = |name: &str, expires: u64, key: &[u8]| {
-        seal(
-            key,
-            &StatePayload {
-                method: "tools/call".into(),
-                name: name.into(),
-                expires,
-                answers: BTreeMap::new(),
-                caller: None,
-            },
-        )
-    };
-    let far = u64::MAX / 2;
-    for (why, bad) in [
-        ("tampered", format!("{state}-TAMPERED")),
-        ("another tool's", sealed("sampler", far, KEY)),
-        ("expired", sealed("wizard", 1, KEY)),
-        (
-            "sealed with another key",
-            sealed("wizard", far, b"not the key of this server"),
-        ),
-        ("not a state at all", "hello".to_owned()),
-    ] {
-        let response = call(
+        let rotating = TestServer::serve(server_with_keys(&[NEW, KEY]), true).await;
+        let mut wire = Wire::open(Way::Http2026, rotating.addr).await;
+        let round2 = call(
             &mut wire,
             "wizard",
-            json!({"requestState": bad, "inputResponses": answer}),
+            json!({"requestState": by_old, "inputResponses": answer}),
             caps.clone(),
         )
         .await;
-        assert_eq!(error_code(&response), -32602, "{why}: {response}");
+        assert_eq!(round2["result"]["resultType"], "input_required", "{round2}");
+        let by_new = round2["result"]["requestState"].clone();
+        rotating.stop().await;
+
+        let retired = TestServer::serve(server_with_keys(&[NEW]), false).await;
+        let mut wire = Wire::open(Way::Tcp2026, retired.addr).await;
+        let refused = call(
+            &mut wire,
+            "wizard",
+            json!({"requestState": by_old, "inputResponses": answer}),
+            caps.clone(),
+        )
+        .await;
+        assert_eq!(error_code(&refused), -32602, "sealed by a retired key: {refused}");
+        let round3 = call(
+            &mut wire,
+            "wizard",
+            json!({"requestState": by_new, "inputResponses": {
+                "color": {"action": "accept", "content": {"color": "green"}},
+                "roots": {"roots": []}}}),
+            caps,
+        )
+        .await;
+        assert_eq!(
+            round3["result"]["content"][0]["text"], "Ada likes green and has 0 root(s)",
+            "{round3}"
+        );
+        retired.stop().await;
     }
-    // A replica with the same key accepts what this one sealed.
-    let replica = TestServer::serve(keyed_server(), true).await;
-    let mut other = Wire::open(Way::Http2026, replica.addr).await;
-    let round2 = call(
-        &mut other,
-        "wizard",
-        json!({"requestState": sealed("wizard", far, KEY), "inputResponses": answer}),
-        caps,
-    )
-    .await;
-    assert_eq!(round2["result"]["resultType"], "input_required", "{round2}");
-    replica.stop().await;
-    server.stop().await;
-}
-
-/// What a server sealed opens on a server that holds its key among others
-/// (the new key first, while it is rolled out), and on none that no longer
-/// holds it; what the rotated server seals opens under the new key alone.
-#[tokio::test]
-async fn a_state_key_rotates_without_refusing_a_client_mid_round() {
-    const NEW: &[u8] = b"the next key for every replica";
-    let caps = json!({"elicitation": {}, "roots": {}});
-    let answer = json!({"input-1": {"action": "accept", "content": {"name": "Ada"}}});
-    let old = TestServer::serve(server_with_keys(&[KEY]), true).await;
-    let mut wire = Wire::open(Way::Http2026, old.addr).await;
-    let round1 = call(&mut wire, "wizard", json!({}), caps.clone()).await;
-    let by_old = round1["result"]["requestState"].clone();
-    old.stop().await;
-
-    let rotating = TestServer::serve(server_with_keys(&[NEW, KEY]), true).await;
-    let mut wire = Wire::open(Way::Http2026, rotating.addr).await;
-    let round2 = call(
-        &mut wire,
-        "wizard",
-        json!({"requestState": by_old, "inputResponses": answer}),
-        caps.clone(),
-    )
-    .await;
-    assert_eq!(round2["result"]["resultType"], "input_required", "{round2}");
-    let by_new = round2["result"]["requestState"].clone();
-    rotating.stop().await;
-
-    let retired = TestServer::serve(server_with_keys(&[NEW]), false).await;
-    let mut wire = Wire::open(Way::Tcp2026, retired.addr).await;
-    let refused = call(
-        &mut wire,
-        "wizard",
-        json!({"requestState": by_old, "inputResponses": answer}),
-        caps.clone(),
-    )
-    .await;
-    assert_eq!(error_code(&refused), -32602, "sealed by a retired key: {refused}");
-    let round3 = call(
-        &mut wire,
-        "wizard",
-        json!({"requestState": by_new, "inputResponses": {
-            "color": {"action": "accept", "content": {"color": "green"}},
-            "roots": {"roots": []}}}),
-        caps,
-    )
-    .await;
-    assert_eq!(
-        round3["result"]["content"][0]["text"], "Ada likes green and has 0 root(s)",
-        "{round3}"
-    );
-    retired.stop().await;
 }

@@ -94,51 +94,143 @@ async fn until_status(wire: &mut Wire, id: &Value, want: &str) -> Value {
     panic!("task {id} never reached {want}");
 }
 
-#[tokio::test]
-async fn a_task_runs_asks_and_ends_over_tcp_and_http() {
-    for http in [false, true] {
+crate::both_runtimes! {
+    async fn a_task_runs_asks_and_ends_over_tcp_and_http() {
+        for http in [false, true] {
+            let stopped = Arc::new(AtomicBool::new(false));
+            let server = TestServer::serve(server(ServerConfig::default(), &stopped), http).await;
+            let way = if http { Way::Http2026 } else { Way::Tcp2026 };
+            let mut wire = Wire::open(way, server.addr).await;
+
+            // Without the extension: an optional task tool answers directly, a
+            // required one is refused, and tasks/* need the extension too.
+            let direct = rpc(
+                &mut wire,
+                "tools/call",
+                json!({"name": "work", "arguments": {"ms": 1}}),
+                false,
+            )
+            .await;
+            assert_eq!(direct["result"]["resultType"], "complete", "{way:?}: {direct}");
+            let refused = rpc(&mut wire, "tools/call", json!({"name": "ask"}), false).await;
+            assert_eq!(error_code(&refused), -32021);
+            assert_eq!(
+                refused["error"]["data"]["requiredCapabilities"]["extensions"][TASKS],
+                json!({})
+            );
+
+            // With it: a task, polled to its end.
+            let created = rpc(
+                &mut wire,
+                "tools/call",
+                json!({"name": "work", "arguments": {"ms": 100}}),
+                true,
+            )
+            .await;
+            let task = &created["result"];
+            assert_eq!(task["resultType"], "task", "{way:?}: {created}");
+            assert_eq!(task["status"], "working");
+            assert!(task["ttlMs"].is_u64() && task["pollIntervalMs"].is_u64());
+            let done = until_status(&mut wire, &task["taskId"], "completed").await;
+            assert_eq!(done["result"]["content"][0]["text"], "worked 100 ms");
+            assert_eq!(done["resultType"], "complete");
+
+            // A task that asks: input_required, answered by tasks/update.
+            let created = rpc(&mut wire, "tools/call", json!({"name": "ask"}), true).await;
+            let id = created["result"]["taskId"].clone();
+            let waiting = until_status(&mut wire, &id, "input_required").await;
+            let key = waiting["inputRequests"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .next()
+                .unwrap()
+                .clone();
+            assert_eq!(waiting["inputRequests"][&key]["method"], "elicitation/create");
+            let ack = rpc(
+                &mut wire,
+                "tasks/update",
+                json!({"taskId": id, "inputResponses": {key: {"action": "accept", "content": {"name": "Ada"}}, "stray": {}}}),
+                true,
+            )
+            .await;
+            assert_eq!(ack["result"]["resultType"], "complete");
+            let done = until_status(&mut wire, &id, "completed").await;
+            assert_eq!(done["result"]["content"][0]["text"], "hello Ada");
+
+            // Unknown tasks: -32602.
+            let unknown = rpc(&mut wire, "tasks/get", json!({"taskId": "nope"}), true).await;
+            assert_eq!(error_code(&unknown), -32602);
+            server.stop().await;
+        }
+    }
+}
+
+crate::both_runtimes! {
+    async fn cancel_expiry_and_the_cap_stop_work_or_refuse_at_once() {
         let stopped = Arc::new(AtomicBool::new(false));
-        let server = TestServer::serve(server(ServerConfig::default(), &stopped), http).await;
-        let way = if http { Way::Http2026 } else { Way::Tcp2026 };
-        let mut wire = Wire::open(way, server.addr).await;
+        let config = ServerConfig::default()
+            .max_tasks(1)
+            .task_ttl(Duration::from_millis(300));
+        let server = TestServer::serve(server(config, &stopped), true).await;
+        let mut wire = Wire::open(Way::Http2026, server.addr).await;
+        let long = json!({"name": "work", "arguments": {"ms": 60_000}});
 
-        // Without the extension: an optional task tool answers directly, a
-        // required one is refused, and tasks/* need the extension too.
-        let direct = rpc(
-            &mut wire,
-            "tools/call",
-            json!({"name": "work", "arguments": {"ms": 1}}),
-            false,
-        )
+        let first = rpc(&mut wire, "tools/call", long.clone(), true).await;
+        let id = first["result"]["taskId"].clone();
+        let full = rpc(&mut wire, "tools/call", long.clone(), true).await;
+        assert_eq!(error_code(&full), -32000, "the cap answers at once: {full}");
+        assert_eq!(server.handle.metrics().tasks_rejected, 1, "and is counted");
+        let ack = rpc(&mut wire, "tasks/cancel", json!({"taskId": id}), true).await;
+        assert_eq!(ack["result"]["resultType"], "complete");
+        assert_eq!(status_of(&mut wire, &id).await["status"], "cancelled");
+        wait_until("the cancelled task's work to stop", || {
+            stopped.load(Ordering::SeqCst)
+        })
         .await;
-        assert_eq!(direct["result"]["resultType"], "complete", "{way:?}: {direct}");
-        let refused = rpc(&mut wire, "tools/call", json!({"name": "ask"}), false).await;
-        assert_eq!(error_code(&refused), -32021);
-        assert_eq!(
-            refused["error"]["data"]["requiredCapabilities"]["extensions"][TASKS],
-            json!({})
-        );
+        let again = rpc(&mut wire, "tasks/cancel", json!({"taskId": id}), true).await;
+        assert_eq!(again["result"]["resultType"], "complete", "cancel is idempotent");
 
-        // With it: a task, polled to its end.
-        let created = rpc(
-            &mut wire,
-            "tools/call",
-            json!({"name": "work", "arguments": {"ms": 100}}),
-            true,
-        )
+        // Past its TTL a task is gone (and room is made); its work is stopped.
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        stopped.store(false, Ordering::SeqCst);
+        let second = rpc(&mut wire, "tools/call", long.clone(), true).await;
+        let second_id = second["result"]["taskId"].clone();
+        assert!(second_id.is_string(), "room after expiry: {second}");
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let gone = rpc(&mut wire, "tasks/get", json!({"taskId": second_id}), true).await;
+        assert_eq!(error_code(&gone), -32602, "expired: {gone}");
+        wait_until("the expired task's work to stop", || {
+            stopped.load(Ordering::SeqCst)
+        })
         .await;
-        let task = &created["result"];
-        assert_eq!(task["resultType"], "task", "{way:?}: {created}");
-        assert_eq!(task["status"], "working");
-        assert!(task["ttlMs"].is_u64() && task["pollIntervalMs"].is_u64());
-        let done = until_status(&mut wire, &task["taskId"], "completed").await;
-        assert_eq!(done["result"]["content"][0]["text"], "worked 100 ms");
-        assert_eq!(done["resultType"], "complete");
+        server.stop().await;
+    }
+}
 
-        // A task that asks: input_required, answered by tasks/update.
+crate::both_runtimes! {
+    async fn listen_streams_that_named_a_task_hear_of_it_and_shutdown_stops_it() {
+        let stopped = Arc::new(AtomicBool::new(false));
+        let server = TestServer::serve(server(ServerConfig::default(), &stopped), true).await;
+        let mut wire = Wire::open(Way::Http2026, server.addr).await;
         let created = rpc(&mut wire, "tools/call", json!({"name": "ask"}), true).await;
-        let id = created["result"]["taskId"].clone();
-        let waiting = until_status(&mut wire, &id, "input_required").await;
+        let id = created["result"]["taskId"].as_str().unwrap().to_owned();
+
+        // Naming tasks without the extension is refused.
+        let params = json!({"notifications": {"taskIds": [id]}});
+        let refused = support::http::stateless(server.addr, "subscriptions/listen", None, params.clone())
+            .await
+            .json()
+            .await;
+        assert_eq!(error_code(&refused), -32021);
+        let mut listen_params = params;
+        listen_params["_meta"] = json!({"io.modelcontextprotocol/clientCapabilities": caps(true)});
+        let mut stream = support::http::stateless(server.addr, "subscriptions/listen", None, listen_params).await;
+        let ack = stream.message().await.unwrap();
+        assert_eq!(ack["params"]["notifications"]["taskIds"], json!([id]));
+        // The task waits for input; answering it moves it on, and the stream
+        // hears of each change, the result included.
+        let waiting = until_status(&mut wire, &json!(id), "input_required").await;
         let key = waiting["inputRequests"]
             .as_object()
             .unwrap()
@@ -146,128 +238,39 @@ async fn a_task_runs_asks_and_ends_over_tcp_and_http() {
             .next()
             .unwrap()
             .clone();
-        assert_eq!(waiting["inputRequests"][&key]["method"], "elicitation/create");
-        let ack = rpc(
+        let answer =
+            json!({"taskId": id, "inputResponses": {key: {"action": "accept", "content": {"name": "Lin"}}}});
+        rpc(&mut wire, "tasks/update", answer, true).await;
+        let mut seen = Vec::new();
+        while seen.last().map(String::as_str) != Some("completed") {
+            assert!(seen.len() < 8, "no completion among {seen:?}");
+            let note = stream.message().await.expect("a task notification");
+            assert_eq!(note["method"], "notifications/tasks");
+            assert_eq!(note["params"]["taskId"], id);
+            assert_eq!(
+                note["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"],
+                1
+            );
+            if note["params"]["status"] == "completed" {
+                assert_eq!(note["params"]["result"]["content"][0]["text"], "hello Lin");
+            }
+            seen.push(note["params"]["status"].as_str().unwrap().to_owned());
+        }
+
+        // A long task is running when the server shuts down: its work stops
+        // and serve returns within the grace.
+        rpc(
             &mut wire,
-            "tasks/update",
-            json!({"taskId": id, "inputResponses": {key: {"action": "accept", "content": {"name": "Ada"}}, "stray": {}}}),
+            "tools/call",
+            json!({"name": "work", "arguments": {"ms": 60_000}}),
             true,
         )
         .await;
-        assert_eq!(ack["result"]["resultType"], "complete");
-        let done = until_status(&mut wire, &id, "completed").await;
-        assert_eq!(done["result"]["content"][0]["text"], "hello Ada");
-
-        // Unknown tasks: -32602.
-        let unknown = rpc(&mut wire, "tasks/get", json!({"taskId": "nope"}), true).await;
-        assert_eq!(error_code(&unknown), -32602);
-        server.stop().await;
-    }
-}
-
-#[tokio::test]
-async fn cancel_expiry_and_the_cap_stop_work_or_refuse_at_once() {
-    let stopped = Arc::new(AtomicBool::new(false));
-    let config = ServerConfig::default()
-        .max_tasks(1)
-        .task_ttl(Duration::from_millis(300));
-    let server = TestServer::serve(server(config, &stopped), true).await;
-    let mut wire = Wire::open(Way::Http2026, server.addr).await;
-    let long = json!({"name": "work", "arguments": {"ms": 60_000}});
-
-    let first = rpc(&mut wire, "tools/call", long.clone(), true).await;
-    let id = first["result"]["taskId"].clone();
-    let full = rpc(&mut wire, "tools/call", long.clone(), true).await;
-    assert_eq!(error_code(&full), -32000, "the cap answers at once: {full}");
-    assert_eq!(server.handle.metrics().tasks_rejected, 1, "and is counted");
-    let ack = rpc(&mut wire, "tasks/cancel", json!({"taskId": id}), true).await;
-    assert_eq!(ack["result"]["resultType"], "complete");
-    assert_eq!(status_of(&mut wire, &id).await["status"], "cancelled");
-    wait_until("the cancelled task's work to stop", || {
-        stopped.load(Ordering::SeqCst)
-    })
-    .await;
-    let again = rpc(&mut wire, "tasks/cancel", json!({"taskId": id}), true).await;
-    assert_eq!(again["result"]["resultType"], "complete", "cancel is idempotent");
-
-    // Past its TTL a task is gone (and room is made); its work is stopped.
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    stopped.store(false, Ordering::SeqCst);
-    let second = rpc(&mut wire, "tools/call", long.clone(), true).await;
-    let second_id = second["result"]["taskId"].clone();
-    assert!(second_id.is_string(), "room after expiry: {second}");
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    let gone = rpc(&mut wire, "tasks/get", json!({"taskId": second_id}), true).await;
-    assert_eq!(error_code(&gone), -32602, "expired: {gone}");
-    wait_until("the expired task's work to stop", || {
-        stopped.load(Ordering::SeqCst)
-    })
-    .await;
-    server.stop().await;
-}
-
-#[tokio::test]
-async fn listen_streams_that_named_a_task_hear_of_it_and_shutdown_stops_it() {
-    let stopped = Arc::new(AtomicBool::new(false));
-    let server = TestServer::serve(server(ServerConfig::default(), &stopped), true).await;
-    let mut wire = Wire::open(Way::Http2026, server.addr).await;
-    let created = rpc(&mut wire, "tools/call", json!({"name": "ask"}), true).await;
-    let id = created["result"]["taskId"].as_str().unwrap().to_owned();
-
-    // Naming tasks without the extension is refused.
-    let params = json!({"notifications": {"taskIds": [id]}});
-    let refused = support::http::stateless(server.addr, "subscriptions/listen", None, params.clone())
-        .await
-        .json()
+        let report = server.stop().await;
+        assert!(report.elapsed < Duration::from_secs(5), "{report:?}");
+        wait_until("the running task's work to stop", || {
+            stopped.load(Ordering::SeqCst)
+        })
         .await;
-    assert_eq!(error_code(&refused), -32021);
-    let mut listen_params = params;
-    listen_params["_meta"] = json!({"io.modelcontextprotocol/clientCapabilities": caps(true)});
-    let mut stream = support::http::stateless(server.addr, "subscriptions/listen", None, listen_params).await;
-    let ack = stream.message().await.unwrap();
-    assert_eq!(ack["params"]["notifications"]["taskIds"], json!([id]));
-    // The task waits for input; answering it moves it on, and the stream
-    // hears of each change, the result included.
-    let waiting = until_status(&mut wire, &json!(id), "input_required").await;
-    let key = waiting["inputRequests"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .next()
-        .unwrap()
-        .clone();
-    let answer =
-        json!({"taskId": id, "inputResponses": {key: {"action": "accept", "content": {"name": "Lin"}}}});
-    rpc(&mut wire, "tasks/update", answer, true).await;
-    let mut seen = Vec::new();
-    while seen.last().map(String::as_str) != Some("completed") {
-        assert!(seen.len() < 8, "no completion among {seen:?}");
-        let note = stream.message().await.expect("a task notification");
-        assert_eq!(note["method"], "notifications/tasks");
-        assert_eq!(note["params"]["taskId"], id);
-        assert_eq!(
-            note["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"],
-            1
-        );
-        if note["params"]["status"] == "completed" {
-            assert_eq!(note["params"]["result"]["content"][0]["text"], "hello Lin");
-        }
-        seen.push(note["params"]["status"].as_str().unwrap().to_owned());
     }
-
-    // A long task is running when the server shuts down: its work stops
-    // and serve returns within the grace.
-    rpc(
-        &mut wire,
-        "tools/call",
-        json!({"name": "work", "arguments": {"ms": 60_000}}),
-        true,
-    )
-    .await;
-    let report = server.stop().await;
-    assert!(report.elapsed < Duration::from_secs(5), "{report:?}");
-    wait_until("the running task's work to stop", || {
-        stopped.load(Ordering::SeqCst)
-    })
-    .await;
 }

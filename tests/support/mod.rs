@@ -22,6 +22,32 @@ use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::task::JoinHandle;
 
+/// Declares an async test on both of tokio's runtimes: as
+/// `NAME::current_thread` and as `NAME::multi_thread` (two workers), where
+/// a check-then-act race with no `.await` between check and act can show.
+#[macro_export]
+macro_rules! both_runtimes {
+    ($(#[$meta:meta])* async fn $name:ident() $body:block) => {
+        $(#[$meta])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn body() $body
+
+            #[tokio::test]
+            async fn current_thread() {
+                body().await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn multi_thread() {
+                body().await;
+            }
+        }
+    };
+}
+
 /// How long a test waits for one message before calling it a hang.
 pub const HANG: Duration = Duration::from_secs(20);
 

@@ -90,11 +90,14 @@ pub(super) async fn connection<C: Connection>(
     connections: Arc<Semaphore>,
     shutdown: CancellationToken,
 ) {
-    let permit = Semaphore::try_acquire_owned(connections).ok();
     let http = Arc::clone(service.shared());
     let metrics = Arc::clone(http.server.shared.core.metrics_ref());
     incr(&metrics.http_connections_accepted);
+    // Counted open before its permit is taken and after it is given back
+    // (locals drop in reverse order): the gauge never shows fewer
+    // connections than hold permits.
     let _open = OpenConnection::new(Arc::clone(&metrics));
+    let permit = Semaphore::try_acquire_owned(connections).ok();
     let at_capacity = permit.is_none();
     if at_capacity {
         incr(&metrics.connections_rejected);

@@ -37,6 +37,7 @@ mod service;
 mod session;
 mod session_task;
 mod sse;
+mod standalone;
 mod stateless;
 mod watch;
 

@@ -28,7 +28,7 @@ use super::authn;
 use super::body::{self, Body};
 use super::evict;
 use super::headers::{self, LAST_EVENT_ID, METHOD, PROTOCOL_VERSION, SESSION_ID};
-use super::{session, stateless};
+use super::{session, standalone, stateless};
 use crate::metrics::incr;
 use crate::protocol::jsonrpc::{self, ErrorObject, INVALID_REQUEST, Incoming};
 use crate::protocol::mcp::{HANDSHAKE_VERSIONS, META_PROTOCOL_VERSION, STATELESS_VERSIONS};
@@ -268,7 +268,7 @@ fn get<B>(http: &Http, request: &Request<B>, sid: &str) -> http::Response<Body> 
         return response;
     }
     let caller = session::caller(request.extensions());
-    session::standalone(http, sid, headers::text(headers, LAST_EVENT_ID), caller)
+    standalone::standalone(http, sid, headers::text(headers, LAST_EVENT_ID), caller)
 }
 
 async fn post<B>(http: &Arc<Http>, request: Request<B>, sid: Option<String>) -> http::Response<Body>

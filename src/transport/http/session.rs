@@ -26,7 +26,7 @@ use super::Http;
 use super::body::{self, Body};
 use super::cancel::CancelOnDrop;
 use super::parked::Parked;
-use super::replay::{ReplayLog, StreamKind, parse_event_id};
+use super::replay::{ReplayLog, StreamKind};
 use super::session_task::{Inbound, run};
 use super::sse::{self, Slot, Sse};
 use crate::auth::Principal;
@@ -37,7 +37,7 @@ use crate::protocol::params::Params;
 use crate::server::HttpRequest;
 use crate::server::engine::session::{Route, SessionState};
 use crate::server::ext::client_requests::Pending;
-use crate::sync::{Arc, AtomicU64, CancellationToken, Mutex, Ordering};
+use crate::sync::{Arc, AtomicU64, CancellationToken, Mutex, Ordering, oneshot};
 
 /// The version from which SSE streams start with a priming event (older
 /// clients choke on its empty data).
@@ -47,20 +47,20 @@ const PRIMING_SINCE: &str = "2025-11-25";
 #[derive(Clone)]
 pub(crate) struct HttpSession {
     core_id: SessionId,
-    token: CancellationToken,
+    pub(super) token: CancellationToken,
     /// Boxed: a mailbox's channel allocates its first block of slots up
     /// front, and a boxed slot is a tenth of an unboxed one (2.5 KiB less
     /// per idle session).
     inbound: Mailbox<Box<Inbound>>,
     /// The outbox's receiver while no standalone stream has it.
-    standalone: Slot,
+    pub(super) standalone: Slot,
     attrs: Arc<SessionAttrs>,
     /// Numbers the session's streams, each GET and each SSE answer.
-    streams: Arc<AtomicU64>,
+    pub(super) streams: Arc<AtomicU64>,
     /// The last events of the last streams, for `Last-Event-ID`.
-    replay: Arc<ReplayLog>,
+    pub(super) replay: Arc<ReplayLog>,
     /// Request streams closed by their handlers, waiting to be resumed.
-    parked: Arc<Parked>,
+    pub(super) parked: Arc<Parked>,
     /// Requests the session's handlers sent the client, waiting for its
     /// answers (shared with the session's state).
     pending: Arc<Pending>,
@@ -79,7 +79,7 @@ impl HttpSession {
     }
 
     /// Notes that a request names the session now.
-    fn touch(&self) {
+    pub(super) fn touch(&self) {
         self.seen.store(clock_us(), Ordering::Relaxed);
     }
 
@@ -96,7 +96,7 @@ impl HttpSession {
     /// True if `caller` may use this session: the caller that opened it
     /// (the same issuer, subject and client), or anyone for a session
     /// opened without authentication.
-    fn serves(&self, caller: Option<&Principal>) -> bool {
+    pub(super) fn serves(&self, caller: Option<&Principal>) -> bool {
         match (&self.owner, caller) {
             (None, _) => true,
             (Some(owner), Some(caller)) => owner.same_caller(caller),
@@ -205,13 +205,25 @@ pub(crate) async fn post(
         return body::empty(StatusCode::ACCEPTED);
     }
     if !matches!(incoming, Incoming::Request { .. }) {
-        let inbound = Inbound::Message {
+        let (taken, took) = oneshot::channel();
+        let inbound = Inbound::Notification {
             message: incoming.into_owned(),
-            route: Route::Session,
+            taken,
         };
-        return match deliver(http, &entry, inbound).await {
-            Ok(()) => body::empty(StatusCode::ACCEPTED),
-            Err(refusal) => refusal.response(),
+        if let Err(refusal) = deliver(http, &entry, inbound).await {
+            return refusal.response(None);
+        }
+        // 202 once the session has acted on it (a session at its cap takes
+        // it once a call ends, within the request timeout).
+        let waited = http.server.shared.config.request_timeout;
+        return match tokio::time::timeout(waited, took).await {
+            Ok(Ok(())) => body::empty(StatusCode::ACCEPTED),
+            Ok(Err(_ended)) => Undelivered::Gone.response(None),
+            Err(_elapsed) => Undelivered::Busy {
+                in_flight: http.server.shared.config.max_in_flight_per_session,
+                waited,
+            }
+            .response(None),
         };
     }
     answer(http, &entry, incoming.into_owned(), request).await
@@ -225,6 +237,10 @@ async fn answer(
     message: Incoming<'static>,
     request: &HttpRequest,
 ) -> http::Response<Body> {
+    let id = match &message {
+        Incoming::Request { id, .. } => Some(id.clone()),
+        _ => None,
+    };
     let token = entry.token.child_token();
     let core = &http.server.shared.core;
     let (outbox, rx) = core.request_outbox(entry.core_id, token.clone());
@@ -243,7 +259,7 @@ async fn answer(
         },
     };
     if let Err(refusal) = deliver(http, entry, inbound).await {
-        return refusal.response();
+        return refusal.response(id.as_ref());
     }
     let parking = detach.clone();
     let answered = sse::answer_or_stream(rx, &entry.token, detach.as_ref(), |rx, first| {
@@ -262,7 +278,7 @@ async fn answer(
 }
 
 /// True if the session's client gets priming events.
-fn primes(entry: &HttpSession) -> bool {
+pub(super) fn primes(entry: &HttpSession) -> bool {
     entry
         .attrs
         .protocol_version()
@@ -278,12 +294,14 @@ enum Undelivered {
 }
 
 impl Undelivered {
-    fn response(self) -> http::Response<Body> {
+    /// The answer of a POST whose message (a request with `id`, or not)
+    /// could not be delivered.
+    fn response(self, id: Option<&RequestId>) -> http::Response<Body> {
         match self {
             Self::Gone => not_found(),
             Self::Busy { in_flight, waited } => body::error(
                 StatusCode::SERVICE_UNAVAILABLE,
-                None,
+                id,
                 &ErrorObject::new(
                     SERVER_AT_CAPACITY,
                     format!(
@@ -310,64 +328,6 @@ async fn deliver(http: &Http, entry: &HttpSession, inbound: Inbound) -> Result<(
     }
 }
 
-/// A GET: the session's standalone stream (one at a time: 409 for a
-/// second). With `Last-Event-ID`, the events of that stream after it come
-/// first: a standalone stream then goes on live; a request's stream ends
-/// with them, unless its handler closed it while it runs (it is parked):
-/// then it goes on live until the answer.
-pub(crate) fn standalone(
-    http: &Http,
-    sid: &str,
-    last_event_id: Option<&str>,
-    caller: Option<&Principal>,
-) -> http::Response<Body> {
-    let Some(entry) = http.sessions.get(sid).filter(|e| e.serves(caller)) else {
-        return not_found();
-    };
-    entry.touch();
-    let named = last_event_id.and_then(parse_event_id);
-    if let Some((stream, seq)) = named
-        && let Some(parked) = entry.parked.take(stream)
-    {
-        let replayed = entry
-            .replay
-            .after(stream, seq)
-            .map(|r| r.events)
-            .unwrap_or_default();
-        return Sse::resumed(parked, Arc::clone(&entry.parked), entry.token.clone())
-            .replaying(replayed)
-            .logged(Arc::clone(&entry.replay), StreamKind::Request)
-            .response();
-    }
-    let stream = entry.streams.fetch_add(1, Ordering::Relaxed);
-    let replay = named.and_then(|(stream, seq)| entry.replay.after(stream, seq));
-    let mut replayed = Vec::new();
-    if let Some(replay) = replay {
-        let metrics = http.server.shared.core.metrics_ref();
-        metrics.replay_lost.fetch_add(replay.lost, Ordering::Relaxed);
-        if replay.kind == StreamKind::Request {
-            return Sse::replay_only(replay.events, stream, entry.token.clone()).response();
-        }
-        replayed = replay.events;
-    }
-    let Some(rx) = entry.standalone.lock().take() else {
-        return body::error(
-            StatusCode::CONFLICT,
-            None,
-            &ErrorObject::new(
-                crate::protocol::jsonrpc::INVALID_REQUEST,
-                "a standalone stream is already open for this session",
-            ),
-        );
-    };
-    Sse::new(rx, stream, entry.token.clone())
-        .priming(primes(&entry))
-        .replaying(replayed)
-        .logged(Arc::clone(&entry.replay), StreamKind::Standalone)
-        .returning_to(entry.standalone.clone())
-        .response()
-}
-
 /// A DELETE: ends the session (only its own caller may).
 pub(crate) fn delete(http: &Http, sid: &str, caller: Option<&Principal>) -> http::Response<Body> {
     if !http.sessions.get(sid).is_some_and(|e| e.serves(caller)) {
@@ -382,7 +342,7 @@ pub(crate) fn delete(http: &Http, sid: &str, caller: Option<&Principal>) -> http
     }
 }
 
-fn not_found() -> http::Response<Body> {
+pub(super) fn not_found() -> http::Response<Body> {
     body::error(
         StatusCode::NOT_FOUND,
         None,

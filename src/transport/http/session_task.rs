@@ -27,6 +27,14 @@ pub(crate) enum Inbound {
         message: Incoming<'static>,
         route: Route,
     },
+    /// A client notification (`notifications/initialized`, `cancelled`):
+    /// `taken` is told once the session has acted on it, so that the POST's
+    /// 202 means it took effect (a broadcast after the 202 of
+    /// `notifications/initialized` reaches the session).
+    Notification {
+        message: Incoming<'static>,
+        taken: oneshot::Sender<()>,
+    },
     /// End the session if it is idle, to make room for a new client (see
     /// `evict.rs`); the answer says whether it ended, once its permit is
     /// back.
@@ -88,6 +96,10 @@ pub(super) fn run(
                 Event::Finished(done) => state.on_finished(done),
                 Event::Inbound(inbound) => match *inbound {
                     Inbound::Message { message, route } => state.on_incoming(Ok(message), &route),
+                    Inbound::Notification { message, taken } => {
+                        state.on_incoming(Ok(message), &Route::Session);
+                        let _ = taken.send(());
+                    }
                     Inbound::Evict(reply) if is_idle(&state, &standalone) => {
                         evicted = Some(reply);
                         break QuitReason::Evicted;

@@ -1,0 +1,82 @@
+//! A 2025 session's standalone stream: the GET that opens it (one at a
+//! time), and its resumption with `Last-Event-ID`, which replays what a
+//! broken stream (standalone or a request's) carried after that id.
+
+use http::StatusCode;
+
+use super::Http;
+use super::body::{self, Body};
+use super::replay::{StreamKind, parse_event_id};
+use super::session::{not_found, primes};
+use super::sse::Sse;
+use crate::auth::Principal;
+use crate::protocol::jsonrpc::ErrorObject;
+use crate::sync::{Arc, Ordering};
+
+/// A GET: the session's standalone stream (one at a time: 409 for a
+/// second). With `Last-Event-ID`, the events of that stream after it come
+/// first: a standalone stream then goes on live; a request's stream ends
+/// with them, unless its handler closed it while it runs (it is parked):
+/// then it goes on live until the answer.
+pub(crate) fn standalone(
+    http: &Http,
+    sid: &str,
+    last_event_id: Option<&str>,
+    caller: Option<&Principal>,
+) -> http::Response<Body> {
+    let Some(entry) = http.sessions.get(sid).filter(|e| e.serves(caller)) else {
+        return not_found();
+    };
+    entry.touch();
+    let named = last_event_id.and_then(parse_event_id);
+    if let Some((stream, seq)) = named
+        && let Some(parked) = entry.parked.take(stream)
+    {
+        let replayed = entry
+            .replay
+            .after(stream, seq)
+            .map(|r| r.events)
+            .unwrap_or_default();
+        return Sse::resumed(parked, Arc::clone(&entry.parked), entry.token.clone())
+            .replaying(replayed)
+            .logged(Arc::clone(&entry.replay), StreamKind::Request)
+            .response();
+    }
+    let replay = named.and_then(|(stream, seq)| entry.replay.after(stream, seq));
+    let count_lost = |lost| {
+        let metrics = http.server.shared.core.metrics_ref();
+        metrics.replay_lost.fetch_add(lost, Ordering::Relaxed);
+    };
+    let replay = match replay {
+        Some(replay) if replay.kind == StreamKind::Request => {
+            count_lost(replay.lost);
+            let stream = entry.streams.fetch_add(1, Ordering::Relaxed);
+            return Sse::replay_only(replay.events, stream, entry.token.clone()).response();
+        }
+        standalone => standalone,
+    };
+    // The standalone stream first: a GET refused (409, the previous stream
+    // still closing) counts nothing as lost, so its retry does not count
+    // the same events twice.
+    let Some(rx) = entry.standalone.lock().take() else {
+        return body::error(
+            StatusCode::CONFLICT,
+            None,
+            &ErrorObject::new(
+                crate::protocol::jsonrpc::INVALID_REQUEST,
+                "a standalone stream is already open for this session",
+            ),
+        );
+    };
+    let stream = entry.streams.fetch_add(1, Ordering::Relaxed);
+    let replayed = replay.map_or_else(Vec::new, |replay| {
+        count_lost(replay.lost);
+        replay.events
+    });
+    Sse::new(rx, stream, entry.token.clone())
+        .priming(primes(&entry))
+        .replaying(replayed)
+        .logged(Arc::clone(&entry.replay), StreamKind::Standalone)
+        .returning_to(entry.standalone.clone())
+        .response()
+}

@@ -1,0 +1,44 @@
+//! A 2025 HTTP session at its in-flight cap: a POST waits for room and is
+//! answered once a call ends, instead of being refused.
+
+use super::*;
+
+crate::both_runtimes! {
+    /// At `max_in_flight_per_session` = 1, with one call running (800 ms) and
+    /// one request queued behind it, a third POST waits for room: all three
+    /// are answered, the queued ones only after the running call ended, and
+    /// nothing is refused. (With the wait for room replaced by a refusal,
+    /// the third POST gets 503.)
+    async fn a_post_at_the_in_flight_cap_waits_for_room() {
+        let config = ServerConfig::default()
+            .max_in_flight_per_session(1)
+            .request_timeout(Duration::from_secs(10));
+        let server = TestServer::start_http(config, vec![]).await;
+        let session = Arc::new(Session::start(server.addr).await);
+        let post = |id: u64, tool: &'static str, args: Value| {
+            let session = Arc::clone(&session);
+            tokio::spawn(async move {
+                let open = session.post(&call(id, tool, args)).await;
+                let status = open.status;
+                (status, open.json().await, tokio::time::Instant::now())
+            })
+        };
+        let started = tokio::time::Instant::now();
+        let running = post(1, "sleep", json!({"ms": 800}));
+        wait_until("the call to run", || server.handle.metrics().requests_in_flight == 1).await;
+        let queued = post(2, "echo", json!({"text": "two"}));
+        let waiting = post(3, "echo", json!({"text": "three"}));
+        let (status, first, _) = running.await.unwrap();
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(first["result"]["content"][0]["text"], "slept 800 ms");
+        for (task, text) in [(queued, "two"), (waiting, "three")] {
+            let (status, answer, at) = task.await.unwrap();
+            assert_eq!(status, StatusCode::OK, "{answer}");
+            assert_eq!(answer["result"]["content"][0]["text"], text);
+            // Not before the running call's 800 ms were over.
+            assert!(at - started >= Duration::from_millis(800), "answered while the session was at its cap");
+        }
+        assert_eq!(server.handle.metrics().requests_rejected, 0);
+        server.stop().await;
+    }
+}
