@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Bounded coverage-guided fuzzing: builds every target in fuzz/ with
 # cargo-fuzz (libFuzzer, AddressSanitizer) and runs each for FUZZ_SECONDS
-# (default 30) from its seeds in fuzz/seeds/<target>/, with a 10 s timeout
+# (default 20) from its seeds in fuzz/seeds/<target>/, with a 10 s timeout
 # per input. Fails on any crash, failed assertion, timeout or out-of-memory;
 # libFuzzer leaves the input in fuzz/artifacts/<target>/. Prints executions
 # and coverage per target (analysis/robustness.md quotes them).
@@ -17,7 +17,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SECONDS_PER_TARGET="${FUZZ_SECONDS:-30}"
+SECONDS_PER_TARGET="${FUZZ_SECONDS:-20}"
 CACHE="${MCP_CI_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mcp-server-core}"
 if ! command -v cargo-fuzz >/dev/null 2>&1; then
     if [ ! -x "$CACHE/cargo-fuzz/bin/cargo-fuzz" ]; then

@@ -159,11 +159,19 @@ pub fn crash(seed: u64) -> Ledger {
 /// the shutdown grace (plus a second), whatever was running.
 pub fn shutdown(seed: u64) -> Ledger {
     let mut world = World::new(seed, (1, 20), true, 30);
-    let at = world.rng.millis(200, 3000);
+    let at = world.rng.millis(200, 1500);
     let side = Rc::clone(&world.side);
+    let stop = Rc::clone(&world.crew.stop);
     world.sim.client("operator", async move {
         tokio::time::sleep(at).await;
         side.borrow_mut().shutdown();
+        stop.set(true);
+        // The run lasts until the serve loops have returned (or long past
+        // the grace): the check below reads how long they took.
+        let give_up = tokio::time::Instant::now() + Duration::from_secs(10);
+        while side.borrow().shutdowns.is_empty() && tokio::time::Instant::now() < give_up {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         Ok(())
     });
     let side = Rc::clone(&world.side);

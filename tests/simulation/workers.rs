@@ -28,6 +28,8 @@ pub struct Crew {
     pub ledger: Shared,
     /// Workers still running.
     pub running: Rc<Cell<usize>>,
+    /// Set when the server is gone for good (shutdown): workers stop.
+    pub stop: Rc<Cell<bool>>,
     pub faults: bool,
 }
 
@@ -36,6 +38,7 @@ impl Crew {
         Self {
             ledger,
             running: Rc::new(Cell::new(0)),
+            stop: Rc::new(Cell::new(false)),
             faults,
         }
     }
@@ -93,6 +96,9 @@ pub async fn line_worker(crew: Crew, who: String, mut rng: Rng, ops: usize) -> t
     let mut line: Option<Line> = None;
     for _ in 0..ops {
         tokio::time::sleep(rng.millis(0, 50)).await;
+        if crew.stop.get() {
+            break;
+        }
         let session = match line.as_mut() {
             Some(session) => session,
             None => match Line::session(&mut book, WAIT).await {
@@ -162,6 +168,9 @@ pub async fn http_worker(crew: Crew, who: String, mut rng: Rng, ops: usize) -> t
     let mut session: Option<String> = None;
     for _ in 0..ops {
         tokio::time::sleep(rng.millis(0, 50)).await;
+        if crew.stop.get() {
+            break;
+        }
         let sid = match &session {
             Some(sid) => sid.clone(),
             None => match http_initialize(&mut book).await {
@@ -273,6 +282,9 @@ pub async fn stateless_worker(crew: Crew, who: String, mut rng: Rng, ops: usize)
     let mut book = Book::new(&who, crew.ledger.clone());
     for _ in 0..ops {
         tokio::time::sleep(rng.millis(0, 50)).await;
+        if crew.stop.get() {
+            break;
+        }
         let (method, params, cancel) = pick(&mut rng, true);
         let id = book.open();
         let name = params["name"].as_str().map(str::to_owned);
