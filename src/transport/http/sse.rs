@@ -63,11 +63,9 @@ pub(crate) async fn answer_or_stream(
         // Cancel-safe: only waits.
         first = rx.recv() => match first {
             Some(first) => first,
-            // The session ended: nothing more for this request.
             None if stop.is_cancelled() => return None,
-            // The request ended with no answer (its client cancelled it)
-            // while its session lives on: an empty stream, not "no such
-            // session" (a client would take that for the session's end).
+            // Cancelled by its client, its session alive: an empty stream,
+            // not "no such session" (taken for the session's end).
             None => return Some(stream(rx, None).response()),
         },
         // Cancel-safe: only waits.
