@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The model-checking job: the loom models (every interleaving up to
 # LOOM_MAX_PREEMPTIONS preemptions), the shuttle models (SHUTTLE_ITERATIONS
-# random and as many PCT schedules per scenario), clippy in both modes, then
+# random and as many PCT schedules per scenario of the core;
+# SHUTTLE_ENGINE_ITERATIONS, default 1,000, per scenario of the session
+# engine, which runs the whole line server), clippy in both modes, then
 # the two commands exactly as the design card types them, then
 # ci/mutants.sh, which shows that each known bug is caught.
 #

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Proof that the model checks can fail: switches on each known-bad variant of
 # the core (MCP_MUTANT=<name>, compiled into model builds only) and runs the
-# model that should catch it, under loom and under shuttle. Prints one line
-# per (bug, checker, model) and fails unless every one is caught.
+# model that should catch it, under loom and under shuttle; then each
+# known-bad variant of the session engine against the engine's shuttle
+# scenarios (loom-tests/shuttle_engine.rs). Prints one line per (bug,
+# checker, model) and fails unless every one is caught.
 #
 # A run that hangs past its timeout is reported as MISSED: a checker must
 # report the bug, not just stop.
@@ -39,32 +41,54 @@ CASES=(
     "task_expiry_keeps_running|task_expiry_stops_its_work"
 )
 
+# The session engine's (shuttle only: loom does not build the engine).
+ENGINE_CASES=(
+    "in_flight_cap_off_by_one|calls_at_the_cap"
+    "subscriptions_outlive_session|catalog_and_subscriptions_race"
+    "call_untracked_by_drain|client_request_races_session_end"
+    "call_untracked_by_drain|shutdown_races_everything"
+    "task_work_untracked|tasks_race_cancel_and_shutdown"
+    "task_terminal_overwritten|tasks_race_cancel_and_shutdown"
+)
+
 caught=0
 missed=0
+# run_case CHECKER TEST BUG MODEL: runs MODEL of test target TEST with BUG on.
+run_case() {
+    local checker=$1 test=$2 bug=$3 model=$4
+    local log="target/$checker/mutant-$bug-$model.log"
+    local start rc ms why
+    start=$(date +%s%N)
+    MCP_MUTANT="$bug" RUSTFLAGS="--cfg $checker" CARGO_TARGET_DIR="target/$checker" \
+        timeout "$TIMEOUT" cargo test --release --test "$test" -- --exact "$model" \
+        --test-threads=1 >"$log" 2>&1
+    rc=$?
+    ms=$(( ($(date +%s%N) - start) / 1000000 ))
+    if [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && grep -qE "deadlock|panicked|failing schedule" "$log"; then
+        why=$(grep -m1 -oE "deadlock|a session [a-z ]+|a permit [a-z ]+|session work [a-z ]+|a message was lost silently|session id [0-9]+ given twice|a session stayed in the directory|a listen stream stayed subscribed|a task ended twice|work goes on for a task nobody can see|Arc leaked|[0-9]+ (sessions live|registered) with max_sessions = [0-9]+|admitted with nobody leaving|[0-9]+ handlers at once|a request is still in flight|an update reached a session that ended|[0-9]+ handlers started, [0-9]+ ended|task ended [a-z]+, then was [a-z]+" "$log" | head -1)
+        printf "caught  %-8s %-29s by %-52s (%5d ms) %s\n" "$checker" "$bug" "$model" "$ms" "$why"
+        caught=$((caught + 1))
+    else
+        printf "MISSED  %-8s %-29s by %-52s (exit %s; log %s)\n" "$checker" "$bug" "$model" "$rc" "$log"
+        missed=$((missed + 1))
+    fi
+}
+
 for checker in loom shuttle; do
     # Build once per checker; the mutation is chosen at run time.
     RUSTFLAGS="--cfg $checker" CARGO_TARGET_DIR="target/$checker" \
         cargo test --release --no-run --test "${checker}_core" >/dev/null 2>&1 || {
         echo "mutants: the $checker models do not build"; exit 1; }
     for case in "${CASES[@]}"; do
-        bug="${case%%|*}"
-        model="${case##*|}"
-        log="target/$checker/mutant-$bug-$model.log"
-        start=$(date +%s%N)
-        MCP_MUTANT="$bug" RUSTFLAGS="--cfg $checker" CARGO_TARGET_DIR="target/$checker" \
-            timeout "$TIMEOUT" cargo test --release --test "${checker}_core" -- --exact "$model" \
-            --test-threads=1 >"$log" 2>&1
-        rc=$?
-        ms=$(( ($(date +%s%N) - start) / 1000000 ))
-        if [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && grep -qE "deadlock|panicked|failing schedule" "$log"; then
-            why=$(grep -m1 -oE "deadlock|a session [a-z ]+|a permit [a-z ]+|session work [a-z ]+|a message was lost silently|session id [0-9]+ given twice|a session stayed in the directory|a listen stream stayed subscribed|a task ended twice|work goes on for a task nobody can see|Arc leaked|[0-9]+ (sessions live|registered) with max_sessions = [0-9]+|admitted with nobody leaving" "$log" | head -1)
-            printf "caught  %-8s %-26s by %-52s (%5d ms) %s\n" "$checker" "$bug" "$model" "$ms" "$why"
-            caught=$((caught + 1))
-        else
-            printf "MISSED  %-8s %-26s by %-52s (exit %s; log %s)\n" "$checker" "$bug" "$model" "$rc" "$log"
-            missed=$((missed + 1))
-        fi
+        run_case "$checker" "${checker}_core" "${case%%|*}" "${case##*|}"
     done
+done
+
+RUSTFLAGS="--cfg shuttle" CARGO_TARGET_DIR="target/shuttle" \
+    cargo test --release --no-run --test shuttle_engine >/dev/null 2>&1 || {
+    echo "mutants: the engine's shuttle scenarios do not build"; exit 1; }
+for case in "${ENGINE_CASES[@]}"; do
+    run_case shuttle shuttle_engine "${case%%|*}" "${case##*|}"
 done
 echo "mutants: $caught passed, $missed failed"
 [ "$missed" -eq 0 ]

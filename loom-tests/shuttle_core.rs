@@ -12,23 +12,14 @@
 #![cfg(shuttle)]
 
 mod scenarios;
+mod shuttle_check;
 
 fn iterations() -> usize {
-    std::env::var("SHUTTLE_ITERATIONS")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(10_000)
+    shuttle_check::iterations("SHUTTLE_ITERATIONS", 10_000)
 }
 
-/// Runs `f` under `check_random` and `check_pct` (depth 3), or replays one
-/// schedule if `SHUTTLE_REPLAY` is set.
 fn check(f: impl Fn() + Sync + Send + Clone + 'static) {
-    if let Ok(schedule) = std::env::var("SHUTTLE_REPLAY") {
-        shuttle::replay(f, &schedule);
-        return;
-    }
-    shuttle::check_random(f.clone(), iterations());
-    shuttle::check_pct(f, iterations(), 3);
+    shuttle_check::check(f, iterations());
 }
 
 /// 8 clients, 3 permits, nobody leaves.

@@ -28,9 +28,12 @@
 
 // Without `http` or `metrics`, what only feeds them (per-status counters,
 // the stateless header checks, request streams, readers of the histograms)
-// is built but unused: allowed then, not deleted.
+// is built but unused: allowed then, not deleted. The same under
+// `--cfg shuttle`, which builds the engine and the line transport but
+// nothing over hyper. (Their unit tests are not built under shuttle: they
+// would use shuttle's primitives outside a shuttle test.)
 #![cfg_attr(
-    not(all(feature = "http", feature = "metrics")),
+    any(not(all(feature = "http", feature = "metrics")), shuttle),
     allow(dead_code, unused_imports)
 )]
 
@@ -51,13 +54,13 @@ pub mod protocol;
 #[doc(hidden)]
 pub mod sync;
 
-#[cfg(not(any(loom, shuttle)))]
+#[cfg(not(loom))]
 pub mod auth;
-#[cfg(not(any(loom, shuttle)))]
+#[cfg(not(loom))]
 pub mod bus;
-#[cfg(not(any(loom, shuttle)))]
+#[cfg(not(loom))]
 pub mod server;
-#[cfg(not(any(loom, shuttle)))]
+#[cfg(not(loom))]
 pub mod transport;
 
 #[cfg(all(fuzzing, not(any(loom, shuttle))))]
@@ -69,11 +72,11 @@ pub use core::{BroadcastReport, SessionId, SessionInfo};
 pub use error::{AdmitError, NotifyError};
 pub use metrics::MetricsSnapshot;
 pub use protocol::jsonrpc::RequestId;
-#[cfg(not(any(loom, shuttle)))]
+#[cfg(not(loom))]
 pub use protocol::trace_context::TraceContext;
 pub use sync::CancellationToken;
 
-#[cfg(not(any(loom, shuttle)))]
+#[cfg(not(loom))]
 pub use server::{
     Completer, CompletionRef, CompletionRequest, Content, HandlerError, Icon, IconError, IconTheme,
     InputError, MAX_SUBSCRIBED_BYTES_PER_SESSION, Notification, Prompt, PromptArgs, PromptArgument,
@@ -83,5 +86,5 @@ pub use server::{
 };
 #[cfg(all(feature = "http", not(any(loom, shuttle))))]
 pub use transport::http::{McpBody, McpService};
-#[cfg(not(any(loom, shuttle)))]
+#[cfg(not(loom))]
 pub use transport::listener::{Connection, Listener};

@@ -94,6 +94,7 @@ fn has_token_parameter(query: &str) -> bool {
 }
 
 #[cfg(test)]
+#[cfg(not(shuttle))]
 mod tests {
     use super::*;
     use http::HeaderValue;

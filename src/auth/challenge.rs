@@ -63,6 +63,7 @@ fn quotable(description: &str) -> String {
 }
 
 #[cfg(test)]
+#[cfg(not(shuttle))]
 mod tests {
     use super::*;
 

@@ -207,6 +207,7 @@ pub(crate) fn is_loopback(host: &str) -> bool {
 }
 
 #[cfg(test)]
+#[cfg(not(shuttle))]
 mod tests {
     use super::*;
 

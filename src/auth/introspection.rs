@@ -163,6 +163,7 @@ fn form_encode(value: &str) -> String {
 }
 
 #[cfg(test)]
+#[cfg(not(shuttle))]
 mod tests {
     use super::*;
     use serde_json::json;

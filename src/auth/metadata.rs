@@ -49,6 +49,7 @@ pub(crate) fn document(config: &AuthConfig) -> Value {
 }
 
 #[cfg(test)]
+#[cfg(not(shuttle))]
 mod tests {
     use super::*;
 

@@ -27,41 +27,41 @@ mod principal;
 
 pub use principal::Principal;
 
-#[cfg(feature = "auth")]
+#[cfg(all(feature = "auth", not(shuttle)))]
 mod bearer;
-#[cfg(feature = "auth")]
+#[cfg(all(feature = "auth", not(shuttle)))]
 mod challenge;
-#[cfg(feature = "auth")]
+#[cfg(all(feature = "auth", not(shuttle)))]
 mod config;
-#[cfg(feature = "auth")]
+#[cfg(all(feature = "auth", not(shuttle)))]
 mod fetch;
-#[cfg(feature = "auth")]
+#[cfg(all(feature = "auth", not(shuttle)))]
 mod introspection;
-#[cfg(feature = "auth")]
+#[cfg(all(feature = "auth", not(shuttle)))]
 mod jwt;
-#[cfg(feature = "auth")]
+#[cfg(all(feature = "auth", not(shuttle)))]
 mod metadata;
-#[cfg(feature = "auth")]
+#[cfg(all(feature = "auth", not(shuttle)))]
 mod scopes;
-#[cfg(feature = "auth")]
+#[cfg(all(feature = "auth", not(shuttle)))]
 mod verifier;
 
-#[cfg(feature = "auth")]
+#[cfg(all(feature = "auth", not(shuttle)))]
 mod guard;
 
-#[cfg(feature = "auth")]
+#[cfg(all(feature = "auth", not(shuttle)))]
 pub use config::{AuthConfig, AuthConfigError};
-#[cfg(feature = "auth")]
+#[cfg(all(feature = "auth", not(shuttle)))]
 pub use guard::Auth;
-#[cfg(feature = "auth")]
+#[cfg(all(feature = "auth", not(shuttle)))]
 pub(crate) use guard::Refusal;
-#[cfg(feature = "auth")]
+#[cfg(all(feature = "auth", not(shuttle)))]
 pub use introspection::IntrospectionVerifier;
-#[cfg(feature = "auth")]
+#[cfg(all(feature = "auth", not(shuttle)))]
 pub use jsonwebtoken::Algorithm;
-#[cfg(feature = "auth")]
+#[cfg(all(feature = "auth", not(shuttle)))]
 pub use jwt::{DEFAULT_ALGORITHMS, JwtVerifier, JwtVerifierBuilder};
-#[cfg(feature = "auth")]
+#[cfg(all(feature = "auth", not(shuttle)))]
 pub use verifier::{TokenVerifier, VerifyError, VerifyFuture};
 
 /// For the fuzz target `authorization` (`crate::fuzzing`).

@@ -66,6 +66,7 @@ impl Implications {
 }
 
 #[cfg(test)]
+#[cfg(not(shuttle))]
 mod tests {
     use super::*;
 

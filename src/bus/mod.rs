@@ -10,12 +10,12 @@
 //! whatever the bus's state; the bus adds the other replicas' events. What
 //! a listener may miss while the bus is down is said on [`RedisBus`].
 
-#[cfg(feature = "redis-bus")]
+#[cfg(all(feature = "redis-bus", not(shuttle)))]
 mod redis;
-#[cfg(feature = "redis-bus")]
+#[cfg(all(feature = "redis-bus", not(shuttle)))]
 mod wire;
 
-#[cfg(feature = "redis-bus")]
+#[cfg(all(feature = "redis-bus", not(shuttle)))]
 pub use self::redis::{
     DEFAULT_BUS_CHANNEL, DEFAULT_BUS_CONNECT_TIMEOUT, DEFAULT_BUS_HEALTH_INTERVAL, DEFAULT_BUS_MAX_BACKOFF,
     DEFAULT_BUS_PUBLISH_QUEUE, RedisBus, RedisBusConfig,

@@ -67,6 +67,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Event, String> {
 }
 
 #[cfg(test)]
+#[cfg(not(shuttle))]
 mod tests {
     use serde_json::json;
 

@@ -12,7 +12,7 @@ pub use http::{
     DEFAULT_BODY_READ_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_BODY_BYTES,
     DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_MAX_CONNECTIONS, DEFAULT_SESSION_IDLE_TIMEOUT, HttpConfig,
 };
-#[cfg(not(any(loom, shuttle)))]
+#[cfg(not(loom))]
 pub(crate) use replica::stamped;
 pub use replica::{MAX_REPLICA_ID_BYTES, ReplicaId, StateKey};
 

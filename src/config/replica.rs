@@ -78,7 +78,7 @@ impl fmt::Display for ReplicaId {
 
 /// `id`, with `replica`'s name in front when there is one:
 /// `<name>.<id>`.
-#[cfg(not(any(loom, shuttle)))]
+#[cfg(not(loom))]
 pub(crate) fn stamped(replica: Option<&ReplicaId>, id: String) -> String {
     match replica {
         Some(r) => format!("{}.{id}", r.0),

@@ -17,18 +17,18 @@
 
 use std::collections::HashMap;
 
-use crate::sync::{Mutex, mutant};
+use crate::sync::{Mutex, RandomState, mutant};
 
 /// Live entries by key.
 #[derive(Debug)]
 pub struct Directory<T> {
-    map: Mutex<HashMap<String, T>>,
+    map: Mutex<HashMap<String, T, RandomState>>,
 }
 
 impl<T> Default for Directory<T> {
     fn default() -> Self {
         Self {
-            map: Mutex::new(HashMap::new()),
+            map: Mutex::new(HashMap::default()),
         }
     }
 }

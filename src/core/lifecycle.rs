@@ -252,7 +252,7 @@ impl Core {
         self.inner.metrics.snapshot()
     }
 
-    #[cfg_attr(any(loom, shuttle), allow(dead_code))]
+    #[cfg_attr(loom, allow(dead_code))]
     pub(crate) fn metrics_ref(&self) -> &Arc<Metrics> {
         &self.inner.metrics
     }
@@ -274,7 +274,17 @@ impl Core {
         self.inner.root.is_cancelled()
     }
 
-    /// Waits until shutdown has begun and every session has ended.
+    /// A token the drain waits for, held by work a session starts beyond
+    /// its own task (its calls, its tasks' work): once the drain ends, none
+    /// of it is left. An aborted task lets go of its token when the runtime
+    /// drops it, which happens at once; so the drain waits no longer.
+    #[cfg_attr(loom, allow(dead_code))]
+    pub(crate) fn drain_token(&self) -> TaskTrackerToken {
+        self.inner.drain.token()
+    }
+
+    /// Waits until shutdown has begun and every session, and every piece of
+    /// work holding a [`Core::drain_token`], has ended.
     ///
     /// # Cancel safety
     ///

@@ -9,18 +9,18 @@
 //! in `bus.rs`. `openmetrics.rs` (feature `metrics`) names and encodes
 //! them all for a Prometheus scrape: the one place a metric is defined.
 
-#[cfg(not(any(loom, shuttle)))]
+#[cfg(not(loom))]
 mod bus;
 #[cfg(all(feature = "metrics", not(any(loom, shuttle))))]
 pub(crate) mod openmetrics;
-#[cfg(not(any(loom, shuttle)))]
+#[cfg(not(loom))]
 pub(crate) mod requests;
-#[cfg(not(any(loom, shuttle)))]
+#[cfg(not(loom))]
 pub(crate) mod statuses;
 
 use serde::Serialize;
 
-#[cfg(not(any(loom, shuttle)))]
+#[cfg(not(loom))]
 pub use bus::BusMetrics;
 
 use crate::sync::{AtomicU64, Ordering};
@@ -53,10 +53,10 @@ pub(crate) struct Metrics {
     pub(crate) http_connections_open: AtomicU64,
     pub(crate) http_clients_vanished: AtomicU64,
     /// Requests by method and outcome; handler latencies.
-    #[cfg(not(any(loom, shuttle)))]
+    #[cfg(not(loom))]
     pub(crate) requests: requests::RequestStats,
     /// HTTP answers by status.
-    #[cfg(not(any(loom, shuttle)))]
+    #[cfg(not(loom))]
     pub(crate) http_statuses: statuses::StatusCounts,
 }
 

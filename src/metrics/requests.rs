@@ -10,7 +10,7 @@
 //! user's, from the dispatch of the request to its answer being queued.
 
 use crate::protocol::method::Method;
-use crate::sync::{AtomicU64, Ordering};
+use crate::sync::{Ordering, Tally};
 
 /// The methods counted by name, in the order of [`Method::ALL`]; anything
 /// else is counted as `other`, last.
@@ -97,15 +97,15 @@ fn timed_index(method: u8) -> Option<usize> {
 #[derive(Debug)]
 pub(crate) struct Histogram {
     /// One per bound of [`BUCKETS_SECONDS`], then `+Inf`.
-    buckets: [AtomicU64; BUCKETS_SECONDS.len() + 1],
-    sum_nanos: AtomicU64,
+    buckets: [Tally; BUCKETS_SECONDS.len() + 1],
+    sum_nanos: Tally,
 }
 
 impl Default for Histogram {
     fn default() -> Self {
         Self {
-            buckets: std::array::from_fn(|_| AtomicU64::new(0)),
-            sum_nanos: AtomicU64::new(0),
+            buckets: std::array::from_fn(|_| Tally::new(0)),
+            sum_nanos: Tally::new(0),
         }
     }
 }
@@ -142,7 +142,7 @@ impl Histogram {
 #[derive(Debug)]
 pub(crate) struct RequestStats {
     /// `[method][outcome]`.
-    counts: [[AtomicU64; Outcome::ALL.len()]; METHODS.len()],
+    counts: [[Tally; Outcome::ALL.len()]; METHODS.len()],
     /// One per [`TIMED`] method.
     latency: [Histogram; TIMED.len()],
 }
@@ -150,7 +150,7 @@ pub(crate) struct RequestStats {
 impl Default for RequestStats {
     fn default() -> Self {
         Self {
-            counts: std::array::from_fn(|_| std::array::from_fn(|_| AtomicU64::new(0))),
+            counts: std::array::from_fn(|_| std::array::from_fn(|_| Tally::new(0))),
             latency: std::array::from_fn(|_| Histogram::default()),
         }
     }
@@ -183,6 +183,7 @@ impl RequestStats {
 }
 
 #[cfg(test)]
+#[cfg(not(shuttle))]
 mod tests {
     use super::*;
 

@@ -15,12 +15,12 @@ pub mod method;
 pub mod params;
 mod request_id;
 // Sealing needs HMAC, which model builds do not carry (nor need).
-#[cfg(not(any(loom, shuttle)))]
+#[cfg(not(loom))]
 pub mod request_state;
 // What only the server writes and reads (not built in model builds).
-#[cfg(not(any(loom, shuttle)))]
+#[cfg(not(loom))]
 pub(crate) mod result;
-#[cfg(not(any(loom, shuttle)))]
+#[cfg(not(loom))]
 pub(crate) mod tasks;
-#[cfg(not(any(loom, shuttle)))]
+#[cfg(not(loom))]
 pub mod trace_context;

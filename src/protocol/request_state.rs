@@ -132,6 +132,7 @@ pub fn open_any<'k>(
 }
 
 #[cfg(test)]
+#[cfg(not(shuttle))]
 mod tests {
     use super::*;
     use serde_json::json;

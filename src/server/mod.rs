@@ -30,7 +30,7 @@ pub(crate) mod ops;
 pub use api::{builtin, catalog, content, handler};
 pub use ext::{client_requests, listen, tasks};
 
-#[cfg(feature = "metrics")]
+#[cfg(all(feature = "metrics", not(shuttle)))]
 pub use crate::metrics::openmetrics::METRICS_CONTENT_TYPE;
 pub use api::catalog::completion::{Completer, CompletionRef, CompletionRequest};
 pub use api::catalog::prompts::{Prompt, PromptArgs, PromptArgument, PromptOutput};
@@ -246,7 +246,7 @@ impl ServerBuilder {
                 instructions: self.instructions,
                 state_keys: if self.config.request_state_keys.is_empty() {
                     let mut bytes = [0u8; 32];
-                    getrandom::fill(&mut bytes).expect("the operating system's random generator");
+                    crate::sync::random_fill(&mut bytes);
                     Arc::from([Arc::from(&bytes[..])])
                 } else {
                     self.config

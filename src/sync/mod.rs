@@ -24,6 +24,12 @@
 //! - `mpsc`: bounded `channel`, `Sender::{try_send, send, capacity,
 //!   max_capacity}`, `Receiver::{recv, try_recv, close}`.
 //! - `TaskTracker`: `token`, `close`, `wait().await`.
+//!
+//! Under `--cfg shuttle` the engine above the core (the server and the line
+//! transport) is built too, on shuttle-tokio (`tokio` names it then). For
+//! it the shim also picks the engine's timers (`sleep`, `sleep_until`),
+//! the source of random ids (`random_fill`) and the hasher of maps whose
+//! keys a client chooses (`RandomState`), so that a schedule replays.
 
 #[cfg(all(loom, shuttle))]
 compile_error!("choose one model checker: --cfg loom or --cfg shuttle, not both");
@@ -38,6 +44,12 @@ mod imp {
     pub(crate) use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
     pub use tokio_util::sync::CancellationToken;
     pub(crate) use tokio_util::task::{TaskTracker, task_tracker::TaskTrackerToken};
+
+    pub(crate) use tokio::time::{sleep, sleep_until};
+
+    pub(crate) fn random_fill(bytes: &mut [u8]) {
+        getrandom::fill(bytes).expect("the operating system's random generator");
+    }
 }
 
 #[cfg(loom)]
@@ -60,6 +72,29 @@ mod imp {
 
     pub use super::model::CancellationToken;
     pub(crate) use super::model::{OwnedSemaphorePermit, Semaphore, TaskTracker, TaskTrackerToken, mpsc};
+    // The engine's own (outside the core): shuttle-tokio's, which shuttle
+    // schedules too.
+    pub(crate) use tokio::sync::{Notify, oneshot};
+
+    /// shuttle-tokio keeps no clock (its `sleep` ends at the next step, so
+    /// every deadline would pass at once). Here a deadline never passes by
+    /// itself: a scenario passes it with `tokio::time::trigger_timeouts`,
+    /// at the step the schedule chooses.
+    pub(crate) async fn sleep(_duration: std::time::Duration) {
+        let _ = tokio::time::timeout(std::time::Duration::ZERO, std::future::pending::<()>()).await;
+    }
+
+    /// As `sleep`.
+    pub(crate) async fn sleep_until(_deadline: tokio::time::Instant) {
+        sleep(std::time::Duration::ZERO).await;
+    }
+
+    /// shuttle's generator, seeded by the schedule: ids (and so the order
+    /// of maps keyed by them) replay with it.
+    pub(crate) fn random_fill(bytes: &mut [u8]) {
+        use shuttle::rand::RngCore;
+        shuttle::rand::thread_rng().fill_bytes(bytes);
+    }
 }
 
 #[cfg(any(loom, shuttle))]
@@ -73,12 +108,33 @@ pub(crate) use imp::{
 };
 /// A one-shot channel (the answer to one server-to-client request); used
 /// only outside the model-checked core.
-#[cfg(not(any(loom, shuttle)))]
+#[cfg(not(loom))]
 pub(crate) use imp::{Notify, oneshot};
+/// The engine's timers (a request's timeout, the handshake's, the shutdown
+/// grace): tokio's, or under shuttle deadlines that pass only when a
+/// scenario says so; the source of random ids (seeded by the schedule under
+/// shuttle).
+#[cfg(not(loom))]
+pub(crate) use imp::{random_fill, sleep, sleep_until};
 /// A cell set once (a request's token, made when first needed); used only
 /// outside the model-checked core.
-#[cfg(not(any(loom, shuttle)))]
+#[cfg(not(loom))]
 pub(crate) use std::sync::OnceLock;
+
+/// A counter that no decision reads (the per-method and per-status
+/// tallies, read only by a scrape): std's atomic in every build. Under the
+/// checkers there are over a hundred of them; as the checker's atomics they
+/// would add a schedule point each and more than a model thread's stack.
+#[cfg(not(loom))]
+pub(crate) type Tally = std::sync::atomic::AtomicU64;
+
+/// The hasher of maps whose keys a client chooses: std's, with random keys.
+#[cfg(not(any(loom, shuttle)))]
+pub(crate) use std::hash::RandomState;
+/// Under the checkers, std's hasher with fixed keys: a map's iteration
+/// order, and so the schedule, is the same on every run of a schedule.
+#[cfg(any(loom, shuttle))]
+pub(crate) type RandomState = std::hash::BuildHasherDefault<std::hash::DefaultHasher>;
 
 /// A mutex whose `lock` returns the guard directly, as loom's does.
 ///

@@ -106,6 +106,7 @@ impl<R: AsyncBufRead + Unpin> LineReader<R> {
 }
 
 #[cfg(test)]
+#[cfg(not(shuttle))]
 mod tests {
     use super::*;
     use crate::transport::read_buffer::PooledReader;

@@ -31,7 +31,7 @@ use crate::metrics::incr;
 use crate::protocol::jsonrpc::{ErrorObject, SERVER_AT_CAPACITY, encode_error};
 use crate::server::Shared;
 use crate::server::engine::session::{Finished, Route, SessionState};
-use crate::sync::Arc;
+use crate::sync::{Arc, sleep};
 
 /// Most messages written with one `write`.
 const WRITE_BATCH: usize = 64;
@@ -111,7 +111,7 @@ where
 {
     // A real timer, armed once; its branch is off once the client engages
     // (or when there is no limit).
-    let handshake_deadline = tokio::time::sleep(handshake.unwrap_or(Duration::ZERO));
+    let handshake_deadline = sleep(handshake.unwrap_or(Duration::ZERO));
     tokio::pin!(handshake_deadline);
     let token = state.session().token().clone();
     // Made once: registering a new waiter on every turn of the loop costs
@@ -308,6 +308,7 @@ pub(crate) fn rejection_frame(error: &AdmitError) -> Vec<u8> {
 }
 
 #[cfg(test)]
+#[cfg(not(shuttle))]
 mod tests {
     use std::pin::Pin;
     use std::task::{Context, Poll};

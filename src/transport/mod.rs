@@ -18,7 +18,7 @@
 
 pub(crate) mod accept;
 pub(crate) mod framing;
-#[cfg(feature = "http")]
+#[cfg(all(feature = "http", not(shuttle)))]
 pub mod http;
 pub(crate) mod line;
 pub mod listener;
@@ -27,5 +27,5 @@ pub(crate) mod read_buffer;
 mod stdio;
 mod stdio_fds;
 pub mod tcp;
-#[cfg(feature = "tls")]
+#[cfg(all(feature = "tls", not(shuttle)))]
 pub mod tls;

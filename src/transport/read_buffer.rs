@@ -138,6 +138,7 @@ impl<R> Drop for PooledReader<R> {
 }
 
 #[cfg(test)]
+#[cfg(not(shuttle))]
 mod tests {
     use super::*;
     use tokio::io::AsyncBufReadExt;

@@ -100,7 +100,8 @@ impl Server {
             Err(error) => {
                 tracing::debug!(?peer, %error, "connection refused");
                 let frame = rejection_frame(&error);
-                while rejections.try_join_next().is_some() {}
+                // Reap the finished writes (`try_join_next`, which shuttle-tokio lacks).
+                while let Some(Some(_)) = futures_util::FutureExt::now_or_never(rejections.join_next()) {}
                 if rejections.len() < MAX_PENDING_REJECTIONS {
                     rejections.spawn(reject(io, frame));
                 } else {

@@ -270,6 +270,7 @@ fn parse_jwks(document: Value, allowed: &[Algorithm]) -> Result<Vec<Arc<Key>>, S
 }
 
 #[cfg(test)]
+#[cfg(not(shuttle))]
 mod tests {
     use super::*;
 

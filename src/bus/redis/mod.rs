@@ -176,7 +176,7 @@ impl RedisBus {
             reason: e.to_string(),
         })?;
         let mut origin = [0u8; 8];
-        getrandom::fill(&mut origin).expect("the operating system's random generator");
+        crate::sync::random_fill(&mut origin);
         let (events, queued) = mpsc::channel(config.publish_queue.max(1));
         let bus = Arc::new(Self {
             origin: origin.iter().map(|b| format!("{b:02x}")).collect(),

@@ -166,6 +166,7 @@ impl Serialize for ResourceContents {
 }
 
 #[cfg(test)]
+#[cfg(not(shuttle))]
 mod tests {
     use super::*;
 

@@ -160,6 +160,7 @@ fn is_size(size: &str) -> bool {
 }
 
 #[cfg(test)]
+#[cfg(not(shuttle))]
 mod tests {
     use super::*;
 

@@ -57,6 +57,7 @@ impl RequestToken {
 }
 
 #[cfg(test)]
+#[cfg(not(shuttle))]
 mod tests {
     use super::*;
 

@@ -177,7 +177,7 @@ impl Tool {
     }
 
     /// Read by the HTTP service's authorization only.
-    #[cfg(feature = "auth")]
+    #[cfg(all(feature = "auth", not(shuttle)))]
     pub(crate) fn required_scopes(&self) -> &[String] {
         &self.inner.scopes
     }

@@ -135,6 +135,7 @@ fn arguments_of(schema: &Value) -> Vec<PromptArgument> {
 }
 
 #[cfg(test)]
+#[cfg(not(shuttle))]
 mod tests {
     use super::*;
     use serde::Deserialize;

@@ -89,6 +89,7 @@ pub(crate) fn info_meta(info: &Value) -> Box<RawValue> {
 }
 
 #[cfg(test)]
+#[cfg(not(shuttle))]
 mod tests {
     use super::*;
     use serde_json::json;

@@ -32,7 +32,7 @@ use serde_json::Value;
 
 use crate::core::OutboxSender;
 use crate::protocol::jsonrpc::{ErrorObject, RequestId, encode_request};
-use crate::sync::{Arc, AtomicU64, Mutex, Notify, Ordering, oneshot};
+use crate::sync::{Arc, AtomicU64, Mutex, Notify, Ordering, RandomState, oneshot};
 
 /// Server-to-client requests waiting at once per session.
 pub const MAX_PENDING: usize = 64;
@@ -171,7 +171,7 @@ impl ClientLink {
 #[derive(Debug, Default)]
 pub(crate) struct Pending {
     next: AtomicU64,
-    waiting: Mutex<HashMap<RequestId, oneshot::Sender<Answer>>>,
+    waiting: Mutex<HashMap<RequestId, oneshot::Sender<Answer>, RandomState>>,
     /// Woken when a request starts waiting.
     changed: Notify,
 }
@@ -250,6 +250,7 @@ impl Drop for Waiter {
 }
 
 #[cfg(test)]
+#[cfg(not(shuttle))]
 mod tests {
     use serde_json::json;
 

@@ -171,6 +171,7 @@ impl InputRound {
 }
 
 #[cfg(test)]
+#[cfg(not(shuttle))]
 mod tests {
     use super::*;
 

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use crate::core::{IdSet, SessionId};
-use crate::sync::Mutex;
+use crate::sync::{Mutex, RandomState};
 
 /// The most one session may hold subscribed at once, counted as the total
 /// length of its URIs in bytes; a subscription past it is refused (-32602),
@@ -21,7 +21,7 @@ pub const MAX_SUBSCRIBED_BYTES_PER_SESSION: usize = 64 * 1024;
 /// Sessions by the URI they subscribed to.
 #[derive(Debug, Default)]
 pub(crate) struct ResourceSubscriptions {
-    by_uri: Mutex<HashMap<String, IdSet<SessionId>>>,
+    by_uri: Mutex<HashMap<String, IdSet<SessionId>, RandomState>>,
 }
 
 impl ResourceSubscriptions {
@@ -60,6 +60,7 @@ impl ResourceSubscriptions {
 }
 
 #[cfg(test)]
+#[cfg(not(shuttle))]
 mod tests {
     use super::*;
 

@@ -23,7 +23,7 @@ use crate::protocol::jsonrpc::ErrorObject;
 use crate::protocol::mcp::{Generation, finish_result};
 use crate::server::Shared;
 use crate::server::ext::client_requests::{InputError, check_capabilities};
-use crate::sync::{Arc, CancellationToken, Mutex, oneshot};
+use crate::sync::{Arc, CancellationToken, Mutex, RandomState, oneshot};
 
 pub use crate::protocol::tasks::TASKS_EXTENSION;
 /// How often clients are asked to poll.
@@ -64,7 +64,7 @@ fn iso8601(ms: u64) -> String {
 /// The questions a running task waits on, by key.
 #[derive(Debug, Default)]
 pub(crate) struct TaskQuestions {
-    waiting: Mutex<HashMap<String, (Value, oneshot::Sender<Value>)>>,
+    waiting: Mutex<HashMap<String, (Value, oneshot::Sender<Value>), RandomState>>,
     next: crate::sync::AtomicU64,
 }
 
@@ -146,7 +146,7 @@ pub(crate) struct Starter {
 #[derive(Debug)]
 pub(crate) struct Tasks {
     table: TaskTable,
-    questions: Mutex<HashMap<String, Arc<TaskQuestions>>>,
+    questions: Mutex<HashMap<String, Arc<TaskQuestions>, RandomState>>,
     ttl: Duration,
 }
 
@@ -156,11 +156,11 @@ impl Tasks {
     /// replica that holds the task.
     pub(crate) fn new(max: usize, ttl: Duration, replica: Option<&ReplicaId>) -> Self {
         let mut prefix = [0u8; 8];
-        getrandom::fill(&mut prefix).expect("the operating system's random generator");
+        crate::sync::random_fill(&mut prefix);
         let prefix = stamped(replica, prefix.iter().map(|b| format!("{b:02x}")).collect());
         Self {
             table: TaskTable::new(max, prefix),
-            questions: Mutex::new(HashMap::new()),
+            questions: Mutex::new(HashMap::default()),
             ttl,
         }
     }
@@ -219,7 +219,11 @@ impl Tasks {
         });
         let task_id = id.clone();
         let shared = Arc::clone(shared);
+        // The work outlives the request and its session: the drain waits
+        // for it (it ends at shutdown, its token being a child of the root).
+        let tracked = (!crate::sync::mutant("task_work_untracked")).then(|| shared.core.drain_token());
         tokio::spawn(async move {
+            let _tracked = tracked;
             let outcome = tokio::select! {
                 biased;
                 outcome = run => Some(outcome),
@@ -358,6 +362,7 @@ fn detailed(s: &TaskSnapshot) -> Value {
 }
 
 #[cfg(test)]
+#[cfg(not(shuttle))]
 mod tests {
     use super::*;
 

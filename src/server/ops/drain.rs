@@ -24,7 +24,7 @@ impl Server {
                     Some(done) => closed += count_clean(&done),
                     None => break,
                 },
-                () = tokio::time::sleep_until(deadline) => {
+                () = crate::sync::sleep_until(deadline) => {
                     tracing::warn!(remaining = sessions.len(), "shutdown grace over; aborting sessions");
                     sessions.abort_all();
                     while let Some(done) = sessions.join_next().await {

@@ -4,5 +4,5 @@
 //! `crate::metrics::openmetrics`).
 
 pub(crate) mod drain;
-#[cfg(feature = "metrics")]
+#[cfg(all(feature = "metrics", not(shuttle)))]
 pub(crate) mod exporter;

@@ -118,6 +118,7 @@ pub(crate) fn decoded(value: &str) -> Result<String, ()> {
 }
 
 #[cfg(test)]
+#[cfg(not(shuttle))]
 mod tests {
     use super::*;
     use http::HeaderValue;

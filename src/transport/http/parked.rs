@@ -79,6 +79,7 @@ impl Parked {
 }
 
 #[cfg(test)]
+#[cfg(not(shuttle))]
 mod tests {
     use super::*;
     use crate::ServerConfig;

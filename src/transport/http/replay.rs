@@ -100,6 +100,7 @@ pub(crate) fn parse_event_id(id: &str) -> Option<(u64, u64)> {
 }
 
 #[cfg(test)]
+#[cfg(not(shuttle))]
 mod tests {
     use super::*;
 

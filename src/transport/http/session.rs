@@ -37,7 +37,7 @@ use crate::protocol::params::Params;
 use crate::server::HttpRequest;
 use crate::server::engine::session::{Route, SessionState};
 use crate::server::ext::client_requests::Pending;
-use crate::sync::{Arc, AtomicU64, CancellationToken, Mutex, Ordering, oneshot};
+use crate::sync::{Arc, AtomicU64, CancellationToken, Mutex, Ordering, oneshot, random_fill};
 
 /// The version from which SSE streams start with a priming event (older
 /// clients choke on its empty data).
@@ -123,7 +123,7 @@ pub(crate) type Sessions = Directory<HttpSession>;
 /// the replica's name when it has one (`ServerConfig::replica_id`).
 fn new_session_id(replica: Option<&ReplicaId>) -> String {
     let mut bits = [0u8; 16];
-    getrandom::fill(&mut bits).expect("the operating system's random generator");
+    random_fill(&mut bits);
     stamped(replica, bits.iter().map(|b| format!("{b:02x}")).collect())
 }
 

@@ -360,6 +360,7 @@ impl Drop for Sse {
 }
 
 #[cfg(test)]
+#[cfg(not(shuttle))]
 mod tests {
     use std::time::Duration;
 

@@ -133,6 +133,7 @@ pub(crate) fn completion_result(mut values: Vec<String>) -> Value {
 }
 
 #[cfg(test)]
+#[cfg(not(shuttle))]
 mod tests {
     use super::*;
 

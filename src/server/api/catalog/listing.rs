@@ -132,6 +132,7 @@ fn decode_cursor(cursor: &str) -> Option<u64> {
 }
 
 #[cfg(test)]
+#[cfg(not(shuttle))]
 mod tests {
     use super::*;
 

@@ -161,6 +161,7 @@ fn encode_page<T>(kind: ListKind, page: listing::Page<'_, T>, describe: impl Fn(
 }
 
 #[cfg(test)]
+#[cfg(not(shuttle))]
 mod tests {
     use super::*;
     use crate::server::ToolOutput;

@@ -285,6 +285,7 @@ impl Prompt {
 }
 
 #[cfg(test)]
+#[cfg(not(shuttle))]
 mod tests {
     use super::*;
 

@@ -311,6 +311,7 @@ fn percent_decode(s: &str) -> String {
 }
 
 #[cfg(test)]
+#[cfg(not(shuttle))]
 mod tests {
     use super::*;
 

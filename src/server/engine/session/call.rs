@@ -14,7 +14,7 @@ use crate::server::api::http_request::HttpRequest;
 use crate::server::api::request_token::RequestToken;
 use crate::server::engine::answer::Answer;
 use crate::server::engine::dispatch::{Call, CallEnv, Label};
-use crate::sync::{Arc, CancellationToken};
+use crate::sync::{Arc, CancellationToken, TaskTrackerToken};
 
 pub(crate) use crate::server::engine::dispatch::CallFuture;
 
@@ -94,7 +94,7 @@ impl CallTask {
             biased;
             result = call => Ending::Done(result),
             () = token.cancelled() => Ending::Cancelled,
-            () = tokio::time::sleep(self.timeout) => Ending::TimedOut,
+            () = crate::sync::sleep(self.timeout) => Ending::TimedOut,
         };
         let reply = match outcome {
             Ending::Cancelled | Ending::Done(_) if token.is_cancelled() => {
@@ -137,6 +137,11 @@ pub(crate) struct InFlight {
     method: u8,
     started: Instant,
     ended: bool,
+    /// Held by a request that runs in a task of its own, and let go last
+    /// (after the gauge): the drain ends only once the request is gone. Its
+    /// session's end may abort the task, and an abort is carried out when
+    /// the runtime next gets to it, possibly after the session has ended.
+    tracked: Option<TaskTrackerToken>,
 }
 
 impl InFlight {
@@ -148,7 +153,13 @@ impl InFlight {
             method: method_index(method),
             started: Instant::now(),
             ended: false,
+            tracked: None,
         }
+    }
+
+    /// Makes the drain wait for this request (see `tracked`).
+    pub(crate) fn track(&mut self, token: TaskTrackerToken) {
+        self.tracked = Some(token);
     }
 
     /// Ends the request in `outcome`. A call that was answered (with a
@@ -177,6 +188,8 @@ impl Drop for InFlight {
             self.end(Outcome::Cancelled);
         }
         decr(&self.metrics.requests_in_flight);
+        // `tracked` drops after this: the drain cannot end while the
+        // request still counts.
     }
 }
 
@@ -198,7 +211,8 @@ pub(crate) async fn run_alone(
 ) {
     tracing::debug!("stateless request running");
     let shared = Arc::clone(&server.shared);
-    let gauge = InFlight::new(Arc::clone(shared.core.metrics_ref()), call.label.method());
+    let mut gauge = InFlight::new(Arc::clone(shared.core.metrics_ref()), call.label.method());
+    gauge.track(shared.core.drain_token());
     let label = std::mem::take(&mut call.label);
     let task = CallTask {
         stop: token.clone(),

@@ -38,7 +38,7 @@ use crate::server::engine::dispatch::{Call, CallEnv};
 use crate::server::ext::client_requests::{ClientLink, Pending};
 use crate::server::ext::listen::ListenGuard;
 use crate::server::{ServerHandle, Shared};
-use crate::sync::{Arc, CancellationToken};
+use crate::sync::{Arc, CancellationToken, RandomState, mutant};
 pub(crate) use call::{CallFuture, CallTask, InFlight, answer, run_alone, send_reply};
 use held::Held;
 
@@ -79,14 +79,14 @@ pub(crate) struct SessionState {
     /// Running requests and queued replies; each yields its request id.
     in_flight: JoinSet<Option<RequestId>>,
     /// Tokens of running requests, for `notifications/cancelled`.
-    requests: HashMap<RequestId, CancellationToken>,
+    requests: HashMap<RequestId, CancellationToken, RandomState>,
     /// Listen streams multiplexed on this session (2026-07-28 over stdio or
     /// TCP), by the id of their `subscriptions/listen`; each ends with
     /// `notifications/cancelled` or with the session.
-    listens: HashMap<RequestId, ListenGuard>,
+    listens: HashMap<RequestId, ListenGuard, RandomState>,
     /// The URIs this session subscribed to (2025 `resources/subscribe`),
     /// removed from the server's table when the session ends.
-    resource_subs: HashSet<String>,
+    resource_subs: HashSet<String, RandomState>,
     /// The total length of `resource_subs`, in bytes.
     resource_sub_bytes: usize,
     /// Requests this session's handlers sent the client, waiting for its
@@ -110,6 +110,9 @@ pub(crate) struct SessionState {
 impl Drop for SessionState {
     fn drop(&mut self) {
         let id = self.session.id();
+        if mutant("subscriptions_outlive_session") {
+            return;
+        }
         for uri in self.resource_subs.drain() {
             self.shared.resource_subs.unsubscribe(&uri, id);
         }
@@ -128,9 +131,9 @@ impl SessionState {
             lifecycle: Lifecycle::default(),
             log_level: DEFAULT_LOG_LEVEL,
             in_flight: JoinSet::new(),
-            requests: HashMap::new(),
-            listens: HashMap::new(),
-            resource_subs: HashSet::new(),
+            requests: HashMap::default(),
+            listens: HashMap::default(),
+            resource_subs: HashSet::default(),
             resource_sub_bytes: 0,
             pending: Arc::new(Pending::default()),
             client_capabilities: Arc::new(Value::Null),
@@ -180,7 +183,11 @@ impl SessionState {
     /// in-flight cap, not counting calls that wait for the client's answer
     /// (which may come behind other messages; see `client_requests`).
     pub(crate) fn can_read(&self) -> bool {
-        self.in_flight.len() < self.shared.config.max_in_flight_per_session + self.pending.len()
+        let room = self.shared.config.max_in_flight_per_session + self.pending.len();
+        if mutant("in_flight_cap_off_by_one") {
+            return self.in_flight.len() <= room;
+        }
+        self.in_flight.len() < room
     }
 
     /// True while a request or a queued reply is running.
@@ -226,7 +233,7 @@ impl SessionState {
     }
 
     /// Cancels every request, then waits for them (bounded by the shutdown
-    /// grace; stragglers are aborted).
+    /// grace; stragglers are aborted, and waited for until they are gone).
     pub(crate) async fn end_requests(&mut self) {
         self.session.token().cancel();
         // Every request sees its token cancelled and ends at its next poll
@@ -235,7 +242,11 @@ impl SessionState {
         let grace = self.shared.config.shutdown_grace;
         let ended = async { while self.in_flight.join_next().await.is_some() {} };
         if tokio::time::timeout(grace, ended).await.is_err() {
+            // An abort takes effect when the runtime next polls the task
+            // (no handler code runs then, only drops): wait for that, so
+            // that the session ends with nothing of its own in flight.
             self.in_flight.abort_all();
+            while self.in_flight.join_next().await.is_some() {}
         }
     }
 
@@ -308,8 +319,10 @@ impl SessionState {
             Err(Some(envelope)) => {
                 let outbox = outbox.clone();
                 let token = self.session.token().clone();
+                let tracked = self.shared.core.drain_token();
                 self.in_flight.spawn(async move {
                     send_reply(&outbox, &token, envelope).await;
+                    drop(tracked);
                     None
                 });
             }
@@ -372,6 +385,9 @@ impl SessionState {
             generation,
             shared: Arc::clone(&self.shared),
         };
+        if !mutant("call_untracked_by_drain") {
+            gauge.track(self.shared.core.drain_token());
+        }
         self.in_flight
             .spawn(task.run(id, label, call, token, gauge).instrument(span.clone()));
     }

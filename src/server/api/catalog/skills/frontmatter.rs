@@ -62,6 +62,7 @@ pub(super) fn is_skill_name(name: &str) -> bool {
 }
 
 #[cfg(test)]
+#[cfg(not(shuttle))]
 mod tests {
     use serde_json::json;
 

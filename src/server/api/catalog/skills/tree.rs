@@ -126,6 +126,7 @@ pub(crate) fn directory<'a>(skills: impl Iterator<Item = &'a Skill>, uri: &str) 
 }
 
 #[cfg(test)]
+#[cfg(not(shuttle))]
 mod tests {
     use super::*;
 

@@ -1,0 +1,63 @@
+//! The session engine and the line transport under shuttle (see
+//! `engine/mod.rs`): the real server, compiled against shuttle-tokio, under
+//! random and PCT schedules.
+//!
+//! Run: `RUSTFLAGS="--cfg shuttle" CARGO_TARGET_DIR=target/shuttle cargo test --release --test shuttle_engine`
+//! (or `ci/model-check.sh`). `SHUTTLE_ENGINE_ITERATIONS` sets the schedules
+//! per scheduler and scenario (default 1,000: each schedule runs the whole
+//! server). A failure prints the failing schedule; `SHUTTLE_REPLAY='<schedule>'`
+//! replays exactly that one.
+
+#![cfg(shuttle)]
+
+mod engine;
+mod shuttle_check;
+
+fn iterations() -> usize {
+    shuttle_check::iterations("SHUTTLE_ENGINE_ITERATIONS", 1000)
+}
+
+fn check(f: impl Fn() + Sync + Send + Clone + 'static) {
+    shuttle_check::check(f, iterations());
+}
+
+#[test]
+fn calls_at_the_cap() {
+    check(engine::scenarios::calls_at_the_cap);
+}
+
+#[test]
+fn client_request_races_session_end() {
+    check(engine::scenarios::client_request_races_session_end);
+}
+
+#[test]
+fn catalog_and_subscriptions_race() {
+    check(engine::scenarios::catalog_and_subscriptions_race);
+}
+
+#[test]
+fn shutdown_races_everything() {
+    check(engine::scenarios::shutdown_races_everything);
+}
+
+#[test]
+fn tasks_race_cancel_and_shutdown() {
+    check(engine::tasks::tasks_race_cancel_and_shutdown);
+}
+
+/// Replayable: each scenario, run twice on the same schedule, makes the
+/// same choices (ids, the order of maps, time that never passes by itself).
+/// shuttle's own check: it fails on any decision it did not make.
+#[test]
+fn every_scenario_replays() {
+    if std::env::var("SHUTTLE_REPLAY").is_ok() {
+        return;
+    }
+    let runs = iterations().min(50);
+    shuttle::check_uncontrolled_nondeterminism(engine::scenarios::calls_at_the_cap, runs);
+    shuttle::check_uncontrolled_nondeterminism(engine::scenarios::client_request_races_session_end, runs);
+    shuttle::check_uncontrolled_nondeterminism(engine::scenarios::catalog_and_subscriptions_race, runs);
+    shuttle::check_uncontrolled_nondeterminism(engine::scenarios::shutdown_races_everything, runs);
+    shuttle::check_uncontrolled_nondeterminism(engine::tasks::tasks_race_cancel_and_shutdown, runs);
+}
