@@ -14,6 +14,7 @@ cd "$(dirname "$0")/.."
 export RUST_BACKTRACE=0
 export LOOM_MAX_PREEMPTIONS="${MUTANT_LOOM_MAX_PREEMPTIONS:-2}"
 export SHUTTLE_ITERATIONS="${MUTANT_SHUTTLE_ITERATIONS:-10000}"
+export SHUTTLE_ENGINE_ITERATIONS="${MUTANT_SHUTTLE_ENGINE_ITERATIONS:-10000}"
 TIMEOUT=300
 
 # bug | model test that must catch it
@@ -49,6 +50,7 @@ ENGINE_CASES=(
     "call_untracked_by_drain|shutdown_races_everything"
     "task_work_untracked|tasks_race_cancel_and_shutdown"
     "task_terminal_overwritten|tasks_race_cancel_and_shutdown"
+    "cancelled_batch_dropped|listen_races_cancel_and_shutdown"
 )
 
 caught=0
@@ -65,7 +67,7 @@ run_case() {
     rc=$?
     ms=$(( ($(date +%s%N) - start) / 1000000 ))
     if [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && grep -qE "deadlock|panicked|failing schedule" "$log"; then
-        why=$(grep -m1 -oE "deadlock|a session [a-z ]+|a permit [a-z ]+|session work [a-z ]+|a message was lost silently|session id [0-9]+ given twice|a session stayed in the directory|a listen stream stayed subscribed|a task ended twice|work goes on for a task nobody can see|Arc leaked|[0-9]+ (sessions live|registered) with max_sessions = [0-9]+|admitted with nobody leaving|[0-9]+ handlers at once|a request is still in flight|an update reached a session that ended|[0-9]+ handlers started, [0-9]+ ended|task ended [a-z]+, then was [a-z]+" "$log" | head -1)
+        why=$(grep -m1 -oE "deadlock|a session [a-z ]+|a permit [a-z ]+|session work [a-z ]+|a message was lost silently|session id [0-9]+ given twice|a session stayed in the directory|a listen stream stayed subscribed|a task ended twice|work goes on for a task nobody can see|Arc leaked|[0-9]+ (sessions live|registered) with max_sessions = [0-9]+|admitted with nobody leaving|[0-9]+ handlers at once|a request is still in flight|an update reached a session that ended|[0-9]+ handlers started, [0-9]+ ended|task ended [a-z]+, then was [a-z]+|a notification before the acknowledgement" "$log" | head -1)
         printf "caught  %-8s %-29s by %-52s (%5d ms) %s\n" "$checker" "$bug" "$model" "$ms" "$why"
         caught=$((caught + 1))
     else

@@ -46,6 +46,11 @@ fn tasks_race_cancel_and_shutdown() {
     check(engine::tasks::tasks_race_cancel_and_shutdown);
 }
 
+#[test]
+fn listen_races_cancel_and_shutdown() {
+    check(engine::listen::listen_races_cancel_and_shutdown);
+}
+
 /// Replayable: each scenario, run twice on the same schedule, makes the
 /// same choices (ids, the order of maps, time that never passes by itself).
 /// shuttle's own check: it fails on any decision it did not make.
@@ -60,4 +65,5 @@ fn every_scenario_replays() {
     shuttle::check_uncontrolled_nondeterminism(engine::scenarios::catalog_and_subscriptions_race, runs);
     shuttle::check_uncontrolled_nondeterminism(engine::scenarios::shutdown_races_everything, runs);
     shuttle::check_uncontrolled_nondeterminism(engine::tasks::tasks_race_cancel_and_shutdown, runs);
+    shuttle::check_uncontrolled_nondeterminism(engine::listen::listen_races_cancel_and_shutdown, runs);
 }

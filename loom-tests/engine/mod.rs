@@ -12,6 +12,7 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod listen;
 pub mod scenarios;
 pub mod tasks;
 

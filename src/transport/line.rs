@@ -25,13 +25,13 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
 use super::framing::{Frame, LineReader};
 use super::read_buffer::PooledReader;
-use crate::core::{Envelope, OutboxReceiver, Session};
+use crate::core::{Core, Envelope, OutboxReceiver, Session};
 use crate::error::AdmitError;
 use crate::metrics::incr;
 use crate::protocol::jsonrpc::{ErrorObject, SERVER_AT_CAPACITY, encode_error};
 use crate::server::Shared;
 use crate::server::engine::session::{Finished, Route, SessionState};
-use crate::sync::{Arc, sleep};
+use crate::sync::{Arc, mutant, sleep};
 
 /// Most messages written with one `write`.
 const WRITE_BATCH: usize = 64;
@@ -92,8 +92,17 @@ where
     let mut lines = LineReader::new(PooledReader::new(reader, READ_BUFFER_BYTES), max_frame);
     let mut writer = writer;
     let mut outbox = outbox;
-    let reason = serve(&mut state, &mut lines, &mut writer, &mut outbox, handshake).await;
-    finish(&mut state, reason, &mut writer, &mut outbox).await;
+    let mut unwritten = Unwritten::default();
+    let reason = serve(
+        &mut state,
+        &mut lines,
+        &mut writer,
+        &mut outbox,
+        handshake,
+        &mut unwritten,
+    )
+    .await;
+    finish(&mut state, reason, &mut writer, &mut outbox, unwritten).await;
     tracing::debug!(session = %state.session().id(), ?reason, "session ended");
     reason
 }
@@ -104,6 +113,7 @@ async fn serve<R, W>(
     writer: &mut W,
     outbox: &mut OutboxReceiver,
     handshake: Option<Duration>,
+    unwritten: &mut Unwritten,
 ) -> QuitReason
 where
     R: AsyncRead + Unpin,
@@ -196,7 +206,14 @@ where
             }
         };
         if let Some(batch) = batch
-            && let Some(Err(e)) = write_unless_cancelled(cancelled.as_mut(), writer, batch, outbox).await
+            && let Err(e) = write_unless_cancelled(
+                cancelled.as_mut(),
+                &state.shared().core,
+                (writer, outbox),
+                batch,
+                unwritten,
+            )
+            .await
         {
             tracing::debug!(session = %state.session().id(), error = %e, "write failed");
             return QuitReason::WriteFailed;
@@ -204,20 +221,35 @@ where
     }
 }
 
-/// Cancels every request, then writes what is queued (bounded by the
-/// shutdown grace) and closes the write side.
+/// Messages to write at once: the first, and the others in order.
+type Batch = (Envelope, Vec<Envelope>);
+
+/// What the session's cancellation left of a write it came upon.
+#[derive(Default)]
+struct Unwritten {
+    /// A batch the cancellation came before: not a byte of it written, so
+    /// a flush that follows writes it first, and the client sees no gap.
+    batch: Option<Batch>,
+    /// A batch a disconnect cut mid-write: the client may hold part of a
+    /// line, so nothing may follow it.
+    cut: bool,
+}
+
+/// Cancels every request, then writes what is left, in order (bounded by
+/// the shutdown grace), and closes the write side.
 async fn finish<W: AsyncWrite + Unpin>(
     state: &mut SessionState,
     reason: QuitReason,
     writer: &mut W,
     outbox: &mut OutboxReceiver,
+    mut unwritten: Unwritten,
 ) {
     state.end_requests().await;
     outbox.close();
     let held = state.take_held();
-    if matches!(reason, QuitReason::Shutdown | QuitReason::ClientClosed) {
+    if matches!(reason, QuitReason::Shutdown | QuitReason::ClientClosed) && !unwritten.cut {
         let flush = async {
-            if let Some(batch) = held {
+            for batch in unwritten.batch.take().into_iter().chain(held) {
                 write_batch(writer, batch, outbox).await?;
             }
             while let Some(envelope) = outbox.try_recv() {
@@ -230,19 +262,37 @@ async fn finish<W: AsyncWrite + Unpin>(
     // Whatever is still queued is counted as dropped when `outbox` drops.
 }
 
-/// Writes as [`write_batch`] does, unless the session's token is cancelled
-/// first (`None`; the batch then counts as dropped).
+/// Writes as [`write_batch`] does, unless the session's token is cancelled:
+/// before a byte is written, the batch is left whole in `unwritten` (the
+/// shutdown flush writes it first); mid-write at shutdown, the write goes
+/// on (the drain bounds it by the grace); mid-write on a disconnect, it
+/// stops, the batch counts as dropped and the write is marked cut.
 async fn write_unless_cancelled<W: AsyncWrite + Unpin>(
-    cancelled: Pin<&mut impl Future<Output = ()>>,
-    writer: &mut W,
-    batch: (Envelope, Vec<Envelope>),
-    outbox: &mut OutboxReceiver,
-) -> Option<io::Result<()>> {
+    mut cancelled: Pin<&mut impl Future<Output = ()>>,
+    core: &Core,
+    (writer, outbox): (&mut W, &mut OutboxReceiver),
+    batch: Batch,
+    unwritten: &mut Unwritten,
+) -> io::Result<()> {
+    if futures_util::FutureExt::now_or_never(cancelled.as_mut()).is_some() {
+        // The known-bad variant drops it, as this did before.
+        if !mutant("cancelled_batch_dropped") {
+            unwritten.batch = Some(batch);
+        }
+        return Ok(());
+    }
+    let write = write_batch(writer, batch, outbox);
+    tokio::pin!(write);
     tokio::select! {
         biased;
-        () = cancelled => None,
-        written = write_batch(writer, batch, outbox) => Some(written),
+        () = cancelled => {}
+        written = &mut write => return written,
     }
+    if core.is_shutting_down() {
+        return write.await;
+    }
+    unwritten.cut = true;
+    Ok(())
 }
 
 /// Writes `first`, `rest` and whatever else is queued (up to
@@ -251,7 +301,7 @@ async fn write_unless_cancelled<W: AsyncWrite + Unpin>(
 /// fails or is dropped, the unsent ones count as dropped.
 async fn write_batch<W: AsyncWrite + Unpin>(
     writer: &mut W,
-    (first, mut rest): (Envelope, Vec<Envelope>),
+    (first, mut rest): Batch,
     outbox: &mut OutboxReceiver,
 ) -> io::Result<()> {
     // `rest` is allocated only when more than one message is waiting.
