@@ -81,8 +81,7 @@ pub(crate) async fn answer_or_stream(
     Some(stream(rx, Some(first)).response())
 }
 
-/// Where a stream's outbox receiver goes back when the stream ends (the
-/// session's standalone stream, which a later GET may open again).
+/// Where a stream's outbox goes back when it ends (the standalone stream, for a later GET).
 pub(crate) type Slot = Arc<Mutex<Option<OutboxReceiver>>>;
 
 /// An SSE stream being built.
