@@ -31,7 +31,7 @@ use crate::metrics::incr;
 use crate::protocol::jsonrpc::{ErrorObject, SERVER_AT_CAPACITY, encode_error};
 use crate::server::Shared;
 use crate::server::engine::session::{Finished, Route, SessionState};
-use crate::sync::{Arc, mutant, sleep};
+use crate::sync::{Arc, CancellationToken, mutant, sleep};
 
 /// Most messages written with one `write`.
 const WRITE_BATCH: usize = 64;
@@ -207,7 +207,7 @@ where
         };
         if let Some(batch) = batch
             && let Err(e) = write_unless_cancelled(
-                cancelled.as_mut(),
+                (&token, cancelled.as_mut()),
                 &state.shared().core,
                 (writer, outbox),
                 batch,
@@ -268,13 +268,14 @@ async fn finish<W: AsyncWrite + Unpin>(
 /// on (the drain bounds it by the grace); mid-write on a disconnect, it
 /// stops, the batch counts as dropped and the write is marked cut.
 async fn write_unless_cancelled<W: AsyncWrite + Unpin>(
-    mut cancelled: Pin<&mut impl Future<Output = ()>>,
+    (token, cancelled): (&CancellationToken, Pin<&mut impl Future<Output = ()>>),
     core: &Core,
     (writer, outbox): (&mut W, &mut OutboxReceiver),
     batch: Batch,
     unwritten: &mut Unwritten,
 ) -> io::Result<()> {
-    if futures_util::FutureExt::now_or_never(cancelled.as_mut()).is_some() {
+    // A load, not a poll of `cancelled` (which would swap its waker twice).
+    if token.is_cancelled() {
         // The known-bad variant drops it, as this did before.
         if !mutant("cancelled_batch_dropped") {
             unwritten.batch = Some(batch);
