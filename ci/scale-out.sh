@@ -22,8 +22,21 @@ MCP_REDIS_SERVER="$(command -v redis-server || echo /usr/bin/redis-server)"
 MCP_NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
 export MCP_REDIS_SERVER MCP_NGINX
 
+# Every server this script starts (through the tests or the Python run)
+# must be gone when it ends: nginx's workers included.
+running_servers() {
+    for name in nginx redis-server mcp-server-core; do pgrep -x "$name" || true; done | sort
+}
+before="$(running_servers)"
+
 cargo test --release --test scale_out -- --include-ignored
 source ci/python-venv.sh
 cargo build --release --quiet --bin mcp-server-core
 (cd ci/interop && timeout 180 "../../$VENV/bin/python" python_sdk_scale_out.py ../../target/release/mcp-server-core)
-echo "ci/scale-out.sh: passed"
+left="$(comm -13 <(echo "$before") <(running_servers))"
+if [ -n "$left" ]; then
+    echo "scale-out: processes it started are still running:"
+    ps -o pid,ppid,pgid,args -p "$(echo $left | tr ' ' ,)"
+    exit 1
+fi
+echo "ci/scale-out.sh: passed (no server it started is left running)"

@@ -16,6 +16,7 @@ says which replica answered each request. Exits non-zero on any mismatch.
 import asyncio
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -94,21 +95,32 @@ def main() -> None:
         with open(os.path.join(directory, "nginx.conf"), "w") as f:
             f.write(nginx_config(directory, lb_port, replicas))
         nginx = subprocess.Popen([nginx_bin, "-p", directory, "-c", os.path.join(directory, "nginx.conf"),
-                                  "-e", os.path.join(directory, "error.log")])
+                                  "-e", os.path.join(directory, "error.log")],
+                                 start_new_session=True)
         wait_for_port(lb_port)
         try:
             for mode in ("auto", "legacy"):
                 asyncio.run(run(f"http://127.0.0.1:{lb_port}/mcp", mode, directory))
         finally:
-            nginx.terminate()
-            nginx.wait(timeout=20)
+            # Its own process group: stop the master, and if it has not
+            # exited in time, kill the group so no worker outlives it.
+            os.killpg(nginx.pid, signal.SIGTERM)
+            try:
+                nginx.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(nginx.pid, signal.SIGKILL)
+                nginx.wait()
         for replica in processes[1:]:
             stop(replica)
     finally:
         for process in reversed(processes):
             if process.poll() is None:
-                process.kill()
-                process.wait()
+                process.terminate()
+                try:
+                    process.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
         shutil.rmtree(directory, ignore_errors=True)
 
 

@@ -5,6 +5,7 @@
 //! `MCP_NGINX`).
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -134,9 +135,28 @@ impl Redis {
 }
 
 impl Drop for Redis {
+    /// A graceful stop (SIGTERM), SIGKILL only if it has not within 5 s.
     fn drop(&mut self) {
-        self.stop();
+        if let Some(mut child) = self.child.take() {
+            let pid = child.id().to_string();
+            terminate(&mut child, &pid);
+        }
     }
+}
+
+/// Sends SIGTERM to `target` (a pid, or `-<pgid>` for a process group),
+/// waits up to 5 s for `child` to exit, then SIGKILLs `target` and reaps.
+fn terminate(child: &mut Child, target: &str) {
+    let _ = Command::new("kill").args(["-TERM", "--", target]).status();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", target])
+        .stderr(Stdio::null())
+        .status();
+    let _ = child.wait();
 }
 
 /// An `nginx` on a free port that sends requests round-robin to
@@ -165,6 +185,7 @@ impl Nginx {
             .arg("-e")
             .arg(dir.join("error.log"))
             .stdout(Stdio::null())
+            .process_group(0)
             .spawn()
             .expect("start nginx");
         // nginx writes its pid file only once its listening socket is open.
@@ -186,17 +207,12 @@ impl Nginx {
 }
 
 impl Drop for Nginx {
-    /// A fast shutdown (SIGTERM), so nginx stops and reaps its workers
-    /// itself; SIGKILL only if it has not within 5 s.
+    /// A fast shutdown (SIGTERM to its process group), so nginx stops and
+    /// reaps its workers itself; if it has not within 5 s, SIGKILL to the
+    /// whole group, so no worker outlives its master.
     fn drop(&mut self) {
-        let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let group = format!("-{}", self.child.id());
+        terminate(&mut self.child, &group);
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
