@@ -27,6 +27,11 @@ fn calls_at_the_cap() {
 }
 
 #[test]
+fn client_requests_at_the_cap() {
+    check(engine::scenarios::client_requests_at_the_cap);
+}
+
+#[test]
 fn client_request_races_session_end() {
     check(engine::scenarios::client_request_races_session_end);
 }
@@ -51,6 +56,16 @@ fn listen_races_cancel_and_shutdown() {
     check(engine::listen::listen_races_cancel_and_shutdown);
 }
 
+#[test]
+fn answers_follow_their_notifications() {
+    check(engine::order::answers_follow_their_notifications);
+}
+
+#[test]
+fn session_end_writes_what_was_answered() {
+    check(engine::order::session_end_writes_what_was_answered);
+}
+
 /// Replayable: each scenario, run twice on the same schedule, makes the
 /// same choices (ids, the order of maps, time that never passes by itself).
 /// shuttle's own check: it fails on any decision it did not make.
@@ -61,9 +76,12 @@ fn every_scenario_replays() {
     }
     let runs = iterations().min(50);
     shuttle::check_uncontrolled_nondeterminism(engine::scenarios::calls_at_the_cap, runs);
+    shuttle::check_uncontrolled_nondeterminism(engine::scenarios::client_requests_at_the_cap, runs);
     shuttle::check_uncontrolled_nondeterminism(engine::scenarios::client_request_races_session_end, runs);
     shuttle::check_uncontrolled_nondeterminism(engine::scenarios::catalog_and_subscriptions_race, runs);
     shuttle::check_uncontrolled_nondeterminism(engine::scenarios::shutdown_races_everything, runs);
     shuttle::check_uncontrolled_nondeterminism(engine::tasks::tasks_race_cancel_and_shutdown, runs);
     shuttle::check_uncontrolled_nondeterminism(engine::listen::listen_races_cancel_and_shutdown, runs);
+    shuttle::check_uncontrolled_nondeterminism(engine::order::answers_follow_their_notifications, runs);
+    shuttle::check_uncontrolled_nondeterminism(engine::order::session_end_writes_what_was_answered, runs);
 }

@@ -13,6 +13,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod listen;
+pub mod order;
 pub mod scenarios;
 pub mod tasks;
 
@@ -135,9 +136,24 @@ impl Client {
             .await
     }
 
+    /// Sends `messages` in one write, so the server reads them together.
+    pub async fn send_all(&mut self, messages: &[Value]) -> bool {
+        let mut lines = String::new();
+        for message in messages {
+            lines.push_str(&message.to_string());
+            lines.push('\n');
+        }
+        self.writer.write_all(lines.as_bytes()).await.is_ok()
+    }
+
+    /// Ends the input the server reads, and goes on reading.
+    pub async fn end_input(&mut self) {
+        let _ = self.writer.shutdown().await;
+    }
+
     /// Hangs up: the server sees the end of its input.
     pub async fn hang_up(mut self) {
-        let _ = self.writer.shutdown().await;
+        self.end_input().await;
     }
 }
 

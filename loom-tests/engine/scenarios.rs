@@ -135,6 +135,54 @@ pub fn calls_at_the_cap() {
     });
 }
 
+/// **Calls waiting on the client at the in-flight cap.** With a cap of 1,
+/// one session sends `ask`, `ask` and `step`; the client answers neither
+/// question until it has both, in an order the schedule picks. Calls
+/// waiting on the client do not count against the cap (README), so the
+/// session reads the second `ask` and the `step` while the first waits,
+/// and the client's answers behind them.
+///
+/// - Both questions arrive before either is answered (else: deadlock).
+/// - Every call is answered once; each `ask` with the client's answer.
+///
+/// Known-bad variant `client_waits_count_against_cap` deadlocks.
+pub fn client_requests_at_the_cap() {
+    // One call counted by the cap, and the two waiting on the client.
+    let running = Running::new(3);
+    shuttle::future::block_on(async move {
+        let (dialer, handle, served) = serve(server(&running, 1));
+        let mut client = dialer.connect().await.expect("the server listens");
+        assert!(client.initialize().await, "the session starts");
+        let mut answers = Answers::default();
+        for (id, tool) in [(1, "ask"), (2, "ask"), (3, "step")] {
+            answers.sent(id);
+            client.call(id, tool, json!({})).await;
+        }
+        let mut questions = Vec::new();
+        while questions.len() < 2 {
+            let message = client.recv().await.expect("the session stays");
+            if message["method"] == "elicitation/create" {
+                questions.push(message["id"].clone());
+            } else {
+                answers.record(&message);
+            }
+        }
+        if thread_rng().gen_bool(0.5) {
+            questions.reverse();
+        }
+        for question in questions {
+            let reply = json!({"jsonrpc": "2.0", "id": question,
+                "result": {"action": "accept", "content": {}}});
+            client.send(reply).await;
+        }
+        let others = read_until(&mut client, &mut answers, |a| a.answered() == 3).await;
+        assert!(others.is_empty(), "unexpected messages: {others:?}");
+        assert_eq!(answers.answered(), 3, "a call went unanswered");
+        client.hang_up().await;
+        finish(&handle, served, &running).await;
+    });
+}
+
 /// **A call waiting on the client races the session's end.** `ask` sends
 /// `elicitation/create`; the client answers it, hangs up, or the server
 /// shuts down, as the schedule chooses.

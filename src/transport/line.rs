@@ -246,7 +246,7 @@ async fn finish<W: AsyncWrite + Unpin>(
 ) {
     state.end_requests().await;
     outbox.close();
-    let held = state.take_held();
+    let held = state.take_held().filter(|_| !mutant("held_answers_not_flushed"));
     if matches!(reason, QuitReason::Shutdown | QuitReason::ClientClosed) && !unwritten.cut {
         let flush = async {
             for batch in unwritten.batch.take().into_iter().chain(held) {

@@ -14,18 +14,29 @@ use crate::server::api::http_request::HttpRequest;
 use crate::server::api::request_token::RequestToken;
 use crate::server::engine::answer::Answer;
 use crate::server::engine::dispatch::{Call, CallEnv, Label};
-use crate::sync::{Arc, CancellationToken, TaskTrackerToken};
+use crate::sync::{Arc, CancellationToken, TaskTrackerToken, mutant};
 
 pub(crate) use crate::server::engine::dispatch::CallFuture;
 
-/// Waits for room for an answer on its route, unless `stop` is cancelled
-/// first (the answer is then counted as dropped when its envelope drops).
+/// Queues an answer on its route, waiting for room unless `stop` is
+/// cancelled first (the answer is then counted as dropped when its
+/// envelope drops). Room now is taken even once `stop` is cancelled: an
+/// answer that finished as its session ended is still written by the
+/// session's flush, not dropped beside an outbox with room for it.
 pub(crate) async fn send_reply(route: &OutboxSender, stop: &CancellationToken, envelope: Envelope) {
     let send = route.send_envelope(envelope);
+    if mutant("answer_dropped_at_session_end") {
+        tokio::select! {
+            biased;
+            () = stop.cancelled() => {}
+            _ = send => {}
+        }
+        return;
+    }
     tokio::select! {
         biased;
-        () = stop.cancelled() => {}
         _ = send => {}
+        () = stop.cancelled() => {}
     }
 }
 

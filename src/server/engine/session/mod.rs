@@ -183,7 +183,8 @@ impl SessionState {
     /// in-flight cap, not counting calls that wait for the client's answer
     /// (which may come behind other messages; see `client_requests`).
     pub(crate) fn can_read(&self) -> bool {
-        let room = self.shared.config.max_in_flight_per_session + self.pending.len();
+        let waiting = self.pending.len() * usize::from(!mutant("client_waits_count_against_cap"));
+        let room = self.shared.config.max_in_flight_per_session + waiting;
         if mutant("in_flight_cap_off_by_one") {
             return self.in_flight.len() <= room;
         }
@@ -309,7 +310,7 @@ impl SessionState {
         if self.write_through
             && matches!(route, Route::Session)
             && self.held.has_room()
-            && outbox.depth() == 0
+            && (outbox.depth() == 0 || mutant("answer_overtakes_notification"))
         {
             self.held.push(outbox.answer(frame));
             return;
