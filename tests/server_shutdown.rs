@@ -13,40 +13,41 @@ use mcp_server_core::ServerConfig;
 use serde_json::json;
 use support::{TestServer, patient};
 
-#[tokio::test]
-async fn shutdown_with_clients_connected_closes_everything_and_reports() {
-    let seen = Arc::new(AtomicUsize::new(0));
-    let config = ServerConfig::default().max_sessions(50);
-    let server = TestServer::start(config, vec![patient(Arc::clone(&seen))]).await;
-    let mut clients = Vec::new();
-    for i in 0..20 {
-        let mut client = server.client().await;
-        client.initialize().await;
-        if i % 2 == 0 {
-            client
-                .send(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "patient"}}))
-                .await;
+crate::both_runtimes! {
+    async fn shutdown_with_clients_connected_closes_everything_and_reports() {
+        let seen = Arc::new(AtomicUsize::new(0));
+        let config = ServerConfig::default().max_sessions(50);
+        let server = TestServer::start(config, vec![patient(Arc::clone(&seen))]).await;
+        let mut clients = Vec::new();
+        for i in 0..20 {
+            let mut client = server.client().await;
+            client.initialize().await;
+            if i % 2 == 0 {
+                client
+                    .send(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "patient"}}))
+                    .await;
+            }
+            clients.push(client);
         }
-        clients.push(client);
-    }
-    server
-        .wait_for("the calls to start", |h| h.metrics().requests_in_flight == 10)
-        .await;
+        server
+            .wait_for("the calls to start", |h| h.metrics().requests_in_flight == 10)
+            .await;
 
-    let handle = server.handle.clone();
-    let report = server.stop().await;
-    assert_eq!(report.sessions_closed, 20);
-    assert_eq!(report.sessions_aborted, 0);
-    for client in &mut clients {
-        client.expect_closed().await;
-    }
-    assert_eq!(seen.load(Ordering::SeqCst), 10);
-    assert!(handle.sessions().is_empty());
-    assert_eq!(handle.available_permits(), 50);
-    let metrics = handle.metrics();
-    assert_eq!((metrics.sessions_active, metrics.requests_in_flight), (0, 0));
-    assert_eq!(metrics.requests_cancelled, 10);
+        let handle = server.handle.clone();
+        let report = server.stop().await;
+        assert_eq!(report.sessions_closed, 20);
+        assert_eq!(report.sessions_aborted, 0);
+        for client in &mut clients {
+            client.expect_closed().await;
+        }
+        assert_eq!(seen.load(Ordering::SeqCst), 10);
+        assert!(handle.sessions().is_empty());
+        assert_eq!(handle.available_permits(), 50);
+        let metrics = handle.metrics();
+        assert_eq!((metrics.sessions_active, metrics.requests_in_flight), (0, 0));
+        assert_eq!(metrics.requests_cancelled, 10);
 
-    // After shutdown nobody is admitted.
-    assert!(handle.is_shutting_down());
+        // After shutdown nobody is admitted.
+        assert!(handle.is_shutting_down());
+    }
 }
