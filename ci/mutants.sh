@@ -51,6 +51,7 @@ ENGINE_CASES=(
     "task_work_untracked|tasks_race_cancel_and_shutdown"
     "task_terminal_overwritten|tasks_race_cancel_and_shutdown"
     "cancelled_batch_dropped|listen_races_cancel_and_shutdown"
+    "task_expiry_keeps_running|tasks_race_cancel_and_shutdown"
     "client_waits_count_against_cap|client_requests_at_the_cap"
     "answer_overtakes_notification|answers_follow_their_notifications"
     "held_answers_not_flushed|session_end_writes_what_was_answered"

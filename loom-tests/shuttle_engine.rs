@@ -28,12 +28,12 @@ fn calls_at_the_cap() {
 
 #[test]
 fn client_requests_at_the_cap() {
-    check(engine::scenarios::client_requests_at_the_cap);
+    check(engine::client_requests::client_requests_at_the_cap);
 }
 
 #[test]
 fn client_request_races_session_end() {
-    check(engine::scenarios::client_request_races_session_end);
+    check(engine::client_requests::client_request_races_session_end);
 }
 
 #[test]
@@ -75,13 +75,13 @@ fn every_scenario_replays() {
         return;
     }
     let runs = iterations().min(50);
-    shuttle::check_uncontrolled_nondeterminism(engine::scenarios::calls_at_the_cap, runs);
-    shuttle::check_uncontrolled_nondeterminism(engine::scenarios::client_requests_at_the_cap, runs);
-    shuttle::check_uncontrolled_nondeterminism(engine::scenarios::client_request_races_session_end, runs);
-    shuttle::check_uncontrolled_nondeterminism(engine::scenarios::catalog_and_subscriptions_race, runs);
-    shuttle::check_uncontrolled_nondeterminism(engine::scenarios::shutdown_races_everything, runs);
-    shuttle::check_uncontrolled_nondeterminism(engine::tasks::tasks_race_cancel_and_shutdown, runs);
-    shuttle::check_uncontrolled_nondeterminism(engine::listen::listen_races_cancel_and_shutdown, runs);
-    shuttle::check_uncontrolled_nondeterminism(engine::order::answers_follow_their_notifications, runs);
-    shuttle::check_uncontrolled_nondeterminism(engine::order::session_end_writes_what_was_answered, runs);
+    shuttle_check::check_replays(engine::scenarios::calls_at_the_cap, runs);
+    shuttle_check::check_replays(engine::client_requests::client_requests_at_the_cap, runs);
+    shuttle_check::check_replays(engine::client_requests::client_request_races_session_end, runs);
+    shuttle_check::check_replays(engine::scenarios::catalog_and_subscriptions_race, runs);
+    shuttle_check::check_replays(engine::scenarios::shutdown_races_everything, runs);
+    shuttle_check::check_replays(engine::tasks::tasks_race_cancel_and_shutdown, runs);
+    shuttle_check::check_replays(engine::listen::listen_races_cancel_and_shutdown, runs);
+    shuttle_check::check_replays(engine::order::answers_follow_their_notifications, runs);
+    shuttle_check::check_replays(engine::order::session_end_writes_what_was_answered, runs);
 }

@@ -126,9 +126,8 @@ pub fn listen_races_cancel_and_shutdown() {
             tokio::task::yield_now().await;
         }
         handle.shutdown();
-        tokio::time::trigger_timeouts(|_| true);
+        super::pass_deadlines();
         served.await.expect("the serve loop returns");
-        tokio::time::clear_triggers();
         changes.await.unwrap();
         for client in clients {
             client.await.unwrap();

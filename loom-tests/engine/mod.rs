@@ -6,12 +6,14 @@
 //!
 //! What shuttle cannot see: the bytes inside `tokio::io::duplex` (plain
 //! tokio; its wake-ups are real wakers, which shuttle honours, but no
-//! schedule point falls inside it). Time does not pass by itself: every
-//! deadline of the engine (`crate::sync::sleep`) waits until a scenario
-//! calls `tokio::time::trigger_timeouts`.
+//! schedule point falls inside it). Time does not pass by itself: the
+//! engine's timers and wall clock are the shim's model clock
+//! (`mcp_server_core::sync::advance_model_clock`), which a scenario moves
+//! at the step it chooses; `serve` puts it back at its start.
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod client_requests;
 pub mod listen;
 pub mod order;
 pub mod scenarios;
@@ -203,10 +205,18 @@ impl Answers {
 /// Runs `server` over a fresh listener: spawns the serve loop and returns
 /// the dialer, the handle and the loop's join handle.
 pub fn serve(server: Server) -> (Dialer, ServerHandle, tokio::task::JoinHandle<ShutdownReport>) {
+    mcp_server_core::sync::reset_model_clock();
     let (listener, dialer) = listener();
     let handle = server.handle();
     let served = tokio::spawn(async move { server.serve_lines(listener).await });
     (dialer, handle, served)
+}
+
+/// Moves the model clock past every deadline set so far (the longest a
+/// scenario configures is a minute; a task's time to live, an hour, is not
+/// among them unless a scenario says so).
+pub fn pass_deadlines() {
+    mcp_server_core::sync::advance_model_clock(10 * 60 * 1000);
 }
 
 /// The small configuration of the scenarios.

@@ -3,7 +3,7 @@
 //! promises. Choices a client makes (answer or hang up, when to shut down)
 //! come from `shuttle::rand`, so a schedule replays them too.
 
-use mcp_server_core::{Resource, ResourceContents, Server, ServerHandle, Tool, ToolOutput};
+use mcp_server_core::{Resource, ResourceContents, Server, ServerConfig, ServerHandle, Tool, ToolOutput};
 use serde_json::{Value, json};
 use shuttle::rand::{Rng, thread_rng};
 
@@ -53,8 +53,12 @@ fn tools(running: &Running) -> Vec<Tool> {
     ]
 }
 
-fn server(running: &Running, max_in_flight: usize) -> Server {
-    let mut builder = Server::builder().config(config().max_in_flight_per_session(max_in_flight));
+pub(super) fn server(running: &Running, max_in_flight: usize) -> Server {
+    with_tools(running, config().max_in_flight_per_session(max_in_flight))
+}
+
+pub(super) fn with_tools(running: &Running, config: ServerConfig) -> Server {
+    let mut builder = Server::builder().config(config);
     for tool in tools(running) {
         builder = builder.tool(tool);
     }
@@ -67,7 +71,7 @@ fn server(running: &Running, max_in_flight: usize) -> Server {
 
 /// Reads until `until` holds or the server hangs up, recording answers;
 /// returns the other messages (notifications, requests to the client).
-async fn read_until(
+pub(super) async fn read_until(
     client: &mut Client,
     answers: &mut Answers,
     until: impl Fn(&Answers) -> bool,
@@ -83,16 +87,16 @@ async fn read_until(
 }
 
 /// Ends the run: shutdown, the serve loop's return, nothing left behind.
-async fn finish(
+pub(super) async fn finish(
     handle: &ServerHandle,
     served: tokio::task::JoinHandle<mcp_server_core::ShutdownReport>,
     running: &Running,
 ) {
     handle.shutdown();
-    // The grace passes at a point the schedule chooses.
-    tokio::time::trigger_timeouts(|_| true);
+    // Time passes: every deadline set so far (a grace already begun among
+    // them) passes now, at the step the schedule reached.
+    super::pass_deadlines();
     served.await.expect("the serve loop returns");
-    tokio::time::clear_triggers();
 
     assert_drained(handle, config().max_sessions);
     running.assert_all_ended();
@@ -131,105 +135,6 @@ pub fn calls_at_the_cap() {
             "a step went unanswered"
         );
         client.hang_up().await;
-        finish(&handle, served, &running).await;
-    });
-}
-
-/// **Calls waiting on the client at the in-flight cap.** With a cap of 1,
-/// one session sends `ask`, `ask` and `step`; the client answers neither
-/// question until it has both, in an order the schedule picks. Calls
-/// waiting on the client do not count against the cap (README), so the
-/// session reads the second `ask` and the `step` while the first waits,
-/// and the client's answers behind them.
-///
-/// - Both questions arrive before either is answered (else: deadlock).
-/// - Every call is answered once; each `ask` with the client's answer.
-///
-/// Known-bad variant `client_waits_count_against_cap` deadlocks.
-pub fn client_requests_at_the_cap() {
-    // One call counted by the cap, and the two waiting on the client.
-    let running = Running::new(3);
-    shuttle::future::block_on(async move {
-        let (dialer, handle, served) = serve(server(&running, 1));
-        let mut client = dialer.connect().await.expect("the server listens");
-        assert!(client.initialize().await, "the session starts");
-        let mut answers = Answers::default();
-        for (id, tool) in [(1, "ask"), (2, "ask"), (3, "step")] {
-            answers.sent(id);
-            client.call(id, tool, json!({})).await;
-        }
-        let mut questions = Vec::new();
-        while questions.len() < 2 {
-            let message = client.recv().await.expect("the session stays");
-            if message["method"] == "elicitation/create" {
-                questions.push(message["id"].clone());
-            } else {
-                answers.record(&message);
-            }
-        }
-        if thread_rng().gen_bool(0.5) {
-            questions.reverse();
-        }
-        for question in questions {
-            let reply = json!({"jsonrpc": "2.0", "id": question,
-                "result": {"action": "accept", "content": {}}});
-            client.send(reply).await;
-        }
-        let others = read_until(&mut client, &mut answers, |a| a.answered() == 3).await;
-        assert!(others.is_empty(), "unexpected messages: {others:?}");
-        assert_eq!(answers.answered(), 3, "a call went unanswered");
-        client.hang_up().await;
-        finish(&handle, served, &running).await;
-    });
-}
-
-/// **A call waiting on the client races the session's end.** `ask` sends
-/// `elicitation/create`; the client answers it, hangs up, or the server
-/// shuts down, as the schedule chooses.
-///
-/// - The waiting handler always ends: answered, failed or dropped (a
-///   waiter left hanging shows as a deadlock, or as a handler never ended).
-/// - The call is answered at most once, and exactly once when the client
-///   answered and stayed.
-/// - Nothing stays registered after the drain.
-pub fn client_request_races_session_end() {
-    let running = Running::new(2);
-    shuttle::future::block_on(async move {
-        let (dialer, handle, served) = serve(server(&running, 2));
-        let mut client = dialer.connect().await.expect("the server listens");
-        assert!(client.initialize().await, "the session starts");
-        let mut answers = Answers::default();
-        answers.sent(1);
-        client.call(1, "ask", json!({})).await;
-        let choice = thread_rng().gen_range(0..3);
-        let shutter = handle.clone();
-        let early = tokio::spawn(async move {
-            if choice == 2 {
-                shutter.shutdown();
-            }
-        });
-        let question = loop {
-            match client.recv().await {
-                Some(message) if message["method"] == "elicitation/create" => break Some(message),
-                Some(message) => assert!(answers.record(&message).is_none(), "answered before asking"),
-                None => break None,
-            }
-        };
-        match (choice, question) {
-            (0, Some(question)) => {
-                let reply = json!({"jsonrpc": "2.0", "id": question["id"],
-                    "result": {"action": "accept", "content": {}}});
-                client.send(reply).await;
-                read_until(&mut client, &mut answers, |a| a.is_answered(1)).await;
-                assert!(
-                    answers.is_answered(1),
-                    "the client answered and stayed, but the call went unanswered"
-                );
-                client.hang_up().await;
-            }
-            (_, _) => client.hang_up().await,
-        }
-        early.await.unwrap();
         finish(&handle, served, &running).await;
     });
 }

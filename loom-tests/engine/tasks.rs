@@ -2,9 +2,13 @@
 //! extension over lines, 2026-07-28 requests): the task table, the work
 //! spawned outside the session, and `tasks/cancel`.
 
+use std::time::Duration;
+
 use mcp_server_core::{Server, TaskSupport, Tool, ToolOutput};
 use serde_json::{Value, json};
 use shuttle::rand::{Rng, thread_rng};
+use shuttle::sync::Arc;
+use tokio::sync::Notify;
 
 use super::{Client, Running, assert_drained, config, serve};
 
@@ -36,6 +40,36 @@ fn work(running: &Running) -> Tool {
     .task_support(TaskSupport::Optional)
 }
 
+/// `linger`: waits for its cancellation (an expiry's, say); says on
+/// `ended` that it stopped, whether it returned or its work was dropped.
+fn linger(running: &Running, ended: &Arc<Notify>) -> Tool {
+    let (running, ended) = (running.clone(), Arc::clone(ended));
+    Tool::new(
+        "linger",
+        "waits for its cancellation",
+        json!({"type": "object"}),
+        move |_, ctx| {
+            let (slot, stopped) = (running.enter(), Stopped(Arc::clone(&ended)));
+            async move {
+                let _stopped = stopped;
+                ctx.cancelled().await;
+                drop(slot);
+                Ok(ToolOutput::text("stopped"))
+            }
+        },
+    )
+    .task_support(TaskSupport::Optional)
+}
+
+/// Notifies its `Notify` when dropped.
+struct Stopped(Arc<Notify>);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        self.0.notify_one();
+    }
+}
+
 /// The params of a 2026-07-28 request declaring the tasks extension.
 fn params(mut extra: Value) -> Value {
     extra["_meta"] = json!({
@@ -61,38 +95,60 @@ async fn rpc(client: &mut Client, id: u64, method: &str, extra: Value) -> Option
     }
 }
 
-/// **A task is cancelled, completes, or the server shuts down, in any
-/// order.** The client starts `work` as a task, then (as the schedule
-/// chooses) cancels it, leaves it, or the operator shuts down; it polls
-/// `tasks/get` until the task ends or the server is gone.
+/// **A task is cancelled, completes, expires, or the server shuts down, in
+/// any order.** The client starts a task, then (as the schedule chooses)
+/// cancels it, leaves it, lets its time to live pass (the model's clock is
+/// moved past it at a step the schedule picks, racing the client's polls),
+/// or the operator shuts down; it polls `tasks/get` until the task ends,
+/// is gone, or the server is.
 ///
 /// - Once `tasks/get` shows a terminal status, it never shows another.
 /// - A task the client cancelled ends `cancelled` or, if it had finished,
 ///   `completed`; never `failed`.
+/// - A task past its time to live is gone (`tasks/get` answers an error),
+///   and its work is stopped: `linger`, which ends only when cancelled,
+///   ends before shutdown (else: deadlock).
 /// - The drain waits for the task's work (which runs outside every
 ///   session): afterwards its handler has ended, and nothing is live, held
 ///   or running.
+///
+/// Known-bad variant `task_expiry_keeps_running` (the core's: expiry drops
+/// the task without cancelling its work) deadlocks the expiry branch.
 pub fn tasks_race_cancel_and_shutdown() {
     let running = Running::new(1);
     shuttle::future::block_on(async move {
-        let server = Server::builder().config(config()).tool(work(&running)).build();
+        let ended = Arc::new(Notify::new());
+        let ttl = Duration::from_secs(60);
+        let server = Server::builder()
+            .config(config().task_ttl(ttl))
+            .tool(work(&running))
+            .tool(linger(&running, &ended))
+            .build();
         let (dialer, handle, served) = serve(server);
         let mut client = dialer.connect().await.expect("the server listens");
+        let choice = thread_rng().gen_range(0..4);
+        let tool = if choice == 3 { "linger" } else { "work" };
         let created = rpc(
             &mut client,
             1,
             "tools/call",
-            json!({"name": "work", "arguments": {}}),
+            json!({"name": tool, "arguments": {}}),
         )
         .await
         .expect("the call is answered");
         let task = created["result"]["taskId"].clone();
-        assert!(task.is_string(), "work did not become a task: {created}");
-        let choice = thread_rng().gen_range(0..3);
+        assert!(task.is_string(), "{tool} did not become a task: {created}");
         let operator = handle.clone();
         let stop = tokio::spawn(async move {
-            if choice == 2 {
-                operator.shutdown();
+            match choice {
+                2 => operator.shutdown(),
+                3 => {
+                    for _ in 0..thread_rng().gen_range(0..4) {
+                        tokio::task::yield_now().await;
+                    }
+                    mcp_server_core::sync::advance_model_clock(ttl.as_millis() as u64 + 1);
+                }
+                _ => {}
             }
         });
         if choice == 0 {
@@ -104,7 +160,8 @@ pub fn tasks_race_cancel_and_shutdown() {
                 break;
             };
             let Some(status) = got["result"]["status"].as_str() else {
-                // Refused while shutting down: the server is going.
+                // Gone (expired), or refused while shutting down.
+                assert!(choice >= 2, "the task went missing: {got}");
                 break;
             };
             match &first_end {
@@ -116,12 +173,22 @@ pub fn tasks_race_cancel_and_shutdown() {
                 panic!("a cancelled task failed: {got}");
             }
         }
-        client.hang_up().await;
         stop.await.unwrap();
+        if choice == 3 {
+            // Past its time to live: the next look finds it gone, and its
+            // work was stopped without the server's shutdown.
+            let got = rpc(&mut client, 40, "tasks/get", json!({"taskId": task})).await;
+            let got = got.expect("the session stays");
+            assert!(
+                got.get("error").is_some(),
+                "an expired task is still served: {got}"
+            );
+            ended.notified().await;
+        }
+        client.hang_up().await;
         handle.shutdown();
-        tokio::time::trigger_timeouts(|_| true);
+        super::pass_deadlines();
         served.await.expect("the serve loop returns");
-        tokio::time::clear_triggers();
         assert_drained(&handle, config().max_sessions);
         running.assert_all_ended();
     });

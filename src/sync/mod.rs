@@ -27,7 +27,7 @@
 //!
 //! Under `--cfg shuttle` the engine above the core (the server and the line
 //! transport) is built too, on shuttle-tokio (`tokio` names it then). For
-//! it the shim also picks the engine's timers (`sleep`, `sleep_until`),
+//! it the shim also picks the engine's time (`clock`: timers and wall clock),
 //! the source of random ids (`random_fill`) and the hasher of maps whose
 //! keys a client chooses (`RandomState`), so that a schedule replays.
 
@@ -44,8 +44,6 @@ mod imp {
     pub(crate) use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
     pub use tokio_util::sync::CancellationToken;
     pub(crate) use tokio_util::task::{TaskTracker, task_tracker::TaskTrackerToken};
-
-    pub(crate) use tokio::time::{sleep, sleep_until};
 
     pub(crate) fn random_fill(bytes: &mut [u8]) {
         getrandom::fill(bytes).expect("the operating system's random generator");
@@ -76,19 +74,6 @@ mod imp {
     // schedules too.
     pub(crate) use tokio::sync::{Notify, oneshot};
 
-    /// shuttle-tokio keeps no clock (its `sleep` ends at the next step, so
-    /// every deadline would pass at once). Here a deadline never passes by
-    /// itself: a scenario passes it with `tokio::time::trigger_timeouts`,
-    /// at the step the schedule chooses.
-    pub(crate) async fn sleep(_duration: std::time::Duration) {
-        let _ = tokio::time::timeout(std::time::Duration::ZERO, std::future::pending::<()>()).await;
-    }
-
-    /// As `sleep`.
-    pub(crate) async fn sleep_until(_deadline: tokio::time::Instant) {
-        sleep(std::time::Duration::ZERO).await;
-    }
-
     /// shuttle's generator, seeded by the schedule: ids (and so the order
     /// of maps keyed by them) replay with it.
     pub(crate) fn random_fill(bytes: &mut [u8]) {
@@ -103,6 +88,9 @@ mod model;
 #[cfg(any(loom, shuttle))]
 pub(crate) use imp::AtomicUsize;
 pub use imp::CancellationToken;
+/// The source of random ids (seeded by the schedule under shuttle).
+#[cfg(not(loom))]
+pub(crate) use imp::random_fill;
 pub(crate) use imp::{
     Arc, AtomicU8, AtomicU64, Ordering, OwnedSemaphorePermit, Semaphore, TaskTracker, TaskTrackerToken, mpsc,
 };
@@ -110,12 +98,17 @@ pub(crate) use imp::{
 /// only outside the model-checked core.
 #[cfg(not(loom))]
 pub(crate) use imp::{Notify, oneshot};
-/// The engine's timers (a request's timeout, the handshake's, the shutdown
-/// grace): tokio's, or under shuttle deadlines that pass only when a
-/// scenario says so; the source of random ids (seeded by the schedule under
-/// shuttle).
+
+/// The engine's time: its timers (a request's timeout, the handshake's,
+/// the shutdown grace) and its wall clock (a task's expiry); under shuttle,
+/// a model clock that moves only when a scenario moves it.
 #[cfg(not(loom))]
-pub(crate) use imp::{random_fill, sleep, sleep_until};
+mod clock;
+#[cfg(shuttle)]
+pub use clock::{advance_model_clock, reset_model_clock};
+#[cfg(not(loom))]
+pub(crate) use clock::{now_ms, sleep, timeout};
+
 /// A cell set once (a request's token, made when first needed); used only
 /// outside the model-checked core.
 #[cfg(not(loom))]

@@ -69,7 +69,7 @@ impl<T: 'static> AcceptLoop<'_, T> {
                             // Cancel-safe: only waits.
                             () = shutdown.cancelled() => {}
                             // Cancel-safe: a timer.
-                            () = tokio::time::sleep(ACCEPT_BACKOFF) => {}
+                            () = crate::sync::sleep(ACCEPT_BACKOFF) => {}
                         }
                     }
                 },

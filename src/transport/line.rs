@@ -257,7 +257,7 @@ async fn finish<W: AsyncWrite + Unpin>(
             }
             writer.shutdown().await
         };
-        let _ = tokio::time::timeout(state.shared().config.shutdown_grace, flush).await;
+        let _ = crate::sync::timeout(state.shared().config.shutdown_grace, flush).await;
     }
     // Whatever is still queued is counted as dropped when `outbox` drops.
 }

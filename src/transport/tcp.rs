@@ -151,5 +151,5 @@ async fn reject<C: Connection>(mut stream: C, frame: Vec<u8>) {
         }
         Ok::<_, io::Error>(())
     };
-    let _ = tokio::time::timeout(REJECT_LINGER, linger).await;
+    let _ = crate::sync::timeout(REJECT_LINGER, linger).await;
 }

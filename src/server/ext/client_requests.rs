@@ -161,7 +161,7 @@ impl ClientLink {
         let mut waiter = self.pending.register()?;
         let frame = encode_request(&waiter.id, method, params);
         outbox.send(frame).await.map_err(|_| InputError::Ended)?;
-        tokio::time::timeout(self.timeout, waiter.answer())
+        crate::sync::timeout(self.timeout, waiter.answer())
             .await
             .unwrap_or(Err(InputError::TimedOut(self.timeout.as_millis())))
     }

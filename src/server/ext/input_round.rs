@@ -15,7 +15,7 @@
 //! the same order every round is answered without naming anything.
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
@@ -50,11 +50,9 @@ pub(crate) struct InputRound {
     caller: Option<Arc<str>>,
 }
 
-/// Seconds since the Unix epoch.
+/// Seconds since the Unix epoch (the model's clock under shuttle).
 fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+    crate::sync::now_ms() / 1000
 }
 
 impl InputRound {

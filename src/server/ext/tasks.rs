@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::task::{Context, Poll};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
@@ -23,20 +23,13 @@ use crate::protocol::jsonrpc::ErrorObject;
 use crate::protocol::mcp::{Generation, finish_result};
 use crate::server::Shared;
 use crate::server::ext::client_requests::{InputError, check_capabilities};
-use crate::sync::{Arc, CancellationToken, Mutex, RandomState, oneshot};
+use crate::sync::{Arc, CancellationToken, Mutex, RandomState, now_ms, oneshot};
 
 pub use crate::protocol::tasks::TASKS_EXTENSION;
 /// How often clients are asked to poll.
 pub const TASK_POLL_INTERVAL_MS: u64 = 500;
 /// Questions one task may wait on at once.
 const MAX_TASK_QUESTIONS: usize = 16;
-
-/// Milliseconds since the Unix epoch.
-pub(crate) fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
 
 /// `ms` since the epoch as ISO 8601 (`2026-11-27T10:30:00.000Z`).
 fn iso8601(ms: u64) -> String {

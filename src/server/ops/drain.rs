@@ -16,7 +16,8 @@ impl Server {
         // tokio's clock, so that tests with paused time see virtual time.
         let started = tokio::time::Instant::now();
         let core = &self.shared.core;
-        let deadline = tokio::time::Instant::now() + self.shared.config.shutdown_grace;
+        let grace = crate::sync::sleep(self.shared.config.shutdown_grace);
+        tokio::pin!(grace);
         let mut aborted = 0u64;
         loop {
             tokio::select! {
@@ -24,7 +25,7 @@ impl Server {
                     Some(done) => closed += count_clean(&done),
                     None => break,
                 },
-                () = crate::sync::sleep_until(deadline) => {
+                () = &mut grace => {
                     tracing::warn!(remaining = sessions.len(), "shutdown grace over; aborting sessions");
                     sessions.abort_all();
                     while let Some(done) = sessions.join_next().await {

@@ -242,7 +242,7 @@ impl SessionState {
         // `select!`), so this wait is short; the grace bounds it anyway.
         let grace = self.shared.config.shutdown_grace;
         let ended = async { while self.in_flight.join_next().await.is_some() {} };
-        if tokio::time::timeout(grace, ended).await.is_err() {
+        if crate::sync::timeout(grace, ended).await.is_err() {
             // An abort takes effect when the runtime next polls the task
             // (no handler code runs then, only drops): wait for that, so
             // that the session ends with nothing of its own in flight.

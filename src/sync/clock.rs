@@ -1,0 +1,98 @@
+//! The engine's time: its timers (`sleep`, `timeout`: a request's timeout,
+//! a client request's, the handshake's, the shutdown grace) and its wall
+//! clock (`now_ms`: a task's expiry, a `requestState`'s).
+//!
+//! Ordinary builds: tokio's timers and the system clock. Under shuttle:
+//! a model clock, one per test thread (shuttle runs a test's tasks on the
+//! thread that checks it). It starts at a fixed instant and moves only
+//! when a scenario calls [`advance_model_clock`]; a timer ends once the
+//! clock reaches its deadline, so deadlines pass in their order, at the
+//! step the scenario chooses, and a schedule replays. shuttle-tokio keeps
+//! no clock of its own (its `sleep` ends at the next step, which would pass
+//! every deadline at once).
+
+#[cfg(not(shuttle))]
+pub(crate) use tokio::time::{sleep, timeout};
+
+/// Milliseconds since the Unix epoch: the system's clock.
+#[cfg(not(shuttle))]
+pub(crate) fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+#[cfg(shuttle)]
+pub use model::{advance_model_clock, reset_model_clock};
+#[cfg(shuttle)]
+pub(crate) use model::{now_ms, sleep, timeout};
+
+#[cfg(shuttle)]
+mod model {
+    use std::cell::{Cell, RefCell};
+    use std::future::Future;
+    use std::task::{Poll, Waker};
+    use std::time::Duration;
+
+    /// 2026-07-28T00:00:00Z, where the model's clock starts.
+    const MODEL_EPOCH_MS: u64 = 1_785_196_800_000;
+
+    std::thread_local! {
+        /// The model's clock, in ms since the epoch.
+        static CLOCK_MS: Cell<u64> = const { Cell::new(MODEL_EPOCH_MS) };
+        /// The tasks whose timers wait for the clock (woken when it moves).
+        static SLEEPERS: RefCell<Vec<Waker>> = const { RefCell::new(Vec::new()) };
+    }
+
+    pub(crate) fn now_ms() -> u64 {
+        CLOCK_MS.with(Cell::get)
+    }
+
+    /// Puts the clock back at its start and forgets its sleepers (a
+    /// scenario's first step: the thread's clock outlives a schedule).
+    pub fn reset_model_clock() {
+        CLOCK_MS.with(|clock| clock.set(MODEL_EPOCH_MS));
+        SLEEPERS.with(|sleepers| sleepers.borrow_mut().clear());
+    }
+
+    /// Moves the clock on by `ms` and wakes every timer, so that those
+    /// whose deadline has come end.
+    pub fn advance_model_clock(ms: u64) {
+        CLOCK_MS.with(|clock| clock.set(clock.get().saturating_add(ms)));
+        let woken = SLEEPERS.with(|sleepers| std::mem::take(&mut *sleepers.borrow_mut()));
+        woken.into_iter().for_each(Waker::wake);
+    }
+
+    /// Ends once the model's clock has moved `duration` on (rounded up to
+    /// a whole ms).
+    pub(crate) async fn sleep(duration: Duration) {
+        let ms = duration.as_nanos().div_ceil(1_000_000);
+        let deadline = now_ms().saturating_add(u64::try_from(ms).unwrap_or(u64::MAX));
+        std::future::poll_fn(|cx| {
+            if now_ms() >= deadline {
+                return Poll::Ready(());
+            }
+            SLEEPERS.with(|sleepers| {
+                let mut sleepers = sleepers.borrow_mut();
+                if !sleepers.iter().any(|w| w.will_wake(cx.waker())) {
+                    sleepers.push(cx.waker().clone());
+                }
+            });
+            Poll::Pending
+        })
+        .await;
+    }
+
+    /// The deadline passed first.
+    #[derive(Debug)]
+    pub(crate) struct Elapsed;
+
+    /// `future`'s output, unless the model's clock moves `duration` on first.
+    pub(crate) async fn timeout<F: Future>(duration: Duration, future: F) -> Result<F::Output, Elapsed> {
+        tokio::select! {
+            biased;
+            output = future => Ok(output),
+            () = sleep(duration) => Err(Elapsed),
+        }
+    }
+}
