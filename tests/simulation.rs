@@ -1,7 +1,9 @@
 //! The whole server over turmoil's simulated network: a server host runs
 //! the real `Server` (line sessions and Streamable HTTP, accepted through
 //! the listener seam), client hosts speak MCP to it (2025 sessions over TCP
-//! and HTTP, 2026-07-28 stateless requests), and seeded faults strike in
+//! and HTTP, their standalone streams resumed with `Last-Event-ID`;
+//! 2026-07-28 stateless requests, `input_required` rounds, listen streams,
+//! tasks), and seeded faults strike in
 //! between: latency and jitter, held links, partitions, clients crashing
 //! mid-request, a session cut off past its idle timeout, the server host
 //! crashing and coming back, shutdown under load. Every run checks that no
@@ -29,6 +31,8 @@ mod faults;
 mod http_client;
 #[path = "simulation/net.rs"]
 mod net;
+#[path = "simulation/resume.rs"]
+mod resume;
 #[path = "simulation/scenarios.rs"]
 mod scenarios;
 #[path = "simulation/workers.rs"]

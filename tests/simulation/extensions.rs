@@ -129,9 +129,15 @@ pub async fn listener(
     Ok(())
 }
 
-/// One 2026-07-28 request with the tasks extension declared; its answer.
-async fn call(book: &mut Book, crew: &Crew, method: &str, mut params: Value) -> Option<Value> {
-    params["_meta"] = json!({"io.modelcontextprotocol/clientCapabilities": {"extensions": {TASKS: {}}}});
+/// One 2026-07-28 request declaring `capabilities`; its answer.
+async fn call(
+    book: &mut Book,
+    crew: &Crew,
+    method: &str,
+    mut params: Value,
+    capabilities: &Value,
+) -> Option<Value> {
+    params["_meta"] = json!({"io.modelcontextprotocol/clientCapabilities": capabilities});
     let id = book.open();
     // `Mcp-Name` carries a tool's name, or a task's id for tasks/*.
     let name = params["name"]
@@ -172,6 +178,7 @@ async fn call(book: &mut Book, crew: &Crew, method: &str, mut params: Value) -> 
 pub async fn task_worker(crew: Crew, who: String, mut rng: Rng, ops: usize) -> turmoil::Result {
     crew.enlist();
     let mut book = Book::new(&who, crew.ledger.clone());
+    let caps = json!({"extensions": {TASKS: {}}});
     for op in 0..ops {
         let ms = 50 + rng.below(1500);
         let created = call(
@@ -179,6 +186,7 @@ pub async fn task_worker(crew: Crew, who: String, mut rng: Rng, ops: usize) -> t
             &crew,
             "tools/call",
             json!({"name": "work", "arguments": {"ms": ms}}),
+            &caps,
         )
         .await;
         let Some(task) = created.and_then(|c| c["result"]["taskId"].as_str().map(str::to_owned)) else {
@@ -186,13 +194,13 @@ pub async fn task_worker(crew: Crew, who: String, mut rng: Rng, ops: usize) -> t
         };
         if rng.below(3) == 0 {
             tokio::time::sleep(rng.millis(0, 800)).await;
-            call(&mut book, &crew, "tasks/cancel", json!({"taskId": task})).await;
+            call(&mut book, &crew, "tasks/cancel", json!({"taskId": task}), &caps).await;
         }
         let mut ended: Option<String> = None;
         let mut after_end = 0;
         while after_end < 3 {
             tokio::time::sleep(Duration::from_millis(100)).await;
-            let Some(got) = call(&mut book, &crew, "tasks/get", json!({"taskId": task})).await else {
+            let Some(got) = call(&mut book, &crew, "tasks/get", json!({"taskId": task}), &caps).await else {
                 break;
             };
             let Some(status) = got["result"]["status"].as_str().map(str::to_owned) else {
@@ -214,6 +222,59 @@ pub async fn task_worker(crew: Crew, who: String, mut rng: Rng, ops: usize) -> t
                 }
                 None => {}
             }
+        }
+    }
+    book.note("done");
+    crew.leave();
+    Ok(())
+}
+
+/// `ops` `input_required` rounds of `confirm` (2026-07-28): round one must
+/// ask one elicitation and hand back a `requestState`; round two brings the
+/// answer the worker picked (yes, no, or declined) with that state, and
+/// must be answered from that answer, never from another round's.
+pub async fn input_worker(crew: Crew, who: String, mut rng: Rng, ops: usize) -> turmoil::Result {
+    crew.enlist();
+    let mut book = Book::new(&who, crew.ledger.clone());
+    let caps = json!({"elicitation": {}});
+    for op in 0..ops {
+        tokio::time::sleep(rng.millis(0, 200)).await;
+        let question = format!("{who} {op}?");
+        let ask = json!({"name": "confirm", "arguments": {"question": question}});
+        let Some(round1) = call(&mut book, &crew, "tools/call", ask.clone(), &caps).await else {
+            continue;
+        };
+        let result = &round1["result"];
+        let requests = result["inputRequests"].as_object();
+        let Some((key, asked)) = requests.and_then(|r| r.iter().next()) else {
+            book.violation(format_args!("round one of {op} asked nothing: {round1}"));
+            continue;
+        };
+        if result["resultType"] != "input_required"
+            || requests.map_or(0, serde_json::Map::len) != 1
+            || asked["method"] != "elicitation/create"
+            || asked["params"]["message"] != question.as_str()
+            || !result["requestState"].is_string()
+        {
+            book.violation(format_args!("round one of {op} is not one question: {round1}"));
+            continue;
+        }
+        let (response, expected) = match rng.below(3) {
+            0 => (json!({"action": "accept", "content": {"yes": true}}), "yes"),
+            1 => (json!({"action": "accept", "content": {"yes": false}}), "no"),
+            _ => (json!({"action": "decline"}), "declined"),
+        };
+        let mut retry = ask;
+        retry["requestState"] = result["requestState"].clone();
+        retry["inputResponses"] = json!({key.as_str(): response});
+        let Some(round2) = call(&mut book, &crew, "tools/call", retry, &caps).await else {
+            continue;
+        };
+        let text = &round2["result"]["content"][0]["text"];
+        if round2["result"]["resultType"] != "complete" || text != expected {
+            book.violation(format_args!("round two of {op} answered {expected}: {round2}"));
+        } else {
+            book.note(format_args!("round {op} {expected}"));
         }
     }
     book.note("done");

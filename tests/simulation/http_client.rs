@@ -117,16 +117,29 @@ pub struct Events {
     pub status: u16,
     body: Incoming,
     buffer: Vec<u8>,
+    /// The id of the last event read (a priming event's included).
+    pub last_id: Option<String>,
+}
+
+impl Events {
+    fn of(response: http::Response<Incoming>) -> Self {
+        Self {
+            status: response.status().as_u16(),
+            body: response.into_body(),
+            buffer: Vec::new(),
+            last_id: None,
+        }
+    }
 }
 
 /// A request whose answer is read as a stream of events.
 pub async fn open_events(headers: &[(&str, &str)], body: &Value) -> io::Result<Events> {
-    let response = send("POST", headers, Some(body)).await?;
-    Ok(Events {
-        status: response.status().as_u16(),
-        body: response.into_body(),
-        buffer: Vec::new(),
-    })
+    Ok(Events::of(send("POST", headers, Some(body)).await?))
+}
+
+/// A GET (a 2025 session's standalone stream), read as a stream of events.
+pub async fn open_get(headers: &[(&str, &str)]) -> io::Result<Events> {
+    Ok(Events::of(send("GET", headers, None).await?))
 }
 
 impl Events {
@@ -136,6 +149,9 @@ impl Events {
             if let Some(end) = self.buffer.windows(2).position(|w| w == b"\n\n") {
                 let event: Vec<u8> = self.buffer.drain(..end + 2).collect();
                 let text = String::from_utf8_lossy(&event);
+                if let Some(id) = text.lines().find_map(|l| l.strip_prefix("id:")) {
+                    self.last_id = Some(id.trim().to_owned());
+                }
                 let data: String = text.lines().filter_map(|l| l.strip_prefix("data:")).collect();
                 if data.trim().is_empty() {
                     continue; // a priming event or a comment

@@ -7,8 +7,9 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use super::extensions::{Board, listener, publisher, task_worker};
+use super::extensions::{Board, input_worker, listener, publisher, task_worker};
 use super::faults::{audit, chaos, cut_off_past_idle};
+use super::resume::resume_worker;
 use super::workers::{Crew, http_worker, line_worker, stateless_worker};
 use super::world::{self, Ledger, Rng, SERVER, ServerSide, Shared, server_host};
 
@@ -215,9 +216,20 @@ pub fn extensions(seed: u64) -> Ledger {
         world.sim.client(who, task_worker(crew, who.to_owned(), fork, 8));
         targets.push(who.to_owned());
     }
+    for who in ["input0", "input1"] {
+        let (crew, fork) = (world.crew.clone(), world.rng.fork());
+        world.sim.client(who, input_worker(crew, who.to_owned(), fork, 6));
+        targets.push(who.to_owned());
+    }
+    let (crew, fork) = (world.crew.clone(), world.rng.fork());
+    world.sim.client(
+        "resume0",
+        resume_worker(crew, board.clone(), "resume0".to_owned(), fork),
+    );
+    targets.push("resume0".to_owned());
     let fork = world.rng.fork();
     let side = Rc::clone(&world.side);
-    world.sim.client("operator", publisher(board, side, fork, 3, 10));
+    world.sim.client("operator", publisher(board, side, fork, 4, 10));
     let fork = world.rng.fork();
     world
         .sim
