@@ -141,8 +141,9 @@ impl Reader {
 }
 
 /// Shuts the server down once the client has read to the end, and checks
-/// the drain; then that everything written was read, once, and nothing
-/// queued for the client was dropped.
+/// the drain and its report; that every request read was answered or
+/// counted as cancelled; then that everything written was read, once, and
+/// nothing queued for the client was dropped.
 async fn finish(
     handle: &ServerHandle,
     served: tokio::task::JoinHandle<ShutdownReport>,
@@ -150,10 +151,23 @@ async fn finish(
     reader: &Reader,
 ) {
     handle.shutdown();
-    served.await.expect("the serve loop returns");
+    let report = served.await.expect("the serve loop returns");
     assert_drained(handle, config().max_sessions);
     running.assert_all_ended();
+    assert_eq!(
+        (report.sessions_closed, report.sessions_aborted),
+        (1, 0),
+        "one session, closed: {report:?}"
+    );
     let m = handle.metrics();
+    // Every request the server read (the `initialize` aside) was answered
+    // or counted as cancelled, and not both.
+    let answered = reader.answers.answered() as u64;
+    assert_eq!(
+        m.requests_total - 1,
+        answered + m.requests_cancelled,
+        "{answered} answered: {m:?}"
+    );
     assert_eq!(
         m.messages_sent, reader.read,
         "counted as sent, but the client read {}: {m:?}",
