@@ -148,6 +148,11 @@ impl Client {
         self.writer.write_all(lines.as_bytes()).await.is_ok()
     }
 
+    /// Sends `text` as it is.
+    pub async fn send_raw(&mut self, text: &str) -> bool {
+        self.writer.write_all(text.as_bytes()).await.is_ok()
+    }
+
     /// Ends the input the server reads, and goes on reading.
     pub async fn end_input(&mut self) {
         let _ = self.writer.shutdown().await;

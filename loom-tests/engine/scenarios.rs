@@ -108,6 +108,7 @@ pub(super) async fn finish(
 ///
 /// - Never more than 2 handlers of the session at once.
 /// - Each `step` is answered exactly once; a cancelled `hold` at most once.
+/// - Once answered, a request's id may be used again.
 /// - After shutdown nothing is live, held or running.
 pub fn calls_at_the_cap() {
     let running = Running::new(2);
@@ -134,6 +135,17 @@ pub fn calls_at_the_cap() {
             answers.is_answered(2) && answers.is_answered(3),
             "a step went unanswered"
         );
+        // A finished request's id may be used again.
+        client.call(2, "step", json!({})).await;
+        loop {
+            let message = client.recv().await.expect("the session stays");
+            if message["id"] == 2 {
+                let refused = message.get("result").is_none();
+                assert!(!refused, "the id of a finished request was refused: {message}");
+                break;
+            }
+            answers.record(&message);
+        }
         client.hang_up().await;
         finish(&handle, served, &running).await;
     });
