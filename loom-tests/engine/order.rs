@@ -166,7 +166,7 @@ async fn finish(
     assert_eq!(
         m.requests_total - 1,
         answered + m.requests_cancelled,
-        "{answered} answered: {m:?}"
+        "{answered} answered, the rest not counted as cancelled: {m:?}"
     );
     assert_eq!(
         m.messages_sent, reader.read,
