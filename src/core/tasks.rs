@@ -18,7 +18,9 @@
 //!
 //! Time is passed in (milliseconds since the epoch), so the table holds no
 //! clock and expiry is checked when the table is used: every `create` and
-//! `get` first removes the tasks past their TTL. Lock order: the table's
+//! `get` first removes the tasks past their TTL ([`TaskTable::sweep`] does
+//! only that), and [`TaskTable::expire_task`] removes one whose own timer
+//! says its TTL is over (the server keeps one per task). Lock order: the table's
 //! lock alone; tokens are cancelled after it is released.
 
 use std::collections::HashMap;
@@ -266,6 +268,29 @@ impl TaskTable {
             inner.tasks.values().map(|e| e.token.clone()).collect()
         };
         tokens.iter().for_each(CancellationToken::cancel);
+    }
+
+    /// Removes the tasks past their TTL at `now_ms` and stops their work,
+    /// as every `create` and `get` does first; the tasks held after.
+    pub fn sweep(&self, now_ms: u64) -> usize {
+        let (held, expired) = {
+            let mut inner = self.inner.lock();
+            let expired = Self::expire(&mut inner, now_ms);
+            (inner.tasks.len(), expired)
+        };
+        expired.iter().for_each(CancellationToken::cancel);
+        held
+    }
+
+    /// Removes task `id`, whose TTL is over by its own timer, and stops its
+    /// work; false if it was not held.
+    pub fn expire_task(&self, id: &str) -> bool {
+        let entry = self.inner.lock().tasks.remove(id);
+        let held = entry.is_some();
+        if let Some(entry) = entry.filter(|_| !mutant("task_expiry_keeps_running")) {
+            entry.token.cancel();
+        }
+        held
     }
 
     /// Tasks held now.

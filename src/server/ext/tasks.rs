@@ -215,13 +215,28 @@ impl Tasks {
         // The work outlives the request and its session: the drain waits
         // for it (it ends at shutdown, its token being a child of the root).
         let tracked = (!crate::sync::mutant("task_work_untracked")).then(|| shared.core.drain_token());
+        // Its time to live, from now, on the timers' clock: when it is
+        // over, the task leaves the table whatever the wall clock says.
+        let expiry = crate::sync::sleep(self.ttl);
         tokio::spawn(async move {
-            let _tracked = tracked;
-            let outcome = tokio::select! {
-                biased;
-                outcome = run => Some(outcome),
-                () = token.cancelled() => None,
+            let mut expiry = std::pin::pin!(expiry);
+            let mut expired = false;
+            let outcome = loop {
+                tokio::select! {
+                    biased;
+                    outcome = &mut run => break Some(outcome),
+                    () = token.cancelled() => break None,
+                    // Over while it runs: the task leaves the table, which
+                    // cancels its token; the handler sees it next turn.
+                    () = &mut expiry, if !expired => {
+                        expired = true;
+                        shared.tasks.table.expire_task(&task_id);
+                    }
+                }
             };
+            // The handler goes now, whatever became of it: what follows
+            // may wait for the task's TTL.
+            drop(run);
             let status = match outcome {
                 None => TaskStatus::Cancelled,
                 Some(Ok(Ok(result))) => {
@@ -238,6 +253,19 @@ impl Tasks {
             let tasks = &shared.tasks;
             tasks.set(&shared, &task_id, status);
             tasks.questions.lock().remove(&task_id);
+            // The drain does not wait for what follows: the ended task is
+            // kept until its time to live is over, then taken out of the
+            // table on time, not at the table's next use.
+            drop(tracked);
+            if !expired {
+                let shutdown = shared.core.shutdown_token();
+                tokio::select! {
+                    () = &mut expiry => {
+                        tasks.table.expire_task(&task_id);
+                    }
+                    () = shutdown.cancelled() => {}
+                }
+            }
         });
         let snapshot = self.table.get(&id, now).expect("a task is held once created");
         let mut result = detailed(&snapshot);
@@ -313,9 +341,10 @@ impl Tasks {
     }
 
     /// Stops every task (shutdown).
-    /// Tasks held now (running, or ended and kept until their expiry).
+    /// Tasks held now (running, or ended and kept until their expiry);
+    /// those past it are taken out first.
     pub(crate) fn len(&self) -> usize {
-        self.table.len()
+        self.table.sweep(now_ms())
     }
 
     pub(crate) fn close(&self) {
