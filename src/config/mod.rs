@@ -32,6 +32,8 @@ pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 pub const DEFAULT_LISTEN_BACKLOG: u32 = 4096;
 /// Default for [`ServerConfig::handshake_timeout`]: 5 s.
 pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default for [`ServerConfig::write_stall_timeout`]: 60 s.
+pub const DEFAULT_WRITE_STALL_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default [`ServerConfig::client_request_timeout`].
 pub const DEFAULT_CLIENT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default [`ServerConfig::request_state_ttl`].
@@ -121,6 +123,14 @@ pub struct ServerConfig {
     /// counted in `handshake_timeouts`. stdio has no such limit: its client
     /// is the process that started the server.
     pub handshake_timeout: Duration,
+    /// How long a write to a connection (a TCP line session, an HTTP
+    /// connection) may make no progress before the connection is closed
+    /// and what it carried cancelled: a client that stopped reading, or
+    /// vanished while the server never heard of it. Any progress starts the
+    /// wait again, so a slow reader is not cut; one that reads nothing is.
+    /// Counted in `write_stalls`. stdio has no such limit, as for the
+    /// handshake.
+    pub write_stall_timeout: Duration,
     /// This replica's name among several behind one load balancer: it
     /// starts every HTTP session id and task id (`<replica>.<random>`), so
     /// the balancer can send a 2025 session's requests and a task's
@@ -149,6 +159,7 @@ impl Default for ServerConfig {
             max_tasks: DEFAULT_MAX_TASKS,
             task_ttl: DEFAULT_TASK_TTL,
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+            write_stall_timeout: DEFAULT_WRITE_STALL_TIMEOUT,
             replica_id: None,
         }
     }
@@ -237,6 +248,12 @@ impl ServerConfig {
     /// Sets [`ServerConfig::request_state_ttl`].
     pub fn request_state_ttl(mut self, ttl: Duration) -> Self {
         self.request_state_ttl = ttl;
+        self
+    }
+
+    /// Sets [`ServerConfig::write_stall_timeout`].
+    pub fn write_stall_timeout(mut self, timeout: Duration) -> Self {
+        self.write_stall_timeout = timeout;
         self
     }
 

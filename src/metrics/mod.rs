@@ -1,7 +1,8 @@
 //! Server-wide counters: atomic, lock-free, readable as a snapshot.
 //!
-//! Every counter only grows except `sessions_active`, `requests_in_flight`
-//! and `http_connections_open`, which are gauges. Relaxed ordering is
+//! Every counter only grows except `sessions_active`, `requests_in_flight`,
+//! `http_connections_open`, `client_requests_pending` and
+//! `http_streams_parked`, which are gauges. Relaxed ordering is
 //! enough: a snapshot is a set of independent readings, not a consistent
 //! cut. Requests by method and outcome, and handler latencies, are in
 //! [`requests`] (outside the model builds, which never run a request);
@@ -48,10 +49,13 @@ pub(crate) struct Metrics {
     pub(crate) handshake_timeouts: AtomicU64,
     pub(crate) http_header_timeouts: AtomicU64,
     pub(crate) http_body_timeouts: AtomicU64,
+    pub(crate) write_stalls: AtomicU64,
     pub(crate) messages_invalid: AtomicU64,
     pub(crate) http_connections_accepted: AtomicU64,
     pub(crate) http_connections_open: AtomicU64,
     pub(crate) http_clients_vanished: AtomicU64,
+    pub(crate) client_requests_pending: AtomicU64,
+    pub(crate) http_streams_parked: AtomicU64,
     /// Requests by method and outcome; handler latencies.
     #[cfg(not(loom))]
     pub(crate) requests: requests::RequestStats,
@@ -95,10 +99,13 @@ impl Metrics {
             handshake_timeouts: read(&self.handshake_timeouts),
             http_header_timeouts: read(&self.http_header_timeouts),
             http_body_timeouts: read(&self.http_body_timeouts),
+            write_stalls: read(&self.write_stalls),
             messages_invalid: read(&self.messages_invalid),
             http_connections_accepted: read(&self.http_connections_accepted),
             http_connections_open: read(&self.http_connections_open),
             http_clients_vanished: read(&self.http_clients_vanished),
+            client_requests_pending: read(&self.client_requests_pending),
+            http_streams_parked: read(&self.http_streams_parked),
         }
     }
 }
@@ -154,6 +161,10 @@ pub struct MetricsSnapshot {
     /// HTTP requests answered 408 because their body did not arrive within
     /// `body_read_timeout`.
     pub http_body_timeouts: u64,
+    /// Connections (TCP line sessions, HTTP) closed because a write to them
+    /// made no progress within `write_stall_timeout` (the client stopped
+    /// reading).
+    pub write_stalls: u64,
     /// Messages that were not JSON-RPC (-32700, -32600) or were over the
     /// size limit, answered with an error.
     pub messages_invalid: u64,
@@ -166,4 +177,10 @@ pub struct MetricsSnapshot {
     /// pipelined requests still unread), noticed by a peek at the socket;
     /// their answers were dropped and their requests cancelled.
     pub http_clients_vanished: u64,
+    /// Requests the server sent to clients (elicitation, sampling, roots)
+    /// still waiting for their answers.
+    pub client_requests_pending: u64,
+    /// HTTP request streams closed by their handler and waiting to be
+    /// resumed with `Last-Event-ID` (SEP-1699 polling).
+    pub http_streams_parked: u64,
 }

@@ -87,7 +87,7 @@ impl Collector for Reading {
         let m = &r.counters;
         let e = &mut encoder;
 
-        let counters: [(&str, &str, u64); 18] = [
+        let counters: [(&str, &str, u64); 19] = [
             (
                 "sessions_admitted",
                 "Sessions admitted since start.",
@@ -170,6 +170,11 @@ impl Collector for Reading {
                 m.http_body_timeouts,
             ),
             (
+                "write_stalls",
+                "Connections closed for a write that made no progress within write_stall_timeout.",
+                m.write_stalls,
+            ),
+            (
                 "replay_lost",
                 "Events a Last-Event-ID replay asked for that were no longer kept.",
                 m.replay_lost,
@@ -227,7 +232,7 @@ impl Collector for Reading {
                 .encode(family.encode_family(&[("protocol_version", *version)])?)?;
         }
 
-        let gauges: [(&str, &str, u64); 11] = [
+        let gauges: [(&str, &str, u64); 13] = [
             (
                 "requests_in_flight",
                 "Requests running now.",
@@ -266,6 +271,16 @@ impl Collector for Reading {
                 r.listen_streams,
             ),
             ("tasks", "Tasks held now (tasks extension).", r.tasks),
+            (
+                "client_requests_pending",
+                "Requests to clients (elicitation, sampling, roots) waiting for their answers.",
+                m.client_requests_pending,
+            ),
+            (
+                "http_streams_parked",
+                "HTTP request streams closed by their handler, waiting to be resumed.",
+                m.http_streams_parked,
+            ),
             (
                 "shutting_down",
                 "1 once shutdown has begun.",

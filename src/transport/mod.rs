@@ -24,6 +24,8 @@ pub(crate) mod line;
 pub mod listener;
 mod peer;
 pub(crate) mod read_buffer;
+#[cfg(not(shuttle))]
+pub(crate) mod stall;
 mod stdio;
 mod stdio_fds;
 pub mod tcp;

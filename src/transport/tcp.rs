@@ -19,6 +19,8 @@ use tracing::Instrument;
 use super::accept::AcceptLoop;
 use super::line::{self, QuitReason, rejection_frame};
 use super::listener::{Connection, Listener};
+#[cfg(not(shuttle))]
+use super::stall::StallGuard;
 use crate::server::ops::drain::count_clean;
 use crate::server::{Server, ShutdownReport};
 use crate::sync::Arc;
@@ -92,6 +94,14 @@ impl Server {
                 let span = tracing::debug_span!("session", id = %session.id(), transport, ?peer);
                 let run = async move {
                     let (reader, writer) = io.into_split();
+                    // Under shuttle the writer goes bare: the guard's timer is
+                    // tokio's, which the model does not keep.
+                    #[cfg(not(shuttle))]
+                    let writer = StallGuard::new(
+                        writer,
+                        shared.config.write_stall_timeout,
+                        Arc::clone(shared.core.metrics_ref()),
+                    );
                     let handshake = Some(shared.config.handshake_timeout);
                     line::run(shared, session, outbox, reader, writer, handshake).await
                 };

@@ -12,7 +12,7 @@ use mcp_server_core::config::{
     DEFAULT_BODY_READ_TIMEOUT, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT,
     DEFAULT_LISTEN_BACKLOG, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_IN_FLIGHT_PER_SESSION, DEFAULT_MAX_SESSIONS,
-    DEFAULT_OUTBOX_CAPACITY, DEFAULT_SESSION_IDLE_TIMEOUT, ReplicaId,
+    DEFAULT_OUTBOX_CAPACITY, DEFAULT_SESSION_IDLE_TIMEOUT, DEFAULT_WRITE_STALL_TIMEOUT, ReplicaId,
 };
 use mcp_server_core::transport::listener::UnixListener;
 
@@ -92,6 +92,12 @@ pub(crate) struct Args {
     /// headers are in, in milliseconds; a slower one gets 408.
     #[arg(long, value_name = "MS", default_value_t = DEFAULT_BODY_READ_TIMEOUT.as_millis() as u64)]
     pub(crate) body_read_timeout_ms: u64,
+
+    /// How long a write to a TCP or HTTP connection may make no progress
+    /// (the client stopped reading) before the connection is closed, in
+    /// milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = DEFAULT_WRITE_STALL_TIMEOUT.as_millis() as u64)]
+    pub(crate) write_stall_timeout_ms: u64,
 
     /// How long a TCP client may take to send initialize (or a 2026-07-28
     /// request) before it is disconnected, in milliseconds.

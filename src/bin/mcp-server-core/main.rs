@@ -94,7 +94,8 @@ mod app {
             .shutdown_grace(Duration::from_millis(args.shutdown_grace_ms))
             .listen_backlog(args.backlog)
             .http(http)
-            .handshake_timeout(Duration::from_millis(args.handshake_timeout_ms));
+            .handshake_timeout(Duration::from_millis(args.handshake_timeout_ms))
+            .write_stall_timeout(Duration::from_millis(args.write_stall_timeout_ms));
         let config = match &args.replica_id {
             Some(id) => config.replica_id(id.clone()),
             None => config,

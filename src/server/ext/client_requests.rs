@@ -31,6 +31,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::core::OutboxSender;
+use crate::metrics::{Metrics, decr, incr};
 use crate::protocol::jsonrpc::{ErrorObject, RequestId, encode_request};
 use crate::sync::{Arc, AtomicU64, Mutex, Notify, Ordering, RandomState, oneshot};
 
@@ -168,15 +169,38 @@ impl ClientLink {
 }
 
 /// The server-to-client requests of one session still waiting.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Pending {
     next: AtomicU64,
     waiting: Mutex<HashMap<RequestId, oneshot::Sender<Answer>, RandomState>>,
     /// Woken when a request starts waiting.
     changed: Notify,
+    /// Where the entries of every session are counted
+    /// (`client_requests_pending`): one up per entry, one down when it
+    /// leaves, whichever way.
+    metrics: Arc<Metrics>,
 }
 
 impl Pending {
+    /// An empty table counting its entries in `metrics`.
+    pub(crate) fn new(metrics: Arc<Metrics>) -> Self {
+        Self {
+            next: AtomicU64::new(0),
+            waiting: Mutex::default(),
+            changed: Notify::new(),
+            metrics,
+        }
+    }
+
+    /// Takes the entry `id` out of the table, if it is there.
+    fn remove(&self, id: &RequestId) -> Option<oneshot::Sender<Answer>> {
+        let entry = self.waiting.lock().remove(id);
+        if entry.is_some() {
+            decr(&self.metrics.client_requests_pending);
+        }
+        entry
+    }
+
     /// A new entry: the id to send the request under, and its waiter.
     pub(crate) fn register(self: &Arc<Self>) -> Result<Waiter, InputError> {
         let id = RequestId::String(format!("srv-{}", self.next.fetch_add(1, Ordering::Relaxed)));
@@ -188,6 +212,7 @@ impl Pending {
             }
             waiting.insert(id.clone(), tx);
         }
+        incr(&self.metrics.client_requests_pending);
         self.changed.notify_one();
         Ok(Waiter {
             id,
@@ -199,7 +224,7 @@ impl Pending {
     /// Delivers the client's answer to request `id`; false if no request
     /// with that id waits.
     pub(crate) fn complete(&self, id: &RequestId, answer: Answer) -> bool {
-        let waiter = self.waiting.lock().remove(id);
+        let waiter = self.remove(id);
         waiter.is_some_and(|tx| tx.send(answer).is_ok())
     }
 
@@ -245,7 +270,7 @@ impl Waiter {
 
 impl Drop for Waiter {
     fn drop(&mut self) {
-        self.table.waiting.lock().remove(&self.id);
+        self.table.remove(&self.id);
     }
 }
 
@@ -326,22 +351,27 @@ mod tests {
 
     #[tokio::test]
     async fn answers_reach_their_waiter_and_entries_leave_with_it() {
-        let table = Arc::new(Pending::default());
+        let metrics: Arc<Metrics> = Arc::default();
+        let gauge = || metrics.snapshot().client_requests_pending;
+        let table = Arc::new(Pending::new(Arc::clone(&metrics)));
         let mut a = table.register().unwrap();
         let b = table.register().unwrap();
         assert_ne!(a.id, b.id);
-        assert_eq!(table.len(), 2);
+        assert_eq!((table.len(), gauge()), (2, 2));
         assert!(table.complete(&a.id, Ok(Value::from(1))));
         assert!(!table.complete(&a.id, Ok(Value::from(2))), "answered once");
         assert_eq!(a.answer().await, Ok(Value::from(1)));
+        drop(a);
+        assert_eq!(gauge(), 1, "an answered entry is counted out once");
         drop(b);
         assert_eq!(table.len(), 0, "a dropped waiter leaves the table");
+        assert_eq!(gauge(), 0);
         assert!(!table.complete(&RequestId::String("srv-99".into()), Ok(Value::Null)));
     }
 
     #[tokio::test]
     async fn the_table_is_bounded_and_its_end_fails_every_waiter() {
-        let table = Arc::new(Pending::default());
+        let table = Arc::new(Pending::new(Arc::default()));
         let mut held: Vec<Waiter> = (0..MAX_PENDING).map(|_| table.register().unwrap()).collect();
         assert_eq!(table.register().unwrap_err(), InputError::TooMany);
         held.pop();

@@ -1,7 +1,8 @@
 //! The built-in HTTP driver: [`Server::serve_http`] serves an
 //! [`McpService`] at [`ENDPOINT`] on every connection of a [`Listener`],
 //! with what only the owner of the connections can do: the connection cap
-//! (`max_connections`: 503 and close), the header-read timeout, the watch
+//! (`max_connections`: 503 and close), the header-read timeout, the bound
+//! on a stalled write (`write_stall_timeout`, `stall.rs`), the watch
 //! that notices a client gone while its answer is made (where the
 //! connection offers one, see [`crate::transport::listener::Connection::watch`]),
 //! the metrics at `/metrics` when `HttpConfig::metrics_endpoint` is on, 404
@@ -26,6 +27,7 @@ use crate::server::{Server, ShutdownReport};
 use crate::sync::{Arc, CancellationToken, Semaphore};
 use crate::transport::accept::AcceptLoop;
 use crate::transport::listener::{Connection, Listener};
+use crate::transport::stall::StallGuard;
 
 impl Server {
     /// Serves MCP over Streamable HTTP on `listener` (TCP, a Unix socket,
@@ -105,6 +107,7 @@ pub(super) async fn connection<C: Connection>(
     let config = &http.server.shared.config;
     let grace = config.shutdown_grace;
     let header_read_timeout = config.http.header_read_timeout;
+    let write_stall_timeout = config.write_stall_timeout;
     let watch = io.watch().map(|peer| ConnWatch::new(peer, Arc::clone(&metrics)));
     let watched = watch.is_some();
     let service = service_fn(move |request: Request<Incoming>| {
@@ -149,6 +152,7 @@ pub(super) async fn connection<C: Connection>(
             // request. Without a watch, hyper keeps watching.
             .half_close(watched)
             .keep_alive(!at_capacity);
+        let io = StallGuard::new(io, write_stall_timeout, Arc::clone(&metrics));
         builder.serve_connection(TokioIo::new(io), service)
     };
     tokio::pin!(conn);

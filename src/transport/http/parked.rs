@@ -19,7 +19,8 @@ use std::collections::VecDeque;
 
 use super::cancel::CancelOnDrop;
 use crate::core::OutboxReceiver;
-use crate::sync::Mutex;
+use crate::metrics::{Metrics, decr, incr};
+use crate::sync::{Arc, Mutex, Ordering};
 
 /// Streams parked per session at most.
 pub(crate) const MAX_PARKED: usize = 8;
@@ -35,9 +36,11 @@ pub(crate) struct ParkedStream {
 }
 
 /// The parked streams of one session.
-#[derive(Default)]
 pub(crate) struct Parked {
     streams: Mutex<VecDeque<ParkedStream>>,
+    /// Where the parked streams of every session are counted
+    /// (`http_streams_parked`).
+    metrics: Arc<Metrics>,
 }
 
 impl std::fmt::Debug for Parked {
@@ -49,6 +52,14 @@ impl std::fmt::Debug for Parked {
 }
 
 impl Parked {
+    /// No stream parked yet; they are counted in `metrics`.
+    pub(crate) fn new(metrics: Arc<Metrics>) -> Self {
+        Self {
+            streams: Mutex::default(),
+            metrics,
+        }
+    }
+
     /// Parks `parked`, dropping the oldest if the session has
     /// [`MAX_PARKED`] already.
     pub(crate) fn park(&self, parked: ParkedStream) {
@@ -60,21 +71,39 @@ impl Parked {
             streams.push_back(parked);
             evicted
         };
+        incr(&self.metrics.http_streams_parked);
+        if evicted.is_some() {
+            decr(&self.metrics.http_streams_parked);
+        }
         // Dropped outside the lock: it cancels a token and drops messages.
         drop(evicted);
     }
 
     /// Takes the stream numbered `stream`, if it is parked.
     pub(crate) fn take(&self, stream: u64) -> Option<ParkedStream> {
-        let mut streams = self.streams.lock();
-        let position = streams.iter().position(|p| p.stream == stream)?;
-        streams.remove(position)
+        let taken = {
+            let mut streams = self.streams.lock();
+            let position = streams.iter().position(|p| p.stream == stream)?;
+            streams.remove(position)
+        };
+        decr(&self.metrics.http_streams_parked);
+        taken
     }
 
     /// Streams parked now.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.streams.lock().len()
+    }
+}
+
+impl Drop for Parked {
+    /// The session ended: what is still parked goes with it.
+    fn drop(&mut self) {
+        let left = self.streams.lock().len() as u64;
+        self.metrics
+            .http_streams_parked
+            .fetch_sub(left, Ordering::Relaxed);
     }
 }
 
@@ -89,7 +118,7 @@ mod tests {
     #[test]
     fn parking_one_too_many_drops_the_oldest_and_cancels_its_request() {
         let core = Core::new(&ServerConfig::default());
-        let parked = Parked::default();
+        let parked = Parked::new(Arc::clone(core.metrics_ref()));
         let mut tokens = Vec::new();
         let mut senders = Vec::new();
         for stream in 0..=MAX_PARKED as u64 {
@@ -119,6 +148,13 @@ mod tests {
             core.metrics().messages_dropped,
             1,
             "what the dropped stream held is counted"
+        );
+        assert_eq!(core.metrics().http_streams_parked, MAX_PARKED as u64 - 1);
+        drop(parked);
+        assert_eq!(
+            core.metrics().http_streams_parked,
+            0,
+            "a session's end takes what it parked"
         );
     }
 }

@@ -153,7 +153,7 @@ pub(crate) async fn initialize(
         attrs,
         streams: Arc::new(AtomicU64::new(1)),
         replay: Arc::new(ReplayLog::default()),
-        parked: Arc::new(Parked::default()),
+        parked: Arc::new(Parked::new(Arc::clone(http.server.shared.core.metrics_ref()))),
         pending: state.pending(),
         owner: caller.cloned().map(Arc::new),
         seen: Arc::new(AtomicU64::new(clock_us())),

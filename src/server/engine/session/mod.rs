@@ -122,6 +122,7 @@ impl Drop for SessionState {
 impl SessionState {
     pub(crate) fn new(shared: Arc<Shared>, session: Session) -> Self {
         let session_token = Arc::new(session.token().clone());
+        let pending = Arc::new(Pending::new(Arc::clone(shared.core.metrics_ref())));
         Self {
             handle: ServerHandle {
                 shared: Arc::clone(&shared),
@@ -135,7 +136,7 @@ impl SessionState {
             listens: HashMap::default(),
             resource_subs: HashSet::default(),
             resource_sub_bytes: 0,
-            pending: Arc::new(Pending::default()),
+            pending,
             client_capabilities: Arc::new(Value::Null),
             engaged: false,
             write_through: false,
