@@ -1,15 +1,16 @@
 //! The whole server over turmoil's simulated network: a server host runs
 //! the real `Server` (line sessions and Streamable HTTP, accepted through
 //! the listener seam), client hosts speak MCP to it (2025 sessions over TCP
-//! and HTTP, their standalone streams resumed with `Last-Event-ID`;
-//! 2026-07-28 stateless requests, `input_required` rounds, listen streams,
-//! tasks), and seeded faults strike in
-//! between: latency and jitter, held links, partitions, clients crashing
-//! mid-request, a session cut off past its idle timeout, the server host
-//! crashing and coming back, shutdown under load. Every run checks that no
-//! request gets a second answer or another request's answer, that clients
-//! the faults spared get every answer, and that once the clients have left
-//! every gauge of the server is back to zero.
+//! and HTTP, their standalone streams resumed with `Last-Event-ID`, the
+//! server asking them for input and completions; 2026-07-28 stateless
+//! requests, `input_required` rounds, listen streams, tasks), and seeded
+//! faults strike in between: latency and jitter, held links, partitions,
+//! connections reset mid-call, clients crashing mid-request, a session cut
+//! off past its idle timeout, the server host crashing and coming back,
+//! shutdown under load. Every run checks that no request gets a second
+//! answer or another request's answer, that clients the faults spared get
+//! every answer, and that once the clients have left every gauge of the
+//! server is back to zero.
 //!
 //! Each scenario runs `MCP_SIM_SEEDS` seeds (default 4); a failing run
 //! prints its seed, and `MCP_SIM_SEED=<seed>` replays exactly that run
@@ -21,6 +22,8 @@
 
 mod support;
 
+#[path = "simulation/asks.rs"]
+mod asks;
 #[path = "simulation/clients.rs"]
 mod clients;
 #[path = "simulation/extensions.rs"]
@@ -31,6 +34,8 @@ mod faults;
 mod http_client;
 #[path = "simulation/net.rs"]
 mod net;
+#[path = "simulation/resets.rs"]
+mod resets;
 #[path = "simulation/resume.rs"]
 mod resume;
 #[path = "simulation/scenarios.rs"]
@@ -65,6 +70,11 @@ fn the_server_crashes_and_comes_back() {
 #[test]
 fn shutdown_under_load_ends_within_its_grace() {
     each_seed("shutdown_under_load_ends_within_its_grace", scenarios::shutdown);
+}
+
+#[test]
+fn clients_asked_and_connections_reset() {
+    each_seed("clients_asked_and_connections_reset", scenarios::asks_and_resets);
 }
 
 #[test]

@@ -57,7 +57,8 @@ impl Book {
         let kind = if answer.get("result").is_some() {
             "ok".to_owned()
         } else {
-            format!("error {} {}", answer["error"]["code"], answer["error"]["message"])
+            let message = masked(&answer["error"]["message"].to_string());
+            format!("error {} {message}", answer["error"]["code"])
         };
         let mut ledger = self.ledger.borrow_mut();
         match &id {
@@ -98,14 +99,33 @@ impl Book {
     }
 }
 
+/// `text` with every run of 16 or more hex digits (the server's random
+/// ids: tasks, sessions) as `<id>`, so that a trace replays.
+fn masked(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut run = String::new();
+    for c in text.chars().chain(std::iter::once(' ')) {
+        if c.is_ascii_hexdigit() {
+            run.push(c);
+            continue;
+        }
+        out.push_str(if run.len() >= 16 { "<id>" } else { &run });
+        run.clear();
+        out.push(c);
+    }
+    out.pop();
+    out
+}
+
 /// A request's JSON-RPC message.
 pub fn request(id: &str, method: &str, params: Value) -> Value {
     json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})
 }
 
-/// `initialize`'s params at 2025-11-25.
+/// `initialize`'s params at 2025-11-25: a client that can be asked for
+/// input (elicitation) and for a completion (sampling).
 pub fn initialize_params() -> Value {
-    json!({"protocolVersion": "2025-11-25", "capabilities": {},
+    json!({"protocolVersion": "2025-11-25", "capabilities": {"elicitation": {}, "sampling": {}},
            "clientInfo": {"name": "sim", "version": "0"}})
 }
 

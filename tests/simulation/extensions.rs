@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use super::clients::{Book, request};
 use super::http_client::{http, open_events, stateless_headers, stateless_params};
 use super::workers::{Crew, WAIT};
-use super::world::{Rng, ServerSide};
+use super::world::{Rng, ServerSide, config};
 
 const TASKS: &str = "io.modelcontextprotocol/tasks";
 
@@ -192,6 +192,9 @@ pub async fn task_worker(crew: Crew, who: String, mut rng: Rng, ops: usize) -> t
         let Some(task) = created.and_then(|c| c["result"]["taskId"].as_str().map(str::to_owned)) else {
             continue;
         };
+        // The task is kept for its TTL from now (or a little before: its
+        // answer took a moment to arrive); after that it is gone.
+        let expires = tokio::time::Instant::now() + config().task_ttl;
         if rng.below(3) == 0 {
             tokio::time::sleep(rng.millis(0, 800)).await;
             call(&mut book, &crew, "tasks/cancel", json!({"taskId": task}), &caps).await;
@@ -204,7 +207,12 @@ pub async fn task_worker(crew: Crew, who: String, mut rng: Rng, ops: usize) -> t
                 break;
             };
             let Some(status) = got["result"]["status"].as_str().map(str::to_owned) else {
-                crew.lost(&book, format_args!("tasks/get of {task}: {got}"));
+                let unknown = got["error"]["code"] == -32602;
+                if unknown && tokio::time::Instant::now() >= expires {
+                    book.note(format_args!("task {op} expired"));
+                } else {
+                    crew.lost(&book, format_args!("tasks/get of task {op}: {got}"));
+                }
                 break;
             };
             match &ended {

@@ -7,8 +7,10 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
+use super::asks::ask_worker;
 use super::extensions::{Board, input_worker, listener, publisher, task_worker};
 use super::faults::{audit, chaos, cut_off_past_idle};
+use super::resets::reset_worker;
 use super::resume::resume_worker;
 use super::workers::{Crew, http_worker, line_worker, stateless_worker};
 use super::world::{self, Ledger, Rng, SERVER, ServerSide, Shared, server_host};
@@ -76,6 +78,26 @@ impl World {
         }
     }
 
+    /// Adds 2025 clients the server asks for input (`asks.rs`), over HTTP
+    /// or lines, `ops` calls each.
+    fn askers(&mut self, who: &[(&str, bool)], ops: usize) {
+        for (who, over_http) in who {
+            let (crew, fork) = (self.crew.clone(), self.rng.fork());
+            self.sim
+                .client(*who, ask_worker(crew, (*who).to_owned(), fork, ops, *over_http));
+        }
+    }
+
+    /// Adds clients that reset their connections mid-call (`resets.rs`).
+    fn resetters(&mut self, who: &[&str], ops: usize) {
+        for who in who {
+            let (crew, fork) = (self.crew.clone(), self.rng.fork());
+            let running = std::sync::Arc::clone(&self.side.borrow().running);
+            self.sim
+                .client(*who, reset_worker(crew, (*who).to_owned(), fork, ops, running));
+        }
+    }
+
     /// Runs to the end; the ledger.
     fn run(mut self) -> Ledger {
         if let Err(e) = self.sim.run() {
@@ -111,10 +133,13 @@ pub fn holds(seed: u64) -> Ledger {
 }
 
 /// Holds and partitions (messages lost) between the server and its HTTP
-/// clients, and one client cut off past its session's idle timeout.
+/// clients, one client cut off past its session's idle timeout, a 2025
+/// HTTP session the server asks for input and a client resetting its
+/// connections mid-call.
 pub fn partitions(seed: u64) -> Ledger {
     let mut world = World::new(seed, (1, 20), true, 30);
-    let targets = HTTP_CLIENTS.map(str::to_owned).to_vec();
+    let mut targets = HTTP_CLIENTS.map(str::to_owned).to_vec();
+    targets.extend(["ask_http0", "reset0"].map(str::to_owned));
     let fork = world.rng.fork();
     world
         .sim
@@ -124,7 +149,49 @@ pub fn partitions(seed: u64) -> Ledger {
         "cutoff",
         cut_off_past_idle(world.crew.clone(), "cutoff".to_owned(), idle),
     );
+    world.askers(&[("ask_http0", true)], 6);
+    world.resetters(&["reset0"], 4);
     world.run()
+}
+
+/// The server asks its 2025 clients (elicitation, sampling) over HTTP and
+/// lines, and clients reset their connections mid-call; latency and
+/// jitter only, so every question's answer follows from what the client
+/// did, every answer sent after the server gave up is counted as
+/// unmatched (and nothing else is), and every reset call stops.
+pub fn asks_and_resets(seed: u64) -> Ledger {
+    let mut world = World::new(seed, (1, 20), false, 10);
+    world.askers(
+        &[("ask_http0", true), ("ask_http1", true), ("ask_line0", false)],
+        8,
+    );
+    world.resetters(&["reset0", "reset1"], 6);
+    let (side, late) = (Rc::clone(&world.side), Rc::clone(&world.crew.late_answers));
+    let mut ledger = world.run();
+    eprintln!(
+        "PENDING {:?}",
+        side.borrow()
+            .handle
+            .as_ref()
+            .map(|h| h.metrics().client_requests_pending)
+    );
+    let unmatched = side
+        .borrow()
+        .handle
+        .as_ref()
+        .map(|h| h.metrics().responses_unmatched);
+    if unmatched == Some(late.get()) {
+        ledger.event(
+            "auditor",
+            format_args!("{} late answers, each unmatched", late.get()),
+        );
+    } else {
+        ledger.violation(
+            "auditor",
+            format_args!("{} late answers, responses_unmatched {unmatched:?}", late.get()),
+        );
+    }
+    ledger
 }
 
 /// The server host crashes mid-run and comes back (a new `Server`): the

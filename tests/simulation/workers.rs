@@ -31,6 +31,8 @@ pub struct Crew {
     /// Set when the server is gone for good (shutdown): workers stop.
     pub stop: Rc<Cell<bool>>,
     pub faults: bool,
+    /// Answers sent to questions the server had already given up on.
+    pub late_answers: Rc<Cell<u64>>,
 }
 
 impl Crew {
@@ -40,6 +42,7 @@ impl Crew {
             running: Rc::new(Cell::new(0)),
             stop: Rc::new(Cell::new(false)),
             faults,
+            late_answers: Rc::new(Cell::new(0)),
         }
     }
 
@@ -218,14 +221,19 @@ pub async fn http_worker(crew: Crew, who: String, mut rng: Rng, ops: usize) -> t
         }
     }
     if let Some(sid) = session {
-        match tokio::time::timeout(WAIT, http("DELETE", &[("mcp-session-id", &sid)], None)).await {
-            Ok(Ok(reply)) => book.note(format_args!("delete {}", reply.status)),
-            _ => crew.lost(&book, "delete"),
-        }
+        end_session(&crew, &book, &sid).await;
     }
     book.note("done");
     crew.leave();
     Ok(())
+}
+
+/// Ends the 2025 HTTP session `sid` (DELETE), noting how it was answered.
+pub async fn end_session(crew: &Crew, book: &Book, sid: &str) {
+    match tokio::time::timeout(WAIT, http("DELETE", &[("mcp-session-id", sid)], None)).await {
+        Ok(Ok(reply)) => book.note(format_args!("delete {}", reply.status)),
+        _ => crew.lost(book, "delete"),
+    }
 }
 
 /// `initialize` and `notifications/initialized` over HTTP; the session id.

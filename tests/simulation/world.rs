@@ -7,9 +7,11 @@
 #![allow(unreachable_pub)]
 
 use std::cell::RefCell;
+use std::collections::HashSet;
 use std::fmt::Display;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use mcp_server_core::config::HttpConfig;
@@ -129,6 +131,7 @@ pub fn config() -> ServerConfig {
         .client_request_timeout(Duration::from_secs(3))
         .shutdown_grace(Duration::from_secs(2))
         .task_ttl(Duration::from_secs(3))
+        .write_stall_timeout(Duration::from_secs(5))
         .http(
             HttpConfig::default()
                 .session_idle_timeout(Duration::from_secs(8))
@@ -150,11 +153,75 @@ fn work() -> Tool {
     .task_support(TaskSupport::Optional)
 }
 
+/// `sample {text}`: asks the client's model (sampling) about `text` and
+/// says what it answered, or why it could not ask.
+fn sample() -> Tool {
+    Tool::new(
+        "sample",
+        "asks the client's model",
+        json!({"type": "object"}),
+        |args, ctx| async move {
+            let text = args["text"].as_str().unwrap_or_default();
+            let params = json!({"messages": [{"role": "user", "content": {"type": "text", "text": text}}],
+                            "maxTokens": 16});
+            Ok(match ctx.sample(params).await {
+                Ok(reply) => ToolOutput::text(format!(
+                    "sampled: {}",
+                    reply["content"]["text"].as_str().unwrap_or("?")
+                )),
+                Err(e) => ToolOutput::error(format!("could not ask: {e}")),
+            })
+        },
+    )
+}
+
+/// The `hold` calls running now, by their `key`.
+pub type Running = Arc<Mutex<HashSet<String>>>;
+
+/// `hold {key}`: runs until cancelled, with progress every 100 ms when
+/// asked; while it runs its `key` is in `running`, so a client can see
+/// whether the server stopped its call.
+fn hold(running: Running) -> Tool {
+    Tool::new(
+        "hold",
+        "runs until cancelled",
+        json!({"type": "object"}),
+        move |args, ctx| {
+            let running = Arc::clone(&running);
+            async move {
+                let key = args["key"].as_str().unwrap_or_default().to_owned();
+                running.lock().expect("not poisoned").insert(key.clone());
+                let _leave = Leave(running, key);
+                for step in 1u32.. {
+                    tokio::select! {
+                        () = ctx.cancelled() => break,
+                        () = tokio::time::sleep(Duration::from_millis(100)) => {
+                            let _ = ctx.progress(f64::from(step), None, None);
+                        }
+                    }
+                }
+                Ok(ToolOutput::text("stopped"))
+            }
+        },
+    )
+}
+
+/// Takes a `hold`'s key out of the running set, however its call ends.
+struct Leave(Running, String);
+
+impl Drop for Leave {
+    fn drop(&mut self) {
+        self.0.lock().expect("not poisoned").remove(&self.1);
+    }
+}
+
 /// What the server host leaves for the checks: the handle of its current
 /// incarnation and how each shutdown went.
 #[derive(Debug, Default)]
 pub struct ServerSide {
     pub handle: Option<ServerHandle>,
+    /// The `hold` calls running now (across the server's incarnations).
+    pub running: Running,
     pub starts: u32,
     /// When a client called `shutdown()` (simulated time).
     pub shutdown_called: Option<Duration>,
@@ -175,10 +242,13 @@ pub fn server_host(sim: &mut turmoil::Sim<'_>, side: Rc<RefCell<ServerSide>>) {
     sim.host(SERVER, move || {
         let side = Rc::clone(&side);
         async move {
+            let running = Arc::clone(&side.borrow().running);
             let server = Server::builder()
                 .config(config())
                 .builtin_tools()
                 .tool(work())
+                .tool(sample())
+                .tool(hold(running))
                 .build();
             let handle = server.handle();
             {
@@ -199,9 +269,12 @@ pub fn server_host(sim: &mut turmoil::Sim<'_>, side: Rc<RefCell<ServerSide>>) {
 }
 
 /// The gauges that must be back to zero once every client has left, as
-/// `name=value` for those that are not.
+/// `name=value` for those that are not. Each is read by its exported name
+/// (`mcp_` and the metric): a gauge missing from the scrape panics rather
+/// than reading as zero.
 pub fn leaked_gauges(handle: &ServerHandle) -> Vec<String> {
     let scrape = openmetrics::parse(&handle.metrics_text()).expect("valid OpenMetrics");
+    let gauge = |name: &str| scrape.value(&format!("mcp_{name}"), &[]);
     let mut leaked = Vec::new();
     for name in [
         "requests_in_flight",
@@ -209,25 +282,28 @@ pub fn leaked_gauges(handle: &ServerHandle) -> Vec<String> {
         "outbox_queued_messages",
         "listen_streams",
         "tasks",
+        "client_requests_pending",
+        "http_streams_parked",
     ] {
-        let value = scrape.sum(name);
+        let value = gauge(name);
         if value != 0.0 {
             leaked.push(format!("{name}={value}"));
         }
     }
-    let sessions = scrape.sum("sessions");
+    // By protocol version; the family is there even with no session.
+    assert!(
+        scrape.types.contains_key("mcp_sessions"),
+        "no mcp_sessions in the scrape"
+    );
+    let sessions = scrape.sum("mcp_sessions");
     if sessions != 0.0 {
-        leaked.push(format!("sessions={sessions}"));
+        leaked.push(format!("sessions={sessions}: {:?}", handle.sessions()));
     }
-    let free = scrape.sum("admission_permits_available");
-    let all = scrape.sum("admission_permits");
-    if free != all {
-        leaked.push(format!("admission_permits_available={free} of {all}"));
-    }
-    let free = scrape.sum("request_permits_available");
-    let all = scrape.sum("request_permits");
-    if free != all {
-        leaked.push(format!("request_permits_available={free} of {all}"));
+    for permits in ["admission_permits", "request_permits"] {
+        let (free, all) = (gauge(&format!("{permits}_available")), gauge(permits));
+        if free != all || all == 0.0 {
+            leaked.push(format!("{permits}_available={free} of {all}"));
+        }
     }
     leaked
 }
@@ -271,7 +347,12 @@ pub fn each_seed(name: &str, scenario: impl Fn(u64) -> Ledger) {
                 }
             }
             Ok(ledger) => {
-                let tail = ledger.events().len().saturating_sub(40);
+                // All of it with MCP_SIM_TRACE, else the last 40 events.
+                let tail = if std::env::var("MCP_SIM_TRACE").is_ok() {
+                    0
+                } else {
+                    ledger.events().len().saturating_sub(40)
+                };
                 panic!(
                     "{name}: seed {seed} broke invariants: {:#?}\nlast events: {:#?}\n\
                      replay: MCP_SIM_SEED={seed} cargo test --release --test simulation {name}",
