@@ -75,11 +75,20 @@ async fn reset_line(book: &mut Book, key: &str, unread: Duration) -> io::Result<
     let mut line = Line::session(book, WAIT).await?;
     let id = book.open();
     line.send(&request(&id, "tools/call", hold(key))).await?;
-    let first = tokio::time::timeout(WAIT, line.recv())
-        .await
-        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "no progress"))??;
-    if first.as_ref().and_then(|m| m["method"].as_str()) != Some("notifications/progress") {
-        book.violation(format_args!("{key}: the first message was {first:?}"));
+    // Up to the call's first progress (broadcasts may come first).
+    loop {
+        let message = tokio::time::timeout(WAIT, line.recv())
+            .await
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "no progress"))??
+            .ok_or_else(|| io::Error::new(io::ErrorKind::UnexpectedEof, "no progress"))?;
+        match message["method"].as_str() {
+            Some("notifications/progress") => break,
+            Some(_) => {}
+            None => {
+                book.violation(format_args!("{key}: answered before its progress: {message}"));
+                break;
+            }
+        }
     }
     tokio::time::sleep(unread).await;
     book.abandon(&id);

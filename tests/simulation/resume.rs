@@ -36,11 +36,21 @@ pub async fn resume_worker(crew: Crew, board: Board, who: String, mut rng: Rng) 
         ("mcp-protocol-version", "2025-11-25"),
     ];
     let mut heard = Heard::default();
-    let mut stream = open_get(&session).await?;
-    if stream.status != 200 {
-        book.violation(format_args!("the GET was answered {}", stream.status));
-    }
+    let opened = open_get(&session).await;
     board.ready.set(board.ready.get() + 1);
+    let mut stream = match opened {
+        Ok(stream) if stream.status == 200 => stream,
+        Ok(stream) => {
+            book.violation(format_args!("the GET was answered {}", stream.status));
+            crew.leave();
+            return Ok(());
+        }
+        Err(e) => {
+            crew.lost(&book, format_args!("the GET: {e}"));
+            crew.leave();
+            return Ok(());
+        }
+    };
     let cut = 1 + rng.below(4) as usize;
     while heard.tools < cut {
         if !heard.read(&book, &crew, &mut stream, &board).await {
@@ -58,7 +68,21 @@ pub async fn resume_worker(crew: Crew, board: Board, who: String, mut rng: Rng) 
     let resume = [session[0], session[1], ("last-event-id", last.as_str())];
     let mut waited = Duration::ZERO;
     let mut stream = loop {
-        let stream = open_get(&resume).await?;
+        let stream = match open_get(&resume).await {
+            Ok(stream) => stream,
+            Err(e) if waited < WAIT => {
+                // Under a partition: try again, as a client would.
+                book.note(format_args!("resume failed: {e}"));
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                waited += Duration::from_millis(100);
+                continue;
+            }
+            Err(e) => {
+                crew.lost(&book, format_args!("the resuming GET: {e}"));
+                crew.leave();
+                return Ok(());
+            }
+        };
         if stream.status != 409 || waited >= WAIT {
             break stream;
         }

@@ -134,12 +134,13 @@ pub fn holds(seed: u64) -> Ledger {
 
 /// Holds and partitions (messages lost) between the server and its HTTP
 /// clients, one client cut off past its session's idle timeout, a 2025
-/// HTTP session the server asks for input and a client resetting its
-/// connections mid-call.
+/// HTTP session the server asks for input, a client resetting its
+/// connections mid-call, and a 2025 session's standalone stream cut and
+/// resumed with `Last-Event-ID`.
 pub fn partitions(seed: u64) -> Ledger {
     let mut world = World::new(seed, (1, 20), true, 30);
     let mut targets = HTTP_CLIENTS.map(str::to_owned).to_vec();
-    targets.extend(["ask_http0", "reset0"].map(str::to_owned));
+    targets.extend(["ask_http0", "reset0", "resume0"].map(str::to_owned));
     let fork = world.rng.fork();
     world
         .sim
@@ -151,6 +152,16 @@ pub fn partitions(seed: u64) -> Ledger {
     );
     world.askers(&[("ask_http0", true)], 6);
     world.resetters(&["reset0"], 4);
+    // A standalone stream cut and resumed while partitions strike: no
+    // event heard twice, whatever is lost.
+    let board = Board::default();
+    let (crew, fork) = (world.crew.clone(), world.rng.fork());
+    world.sim.client(
+        "resume0",
+        resume_worker(crew, board.clone(), "resume0".to_owned(), fork),
+    );
+    let (side, fork) = (Rc::clone(&world.side), world.rng.fork());
+    world.sim.client("operator", publisher(board, side, fork, 1, 10));
     world.run()
 }
 
