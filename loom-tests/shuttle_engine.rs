@@ -52,6 +52,11 @@ fn tasks_race_cancel_and_shutdown() {
 }
 
 #[test]
+fn handshake_cuts_only_the_silent() {
+    check(engine::handshake::handshake_cuts_only_the_silent);
+}
+
+#[test]
 fn listen_races_cancel_and_shutdown() {
     check(engine::listen::listen_races_cancel_and_shutdown);
 }
@@ -82,6 +87,7 @@ fn every_scenario_replays() {
     shuttle_check::check_replays(engine::scenarios::shutdown_races_everything, runs);
     shuttle_check::check_replays(engine::tasks::tasks_race_cancel_and_shutdown, runs);
     shuttle_check::check_replays(engine::listen::listen_races_cancel_and_shutdown, runs);
+    shuttle_check::check_replays(engine::handshake::handshake_cuts_only_the_silent, runs);
     shuttle_check::check_replays(engine::order::answers_follow_their_notifications, runs);
     shuttle_check::check_replays(engine::order::session_end_writes_what_was_answered, runs);
 }

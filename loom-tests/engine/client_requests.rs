@@ -2,10 +2,13 @@
 //! at the in-flight cap, and racing the session's end and their own
 //! deadline. The tools and the helpers are the scenarios' (`scenarios.rs`).
 
+use std::sync::atomic::Ordering::SeqCst;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use shuttle::rand::{Rng, thread_rng};
+use shuttle::sync::Arc;
+use shuttle::sync::atomic::AtomicBool;
 
 use super::scenarios::{finish, read_until, server, with_tools};
 use super::{Answers, Running, config, serve};
@@ -62,7 +65,8 @@ pub fn client_requests_at_the_cap() {
 /// deadline.** `ask` sends `elicitation/create`; the client answers it,
 /// hangs up, or the server shuts down, or the client stays silent until
 /// the client-request timeout (10 s here, the call's own 300 s) passes on
-/// the model clock and then answers late, as the schedule chooses.
+/// the model clock (in steps of 10 s) and then answers late, as the
+/// schedule chooses.
 ///
 /// - The waiting handler always ends: answered, failed or dropped (a
 ///   waiter left hanging shows as a deadlock, or as a handler never ended).
@@ -112,7 +116,21 @@ pub fn client_request_races_session_end() {
                 client.hang_up().await;
             }
             (3, Some(question)) => {
-                super::pass_deadlines();
+                // Time passes in steps of the client-request timeout (the
+                // handler may start its wait after a step: the question
+                // can reach the client first), never as far as the call's
+                // own 300 s.
+                let answered = Arc::new(AtomicBool::new(false));
+                let seen = Arc::clone(&answered);
+                let clock = tokio::spawn(async move {
+                    for _ in 0..8 {
+                        if seen.load(SeqCst) {
+                            break;
+                        }
+                        mcp_server_core::sync::advance_model_clock(10_001);
+                        tokio::task::yield_now().await;
+                    }
+                });
                 let mut texts = Vec::new();
                 while !answers.is_answered(1) {
                     let message = client.recv().await.expect("the session stays");
@@ -120,6 +138,8 @@ pub fn client_request_races_session_end() {
                         texts.push(message["result"]["content"][0]["text"].clone());
                     }
                 }
+                answered.store(true, SeqCst);
+                clock.await.unwrap();
                 assert_eq!(
                     texts,
                     [json!("false")],

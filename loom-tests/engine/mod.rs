@@ -14,6 +14,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod client_requests;
+pub mod handshake;
 pub mod listen;
 pub mod order;
 pub mod scenarios;

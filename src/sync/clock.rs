@@ -63,12 +63,14 @@ mod model {
         woken.into_iter().for_each(Waker::wake);
     }
 
-    /// Ends once the model's clock has moved `duration` on (rounded up to
-    /// a whole ms).
-    pub(crate) async fn sleep(duration: Duration) {
+    /// Ends once the model's clock has moved `duration` on from the call
+    /// (rounded up to a whole ms): the deadline is set here, as tokio's
+    /// `sleep` sets it when made, not at the first poll. Polled again once
+    /// done, it is done again.
+    pub(crate) fn sleep(duration: Duration) -> impl Future<Output = ()> + Send + Sync + 'static {
         let ms = duration.as_nanos().div_ceil(1_000_000);
         let deadline = now_ms().saturating_add(u64::try_from(ms).unwrap_or(u64::MAX));
-        std::future::poll_fn(|cx| {
+        std::future::poll_fn(move |cx| {
             if now_ms() >= deadline {
                 return Poll::Ready(());
             }
@@ -80,19 +82,25 @@ mod model {
             });
             Poll::Pending
         })
-        .await;
     }
 
     /// The deadline passed first.
     #[derive(Debug)]
     pub(crate) struct Elapsed;
 
-    /// `future`'s output, unless the model's clock moves `duration` on first.
-    pub(crate) async fn timeout<F: Future>(duration: Duration, future: F) -> Result<F::Output, Elapsed> {
-        tokio::select! {
-            biased;
-            output = future => Ok(output),
-            () = sleep(duration) => Err(Elapsed),
+    /// `future`'s output, unless the model's clock moves `duration` on
+    /// from the call first.
+    pub(crate) fn timeout<F: Future>(
+        duration: Duration,
+        future: F,
+    ) -> impl Future<Output = Result<F::Output, Elapsed>> {
+        let deadline = sleep(duration);
+        async move {
+            tokio::select! {
+                biased;
+                output = future => Ok(output),
+                () = deadline => Err(Elapsed),
+            }
         }
     }
 }

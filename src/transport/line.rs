@@ -147,7 +147,8 @@ where
             // Cancel-safe: LineReader keeps partial lines in itself.
             frame = lines.next(), if can_read => Event::Inbound(frame),
             // Cancel-safe: a sleep is polled again next turn.
-            () = &mut handshake_deadline, if handshake.is_some() && !state.engaged() => Event::HandshakeTimedOut,
+            () = &mut handshake_deadline,
+                if handshake.is_some() && (!state.engaged() || mutant("engagement_ignored")) => Event::HandshakeTimedOut,
             // Last: answers held for a next line that did not come at once
             // (a blank one, say) go out before the loop waits.
             () = std::future::ready(()), if state.has_held() => Event::WriteHeld,
