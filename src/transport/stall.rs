@@ -135,18 +135,29 @@ mod tests {
         tokio::io::AsyncReadExt::read_exact(&mut far, &mut eight)
             .await
             .unwrap();
-        let (result, took, _guarded) = stalled.await.unwrap();
+        let (result, took, mut guarded) = stalled.await.unwrap();
         assert!(result.is_ok(), "a slow reader is not cut");
         assert_eq!(took, Duration::from_secs(4));
         assert_eq!(metrics.snapshot().write_stalls, 0);
-
-        let (near, _far) = tokio::io::duplex(16);
-        let mut guarded = StallGuard::new(near, Duration::from_secs(5), Arc::clone(&metrics));
-        guarded.write_all(&[0; 16]).await.unwrap();
+        // The next stall of the same stream waits its own full limit.
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        let mut sixteen = [0; 16];
+        tokio::io::AsyncReadExt::read_exact(&mut far, &mut sixteen)
+            .await
+            .unwrap();
+        guarded
+            .write_all(&[2; 16])
+            .await
+            .expect("room for 16 bytes again");
         let started = Instant::now();
-        let error = guarded.write_all(&[1; 8]).await.expect_err("nobody reads");
+        let error = guarded.write_all(&[3; 8]).await.expect_err("nobody reads now");
         assert_eq!(error.kind(), io::ErrorKind::TimedOut);
-        assert_eq!(started.elapsed(), Duration::from_secs(5));
+        assert_eq!(
+            started.elapsed(),
+            Duration::from_secs(5),
+            "a fresh wait, not the old deadline"
+        );
         assert_eq!(metrics.snapshot().write_stalls, 1);
+        drop(far);
     }
 }
