@@ -129,7 +129,8 @@ pub struct ServerConfig {
     /// vanished while the server never heard of it. Any progress starts the
     /// wait again, so a slow reader is not cut; one that reads nothing is.
     /// Counted in `write_stalls`. stdio has no such limit, as for the
-    /// handshake.
+    /// handshake; nor has an [`crate::McpService`] mounted in a server of
+    /// your own, whose connections are yours (`serve_http` has it).
     pub write_stall_timeout: Duration,
     /// This replica's name among several behind one load balancer: it
     /// starts every HTTP session id and task id (`<replica>.<random>`), so

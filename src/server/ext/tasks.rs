@@ -340,13 +340,13 @@ impl Tasks {
         Ok(json!({}))
     }
 
-    /// Stops every task (shutdown).
     /// Tasks held now (running, or ended and kept until their expiry);
     /// those past it are taken out first.
     pub(crate) fn len(&self) -> usize {
         self.table.sweep(now_ms())
     }
 
+    /// Stops every task (shutdown).
     pub(crate) fn close(&self) {
         self.table.close();
     }
