@@ -34,6 +34,10 @@ mod faults;
 mod http_client;
 #[path = "simulation/net.rs"]
 mod net;
+#[path = "simulation/redis.rs"]
+mod redis;
+#[path = "simulation/replicas.rs"]
+mod replicas;
 #[path = "simulation/resets.rs"]
 mod resets;
 #[path = "simulation/resume.rs"]
@@ -85,6 +89,11 @@ fn listen_streams_hear_what_they_asked_and_tasks_end_once() {
     );
 }
 
+#[test]
+fn replicas_share_events_over_the_bus() {
+    each_seed("replicas_share_events_over_the_bus", replicas::replicas);
+}
+
 /// The same seed gives the same run: the trace (every event the clients
 /// saw, in order, with its simulated time) hashes the same twice, and
 /// another seed gives another trace.
@@ -108,5 +117,33 @@ fn a_seed_replays_exactly() {
             first.events().iter().zip(again.events()).find(|(a, b)| a != b)
         );
         assert_ne!(first.trace_hash(), scenario(seed + 1).trace_hash());
+    }
+}
+
+/// A run with a host crash replays exactly in a new process, which is how
+/// `MCP_SIM_SEED` replays one. (Twice in one process it need not: tokio
+/// numbers tasks process-wide, and a crashed host's tasks, with their
+/// sockets, are dropped in an order that follows those numbers.)
+#[test]
+fn a_crash_replays_in_a_new_process() {
+    let trace = |seed: u64| {
+        let out = std::process::Command::new(std::env::current_exe().expect("the test binary"))
+            .args(["--exact", "replicas_share_events_over_the_bus", "--nocapture"])
+            .env("MCP_SIM_SEED", seed.to_string())
+            .env_remove("MCP_SIM_TRACE")
+            .output()
+            .expect("the test binary runs");
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "seed {seed} failed: {stderr}");
+        let line = stderr
+            .lines()
+            .find(|l| l.contains(" ok, trace "))
+            .expect("a trace line");
+        line.split(" ok, trace ").nth(1).expect("a hash")[..16].to_owned()
+    };
+    for seed in world::seeds("a_crash_replays_in_a_new_process") {
+        let first = trace(seed);
+        assert_eq!(first, trace(seed), "seed {seed} ran differently in two processes");
+        assert_ne!(first, trace(seed + 1));
     }
 }

@@ -17,8 +17,9 @@ mod wire;
 
 #[cfg(all(feature = "redis-bus", not(shuttle)))]
 pub use self::redis::{
-    DEFAULT_BUS_CHANNEL, DEFAULT_BUS_CONNECT_TIMEOUT, DEFAULT_BUS_HEALTH_INTERVAL, DEFAULT_BUS_MAX_BACKOFF,
-    DEFAULT_BUS_PUBLISH_QUEUE, RedisBus, RedisBusConfig,
+    Connecting, DEFAULT_BUS_CHANNEL, DEFAULT_BUS_CONNECT_TIMEOUT, DEFAULT_BUS_HEALTH_INTERVAL,
+    DEFAULT_BUS_MAX_BACKOFF, DEFAULT_BUS_PUBLISH_QUEUE, RedisBus, RedisBusConfig, RedisConnector,
+    RedisStream,
 };
 pub use crate::server::BusMetrics;
 

@@ -9,12 +9,14 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
+use mcp_server_core::ServerHandle;
 use serde_json::json;
 
 use super::clients::{Book, request};
 use super::http_client::http;
+use super::support::openmetrics;
 use super::workers::{Crew, WAIT, http_initialize};
-use super::world::{Rng, SERVER, ServerSide, leaked_gauges};
+use super::world::{Rng, SERVER, ServerSide};
 
 /// Seeded network faults between the server and `targets` until the
 /// workers have left: each round picks a client, then holds its link (its
@@ -129,4 +131,44 @@ pub async fn cut_off_past_idle(crew: Crew, who: String, idle: Duration) -> turmo
     book.note("done");
     crew.leave();
     Ok(())
+}
+
+/// The gauges that must be back to zero once every client has left, as
+/// `name=value` for those that are not. Each is read by its exported name
+/// (`mcp_` and the metric): a gauge missing from the scrape panics rather
+/// than reading as zero.
+pub fn leaked_gauges(handle: &ServerHandle) -> Vec<String> {
+    let scrape = openmetrics::parse(&handle.metrics_text()).expect("valid OpenMetrics");
+    let gauge = |name: &str| scrape.value(&format!("mcp_{name}"), &[]);
+    let mut leaked = Vec::new();
+    for name in [
+        "requests_in_flight",
+        "http_connections_open",
+        "outbox_queued_messages",
+        "listen_streams",
+        "tasks",
+        "client_requests_pending",
+        "http_streams_parked",
+    ] {
+        let value = gauge(name);
+        if value != 0.0 {
+            leaked.push(format!("{name}={value}"));
+        }
+    }
+    // By protocol version; the family is there even with no session.
+    assert!(
+        scrape.types.contains_key("mcp_sessions"),
+        "no mcp_sessions in the scrape"
+    );
+    let sessions = scrape.sum("mcp_sessions");
+    if sessions != 0.0 {
+        leaked.push(format!("sessions={sessions}: {:?}", handle.sessions()));
+    }
+    for permits in ["admission_permits", "request_permits"] {
+        let (free, all) = (gauge(&format!("{permits}_available")), gauge(permits));
+        if free != all || all == 0.0 {
+            leaked.push(format!("{permits}_available={free} of {all}"));
+        }
+    }
+    leaked
 }

@@ -15,14 +15,24 @@ use serde_json::{Value, json};
 use super::net::connect;
 use super::world::{HTTP, SERVER};
 
-/// Sends one request on a new simulated connection; the response, its
-/// body still to read.
+/// Sends one request to the server on a new simulated connection; the
+/// response, its body still to read.
 async fn send(
     method: &str,
     headers: &[(&str, &str)],
     body: Option<&Value>,
 ) -> io::Result<http::Response<Incoming>> {
-    let stream = connect(SERVER, HTTP).await?;
+    send_to(SERVER, method, headers, body).await
+}
+
+/// As [`send`], to the server host named `host`.
+async fn send_to(
+    host: &str,
+    method: &str,
+    headers: &[(&str, &str)],
+    body: Option<&Value>,
+) -> io::Result<http::Response<Incoming>> {
+    let stream = connect(host, HTTP).await?;
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
         .map_err(io::Error::other)?;
@@ -135,6 +145,11 @@ impl Events {
 /// A request whose answer is read as a stream of events.
 pub async fn open_events(headers: &[(&str, &str)], body: &Value) -> io::Result<Events> {
     Ok(Events::of(send("POST", headers, Some(body)).await?))
+}
+
+/// As [`open_events`], to the server host named `host`.
+pub async fn open_events_at(host: &str, headers: &[(&str, &str)], body: &Value) -> io::Result<Events> {
+    Ok(Events::of(send_to(host, "POST", headers, Some(body)).await?))
 }
 
 /// A GET (a 2025 session's standalone stream), read as a stream of events.

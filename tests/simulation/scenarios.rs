@@ -220,12 +220,12 @@ pub fn crash(seed: u64) -> Ledger {
             None if now >= crash_at => {
                 world.sim.crash(SERVER);
                 world.side.borrow_mut().handle = None;
-                world.ledger.borrow_mut().event("sim", "server crashed");
+                world.ledger.borrow_mut().event_at(now, "sim", "server crashed");
                 crashed = Some(now);
             }
             Some(at) if !back && now >= at + down_for => {
                 world.sim.bounce(SERVER);
-                world.ledger.borrow_mut().event("sim", "server back");
+                world.ledger.borrow_mut().event_at(now, "sim", "server back");
                 back = true;
             }
             _ => {}

@@ -14,12 +14,13 @@ use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use mcp_server_core::bus::{RedisBus, RedisBusConfig};
 use mcp_server_core::config::HttpConfig;
 use mcp_server_core::{Server, ServerConfig, ServerHandle, ShutdownReport, TaskSupport, Tool, ToolOutput};
 use serde_json::json;
 
 use super::net::SimListener;
-use super::support::openmetrics;
+use super::redis::SimRedis;
 
 /// The server host's name.
 pub const SERVER: &str = "server";
@@ -83,6 +84,12 @@ impl Ledger {
         self.events.push(format!("{} {who} {what}", now_ms()));
     }
 
+    /// Records what `who` saw at `at`, from outside every host (where
+    /// turmoil's clock cannot be read).
+    pub fn event_at(&mut self, at: Duration, who: &str, what: impl Display) {
+        self.events.push(format!("{} {who} {what}", at.as_millis()));
+    }
+
     /// Records a broken invariant (the run fails at its end).
     pub fn violation(&mut self, who: &str, what: impl Display) {
         let line = format!("{} {who} {what}", now_ms());
@@ -138,6 +145,17 @@ pub fn config() -> ServerConfig {
                 .header_read_timeout(Duration::from_secs(7))
                 .body_read_timeout(Duration::from_secs(6)),
         )
+}
+
+/// The replicas' bus in the simulation: short timers, so losses are
+/// noticed and mended within a run, and a small queue, so a stalled
+/// publisher fills it.
+fn bus_config() -> RedisBusConfig {
+    RedisBusConfig::default()
+        .publish_queue(8)
+        .connect_timeout(Duration::from_secs(1))
+        .max_backoff(Duration::from_secs(2))
+        .health_interval(Duration::from_secs(1))
 }
 
 /// `work {ms}`: works for `ms` (stopping when cancelled); a task if the
@@ -227,6 +245,8 @@ pub struct ServerSide {
     pub shutdown_called: Option<Duration>,
     /// Simulated time from `shutdown()` to both serve loops returning.
     pub shutdowns: Vec<(Duration, ShutdownReport)>,
+    /// The current incarnation's event bus, for a replica sharing one.
+    pub bus: Option<Arc<RedisBus>>,
 }
 
 impl ServerSide {
@@ -239,17 +259,29 @@ impl ServerSide {
 
 /// Adds the server host to `sim`; a bounce builds a new `Server`.
 pub fn server_host(sim: &mut turmoil::Sim<'_>, side: Rc<RefCell<ServerSide>>) {
-    sim.host(SERVER, move || {
+    replica_host(sim, SERVER, side, false);
+}
+
+/// Adds a server host named `name` to `sim`, sharing the Redis bus of
+/// `redis.rs` with the other replicas when `bus`; a bounce builds a new
+/// `Server` (and bus).
+pub fn replica_host(sim: &mut turmoil::Sim<'_>, name: &str, side: Rc<RefCell<ServerSide>>, bus: bool) {
+    sim.host(name, move || {
         let side = Rc::clone(&side);
         async move {
             let running = Arc::clone(&side.borrow().running);
-            let server = Server::builder()
+            let mut builder = Server::builder()
                 .config(config())
                 .builtin_tools()
                 .tool(work())
                 .tool(sample())
-                .tool(hold(running))
-                .build();
+                .tool(hold(running));
+            if bus {
+                let bus = RedisBus::start_with("redis://sim/", Arc::new(SimRedis), bus_config())?;
+                side.borrow_mut().bus = Some(Arc::clone(&bus));
+                builder = builder.event_bus(bus);
+            }
+            let server = builder.build();
             let handle = server.handle();
             {
                 let mut side = side.borrow_mut();
@@ -266,46 +298,6 @@ pub fn server_host(sim: &mut turmoil::Sim<'_>, side: Rc<RefCell<ServerSide>>) {
             Ok(())
         }
     });
-}
-
-/// The gauges that must be back to zero once every client has left, as
-/// `name=value` for those that are not. Each is read by its exported name
-/// (`mcp_` and the metric): a gauge missing from the scrape panics rather
-/// than reading as zero.
-pub fn leaked_gauges(handle: &ServerHandle) -> Vec<String> {
-    let scrape = openmetrics::parse(&handle.metrics_text()).expect("valid OpenMetrics");
-    let gauge = |name: &str| scrape.value(&format!("mcp_{name}"), &[]);
-    let mut leaked = Vec::new();
-    for name in [
-        "requests_in_flight",
-        "http_connections_open",
-        "outbox_queued_messages",
-        "listen_streams",
-        "tasks",
-        "client_requests_pending",
-        "http_streams_parked",
-    ] {
-        let value = gauge(name);
-        if value != 0.0 {
-            leaked.push(format!("{name}={value}"));
-        }
-    }
-    // By protocol version; the family is there even with no session.
-    assert!(
-        scrape.types.contains_key("mcp_sessions"),
-        "no mcp_sessions in the scrape"
-    );
-    let sessions = scrape.sum("mcp_sessions");
-    if sessions != 0.0 {
-        leaked.push(format!("sessions={sessions}: {:?}", handle.sessions()));
-    }
-    for permits in ["admission_permits", "request_permits"] {
-        let (free, all) = (gauge(&format!("{permits}_available")), gauge(permits));
-        if free != all || all == 0.0 {
-            leaked.push(format!("{permits}_available={free} of {all}"));
-        }
-    }
-    leaked
 }
 
 /// The seeds a scenario runs: `MCP_SIM_SEED` alone if set, else

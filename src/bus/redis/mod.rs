@@ -31,6 +31,7 @@
 //! re-reads what it cares about when its stream is new; the counters
 //! ([`RedisBus::metrics`]) tell an operator how many events were lost.
 
+mod dial;
 mod publisher;
 mod subscriber;
 
@@ -44,6 +45,8 @@ use super::{BusError, BusMetrics};
 use crate::core::BroadcastReport;
 use crate::server::{EventBus, Listeners};
 use crate::sync::{Arc, AtomicU8, AtomicU64, CancellationToken, Ordering, mpsc};
+use dial::Dial;
+pub use dial::{Connecting, RedisConnector, RedisStream};
 use publisher::Publisher;
 use subscriber::Subscriber;
 
@@ -146,7 +149,7 @@ impl Counters {
 /// what it does during an outage). Give each server its own.
 #[derive(Debug)]
 pub struct RedisBus {
-    client: Client,
+    dial: Arc<Dial>,
     config: RedisBusConfig,
     /// Random per bus: tells this replica's events from the others'.
     origin: String,
@@ -171,16 +174,37 @@ impl RedisBus {
     ///
     /// Outside a tokio runtime.
     pub fn start(url: &str, config: RedisBusConfig) -> Result<Arc<Self>, BusError> {
-        let client = Client::open(url).map_err(|e| BusError::Address {
-            url: url.to_owned(),
-            reason: e.to_string(),
-        })?;
+        Ok(Self::started(Dial::Url(open(url)?), config))
+    }
+
+    /// A bus whose connections `connector` opens (through a proxy, a
+    /// tunnel, a simulated network); `url` gives only the database and the
+    /// credentials (`redis://:PASSWORD@any/DB`), its address is not used.
+    /// Otherwise as [`RedisBus::start`].
+    ///
+    /// # Errors
+    ///
+    /// [`BusError::Address`] when `url` is not a Redis address.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime.
+    pub fn start_with(
+        url: &str,
+        connector: Arc<dyn RedisConnector>,
+        config: RedisBusConfig,
+    ) -> Result<Arc<Self>, BusError> {
+        let settings = open(url)?.get_connection_info().redis_settings().clone();
+        Ok(Self::started(Dial::Own { settings, connector }, config))
+    }
+
+    fn started(dial: Dial, config: RedisBusConfig) -> Arc<Self> {
         let mut origin = [0u8; 8];
         crate::sync::random_fill(&mut origin);
         let (events, queued) = mpsc::channel(config.publish_queue.max(1));
         let bus = Arc::new(Self {
             origin: origin.iter().map(|b| format!("{b:02x}")).collect(),
-            client,
+            dial: Arc::new(dial),
             events,
             counters: Arc::default(),
             runtime: tokio::runtime::Handle::current(),
@@ -189,12 +213,12 @@ impl RedisBus {
             config,
         });
         let publisher = Publisher {
-            client: bus.client.clone(),
+            dial: Arc::clone(&bus.dial),
             config: bus.config.clone(),
             counters: Arc::clone(&bus.counters),
         };
         bus.runtime.spawn(publisher.run(queued, bus.stop.clone()));
-        Ok(bus)
+        bus
     }
 
     /// The counters now.
@@ -245,7 +269,7 @@ impl EventBus for RedisBus {
             return;
         }
         let subscriber = Subscriber {
-            client: self.client.clone(),
+            dial: Arc::clone(&self.dial),
             config: self.config.clone(),
             origin: self.origin.clone(),
             counters: Arc::clone(&self.counters),
@@ -253,6 +277,14 @@ impl EventBus for RedisBus {
         };
         self.runtime.spawn(subscriber.run(self.stop.clone()));
     }
+}
+
+/// A client for `url`, or why `url` is not a Redis address.
+fn open(url: &str) -> Result<Client, BusError> {
+    Client::open(url).map_err(|e| BusError::Address {
+        url: url.to_owned(),
+        reason: e.to_string(),
+    })
 }
 
 /// The next wait after `backoff`.

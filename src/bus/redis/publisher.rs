@@ -5,15 +5,15 @@
 use std::ops::ControlFlow;
 
 use redis::aio::MultiplexedConnection;
-use redis::{AsyncConnectionConfig, Client};
 use tokio::time::{Instant, sleep_until};
 
+use super::dial::Dial;
 use super::{Counters, MAX_BATCH, MIN_BACKOFF, RedisBusConfig, doubled};
 use crate::sync::{Arc, CancellationToken, Ordering, mpsc};
 
 /// The task that owns the publishing connection.
 pub(super) struct Publisher {
-    pub(super) client: Client,
+    pub(super) dial: Arc<Dial>,
     pub(super) config: RedisBusConfig,
     pub(super) counters: Arc<Counters>,
 }
@@ -55,13 +55,7 @@ impl Publisher {
     }
 
     async fn connect(&self) -> Result<MultiplexedConnection, String> {
-        let config = AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(self.config.connect_timeout))
-            .set_response_timeout(Some(self.config.connect_timeout));
-        self.client
-            .get_multiplexed_async_connection_with_config(&config)
-            .await
-            .map_err(|e| e.to_string())
+        self.dial.publishing(self.config.connect_timeout).await
     }
 
     /// Counts every event queued before `retry_at` as failed. Breaks when
@@ -74,7 +68,11 @@ impl Publisher {
     ) -> ControlFlow<()> {
         loop {
             // Cancel safe: `recv` loses nothing when another branch wins.
+            // Biased, so that a run replays (a simulation's clock makes
+            // ties): once the retry time has come, what is queued waits
+            // for the new connection.
             tokio::select! {
+                biased;
                 () = stop.cancelled() => return ControlFlow::Break(()),
                 () = sleep_until(retry_at) => return ControlFlow::Continue(()),
                 event = queued.recv() => match event {

@@ -3,10 +3,10 @@
 //! with `PING`, and resubscribes after a loss with a doubling backoff.
 
 use futures_util::StreamExt;
-use redis::Client;
 use redis::aio::{PubSubSink, PubSubStream};
 use tokio::time::{sleep, timeout};
 
+use super::dial::Dial;
 use super::{Counters, MIN_BACKOFF, RedisBusConfig, doubled};
 use crate::bus::wire::{self, Event};
 use crate::server::Listeners;
@@ -14,7 +14,7 @@ use crate::sync::{Arc, CancellationToken, Ordering};
 
 /// The task that holds the subscription.
 pub(super) struct Subscriber {
-    pub(super) client: Client,
+    pub(super) dial: Arc<Dial>,
     pub(super) config: RedisBusConfig,
     pub(super) origin: String,
     pub(super) counters: Arc<Counters>,
@@ -61,10 +61,9 @@ impl Subscriber {
     /// Subscribes and delivers events until the subscription is lost.
     async fn subscription(&self) -> Lost {
         let wait = self.config.connect_timeout;
-        let pubsub = match timeout(wait, self.client.get_async_pubsub()).await {
-            Ok(Ok(pubsub)) => pubsub,
-            Ok(Err(e)) => return Lost::NotMade(e.to_string()),
-            Err(_) => return Lost::NotMade(format!("no connection within {wait:?}")),
+        let pubsub = match self.dial.subscribing(wait).await {
+            Ok(pubsub) => pubsub,
+            Err(why) => return Lost::NotMade(why),
         };
         let (mut sink, mut stream): (PubSubSink, PubSubStream) = pubsub.split();
         match timeout(wait, sink.subscribe(&self.config.channel)).await {
@@ -77,7 +76,10 @@ impl Subscriber {
         let mut health = tokio::time::interval(self.config.health_interval);
         health.tick().await;
         loop {
+            // Biased, so that a run replays (a simulation's clock makes
+            // ties): a message that came with the tick is delivered first.
             tokio::select! {
+                biased;
                 // Cancel safe: a stream's `next` loses nothing.
                 message = stream.next() => match message {
                     Some(message) => self.receive(message.get_payload_bytes()),
