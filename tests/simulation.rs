@@ -34,6 +34,8 @@ mod faults;
 mod http_client;
 #[path = "simulation/net.rs"]
 mod net;
+#[path = "simulation/polls.rs"]
+mod polls;
 #[path = "simulation/redis.rs"]
 mod redis;
 #[path = "simulation/replicas.rs"]
@@ -44,6 +46,8 @@ mod resets;
 mod resume;
 #[path = "simulation/scenarios.rs"]
 mod scenarios;
+#[path = "simulation/tools.rs"]
+mod tools;
 #[path = "simulation/workers.rs"]
 mod workers;
 #[path = "simulation/world.rs"]

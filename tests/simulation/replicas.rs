@@ -27,6 +27,7 @@ use super::clients::{Book, request};
 use super::faults::audit;
 use super::http_client::{open_events_at, stateless_headers, stateless_params};
 use super::redis::{REDIS, redis_host};
+use super::support::openmetrics;
 use super::workers::{Crew, WAIT};
 use super::world::{Ledger, Rng, SERVER, ServerSide, Shared, replica_host};
 
@@ -217,6 +218,22 @@ async fn operator(
             book.violation(format_args!(
                 "replica {i} raised {} events, bus counted {m:?}",
                 raised_by[i]
+            ));
+        }
+        // What the replica exports: the same counts, and a bus that is
+        // whole again (subscribed, publishing).
+        let handle = side.borrow().handle.clone().expect("the replica is up");
+        let scrape = openmetrics::parse(&handle.metrics_text()).expect("valid OpenMetrics");
+        let exported = [
+            scrape.value("mcp_bus_published_total", &[]),
+            scrape.value("mcp_bus_publish_failed_total", &[]),
+            scrape.value("mcp_bus_subscribed", &[]),
+            scrape.value("mcp_bus_publishing", &[]),
+        ];
+        let counted = [m.published as f64, m.publish_failed as f64, 1.0, 1.0];
+        if exported != counted {
+            book.violation(format_args!(
+                "replica {i} exports (published, failed, subscribed, publishing) {exported:?}, not {counted:?}"
             ));
         }
     }

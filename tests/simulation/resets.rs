@@ -20,8 +20,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use super::clients::{Book, Line, request};
 use super::http_client::{http, stateless_headers, stateless_params};
 use super::net::connect;
+use super::tools::Running;
 use super::workers::{Crew, WAIT, end_session, http_initialize};
-use super::world::{HTTP, Rng, Running, SERVER};
+use super::world::{HTTP, Rng, SERVER};
 
 /// How long the server may take to stop a call whose connection was reset.
 const STOPS_WITHIN: Duration = Duration::from_secs(3);

@@ -10,6 +10,7 @@ use std::time::Duration;
 use super::asks::ask_worker;
 use super::extensions::{Board, input_worker, listener, publisher, task_worker};
 use super::faults::{audit, chaos, cut_off_past_idle};
+use super::polls::poll_worker;
 use super::resets::reset_worker;
 use super::resume::resume_worker;
 use super::workers::{Crew, http_worker, line_worker, stateless_worker};
@@ -98,6 +99,16 @@ impl World {
         }
     }
 
+    /// Adds 2025 clients of the `poll` tool, which closes its stream
+    /// (`polls.rs`), `ops` calls each.
+    fn pollers(&mut self, who: &[&str], ops: usize) {
+        for who in who {
+            let (crew, fork) = (self.crew.clone(), self.rng.fork());
+            self.sim
+                .client(*who, poll_worker(crew, (*who).to_owned(), fork, ops));
+        }
+    }
+
     /// Runs to the end; the ledger.
     fn run(mut self) -> Ledger {
         if let Err(e) = self.sim.run() {
@@ -140,7 +151,7 @@ pub fn holds(seed: u64) -> Ledger {
 pub fn partitions(seed: u64) -> Ledger {
     let mut world = World::new(seed, (1, 20), true, 30);
     let mut targets = HTTP_CLIENTS.map(str::to_owned).to_vec();
-    targets.extend(["ask_http0", "reset0", "resume0"].map(str::to_owned));
+    targets.extend(["ask_http0", "reset0", "resume0", "poll0"].map(str::to_owned));
     let fork = world.rng.fork();
     world
         .sim
@@ -152,6 +163,7 @@ pub fn partitions(seed: u64) -> Ledger {
     );
     world.askers(&[("ask_http0", true)], 6);
     world.resetters(&["reset0"], 4);
+    world.pollers(&["poll0"], 4);
     // A standalone stream cut and resumed while partitions strike: no
     // event heard twice, whatever is lost.
     let board = Board::default();
@@ -294,6 +306,8 @@ pub fn extensions(seed: u64) -> Ledger {
         world.sim.client(who, task_worker(crew, who.to_owned(), fork, 8));
         targets.push(who.to_owned());
     }
+    world.pollers(&["poll0", "poll1"], 4);
+    targets.extend(["poll0", "poll1"].map(str::to_owned));
     for who in ["input0", "input1"] {
         let (crew, fork) = (world.crew.clone(), world.rng.fork());
         world.sim.client(who, input_worker(crew, who.to_owned(), fork, 6));

@@ -7,20 +7,19 @@
 #![allow(unreachable_pub)]
 
 use std::cell::RefCell;
-use std::collections::HashSet;
 use std::fmt::Display;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::rc::Rc;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use mcp_server_core::bus::{RedisBus, RedisBusConfig};
 use mcp_server_core::config::HttpConfig;
-use mcp_server_core::{Server, ServerConfig, ServerHandle, ShutdownReport, TaskSupport, Tool, ToolOutput};
-use serde_json::json;
+use mcp_server_core::{Server, ServerConfig, ServerHandle, ShutdownReport};
 
 use super::net::SimListener;
 use super::redis::SimRedis;
+use super::tools::{Running, hold, poll, sample, work};
 
 /// The server host's name.
 pub const SERVER: &str = "server";
@@ -158,81 +157,6 @@ fn bus_config() -> RedisBusConfig {
         .health_interval(Duration::from_secs(1))
 }
 
-/// `work {ms}`: works for `ms` (stopping when cancelled); a task if the
-/// client declares the tasks extension.
-fn work() -> Tool {
-    Tool::new("work", "works for ms", json!({"type": "object"}), |args, ctx| async move {
-        let ms = args["ms"].as_u64().unwrap_or(0);
-        tokio::select! {
-            () = tokio::time::sleep(Duration::from_millis(ms)) => Ok(ToolOutput::text(format!("worked {ms} ms"))),
-            () = ctx.cancelled() => Ok(ToolOutput::text("stopped")),
-        }
-    })
-    .task_support(TaskSupport::Optional)
-}
-
-/// `sample {text}`: asks the client's model (sampling) about `text` and
-/// says what it answered, or why it could not ask.
-fn sample() -> Tool {
-    Tool::new(
-        "sample",
-        "asks the client's model",
-        json!({"type": "object"}),
-        |args, ctx| async move {
-            let text = args["text"].as_str().unwrap_or_default();
-            let params = json!({"messages": [{"role": "user", "content": {"type": "text", "text": text}}],
-                            "maxTokens": 16});
-            Ok(match ctx.sample(params).await {
-                Ok(reply) => ToolOutput::text(format!(
-                    "sampled: {}",
-                    reply["content"]["text"].as_str().unwrap_or("?")
-                )),
-                Err(e) => ToolOutput::error(format!("could not ask: {e}")),
-            })
-        },
-    )
-}
-
-/// The `hold` calls running now, by their `key`.
-pub type Running = Arc<Mutex<HashSet<String>>>;
-
-/// `hold {key}`: runs until cancelled, with progress every 100 ms when
-/// asked; while it runs its `key` is in `running`, so a client can see
-/// whether the server stopped its call.
-fn hold(running: Running) -> Tool {
-    Tool::new(
-        "hold",
-        "runs until cancelled",
-        json!({"type": "object"}),
-        move |args, ctx| {
-            let running = Arc::clone(&running);
-            async move {
-                let key = args["key"].as_str().unwrap_or_default().to_owned();
-                running.lock().expect("not poisoned").insert(key.clone());
-                let _leave = Leave(running, key);
-                for step in 1u32.. {
-                    tokio::select! {
-                        () = ctx.cancelled() => break,
-                        () = tokio::time::sleep(Duration::from_millis(100)) => {
-                            let _ = ctx.progress(f64::from(step), None, None);
-                        }
-                    }
-                }
-                Ok(ToolOutput::text("stopped"))
-            }
-        },
-    )
-}
-
-/// Takes a `hold`'s key out of the running set, however its call ends.
-struct Leave(Running, String);
-
-impl Drop for Leave {
-    fn drop(&mut self) {
-        self.0.lock().expect("not poisoned").remove(&self.1);
-    }
-}
-
 /// What the server host leaves for the checks: the handle of its current
 /// incarnation and how each shutdown went.
 #[derive(Debug, Default)]
@@ -275,7 +199,8 @@ pub fn replica_host(sim: &mut turmoil::Sim<'_>, name: &str, side: Rc<RefCell<Ser
                 .builtin_tools()
                 .tool(work())
                 .tool(sample())
-                .tool(hold(running));
+                .tool(hold(running))
+                .tool(poll());
             if bus {
                 let bus = RedisBus::start_with("redis://sim/", Arc::new(SimRedis), bus_config())?;
                 side.borrow_mut().bus = Some(Arc::clone(&bus));
