@@ -34,6 +34,9 @@
 mod dial;
 mod publisher;
 mod subscriber;
+#[cfg(test)]
+#[cfg(not(any(loom, shuttle)))]
+mod tests;
 
 use std::time::Duration;
 
