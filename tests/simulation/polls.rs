@@ -22,7 +22,7 @@ use super::world::Rng;
 pub async fn poll_worker(crew: Crew, who: String, mut rng: Rng, ops: usize) -> turmoil::Result {
     crew.enlist();
     let mut book = Book::new(&who, crew.ledger.clone());
-    let sid = match http_initialize(&mut book).await {
+    let mut sid = match http_initialize(&mut book).await {
         Ok(sid) => sid,
         Err(e) => {
             crew.lost(&book, format_args!("initialize: {e}"));
@@ -30,7 +30,6 @@ pub async fn poll_worker(crew: Crew, who: String, mut rng: Rng, ops: usize) -> t
             return Ok(());
         }
     };
-    let mut sid = sid;
     for _ in 0..ops {
         let session = [
             ("mcp-session-id", sid.as_str()),
@@ -94,14 +93,14 @@ pub async fn poll_worker(crew: Crew, who: String, mut rng: Rng, ops: usize) -> t
         if call.answered {
             book.note(format_args!(
                 "{id} polled: {} resumes, progress {}",
-                call.streams - 1,
+                call.streams.saturating_sub(1),
                 call.progress
             ));
         } else {
             book.abandon(&id);
             crew.lost(
                 &book,
-                format_args!("{id}: no answer after {} resumes", call.streams - 1),
+                format_args!("{id}: no answer after {} resumes", call.streams.saturating_sub(1)),
             );
         }
     }
