@@ -181,6 +181,9 @@ pub async fn task_worker(crew: Crew, who: String, mut rng: Rng, ops: usize) -> t
     let caps = json!({"extensions": {TASKS: {}}});
     for op in 0..ops {
         let ms = 50 + rng.below(1500);
+        // The task is kept for its TTL from its creation, which came after
+        // this request was sent; it may be gone from then on, never before.
+        let expires = tokio::time::Instant::now() + config().task_ttl;
         let created = call(
             &mut book,
             &crew,
@@ -192,9 +195,6 @@ pub async fn task_worker(crew: Crew, who: String, mut rng: Rng, ops: usize) -> t
         let Some(task) = created.and_then(|c| c["result"]["taskId"].as_str().map(str::to_owned)) else {
             continue;
         };
-        // The task is kept for its TTL from now (or a little before: its
-        // answer took a moment to arrive); after that it is gone.
-        let expires = tokio::time::Instant::now() + config().task_ttl;
         if rng.below(3) == 0 {
             tokio::time::sleep(rng.millis(0, 800)).await;
             call(&mut book, &crew, "tasks/cancel", json!({"taskId": task}), &caps).await;
