@@ -2,16 +2,15 @@
 //! refuses every connection stands in for one that is down.
 
 use std::io;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use super::{BusError, Connecting, RedisBus, RedisBusConfig, RedisConnector};
 use crate::server::{EventBus, Listeners};
-use crate::sync::Arc;
+use crate::sync::{Arc, AtomicU64, Ordering};
 
 /// Refuses every connection, counting the tries.
 #[derive(Debug, Default)]
-struct Refusing(std::sync::Arc<AtomicUsize>);
+struct Refusing(Arc<AtomicU64>);
 
 impl RedisConnector for Refusing {
     fn connect(&self) -> Connecting<'_> {
@@ -50,9 +49,9 @@ fn an_address_that_is_not_redis_is_refused() {
 /// bus is dropped, neither tries again.
 #[tokio::test(start_paused = true)]
 async fn dropping_the_bus_stops_its_tasks() {
-    let tries = std::sync::Arc::new(AtomicUsize::new(0));
+    let tries = Arc::new(AtomicU64::new(0));
     let config = RedisBusConfig::default().max_backoff(Duration::from_millis(400));
-    let connector = Arc::new(Refusing(std::sync::Arc::clone(&tries)));
+    let connector = Arc::new(Refusing(Arc::clone(&tries)));
     let bus = RedisBus::start_with("redis://any/", connector, config).expect("a Redis address");
     bus.attach(Arc::new(Listeners::default()));
     tokio::time::sleep(Duration::from_secs(2)).await;
