@@ -9,6 +9,9 @@
 //! 2. A key is removed by whichever comes first, the session's own end or
 //!    its deletion, and never comes back: keys are never reused, so a
 //!    request that names an ended session finds nothing (no resurrection).
+//!    (With a session store, a session this process let go of may be taken
+//!    up again from its record, under the same key; [`Directory::insert_new`]
+//!    keeps that to one entry per key.)
 //!
 //! Lock order: a leaf; nothing else is locked while it is held.
 //!
@@ -37,6 +40,17 @@ impl<T: Clone> Directory<T> {
     /// Adds an entry under a new key.
     pub fn insert(&self, key: String, entry: T) {
         self.map.lock().insert(key, entry);
+    }
+
+    /// Adds `entry` under `key` unless the key is taken; then `Err` with a
+    /// clone of the entry that holds it.
+    pub fn insert_new(&self, key: String, entry: T) -> Result<(), T> {
+        let mut map = self.map.lock();
+        if let Some(held) = map.get(&key) {
+            return Err(held.clone());
+        }
+        map.insert(key, entry);
+        Ok(())
     }
 
     /// A clone of the entry under `key`.

@@ -44,6 +44,8 @@ pub(crate) struct Metrics {
     pub(crate) requests_rejected: AtomicU64,
     pub(crate) connections_rejected: AtomicU64,
     pub(crate) replay_lost: AtomicU64,
+    pub(crate) sessions_resumed: AtomicU64,
+    pub(crate) store_failures: AtomicU64,
     pub(crate) responses_unmatched: AtomicU64,
     pub(crate) tasks_rejected: AtomicU64,
     pub(crate) handshake_timeouts: AtomicU64,
@@ -94,6 +96,8 @@ impl Metrics {
             requests_rejected: read(&self.requests_rejected),
             connections_rejected: read(&self.connections_rejected),
             replay_lost: read(&self.replay_lost),
+            sessions_resumed: read(&self.sessions_resumed),
+            store_failures: read(&self.store_failures),
             responses_unmatched: read(&self.responses_unmatched),
             tasks_rejected: read(&self.tasks_rejected),
             handshake_timeouts: read(&self.handshake_timeouts),
@@ -146,6 +150,12 @@ pub struct MetricsSnapshot {
     pub connections_rejected: u64,
     /// Events a `Last-Event-ID` replay asked for that were no longer kept.
     pub replay_lost: u64,
+    /// 2025 HTTP sessions this process took up from the session store (a
+    /// request for a session it did not hold).
+    pub sessions_resumed: u64,
+    /// Requests answered 503 because the session store failed or did not
+    /// answer in time.
+    pub store_failures: u64,
     /// Responses from clients to no request the server is waiting on
     /// (unknown id, or the request already timed out or was cancelled).
     pub responses_unmatched: u64,

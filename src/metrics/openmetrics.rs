@@ -87,7 +87,7 @@ impl Collector for Reading {
         let m = &r.counters;
         let e = &mut encoder;
 
-        let counters: [(&str, &str, u64); 19] = [
+        let counters: [(&str, &str, u64); 21] = [
             (
                 "sessions_admitted",
                 "Sessions admitted since start.",
@@ -178,6 +178,16 @@ impl Collector for Reading {
                 "replay_lost",
                 "Events a Last-Event-ID replay asked for that were no longer kept.",
                 m.replay_lost,
+            ),
+            (
+                "sessions_resumed",
+                "HTTP sessions taken up from the session store by this process.",
+                m.sessions_resumed,
+            ),
+            (
+                "store_failures",
+                "Requests answered 503 because the session store failed or was late.",
+                m.store_failures,
             ),
         ];
         for (name, help, value) in counters {

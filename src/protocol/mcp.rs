@@ -91,6 +91,19 @@ impl Lifecycle {
         &self.client_capabilities
     }
 
+    /// The lifecycle of a session resumed from what another process kept
+    /// of it: `version` as negotiated (`None` if it is not a handshake
+    /// version this server speaks), initialized or not, with the client's
+    /// capabilities.
+    pub fn resumed(version: &str, initialized: bool, capabilities: Value) -> Option<Self> {
+        let negotiated = HANDSHAKE_VERSIONS.iter().find(|v| **v == version).copied()?;
+        Some(Self {
+            negotiated: Some(negotiated),
+            initialized,
+            client_capabilities: capabilities,
+        })
+    }
+
     /// Decides under which generation a request is answered, from its
     /// method and its params' `_meta`.
     ///

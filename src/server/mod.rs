@@ -9,11 +9,13 @@
 //! - `ext/`: requests to the client, input rounds, tasks, listen streams,
 //!   resource subscriptions;
 //! - `ops/`: the drain, and the reading a metrics scrape encodes (used by
-//!   the transports).
+//!   the transports);
+//! - [`store`]: the session store, where what a 2025 session is outlives
+//!   the replica that opened it.
 //!
-//! The engine uses the API and the extensions, the API uses the
-//! extensions, `ops/` uses the API; the extensions use only the
-//! shared state here. No part imports one that imports it.
+//! The engine uses the API, the extensions and the store, the API uses the
+//! extensions, `ops/` uses the API; the extensions and the store use only
+//! the shared state here. No part imports one that imports it.
 //!
 //! The transports (`crate::transport`) drive it. Entry points:
 //! [`Server::serve_tcp`] for a listener, [`Server::serve_connection`] for
@@ -25,6 +27,7 @@ pub(crate) mod api;
 pub(crate) mod engine;
 pub(crate) mod ext;
 pub(crate) mod ops;
+pub mod store;
 
 // The public modules, where they always were.
 pub use api::{builtin, catalog, content, handler};
@@ -98,6 +101,8 @@ pub(crate) struct Shared {
     pub(crate) state_keys: StateKeys,
     /// The tasks of the tasks extension.
     pub(crate) tasks: Tasks,
+    /// Where 2025 sessions are kept for other replicas, if anywhere.
+    pub(crate) session_store: Option<Arc<dyn store::SessionStore>>,
 }
 
 /// Builds a [`Server`].
@@ -106,6 +111,7 @@ pub struct ServerBuilder {
     config: ServerConfig,
     catalog: Catalog,
     bus: Option<Arc<dyn EventBus>>,
+    session_store: Option<Arc<dyn store::SessionStore>>,
     name: Option<String>,
     version: Option<String>,
     title: Option<String>,
@@ -202,6 +208,14 @@ impl ServerBuilder {
         self
     }
 
+    /// Keeps 2025 HTTP sessions in `store`, so that any server that shares
+    /// it serves any of them (default: none; a session lives only in the
+    /// server that opened it). See [`store`].
+    pub fn session_store(mut self, store: Arc<dyn store::SessionStore>) -> Self {
+        self.session_store = Some(store);
+        self
+    }
+
     /// Sets the `instructions` reported to clients.
     pub fn instructions(mut self, instructions: impl Into<String>) -> Self {
         self.instructions = Some(instructions.into());
@@ -244,6 +258,7 @@ impl ServerBuilder {
                 listeners,
                 bus,
                 instructions: self.instructions,
+                session_store: self.session_store,
                 state_keys: if self.config.request_state_keys.is_empty() {
                     let mut bytes = [0u8; 32];
                     crate::sync::random_fill(&mut bytes);

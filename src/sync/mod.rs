@@ -25,6 +25,9 @@
 //!   max_capacity}`, `Receiver::{recv, try_recv, close}`.
 //! - `TaskTracker`: `token`, `close`, `wait().await`.
 //!
+//! Above the core, `AsyncMutex` (tokio's, or shuttle-tokio's) serializes
+//! work that waits while it holds the lock (a session's store saves).
+//!
 //! Under `--cfg shuttle` the engine above the core (the server and the line
 //! transport) is built too, on shuttle-tokio (`tokio` names it then). For
 //! it the shim also picks the engine's time (`clock`: timers and wall clock),
@@ -41,7 +44,9 @@ mod imp {
     pub(crate) type RawMutex<T> = std::sync::Mutex<T>;
     pub(crate) type RawGuard<'a, T> = std::sync::MutexGuard<'a, T>;
 
-    pub(crate) use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
+    pub(crate) use tokio::sync::{
+        Mutex as AsyncMutex, Notify, OwnedSemaphorePermit, Semaphore, mpsc, oneshot,
+    };
     pub use tokio_util::sync::CancellationToken;
     pub(crate) use tokio_util::task::{TaskTracker, task_tracker::TaskTrackerToken};
 
@@ -72,7 +77,7 @@ mod imp {
     pub(crate) use super::model::{OwnedSemaphorePermit, Semaphore, TaskTracker, TaskTrackerToken, mpsc};
     // The engine's own (outside the core): shuttle-tokio's, which shuttle
     // schedules too.
-    pub(crate) use tokio::sync::{Notify, oneshot};
+    pub(crate) use tokio::sync::{Mutex as AsyncMutex, Notify, oneshot};
 
     /// shuttle's generator, seeded by the schedule: ids (and so the order
     /// of maps keyed by them) replay with it.
@@ -97,7 +102,7 @@ pub(crate) use imp::{
 /// A one-shot channel (the answer to one server-to-client request); used
 /// only outside the model-checked core.
 #[cfg(not(loom))]
-pub(crate) use imp::{Notify, oneshot};
+pub(crate) use imp::{AsyncMutex, Notify, oneshot};
 
 /// The engine's time: its timers (a request's timeout, the handshake's,
 /// the shutdown grace) and its wall clock (a task's expiry); under shuttle,

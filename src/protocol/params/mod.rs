@@ -178,6 +178,14 @@ impl<'a> Params<'a> {
         }
     }
 
+    /// The member `key` of params read as JSON (not a call's, read typed).
+    pub fn json_member(&self, key: &str) -> Option<&Value> {
+        match &self.0 {
+            Read::Json(value) => value.get(key),
+            _ => None,
+        }
+    }
+
     /// `arguments`, if present and not `null`.
     pub fn arguments(&self) -> Option<&Value> {
         match &self.0 {

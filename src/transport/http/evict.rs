@@ -17,7 +17,7 @@ use http::StatusCode;
 
 use super::Http;
 use super::body::{self, Body};
-use super::session::HttpSession;
+use super::entry::HttpSession;
 use super::session_task::Inbound;
 use crate::auth::Principal;
 use crate::protocol::jsonrpc::{ErrorObject, RequestId, SERVER_AT_CAPACITY};
@@ -76,9 +76,14 @@ pub(super) async fn make_room(
             )));
         }
     }
+    make_server_room(http).await;
+    Ok(())
+}
+
+/// At the server's cap, ends an idle session (if there is one).
+pub(super) async fn make_server_room(http: &Http) {
     let core = &http.server.shared.core;
     if core.available_permits() == 0 && !core.is_shutting_down() {
         evict_one(http.sessions.values()).await;
     }
-    Ok(())
 }

@@ -24,7 +24,7 @@ pub(crate) const LISTEN_KEEPALIVE: Duration = Duration::from_secs(15);
 /// and checked.
 pub(crate) fn open(http: &Http, id: RequestId, filter: ListenFilter) -> http::Response<Body> {
     let shared = &http.server.shared;
-    let (session, outbox) = match super::admit(http, &id) {
+    let (session, outbox) = match super::admit(http, Some(&id)) {
         Ok(admitted) => admitted,
         Err(refusal) => return *refusal,
     };

@@ -26,8 +26,10 @@
 mod authn;
 mod body;
 mod cancel;
+mod entry;
 mod evict;
 mod headers;
+mod keepalive;
 mod listen;
 #[cfg(feature = "metrics")]
 mod metrics;
@@ -39,6 +41,7 @@ mod session_task;
 mod sse;
 mod standalone;
 mod stateless;
+mod stored;
 mod watch;
 
 #[cfg(fuzzing)]
@@ -78,7 +81,7 @@ const MAX_HEAD_BYTES: usize = 64 * 1024;
 /// What every request of one [`McpService`] shares.
 pub(crate) struct Http {
     server: Server,
-    sessions: session::Sessions,
+    sessions: entry::Sessions,
     /// The tasks of the HTTP sessions, for the drain.
     session_tasks: Mutex<JoinSet<()>>,
 }
@@ -87,7 +90,7 @@ impl Http {
     fn new(server: Server) -> Self {
         Self {
             server,
-            sessions: session::Sessions::default(),
+            sessions: entry::Sessions::default(),
             session_tasks: Mutex::new(JoinSet::new()),
         }
     }
@@ -104,7 +107,7 @@ impl Http {
 /// or a listen stream), or the 503 that refuses it, answering request `id`.
 fn admit(
     http: &Http,
-    id: &RequestId,
+    id: Option<&RequestId>,
 ) -> Result<(crate::core::Session, crate::core::OutboxReceiver), Box<http::Response<body::Body>>> {
     let core = &http.server.shared.core;
     core.admit()
@@ -112,6 +115,6 @@ fn admit(
         .map_err(|error| {
             let body = ErrorObject::new(SERVER_AT_CAPACITY, error.to_string())
                 .with_data(serde_json::json!({"maxSessions": core.max_sessions()}));
-            Box::new(body::error(StatusCode::SERVICE_UNAVAILABLE, Some(id), &body))
+            Box::new(body::error(StatusCode::SERVICE_UNAVAILABLE, id, &body))
         })
 }

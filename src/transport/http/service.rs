@@ -28,7 +28,7 @@ use super::authn;
 use super::body::{self, Body};
 use super::evict;
 use super::headers::{self, LAST_EVENT_ID, METHOD, PROTOCOL_VERSION, SESSION_ID};
-use super::{session, standalone, stateless};
+use super::{entry, session, standalone, stateless};
 use crate::metrics::incr;
 use crate::protocol::jsonrpc::{self, ErrorObject, INVALID_REQUEST, Incoming};
 use crate::protocol::mcp::{HANDSHAKE_VERSIONS, META_PROTOCOL_VERSION, STATELESS_VERSIONS};
@@ -214,8 +214,10 @@ where
     let sid = headers::text(request.headers(), SESSION_ID).map(str::to_owned);
     match (request.method(), sid) {
         (&Method::POST, sid) => post(http, request, sid).await,
-        (&Method::GET, Some(sid)) => get(http, &request, &sid),
-        (&Method::DELETE, Some(sid)) => session::delete(http, &sid, session::caller(request.extensions())),
+        (&Method::GET, Some(sid)) => get(http, request.headers(), request.extensions(), &sid).await,
+        (&Method::DELETE, Some(sid)) => {
+            session::delete(http, &sid, entry::caller(request.extensions())).await
+        }
         (&Method::GET | &Method::DELETE, None) => not_allowed(request.headers()),
         _ => {
             let mut response = refused(StatusCode::METHOD_NOT_ALLOWED, "use POST, GET or DELETE");
@@ -256,8 +258,12 @@ fn bad_session_version(headers: &HeaderMap) -> Option<http::Response<Body>> {
     ))
 }
 
-fn get<B>(http: &Http, request: &Request<B>, sid: &str) -> http::Response<Body> {
-    let headers = request.headers();
+async fn get(
+    http: &Arc<Http>,
+    headers: &HeaderMap,
+    extensions: &http::Extensions,
+    sid: &str,
+) -> http::Response<Body> {
     if !headers::accepted(headers).sse {
         return refused(
             StatusCode::NOT_ACCEPTABLE,
@@ -267,8 +273,8 @@ fn get<B>(http: &Http, request: &Request<B>, sid: &str) -> http::Response<Body> 
     if let Some(response) = bad_session_version(headers) {
         return response;
     }
-    let caller = session::caller(request.extensions());
-    standalone::standalone(http, sid, headers::text(headers, LAST_EVENT_ID), caller)
+    let caller = entry::caller(extensions);
+    standalone::standalone(http, sid, headers::text(headers, LAST_EVENT_ID), caller).await
 }
 
 async fn post<B>(http: &Arc<Http>, request: Request<B>, sid: Option<String>) -> http::Response<Body>
@@ -350,7 +356,7 @@ where
         Incoming::Request { id, method, params }
             if method == McpMethod::Initialize.name() && !names_stateless(headers, params.meta()) =>
         {
-            if let Err(refused) = evict::make_room(http, &id, session::caller(&parts.extensions)).await {
+            if let Err(refused) = evict::make_room(http, &id, entry::caller(&parts.extensions)).await {
                 return *refused;
             }
             session::initialize(http, id, params, &parts).await

@@ -20,104 +20,23 @@
 use std::time::Duration;
 
 use http::StatusCode;
-use tracing::Instrument;
 
 use super::Http;
 use super::body::{self, Body};
 use super::cancel::CancelOnDrop;
-use super::parked::Parked;
-use super::replay::{ReplayLog, StreamKind};
-use super::session_task::{Inbound, run};
-use super::sse::{self, Slot, Sse};
+use super::entry::{HttpSession, caller, not_found, primes, start};
+use super::replay::StreamKind;
+use super::session_task::Inbound;
+use super::sse::{self, Sse};
+use super::stored;
 use crate::auth::Principal;
 use crate::config::{ReplicaId, stamped};
-use crate::core::{Directory, Mailbox, SessionAttrs, SessionId, mailbox};
 use crate::protocol::jsonrpc::{ErrorObject, Incoming, RequestId, SERVER_AT_CAPACITY};
 use crate::protocol::params::Params;
 use crate::server::HttpRequest;
 use crate::server::engine::session::{Route, SessionState};
-use crate::server::ext::client_requests::Pending;
-use crate::sync::{Arc, AtomicU64, CancellationToken, Mutex, Ordering, oneshot, random_fill};
-
-/// The version from which SSE streams start with a priming event (older
-/// clients choke on its empty data).
-const PRIMING_SINCE: &str = "2025-11-25";
-
-/// What the table keeps of a live HTTP session. Cheap to clone.
-#[derive(Clone)]
-pub(crate) struct HttpSession {
-    core_id: SessionId,
-    pub(super) token: CancellationToken,
-    /// Boxed: a mailbox's channel allocates its first block of slots up
-    /// front, and a boxed slot is a tenth of an unboxed one (2.5 KiB less
-    /// per idle session).
-    inbound: Mailbox<Box<Inbound>>,
-    /// The outbox's receiver while no standalone stream has it.
-    pub(super) standalone: Slot,
-    attrs: Arc<SessionAttrs>,
-    /// Numbers the session's streams, each GET and each SSE answer.
-    pub(super) streams: Arc<AtomicU64>,
-    /// The last events of the last streams, for `Last-Event-ID`.
-    pub(super) replay: Arc<ReplayLog>,
-    /// Request streams closed by their handlers, waiting to be resumed.
-    pub(super) parked: Arc<Parked>,
-    /// Requests the session's handlers sent the client, waiting for its
-    /// answers (shared with the session's state).
-    pending: Arc<Pending>,
-    /// The caller that opened the session, when requests are
-    /// authenticated: only it may use the session.
-    owner: Option<Arc<Principal>>,
-    /// When a request last named the session (microseconds since the
-    /// process's clock started): which idle session leaves first.
-    seen: Arc<AtomicU64>,
-}
-
-impl HttpSession {
-    /// When a request last named the session.
-    pub(super) fn last_seen(&self) -> u64 {
-        self.seen.load(Ordering::Relaxed)
-    }
-
-    /// Notes that a request names the session now.
-    pub(super) fn touch(&self) {
-        self.seen.store(clock_us(), Ordering::Relaxed);
-    }
-
-    /// True if `caller` opened the session.
-    pub(super) fn belongs_to(&self, caller: &Principal) -> bool {
-        self.owner.as_ref().is_some_and(|owner| owner.same_caller(caller))
-    }
-
-    /// Hands the session's task `inbound`, waiting for room.
-    pub(super) async fn post(&self, inbound: Inbound) -> Result<(), Box<Inbound>> {
-        self.inbound.post(Box::new(inbound)).await
-    }
-
-    /// True if `caller` may use this session: the caller that opened it
-    /// (the same issuer, subject and client), or anyone for a session
-    /// opened without authentication.
-    pub(super) fn serves(&self, caller: Option<&Principal>) -> bool {
-        match (&self.owner, caller) {
-            (None, _) => true,
-            (Some(owner), Some(caller)) => owner.same_caller(caller),
-            (Some(_), None) => false,
-        }
-    }
-}
-
-/// Microseconds on a clock that only goes forward.
-fn clock_us() -> u64 {
-    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
-    START.get_or_init(std::time::Instant::now).elapsed().as_micros() as u64
-}
-
-/// The caller of a request, as authorization found it.
-pub(crate) fn caller(extensions: &http::Extensions) -> Option<&Principal> {
-    extensions.get()
-}
-
-/// Live HTTP sessions by id.
-pub(crate) type Sessions = Directory<HttpSession>;
+use crate::server::store::{RecordCell, SessionOwner};
+use crate::sync::{Arc, CancellationToken, Ordering, oneshot, random_fill};
 
 /// 128 random bits from the operating system, as 32 hex digits, after
 /// the replica's name when it has one (`ServerConfig::replica_id`).
@@ -137,41 +56,34 @@ pub(crate) async fn initialize(
     request: &HttpRequest,
 ) -> http::Response<Body> {
     let caller = caller(&request.extensions);
-    let (session, outbox) = match super::admit(http, &id) {
+    let (session, outbox) = match super::admit(http, Some(&id)) {
         Ok(admitted) => admitted,
         Err(refusal) => return *refusal,
     };
-    let capacity = http.server.shared.config.max_in_flight_per_session;
-    let (tx, rx) = mailbox(capacity);
-    let (core_id, token, attrs) = (session.id(), session.token().clone(), Arc::clone(session.attrs()));
-    let state = SessionState::new(std::sync::Arc::clone(&http.server.shared), session);
-    let entry = HttpSession {
-        core_id,
-        token,
-        inbound: tx,
-        standalone: Arc::new(Mutex::new(Some(outbox))),
-        attrs,
-        streams: Arc::new(AtomicU64::new(1)),
-        replay: Arc::new(ReplayLog::default()),
-        parked: Arc::new(Parked::new(Arc::clone(http.server.shared.core.metrics_ref()))),
-        pending: state.pending(),
-        owner: caller.cloned().map(Arc::new),
-        seen: Arc::new(AtomicU64::new(clock_us())),
-    };
     let sid = new_session_id(http.server.shared.config.replica_id.as_ref());
-    http.sessions.insert(sid.clone(), entry.clone());
-    let span =
-        tracing::debug_span!("session", id = %entry.core_id, transport = "http", mcp_session_id = %sid);
-    http.spawn_session(
-        run(Arc::clone(http), sid.clone(), state, rx, entry.standalone.clone()).instrument(span),
-    );
-    tracing::debug!(session = %entry.core_id, "HTTP session started");
+    let mut state = SessionState::new(std::sync::Arc::clone(&http.server.shared), session);
+    let record = http.server.shared.session_store.as_ref().map(|_| {
+        let cell = Arc::new(RecordCell::new(sid.clone(), caller.map(SessionOwner::from)));
+        state.keep_record(Arc::clone(&cell));
+        cell
+    });
+    let owner = caller.cloned().map(Arc::new);
+    let Ok(entry) = start(http, sid.clone(), state, outbox, owner, record) else {
+        unreachable!("a new session id is taken")
+    };
     let message = Incoming::Request {
         id,
         method: "initialize".into(),
         params: params.into_owned(),
     };
     let mut response = answer(http, &entry, message, request).await;
+    if response.status() == StatusCode::SERVICE_UNAVAILABLE && entry.record.is_some() {
+        // Not saved: the client initializes again, here or elsewhere.
+        if http.sessions.remove(&sid).is_some() {
+            entry.token.cancel();
+        }
+        return response;
+    }
     let value = http::HeaderValue::from_str(&sid).expect("hex digits are a valid header value");
     response.headers_mut().insert(super::headers::SESSION_ID, value);
     response
@@ -183,18 +95,14 @@ pub(crate) async fn initialize(
 /// for it, not through the session's channel, which a session at its
 /// in-flight cap does not read.
 pub(crate) async fn post(
-    http: &Http,
+    http: &Arc<Http>,
     sid: &str,
     incoming: Incoming<'_>,
     request: &HttpRequest,
 ) -> http::Response<Body> {
-    // Another caller's session is answered as an unknown one.
-    let Some(entry) = http
-        .sessions
-        .get(sid)
-        .filter(|e| e.serves(caller(&request.extensions)))
-    else {
-        return not_found();
+    let entry = match stored::find(http, sid, caller(&request.extensions)).await {
+        Ok(entry) => entry,
+        Err(refusal) => return *refusal,
     };
     entry.touch();
     if let Incoming::Response { id, outcome } = incoming {
@@ -217,7 +125,10 @@ pub(crate) async fn post(
         // it once a call ends, within the request timeout).
         let waited = http.server.shared.config.request_timeout;
         return match tokio::time::timeout(waited, took).await {
-            Ok(Ok(())) => body::empty(StatusCode::ACCEPTED),
+            Ok(Ok(())) => match stored::save(http, &entry, None).await {
+                Ok(()) => body::empty(StatusCode::ACCEPTED),
+                Err(refusal) => *refusal,
+            },
             Ok(Err(_ended)) => Undelivered::Gone.response(None),
             Err(_elapsed) => Undelivered::Busy {
                 in_flight: http.server.shared.config.max_in_flight_per_session,
@@ -274,15 +185,13 @@ async fn answer(
         }
     })
     .await;
-    answered.unwrap_or_else(not_found)
-}
-
-/// True if the session's client gets priming events.
-pub(super) fn primes(entry: &HttpSession) -> bool {
-    entry
-        .attrs
-        .protocol_version()
-        .is_some_and(|version| version >= PRIMING_SINCE)
+    match answered {
+        Some(response) => match stored::save(http, entry, id.as_ref()).await {
+            Ok(()) => response,
+            Err(refusal) => *refusal,
+        },
+        None => not_found(),
+    }
 }
 
 /// Why a message could not reach its session.
@@ -328,10 +237,14 @@ async fn deliver(http: &Http, entry: &HttpSession, inbound: Inbound) -> Result<(
     }
 }
 
-/// A DELETE: ends the session (only its own caller may).
-pub(crate) fn delete(http: &Http, sid: &str, caller: Option<&Principal>) -> http::Response<Body> {
-    if !http.sessions.get(sid).is_some_and(|e| e.serves(caller)) {
-        return not_found();
+/// A DELETE: ends the session (only its own caller may), here and in the
+/// session store.
+pub(crate) async fn delete(http: &Arc<Http>, sid: &str, caller: Option<&Principal>) -> http::Response<Body> {
+    if let Err(refusal) = stored::find(http, sid, caller).await {
+        return *refusal;
+    }
+    if let Err(refusal) = stored::forget(http, sid).await {
+        return *refusal;
     }
     match http.sessions.remove(sid) {
         Some(entry) => {
@@ -340,15 +253,4 @@ pub(crate) fn delete(http: &Http, sid: &str, caller: Option<&Principal>) -> http
         }
         None => not_found(),
     }
-}
-
-pub(super) fn not_found() -> http::Response<Body> {
-    body::error(
-        StatusCode::NOT_FOUND,
-        None,
-        &ErrorObject::new(
-            crate::protocol::jsonrpc::INVALID_REQUEST,
-            "session not found: it ended or never existed; initialize a new one",
-        ),
-    )
 }

@@ -11,10 +11,12 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::Http;
+use super::keepalive::Keepalive;
 use super::sse::Slot;
 use crate::core::MailboxReceiver;
 use crate::protocol::jsonrpc::Incoming;
 use crate::server::engine::session::{Finished, Route, SessionState};
+use crate::server::store::RecordCell;
 use crate::sync::{Arc, oneshot};
 
 /// What reaches a session's task through its mailbox (always boxed there,
@@ -56,6 +58,8 @@ enum Event {
     Cancelled,
     Finished(Finished),
     Inbound(Box<Inbound>),
+    /// Time to touch a stored session's record, if it is in use.
+    Refresh,
     Idle,
 }
 
@@ -71,12 +75,17 @@ pub(super) fn run(
     mut state: SessionState,
     mut inbound: MailboxReceiver<Box<Inbound>>,
     standalone: Slot,
+    record: Option<Arc<RecordCell>>,
 ) -> impl Future<Output = ()> {
     async move {
         let token = state.session().token().clone();
         let idle: Duration = http.server.shared.config.http.session_idle_timeout;
         let timer = tokio::time::sleep(idle);
         tokio::pin!(timer);
+        let mut keepalive = Keepalive::new(&http, record);
+        let period = keepalive.as_ref().map_or(idle, Keepalive::period);
+        let refresh = tokio::time::sleep(period);
+        tokio::pin!(refresh);
         let mut evicted = None;
         let reason = loop {
             let can_read = state.can_read();
@@ -88,15 +97,28 @@ pub(super) fn run(
                 done = state.next_finished() => Event::Finished(done),
                 // Cancel-safe: mpsc::Receiver::recv never loses a message.
                 Some(message) = inbound.recv(), if can_read => Event::Inbound(message),
-                // Cancel-safe: a timer.
+                // Cancel-safe: timers.
+                () = &mut refresh, if keepalive.is_some() => Event::Refresh,
                 () = &mut timer => Event::Idle,
             };
             match event {
                 Event::Cancelled => break QuitReason::Cancelled,
                 Event::Finished(done) => state.on_finished(done),
+                Event::Refresh => {
+                    if let Some(keepalive) = keepalive.as_mut().filter(|_| !is_idle(&state, &standalone)) {
+                        keepalive.touch();
+                    }
+                    refresh.as_mut().reset(Instant::now() + period);
+                    // Not activity: the idle timer runs on.
+                    continue;
+                }
                 Event::Inbound(inbound) => match *inbound {
-                    Inbound::Message { message, route } => state.on_incoming(Ok(message), &route),
+                    Inbound::Message { message, route } => {
+                        keepalive.as_mut().map(Keepalive::on_activity);
+                        state.on_incoming(Ok(message), &route);
+                    }
                     Inbound::Notification { message, taken } => {
+                        keepalive.as_mut().map(Keepalive::on_activity);
                         state.on_incoming(Ok(message), &Route::Session);
                         let _ = taken.send(());
                     }

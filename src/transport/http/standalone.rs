@@ -6,8 +6,8 @@ use http::StatusCode;
 
 use super::Http;
 use super::body::{self, Body};
+use super::entry::primes;
 use super::replay::{StreamKind, parse_event_id};
-use super::session::{not_found, primes};
 use super::sse::Sse;
 use crate::auth::Principal;
 use crate::protocol::jsonrpc::ErrorObject;
@@ -18,14 +18,15 @@ use crate::sync::{Arc, Ordering};
 /// first: a standalone stream then goes on live; a request's stream ends
 /// with them, unless its handler closed it while it runs (it is parked):
 /// then it goes on live until the answer.
-pub(crate) fn standalone(
-    http: &Http,
+pub(crate) async fn standalone(
+    http: &Arc<Http>,
     sid: &str,
     last_event_id: Option<&str>,
     caller: Option<&Principal>,
 ) -> http::Response<Body> {
-    let Some(entry) = http.sessions.get(sid).filter(|e| e.serves(caller)) else {
-        return not_found();
+    let entry = match super::stored::find(http, sid, caller).await {
+        Ok(entry) => entry,
+        Err(refusal) => return *refusal,
     };
     entry.touch();
     let named = last_event_id.and_then(parse_event_id);

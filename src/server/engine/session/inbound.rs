@@ -50,6 +50,9 @@ impl SessionState {
             Route::Stream { request, .. } => Some(request),
             Route::Session => None,
         };
+        if self.stored.is_some() && method == Method::Initialize.name() {
+            self.note_initialize(&params);
+        }
         let dispatched = dispatch(&self.shared, &mut self.lifecycle, method, params, http);
         if matches!(dispatched, Dispatch::Reply(Ok(_)))
             && method == Method::Initialize.name()
@@ -58,6 +61,7 @@ impl SessionState {
             self.engaged = true;
             self.session.attrs().set_protocol_version(version);
             self.client_capabilities = Arc::new(self.lifecycle.client_capabilities().clone());
+            self.record_changed();
         }
         let shared = Arc::clone(&self.shared);
         let mut host = OnSession {
@@ -81,6 +85,7 @@ impl SessionState {
             "notifications/initialized" => {
                 if self.lifecycle.initialized() {
                     self.session.attrs().set_notify_gate(self.log_level);
+                    self.record_changed();
                 }
             }
             "notifications/cancelled" => {
@@ -100,13 +105,14 @@ impl SessionState {
     }
 
     /// Records `resources/subscribe` (`on`) or `resources/unsubscribe`.
-    fn subscribe(&mut self, uri: String, on: bool) -> Result<(), ErrorObject> {
+    pub(super) fn subscribe(&mut self, uri: String, on: bool) -> Result<(), ErrorObject> {
         let table = &self.shared.resource_subs;
         let id = self.session.id();
         if !on {
             table.unsubscribe(&uri, id);
             if self.resource_subs.remove(&uri) {
                 self.resource_sub_bytes -= uri.len();
+                self.record_changed();
             }
             return Ok(());
         }
@@ -121,6 +127,7 @@ impl SessionState {
         table.subscribe(&uri, id);
         self.resource_sub_bytes += uri.len();
         self.resource_subs.insert(uri);
+        self.record_changed();
         Ok(())
     }
 }
@@ -156,6 +163,7 @@ impl Host for OnSession<'_> {
         if state.lifecycle.is_initialized() {
             state.session.attrs().set_notify_gate(rank);
         }
+        state.record_changed();
     }
 
     fn subscribe(&mut self, uri: String, on: bool) -> Result<(), ErrorObject> {

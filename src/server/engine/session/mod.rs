@@ -18,6 +18,7 @@
 mod call;
 mod held;
 mod inbound;
+mod record;
 
 use std::collections::{HashMap, HashSet};
 use std::task::{Context, Poll};
@@ -105,6 +106,8 @@ pub(crate) struct SessionState {
     /// The session's token, shared by its requests' tokens (each made from
     /// it when first needed).
     session_token: Arc<CancellationToken>,
+    /// Where its record goes, when a session store keeps it.
+    stored: Option<Box<record::Stored>>,
 }
 
 impl Drop for SessionState {
@@ -142,6 +145,7 @@ impl SessionState {
             write_through: false,
             held: Held::default(),
             session_token,
+            stored: None,
         }
     }
 

@@ -1,0 +1,89 @@
+//! The latest record of one session and whether the store has it: the
+//! session's state publishes a new record whenever it changes, and the
+//! transport saves it before it answers the message that changed it.
+//!
+//! Saves of one session are made one at a time (a lock), each with the
+//! newest record, so an older record never overwrites a newer one.
+
+use std::time::Duration;
+
+use super::{SessionOwner, SessionRecord, SessionStore, StoreError};
+use crate::sync::{AsyncMutex, AtomicU64, Mutex, Ordering};
+
+/// One session's latest record.
+#[derive(Debug)]
+pub(crate) struct RecordCell {
+    /// The session's id (`Mcp-Session-Id`), its key in the store.
+    sid: String,
+    /// Who opened the session, written into every record.
+    owner: Option<SessionOwner>,
+    /// The latest record and its revision (counting from 1; 0: none yet).
+    latest: Mutex<(u64, Option<SessionRecord>)>,
+    /// The revision the store last saved.
+    saved: AtomicU64,
+    /// Held by the one save in progress.
+    saving: AsyncMutex<()>,
+}
+
+impl RecordCell {
+    /// A cell with no record yet, for session `sid` opened by `owner`.
+    pub(crate) fn new(sid: String, owner: Option<SessionOwner>) -> Self {
+        Self {
+            sid,
+            owner,
+            latest: Mutex::new((0, None)),
+            saved: AtomicU64::new(0),
+            saving: AsyncMutex::new(()),
+        }
+    }
+
+    /// A cell holding `record`, which the store already has as session
+    /// `sid` (a session resumed from it).
+    pub(crate) fn saved(sid: String, record: SessionRecord) -> Self {
+        Self {
+            sid,
+            owner: record.owner.clone(),
+            latest: Mutex::new((0, Some(record))),
+            saved: AtomicU64::new(0),
+            saving: AsyncMutex::new(()),
+        }
+    }
+
+    /// The session's id, its key in the store.
+    pub(crate) fn sid(&self) -> &str {
+        &self.sid
+    }
+
+    /// Makes `record` the latest (its owner is the cell's).
+    pub(crate) fn publish(&self, mut record: SessionRecord) {
+        record.owner.clone_from(&self.owner);
+        let mut latest = self.latest.lock();
+        latest.0 += 1;
+        latest.1 = Some(record);
+    }
+
+    /// True if the latest record is newer than what the store has.
+    pub(crate) fn unsaved(&self) -> bool {
+        self.latest.lock().0 > self.saved.load(Ordering::Acquire)
+    }
+
+    /// Saves the latest record for `ttl`, unless the store has it already.
+    /// Returns once the store has it (or this failed).
+    pub(crate) async fn flush(&self, store: &dyn SessionStore, ttl: Duration) -> Result<(), StoreError> {
+        if !self.unsaved() {
+            return Ok(());
+        }
+        let _one_at_a_time = self.saving.lock().await;
+        let (revision, record) = {
+            let latest = self.latest.lock();
+            (latest.0, latest.1.clone())
+        };
+        let Some(record) = record else { return Ok(()) };
+        if revision <= self.saved.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        store.save(&self.sid, &record, ttl).await?;
+        self.saved.store(revision, Ordering::Release);
+        Ok(())
+    }
+}
