@@ -61,6 +61,8 @@ pub mod bus;
 #[cfg(not(loom))]
 pub mod server;
 #[cfg(not(loom))]
+pub mod store;
+#[cfg(not(loom))]
 pub mod transport;
 
 #[cfg(all(fuzzing, not(any(loom, shuttle))))]

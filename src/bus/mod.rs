@@ -11,7 +11,7 @@
 //! a listener may miss while the bus is down is said on [`RedisBus`].
 
 #[cfg(all(feature = "redis-bus", not(shuttle)))]
-mod redis;
+pub(crate) mod redis;
 #[cfg(all(feature = "redis-bus", not(shuttle)))]
 mod wire;
 

@@ -74,10 +74,13 @@ fn answers_ping(mut stream: TcpStream) -> bool {
         && &reply == b"+PONG\r\n"
 }
 
-/// A `redis-server` of its own, without persistence.
+/// A `redis-server` of its own: without persistence, or durable (its
+/// append-only file on, `appendfsync always`, in a directory of its own).
 pub struct Redis {
     pub port: u16,
     child: Option<Child>,
+    /// Where a durable one keeps its append-only file.
+    dir: Option<PathBuf>,
 }
 
 impl Redis {
@@ -86,9 +89,35 @@ impl Redis {
         let mut redis = Self {
             port: free_port(),
             child: None,
+            dir: None,
         };
         redis.restart();
         redis
+    }
+
+    /// Starts a durable one on a free port: every write it acknowledges is
+    /// in its append-only file, fsynced, so a restart (even after SIGKILL)
+    /// keeps it.
+    pub fn start_durable() -> Self {
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!("mcp-redis-{}-{port}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("a directory for the append-only file");
+        let mut redis = Self {
+            port,
+            child: None,
+            dir: Some(dir),
+        };
+        redis.restart();
+        redis
+    }
+
+    /// Stops it gracefully (SIGTERM: a durable one flushes its file first).
+    pub fn shut_down(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let pid = child.id().to_string();
+            terminate(&mut child, &pid);
+        }
     }
 
     /// `redis://127.0.0.1:<port>/`.
@@ -125,7 +154,18 @@ impl Redis {
         self.stop();
         let mut child = Command::new(program("MCP_REDIS_SERVER", &["/usr/bin/redis-server"]))
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no", "--loglevel", "warning"])
+            .args(["--save", "", "--loglevel", "warning"])
+            .args(match &self.dir {
+                Some(dir) => vec![
+                    "--appendonly".to_owned(),
+                    "yes".to_owned(),
+                    "--appendfsync".to_owned(),
+                    "always".to_owned(),
+                    "--dir".to_owned(),
+                    dir.display().to_string(),
+                ],
+                None => vec!["--appendonly".to_owned(), "no".to_owned()],
+            })
             .stdout(Stdio::null())
             .spawn()
             .expect("start redis-server");
@@ -135,11 +175,12 @@ impl Redis {
 }
 
 impl Drop for Redis {
-    /// A graceful stop (SIGTERM), SIGKILL only if it has not within 5 s.
+    /// A graceful stop (SIGTERM), SIGKILL only if it has not within 5 s;
+    /// a durable one's directory goes with it.
     fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let pid = child.id().to_string();
-            terminate(&mut child, &pid);
+        self.shut_down();
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_dir_all(dir);
         }
     }
 }

@@ -150,6 +150,13 @@ pub(crate) struct Args {
     #[arg(long, value_name = "NAME", default_value = DEFAULT_BUS_CHANNEL, requires = "event_bus")]
     pub(crate) bus_channel: String,
 
+    /// Keep 2025 HTTP sessions in this Redis server (redis://HOST:PORT/DB),
+    /// so that any replica that names the same one serves any session and
+    /// the balancer needs no affinity. Without it, a session lives only in
+    /// the replica that opened it.
+    #[arg(long, value_name = "URL")]
+    pub(crate) state_store: Option<String>,
+
     /// This replica's name behind a load balancer (letters, digits, - and
     /// _): it starts every HTTP session id and task id, so the balancer
     /// can route a session's or a task's requests to this replica.

@@ -35,6 +35,7 @@ mod app {
     use clap::Parser;
     use mcp_server_core::bus::{RedisBus, RedisBusConfig};
     use mcp_server_core::config::{HttpConfig, StateKey};
+    use mcp_server_core::store::{RedisStore, RedisStoreConfig};
     use mcp_server_core::transport::http::ENDPOINT;
     use mcp_server_core::transport::tcp;
     use mcp_server_core::transport::tls::{TlsConfig, TlsListener};
@@ -125,6 +126,15 @@ mod app {
             }
             None => None,
         };
+        let store = match &args.state_store {
+            Some(url) => {
+                let store = RedisStore::start(url, RedisStoreConfig::default())?;
+                tracing::info!(%url, "2025 sessions kept in Redis");
+                builder = builder.session_store(store.clone());
+                Some(store)
+            }
+            None => None,
+        };
         let server = if args.conformance {
             crate::conformance::fixtures(builder).build()
         } else {
@@ -134,6 +144,9 @@ mod app {
         let result = runtime.block_on(serve(server, &args));
         if let Some(bus) = bus {
             tracing::info!(metrics = ?bus.metrics(), "event bus");
+        }
+        if let Some(store) = store {
+            tracing::info!(metrics = ?store.metrics(), "session store");
         }
         // stdin may be read on a blocking thread (a file or a terminal) that never returns: do not wait for it.
         runtime.shutdown_timeout(Duration::from_millis(100));

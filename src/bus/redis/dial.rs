@@ -1,6 +1,7 @@
-//! How the bus's tasks reach Redis: redis-rs dials the URL's address
-//! itself, or a [`RedisConnector`] of the user's opens each stream and
-//! redis-rs speaks over it (a proxy, a tunnel, a simulated network).
+//! How the bus's tasks (and the Redis session store's) reach Redis:
+//! redis-rs dials the URL's address itself, or a [`RedisConnector`] of the
+//! user's opens each stream and redis-rs speaks over it (a proxy, a
+//! tunnel, a simulated network).
 
 use std::fmt;
 use std::future::Future;
@@ -34,8 +35,8 @@ pub trait RedisConnector: Send + Sync + fmt::Debug + 'static {
     fn connect(&self) -> Connecting<'_>;
 }
 
-/// Where the bus's connections come from.
-pub(super) enum Dial {
+/// Where the connections come from.
+pub(crate) enum Dial {
     /// redis-rs dials the URL's address.
     Url(Client),
     /// The connector opens the stream; redis-rs sets it up with the URL's
@@ -56,8 +57,23 @@ impl fmt::Debug for Dial {
 }
 
 impl Dial {
-    /// A connection to publish on; every wait bounded by `wait`.
-    pub(super) async fn publishing(&self, wait: Duration) -> Result<MultiplexedConnection, String> {
+    /// Dials `url` (`redis://HOST:PORT/`), or says why it is not a Redis
+    /// address.
+    pub(crate) fn url(url: &str) -> Result<Self, String> {
+        Client::open(url).map(Self::Url).map_err(|e| e.to_string())
+    }
+
+    /// Opens connections with `connector`; `url` gives only the database
+    /// and the credentials.
+    pub(crate) fn own(url: &str, connector: Arc<dyn RedisConnector>) -> Result<Self, String> {
+        let client = Client::open(url).map_err(|e| e.to_string())?;
+        let settings = client.get_connection_info().redis_settings().clone();
+        Ok(Self::Own { settings, connector })
+    }
+
+    /// A multiplexed connection (commands pipelined on one stream); every
+    /// wait bounded by `wait`.
+    pub(crate) async fn multiplexed(&self, wait: Duration) -> Result<MultiplexedConnection, String> {
         let config = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(wait))
             .set_response_timeout(Some(wait));

@@ -31,7 +31,7 @@
 //! re-reads what it cares about when its stream is new; the counters
 //! ([`RedisBus::metrics`]) tell an operator how many events were lost.
 
-mod dial;
+pub(crate) mod dial;
 mod publisher;
 mod subscriber;
 #[cfg(test)]
@@ -40,7 +40,6 @@ mod tests;
 
 use std::time::Duration;
 
-use redis::Client;
 use serde_json::Value;
 
 use super::wire;
@@ -177,7 +176,7 @@ impl RedisBus {
     ///
     /// Outside a tokio runtime.
     pub fn start(url: &str, config: RedisBusConfig) -> Result<Arc<Self>, BusError> {
-        Ok(Self::started(Dial::Url(open(url)?), config))
+        Ok(Self::started(Dial::url(url).map_err(address(url))?, config))
     }
 
     /// A bus whose connections `connector` opens (through a proxy, a
@@ -197,8 +196,10 @@ impl RedisBus {
         connector: Arc<dyn RedisConnector>,
         config: RedisBusConfig,
     ) -> Result<Arc<Self>, BusError> {
-        let settings = open(url)?.get_connection_info().redis_settings().clone();
-        Ok(Self::started(Dial::Own { settings, connector }, config))
+        Ok(Self::started(
+            Dial::own(url, connector).map_err(address(url))?,
+            config,
+        ))
     }
 
     fn started(dial: Dial, config: RedisBusConfig) -> Arc<Self> {
@@ -282,12 +283,12 @@ impl EventBus for RedisBus {
     }
 }
 
-/// A client for `url`, or why `url` is not a Redis address.
-fn open(url: &str) -> Result<Client, BusError> {
-    Client::open(url).map_err(|e| BusError::Address {
+/// The error of a `url` that is not a Redis address.
+fn address(url: &str) -> impl FnOnce(String) -> BusError + '_ {
+    move |reason| BusError::Address {
         url: url.to_owned(),
-        reason: e.to_string(),
-    })
+        reason,
+    }
 }
 
 /// The next wait after `backoff`.

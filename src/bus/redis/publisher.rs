@@ -55,7 +55,7 @@ impl Publisher {
     }
 
     async fn connect(&self) -> Result<MultiplexedConnection, String> {
-        self.dial.publishing(self.config.connect_timeout).await
+        self.dial.multiplexed(self.config.connect_timeout).await
     }
 
     /// Counts every event queued before `retry_at` as failed. Breaks when

@@ -61,6 +61,23 @@ pub struct SessionRecord {
     pub owner: Option<SessionOwner>,
 }
 
+impl SessionRecord {
+    /// The record of a session at `protocol_version` that has not yet sent
+    /// `notifications/initialized`, with nothing else known of it (for a
+    /// store's own tests).
+    pub fn new(protocol_version: impl Into<String>) -> Self {
+        Self {
+            protocol_version: protocol_version.into(),
+            initialized: false,
+            client_capabilities: Value::Null,
+            client_info: Value::Null,
+            log_level: "debug".into(),
+            subscriptions: Vec::new(),
+            owner: None,
+        }
+    }
+}
+
 /// Who opened a session: what makes two principals the same caller.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]

@@ -1,0 +1,21 @@
+//! Session stores shared by several replicas: the backends of the server's
+//! [`SessionStore`] seam (`crate::server::store`, re-exported here), which
+//! let any replica serve any 2025 HTTP session.
+//!
+//! - [`MemoryStore`]: this process's memory (several servers in one
+//!   process).
+//! - `RedisStore` (feature `redis-bus`): Redis, for replicas in separate
+//!   processes.
+
+#[cfg(all(feature = "redis-bus", not(shuttle)))]
+mod redis;
+
+#[cfg(all(feature = "redis-bus", not(shuttle)))]
+pub use self::redis::{
+    DEFAULT_STORE_COMMAND_TIMEOUT, DEFAULT_STORE_MAX_OUTSTANDING, DEFAULT_STORE_MAX_RECORD_BYTES,
+    DEFAULT_STORE_PREFIX, RedisStore, RedisStoreConfig, StoreMetrics,
+};
+pub use crate::server::store::{
+    DEFAULT_MEMORY_STORE_RECORDS, MemoryStore, SessionOwner, SessionRecord, SessionStore, StoreError,
+    StoreFuture,
+};

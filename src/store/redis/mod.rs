@@ -1,0 +1,324 @@
+//! [`RedisStore`]: session records in Redis, shared by every replica that
+//! names the same Redis and key prefix.
+//!
+//! A record is one string key, `<prefix><session id>`, holding the record
+//! as JSON with a time to live: `SET .. PX` on a save, `GET` on a load
+//! (only for a session the replica does not hold), `DEL` on DELETE,
+//! `PEXPIRE` on a touch (which never brings back a record that lapsed or
+//! was deleted).
+//!
+//! # What Redis failures mean
+//!
+//! Nothing waits for Redis to come back. Commands go over one multiplexed
+//! connection that a keeper task makes and checks (a `PING` every
+//! [`RedisStoreConfig::health_interval`], and after any failed command).
+//! While there is no connection, or [`RedisStoreConfig::max_outstanding`]
+//! commands are in flight, a call fails at once; a call on a connection
+//! that stops answering fails after [`RedisStoreConfig::command_timeout`].
+//! The server answers such a request 503 with `Retry-After` and counts it:
+//! a save that failed was not acknowledged to the client. A touch that
+//! cannot be sent is dropped and counted ([`StoreMetrics::touches_dropped`]);
+//! the record then lives as long as its last touch said.
+//!
+//! What a Redis restart keeps is Redis's to say: with the append-only file
+//! on and `appendfsync always`, every save the server acknowledged is on
+//! disk before Redis answers it; with `appendfsync everysec`, a crash of
+//! Redis (not a clean restart) can lose the last second of saves.
+
+mod link;
+
+use std::time::Duration;
+
+use redis::RedisError;
+
+use crate::bus::RedisConnector;
+use crate::bus::redis::dial::Dial;
+use crate::server::store::{SessionRecord, SessionStore, StoreError, StoreFuture};
+use crate::sync::{Arc, AtomicU8, AtomicU64, CancellationToken, Mutex, Notify, Ordering, Semaphore};
+use link::Link;
+
+/// Default [`RedisStoreConfig::prefix`].
+pub const DEFAULT_STORE_PREFIX: &str = "mcp-server-core:session:";
+/// Default [`RedisStoreConfig::command_timeout`].
+pub const DEFAULT_STORE_COMMAND_TIMEOUT: Duration = Duration::from_secs(1);
+/// Default [`RedisStoreConfig::max_outstanding`].
+pub const DEFAULT_STORE_MAX_OUTSTANDING: usize = 1024;
+/// Default [`RedisStoreConfig::max_record_bytes`].
+pub const DEFAULT_STORE_MAX_RECORD_BYTES: usize = 64 * 1024;
+
+/// How a [`RedisStore`] connects and how much it holds.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct RedisStoreConfig {
+    /// Put before every session id to make its key; replicas that share it
+    /// share sessions.
+    pub prefix: String,
+    /// Longest wait for a connection and for the answer to a command.
+    pub command_timeout: Duration,
+    /// Longest wait between two attempts to connect.
+    pub max_backoff: Duration,
+    /// How often the connection is checked with a `PING`.
+    pub health_interval: Duration,
+    /// Commands in flight at most; one more fails at once.
+    pub max_outstanding: usize,
+    /// The largest record saved, encoded; a larger one fails to save.
+    pub max_record_bytes: usize,
+}
+
+impl Default for RedisStoreConfig {
+    fn default() -> Self {
+        Self {
+            prefix: DEFAULT_STORE_PREFIX.to_owned(),
+            command_timeout: DEFAULT_STORE_COMMAND_TIMEOUT,
+            max_backoff: Duration::from_secs(5),
+            health_interval: Duration::from_secs(5),
+            max_outstanding: DEFAULT_STORE_MAX_OUTSTANDING,
+            max_record_bytes: DEFAULT_STORE_MAX_RECORD_BYTES,
+        }
+    }
+}
+
+impl RedisStoreConfig {
+    /// Sets [`RedisStoreConfig::prefix`].
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// Sets [`RedisStoreConfig::command_timeout`].
+    pub fn command_timeout(mut self, timeout: Duration) -> Self {
+        self.command_timeout = timeout;
+        self
+    }
+
+    /// Sets [`RedisStoreConfig::max_backoff`].
+    pub fn max_backoff(mut self, backoff: Duration) -> Self {
+        self.max_backoff = backoff;
+        self
+    }
+
+    /// Sets [`RedisStoreConfig::health_interval`].
+    pub fn health_interval(mut self, interval: Duration) -> Self {
+        self.health_interval = interval;
+        self
+    }
+
+    /// Sets [`RedisStoreConfig::max_outstanding`] (at least 1).
+    pub fn max_outstanding(mut self, n: usize) -> Self {
+        self.max_outstanding = n.max(1);
+        self
+    }
+
+    /// Sets [`RedisStoreConfig::max_record_bytes`].
+    pub fn max_record_bytes(mut self, bytes: usize) -> Self {
+        self.max_record_bytes = bytes;
+        self
+    }
+}
+
+/// The store's counters, shared with its keeper.
+#[derive(Debug, Default)]
+pub(super) struct Counters {
+    commands_failed: AtomicU64,
+    touches_dropped: AtomicU64,
+    connected: AtomicU8,
+}
+
+impl Counters {
+    fn add(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// What a [`RedisStore`] has done, read with [`RedisStore::metrics`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StoreMetrics {
+    /// Commands Redis failed or did not answer in time.
+    pub commands_failed: u64,
+    /// Touches not sent (no connection, or too many commands in flight)
+    /// or failed.
+    pub touches_dropped: u64,
+    /// True while the store holds a connection.
+    pub connected: bool,
+}
+
+/// A [`SessionStore`] in Redis (see the module documentation for what it
+/// does when Redis fails). Clones are not needed: give every server of a
+/// process the same `Arc`.
+#[derive(Debug)]
+pub struct RedisStore {
+    link: Arc<Link>,
+    runtime: tokio::runtime::Handle,
+    /// Ends the keeper; cancelled when the store is dropped.
+    stop: CancellationToken,
+}
+
+impl RedisStore {
+    /// A store on the Redis server at `url` (`redis://HOST:PORT/DB`), its
+    /// keeper started. It does not wait for Redis: until the first
+    /// connection is made, calls fail at once.
+    ///
+    /// # Errors
+    ///
+    /// When `url` is not a Redis address.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime.
+    pub fn start(url: &str, config: RedisStoreConfig) -> Result<Arc<Self>, StoreError> {
+        let dial = Dial::url(url).map_err(|why| address(url, &why))?;
+        Ok(Self::started(dial, config))
+    }
+
+    /// A store whose connections `connector` opens (a proxy, a tunnel, a
+    /// simulated network); `url` gives only the database and credentials.
+    /// Otherwise as [`RedisStore::start`].
+    ///
+    /// # Errors
+    ///
+    /// When `url` is not a Redis address.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime.
+    pub fn start_with(
+        url: &str,
+        connector: Arc<dyn RedisConnector>,
+        config: RedisStoreConfig,
+    ) -> Result<Arc<Self>, StoreError> {
+        let dial = Dial::own(url, connector).map_err(|why| address(url, &why))?;
+        Ok(Self::started(dial, config))
+    }
+
+    fn started(dial: Dial, config: RedisStoreConfig) -> Arc<Self> {
+        let link = Arc::new(Link {
+            dial,
+            outstanding: Arc::new(Semaphore::new(config.max_outstanding.max(1))),
+            config,
+            current: Mutex::new(None),
+            suspect: Notify::new(),
+            counters: Counters::default(),
+        });
+        let store = Self {
+            link,
+            runtime: tokio::runtime::Handle::current(),
+            stop: CancellationToken::new(),
+        };
+        store
+            .runtime
+            .spawn(Arc::clone(&store.link).keep(store.stop.clone()));
+        Arc::new(store)
+    }
+
+    /// The counters now.
+    pub fn metrics(&self) -> StoreMetrics {
+        let c = &self.link.counters;
+        StoreMetrics {
+            commands_failed: c.commands_failed.load(Ordering::Relaxed),
+            touches_dropped: c.touches_dropped.load(Ordering::Relaxed),
+            connected: c.connected.load(Ordering::Relaxed) == 1,
+        }
+    }
+
+    fn key(&self, sid: &str) -> String {
+        format!("{}{sid}", self.link.config.prefix)
+    }
+
+    /// Runs `command` within the command timeout.
+    async fn query<T: redis::FromRedisValue>(&self, command: redis::Cmd) -> Result<T, StoreError> {
+        let (mut connection, _permit) = self.link.take()?;
+        match tokio::time::timeout(
+            self.link.config.command_timeout,
+            command.query_async(&mut connection),
+        )
+        .await
+        {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(error)) => Err(self.link.failed(&error)),
+            Err(_elapsed) => Err(self.link.failed(&timed_out())),
+        }
+    }
+}
+
+impl Drop for RedisStore {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+fn address(url: &str, why: &str) -> StoreError {
+    StoreError(format!("session store address {url:?}: {why}"))
+}
+
+fn timed_out() -> RedisError {
+    RedisError::from(std::io::Error::new(
+        std::io::ErrorKind::TimedOut,
+        "no answer in time",
+    ))
+}
+
+/// Milliseconds of `ttl`, at least 1 (Redis refuses 0).
+fn millis(ttl: Duration) -> u64 {
+    (ttl.as_millis() as u64).max(1)
+}
+
+impl SessionStore for RedisStore {
+    fn save<'a>(&'a self, sid: &'a str, record: &'a SessionRecord, ttl: Duration) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let encoded = serde_json::to_vec(record).map_err(|e| StoreError(e.to_string()))?;
+            let max = self.link.config.max_record_bytes;
+            if encoded.len() > max {
+                return Err(StoreError(format!(
+                    "a session record of {} bytes is over the store's {max}",
+                    encoded.len()
+                )));
+            }
+            let mut set = redis::cmd("SET");
+            set.arg(self.key(sid)).arg(encoded).arg("PX").arg(millis(ttl));
+            self.query::<()>(set).await
+        })
+    }
+
+    fn load<'a>(&'a self, sid: &'a str) -> StoreFuture<'a, Option<SessionRecord>> {
+        Box::pin(async move {
+            let mut get = redis::cmd("GET");
+            get.arg(self.key(sid));
+            let Some(bytes) = self.query::<Option<Vec<u8>>>(get).await? else {
+                return Ok(None);
+            };
+            serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| StoreError(format!("the record of session {sid} is unreadable: {e}")))
+        })
+    }
+
+    fn remove<'a>(&'a self, sid: &'a str) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let mut del = redis::cmd("DEL");
+            del.arg(self.key(sid));
+            self.query::<i64>(del).await.map(drop)
+        })
+    }
+
+    fn touch(&self, sid: &str, ttl: Duration) {
+        let Ok((mut connection, permit)) = self.link.take() else {
+            Counters::add(&self.link.counters.touches_dropped);
+            return;
+        };
+        let mut expire = redis::cmd("PEXPIRE");
+        expire.arg(self.key(sid)).arg(millis(ttl));
+        let link = Arc::clone(&self.link);
+        self.runtime.spawn(async move {
+            let _permit = permit;
+            let sent = tokio::time::timeout(
+                link.config.command_timeout,
+                expire.query_async::<i64>(&mut connection),
+            );
+            if !matches!(sent.await, Ok(Ok(_))) {
+                Counters::add(&link.counters.touches_dropped);
+                link.suspect.notify_one();
+            }
+        });
+    }
+}
