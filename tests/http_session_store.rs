@@ -9,6 +9,8 @@
 
 #![cfg(not(any(loom, shuttle)))]
 
+#[path = "http_session_store/events.rs"]
+mod events;
 mod support;
 
 use std::sync::Arc;
@@ -21,6 +23,7 @@ use mcp_server_core::server::store::{MemoryStore, SessionRecord, SessionStore, S
 use mcp_server_core::{Server, ServerConfig};
 use serde_json::{Value, json};
 use support::http::{self as client, Session};
+use support::replicas::{at, echo};
 use support::{TestServer, wait_until};
 
 /// A server with the built-in tools, over HTTP, keeping sessions in `store`.
@@ -31,19 +34,6 @@ async fn replica(store: Arc<dyn SessionStore>, config: ServerConfig) -> TestServ
         .session_store(store)
         .build();
     TestServer::serve(server, true).await
-}
-
-/// The same session, its requests sent to `addr`.
-fn at(session: &Session, addr: std::net::SocketAddr) -> Session {
-    Session {
-        addr,
-        id: session.id.clone(),
-    }
-}
-
-fn echo(id: u64, text: &str) -> Value {
-    json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
-           "params": {"name": "echo", "arguments": {"text": text}}})
 }
 
 crate::both_runtimes! {

@@ -10,6 +10,8 @@
 
 #[path = "scale_out/held_and_lost.rs"]
 mod held_and_lost;
+#[path = "scale_out/session_events.rs"]
+mod session_events;
 #[path = "scale_out/session_store.rs"]
 mod session_store;
 mod support;

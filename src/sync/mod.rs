@@ -118,6 +118,9 @@ pub(crate) use clock::{now_ms, sleep, timeout};
 /// outside the model-checked core.
 #[cfg(not(loom))]
 pub(crate) use std::sync::OnceLock;
+// shuttle's `Arc` is the standard one, so its `Weak` is too.
+#[cfg(not(loom))]
+pub(crate) use std::sync::Weak;
 
 /// A counter that no decision reads (the per-method and per-status
 /// tallies, read only by a scrape): std's atomic in every build. Under the

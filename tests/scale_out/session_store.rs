@@ -11,9 +11,10 @@ use std::time::{Duration, Instant};
 use http::StatusCode;
 use mcp_server_core::store::{RedisStore, RedisStoreConfig, SessionRecord, SessionStore};
 use mcp_server_core::{Server, ServerConfig};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::support::http::{self as client, Session};
+use crate::support::replicas::{at, echo};
 use crate::support::services::Redis;
 use crate::support::{TestServer, wait_until};
 
@@ -100,18 +101,6 @@ async fn replica(store: Arc<RedisStore>) -> TestServer {
         .session_store(store)
         .build();
     TestServer::serve(server, true).await
-}
-
-fn echo(id: u64, text: &str) -> Value {
-    json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
-           "params": {"name": "echo", "arguments": {"text": text}}})
-}
-
-fn at(session: &Session, addr: std::net::SocketAddr) -> Session {
-    Session {
-        addr,
-        id: session.id.clone(),
-    }
 }
 
 #[tokio::test]

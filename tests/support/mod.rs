@@ -5,6 +5,7 @@
 
 pub mod http;
 pub mod openmetrics;
+pub mod replicas;
 pub mod services;
 pub mod wire;
 

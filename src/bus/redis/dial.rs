@@ -99,7 +99,7 @@ impl Dial {
     }
 
     /// A connection for the subscription, made within `wait`.
-    pub(super) async fn subscribing(&self, wait: Duration) -> Result<PubSub, String> {
+    pub(crate) async fn subscribing(&self, wait: Duration) -> Result<PubSub, String> {
         let made = timeout(wait, async {
             match self {
                 Self::Url(client) => client.get_async_pubsub().await.map_err(|e| e.to_string()),

@@ -192,6 +192,11 @@ impl Pending {
         }
     }
 
+    /// True if a call waits for the answer to request `id`.
+    pub(crate) fn waits_for(&self, id: &RequestId) -> bool {
+        self.waiting.lock().contains_key(id)
+    }
+
     /// Takes the entry `id` out of the table, if it is there.
     fn remove(&self, id: &RequestId) -> Option<oneshot::Sender<Answer>> {
         let entry = self.waiting.lock().remove(id);

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use super::{SessionOwner, SessionRecord, SessionStore, StoreError};
-use crate::sync::{AsyncMutex, AtomicU64, Mutex, Ordering};
+use crate::sync::{AsyncMutex, AtomicU64, Mutex, Notify, Ordering};
 
 /// One session's latest record.
 #[derive(Debug)]
@@ -23,6 +23,10 @@ pub(crate) struct RecordCell {
     saved: AtomicU64,
     /// Held by the one save in progress.
     saving: AsyncMutex<()>,
+    /// A record another replica saved, for the session's task to take up.
+    arrived: Mutex<Option<SessionRecord>>,
+    /// Told when one arrives.
+    arrival: Notify,
 }
 
 impl RecordCell {
@@ -34,6 +38,8 @@ impl RecordCell {
             latest: Mutex::new((0, None)),
             saved: AtomicU64::new(0),
             saving: AsyncMutex::new(()),
+            arrived: Mutex::new(None),
+            arrival: Notify::new(),
         }
     }
 
@@ -46,6 +52,8 @@ impl RecordCell {
             latest: Mutex::new((0, Some(record))),
             saved: AtomicU64::new(0),
             saving: AsyncMutex::new(()),
+            arrived: Mutex::new(None),
+            arrival: Notify::new(),
         }
     }
 
@@ -62,28 +70,56 @@ impl RecordCell {
         latest.1 = Some(record);
     }
 
+    /// Takes up `record`, which another replica saved: it is the latest
+    /// (and saved), and the session's task is told (see [`Self::arrived`]).
+    pub(crate) fn arrive(&self, record: SessionRecord) {
+        {
+            let mut latest = self.latest.lock();
+            latest.0 += 1;
+            latest.1 = Some(record.clone());
+            self.saved.store(latest.0, Ordering::Release);
+        }
+        *self.arrived.lock() = Some(record);
+        self.arrival.notify_one();
+    }
+
+    /// Waits for a record another replica saved, and takes it.
+    pub(crate) async fn arrived(&self) -> SessionRecord {
+        loop {
+            if let Some(record) = self.arrived.lock().take() {
+                return record;
+            }
+            self.arrival.notified().await;
+        }
+    }
+
     /// True if the latest record is newer than what the store has.
     pub(crate) fn unsaved(&self) -> bool {
         self.latest.lock().0 > self.saved.load(Ordering::Acquire)
     }
 
     /// Saves the latest record for `ttl`, unless the store has it already.
-    /// Returns once the store has it (or this failed).
-    pub(crate) async fn flush(&self, store: &dyn SessionStore, ttl: Duration) -> Result<(), StoreError> {
+    /// Returns once the store has it (or this failed): the record this
+    /// call saved, if it saved one.
+    pub(crate) async fn flush(
+        &self,
+        store: &dyn SessionStore,
+        ttl: Duration,
+    ) -> Result<Option<SessionRecord>, StoreError> {
         if !self.unsaved() {
-            return Ok(());
+            return Ok(None);
         }
         let _one_at_a_time = self.saving.lock().await;
         let (revision, record) = {
             let latest = self.latest.lock();
             (latest.0, latest.1.clone())
         };
-        let Some(record) = record else { return Ok(()) };
+        let Some(record) = record else { return Ok(None) };
         if revision <= self.saved.load(Ordering::Acquire) {
-            return Ok(());
+            return Ok(None);
         }
         store.save(&self.sid, &record, ttl).await?;
-        self.saved.store(revision, Ordering::Release);
-        Ok(())
+        self.saved.fetch_max(revision, Ordering::AcqRel);
+        Ok(Some(record))
     }
 }

@@ -3,15 +3,16 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use super::{SessionRecord, SessionStore, StoreError, StoreFuture};
-use crate::sync::{Arc, Mutex, RandomState, now_ms};
+use super::{SessionEvent, SessionEvents, SessionRecord, SessionStore, Sinks, StoreError, StoreFuture};
+use crate::sync::{Arc, Mutex, RandomState, Weak, now_ms};
 
 /// Records at most; a save past it fails (the session is then not shared).
 pub const DEFAULT_MEMORY_STORE_RECORDS: usize = 100_000;
 
 /// Session records in this process's memory, each until its time to live
 /// runs out. Clones share the records: give one to several servers in one
-/// process and each serves the others' sessions.
+/// process and each serves the others' sessions (its events reach every
+/// server at once).
 ///
 /// Bounded: at most [`MemoryStore::with_capacity`] records (expired ones
 /// are swept when it is reached).
@@ -24,6 +25,8 @@ pub struct MemoryStore {
 struct Inner {
     records: Mutex<HashMap<String, Kept, RandomState>>,
     capacity: usize,
+    /// The servers that share the store, for its events.
+    sinks: Sinks,
 }
 
 #[derive(Debug)]
@@ -51,6 +54,7 @@ impl MemoryStore {
             inner: Arc::new(Inner {
                 records: Mutex::new(HashMap::default()),
                 capacity: capacity.max(1),
+                sinks: Sinks::default(),
             }),
         }
     }
@@ -122,6 +126,14 @@ impl SessionStore for MemoryStore {
         {
             kept.until_ms = now.saturating_add(ttl.as_millis() as u64);
         }
+    }
+
+    fn attach(&self, sink: Weak<dyn SessionEvents>) -> u64 {
+        self.inner.sinks.attach(sink)
+    }
+
+    fn announce(&self, origin: u64, sid: &str, event: &SessionEvent) {
+        self.inner.sinks.deliver(origin, sid, event);
     }
 }
 

@@ -34,6 +34,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub(crate) use cell::RecordCell;
+
+use crate::sync::{Arc, AtomicU64, Mutex, Ordering, Weak};
 pub use memory::{DEFAULT_MEMORY_STORE_RECORDS, MemoryStore};
 
 /// What a store call returns.
@@ -118,6 +120,78 @@ impl From<&crate::auth::Principal> for SessionOwner {
 #[error("session store: {0}")]
 pub struct StoreError(pub String);
 
+/// What one replica tells the others about a session it serves.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum SessionEvent {
+    /// The session was deleted: every replica ends its copy.
+    Ended,
+    /// The session's record changed (and was saved): every copy takes it
+    /// up.
+    Changed {
+        /// The record as saved.
+        record: SessionRecord,
+    },
+    /// The client answered request `id`, which the server had sent it:
+    /// the replica whose call waits for the answer hands it over.
+    Answered {
+        /// The id of the server's request.
+        id: crate::protocol::jsonrpc::RequestId,
+        /// Its `result`, or its `error`.
+        outcome: Result<Value, crate::protocol::jsonrpc::ErrorObject>,
+    },
+}
+
+/// What a replica does with the events other replicas announce (the HTTP
+/// service of a server with a session store registers one).
+pub trait SessionEvents: Send + Sync + 'static {
+    /// Acts on `event` about session `sid`; never waits.
+    fn on_event(&self, sid: &str, event: SessionEvent);
+}
+
+/// Where a store's announcements go inside one process: every sink
+/// attached but the one that announced.
+#[derive(Default)]
+pub(crate) struct Sinks {
+    sinks: Mutex<Vec<(u64, Weak<dyn SessionEvents>)>>,
+    next: AtomicU64,
+}
+
+impl fmt::Debug for Sinks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sinks")
+            .field("attached", &self.sinks.lock().len())
+            .finish()
+    }
+}
+
+impl Sinks {
+    /// Adds `sink`; its origin (what its announcements are marked with).
+    pub(crate) fn attach(&self, sink: Weak<dyn SessionEvents>) -> u64 {
+        let origin = self.next.fetch_add(1, Ordering::Relaxed) + 1;
+        let mut sinks = self.sinks.lock();
+        sinks.retain(|(_, sink)| sink.strong_count() > 0);
+        sinks.push((origin, sink));
+        origin
+    }
+
+    /// Hands `event` to every live sink but `from`'s (0: from elsewhere,
+    /// to all).
+    pub(crate) fn deliver(&self, from: u64, sid: &str, event: &SessionEvent) {
+        let live: Vec<Arc<dyn SessionEvents>> = self
+            .sinks
+            .lock()
+            .iter()
+            .filter(|(origin, _)| *origin != from)
+            .filter_map(|(_, sink)| sink.upgrade())
+            .collect();
+        for sink in live {
+            sink.on_event(sid, event.clone());
+        }
+    }
+}
+
 /// Keeps session records, each for a time to live that activity extends.
 ///
 /// Implementations never block the caller's thread; each call is bounded in
@@ -136,4 +210,21 @@ pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
     /// waiting. A touch may be lost (the store is down or too busy); the
     /// record then lives as long as its last touch said.
     fn touch(&self, sid: &str, ttl: Duration);
+
+    /// Registers `sink`: events about sessions that other replicas (and
+    /// other sinks of this store) announce reach it from then on. Returns
+    /// the origin to announce with. The default keeps no sink: a store
+    /// that carries no events.
+    fn attach(&self, sink: Weak<dyn SessionEvents>) -> u64 {
+        let _ = sink;
+        0
+    }
+
+    /// Tells every other sink, in this process and in every replica that
+    /// shares the store, `event` about session `sid`, without waiting.
+    /// Best effort: an event may be lost (see the store's documentation).
+    /// The default does nothing.
+    fn announce(&self, origin: u64, sid: &str, event: &SessionEvent) {
+        let _ = (origin, sid, event);
+    }
 }

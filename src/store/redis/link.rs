@@ -12,7 +12,7 @@ use crate::server::store::StoreError;
 use crate::sync::{Arc, CancellationToken, Mutex, Notify, Ordering, OwnedSemaphorePermit, Semaphore};
 
 /// The first wait before connecting again.
-const MIN_BACKOFF: std::time::Duration = std::time::Duration::from_millis(100);
+pub(super) const MIN_BACKOFF: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// The connection, shared by the store's calls and its keeper.
 #[derive(Debug)]

@@ -20,11 +20,16 @@
 //! cannot be sent is dropped and counted ([`StoreMetrics::touches_dropped`]);
 //! the record then lives as long as its last touch said.
 //!
+//! Replicas tell each other about sessions (deleted, changed, a client's
+//! answer to a request the server sent) over Redis pub/sub on
+//! `<prefix>events`, best effort (see `events.rs`).
+//!
 //! What a Redis restart keeps is Redis's to say: with the append-only file
 //! on and `appendfsync always`, every save the server acknowledged is on
 //! disk before Redis answers it; with `appendfsync everysec`, a crash of
 //! Redis (not a clean restart) can lose the last second of saves.
 
+mod events;
 mod link;
 
 use std::time::Duration;
@@ -33,8 +38,10 @@ use redis::RedisError;
 
 use crate::bus::RedisConnector;
 use crate::bus::redis::dial::Dial;
-use crate::server::store::{SessionRecord, SessionStore, StoreError, StoreFuture};
-use crate::sync::{Arc, AtomicU8, AtomicU64, CancellationToken, Mutex, Notify, Ordering, Semaphore};
+use crate::server::store::{
+    SessionEvent, SessionEvents, SessionRecord, SessionStore, Sinks, StoreError, StoreFuture,
+};
+use crate::sync::{Arc, AtomicU8, AtomicU64, CancellationToken, Mutex, Notify, Ordering, Semaphore, Weak};
 use link::Link;
 
 /// Default [`RedisStoreConfig::prefix`].
@@ -121,7 +128,10 @@ impl RedisStoreConfig {
 pub(super) struct Counters {
     commands_failed: AtomicU64,
     touches_dropped: AtomicU64,
+    events_dropped: AtomicU64,
+    events_received: AtomicU64,
     connected: AtomicU8,
+    subscribed: AtomicU8,
 }
 
 impl Counters {
@@ -139,8 +149,15 @@ pub struct StoreMetrics {
     /// Touches not sent (no connection, or too many commands in flight)
     /// or failed.
     pub touches_dropped: u64,
+    /// Session events (deleted, changed, a client's answer) this store
+    /// could not publish.
+    pub events_dropped: u64,
+    /// Session events other replicas published that reached this store.
+    pub events_received: u64,
     /// True while the store holds a connection.
     pub connected: bool,
+    /// True while the store is subscribed to other replicas' events.
+    pub subscribed: bool,
 }
 
 /// A [`SessionStore`] in Redis (see the module documentation for what it
@@ -150,6 +167,10 @@ pub struct StoreMetrics {
 pub struct RedisStore {
     link: Arc<Link>,
     runtime: tokio::runtime::Handle,
+    /// Random per store: tells its own events from other replicas'.
+    origin: String,
+    /// The services of this process that take its events.
+    sinks: Arc<Sinks>,
     /// Ends the keeper; cancelled when the store is dropped.
     stop: CancellationToken,
 }
@@ -200,14 +221,25 @@ impl RedisStore {
             suspect: Notify::new(),
             counters: Counters::default(),
         });
+        let mut origin = [0u8; 8];
+        crate::sync::random_fill(&mut origin);
         let store = Self {
             link,
             runtime: tokio::runtime::Handle::current(),
+            origin: origin.iter().map(|b| format!("{b:02x}")).collect(),
+            sinks: Arc::default(),
             stop: CancellationToken::new(),
         };
         store
             .runtime
             .spawn(Arc::clone(&store.link).keep(store.stop.clone()));
+        let subscriber = events::subscribe(
+            Arc::clone(&store.link),
+            store.origin.clone(),
+            Arc::clone(&store.sinks),
+            store.stop.clone(),
+        );
+        store.runtime.spawn(subscriber);
         Arc::new(store)
     }
 
@@ -217,7 +249,10 @@ impl RedisStore {
         StoreMetrics {
             commands_failed: c.commands_failed.load(Ordering::Relaxed),
             touches_dropped: c.touches_dropped.load(Ordering::Relaxed),
+            events_dropped: c.events_dropped.load(Ordering::Relaxed),
+            events_received: c.events_received.load(Ordering::Relaxed),
             connected: c.connected.load(Ordering::Relaxed) == 1,
+            subscribed: c.subscribed.load(Ordering::Relaxed) == 1,
         }
     }
 
@@ -320,5 +355,14 @@ impl SessionStore for RedisStore {
                 link.suspect.notify_one();
             }
         });
+    }
+
+    fn attach(&self, sink: Weak<dyn SessionEvents>) -> u64 {
+        self.sinks.attach(sink)
+    }
+
+    fn announce(&self, origin: u64, sid: &str, event: &SessionEvent) {
+        self.sinks.deliver(origin, sid, event);
+        events::publish(&self.link, &self.runtime, &self.origin, sid, event);
     }
 }

@@ -27,6 +27,7 @@ mod authn;
 mod body;
 mod cancel;
 mod entry;
+mod events;
 mod evict;
 mod headers;
 mod keepalive;
@@ -70,7 +71,8 @@ use tokio::task::JoinSet;
 
 use crate::protocol::jsonrpc::{ErrorObject, RequestId, SERVER_AT_CAPACITY};
 use crate::server::Server;
-use crate::sync::Mutex;
+use crate::server::store::SessionEvents;
+use crate::sync::{Arc, Mutex, Weak};
 
 /// The path the built-in driver ([`Server::serve_http`]) serves MCP at.
 pub const ENDPOINT: &str = "/mcp";
@@ -84,15 +86,27 @@ pub(crate) struct Http {
     sessions: entry::Sessions,
     /// The tasks of the HTTP sessions, for the drain.
     session_tasks: Mutex<JoinSet<()>>,
+    /// What this service's announcements to the session store are marked
+    /// with (0 without a store).
+    origin: u64,
 }
 
 impl Http {
-    fn new(server: Server) -> Self {
-        Self {
-            server,
-            sessions: entry::Sessions::default(),
-            session_tasks: Mutex::new(JoinSet::new()),
-        }
+    /// The state of a new service, registered with the server's session
+    /// store (if any) for what other replicas announce.
+    fn new(server: Server) -> Arc<Self> {
+        Arc::new_cyclic(|me: &Weak<Self>| {
+            let origin = server.shared.session_store.as_ref().map_or(0, |store| {
+                let sink: Weak<dyn SessionEvents> = me.clone();
+                store.attach(sink)
+            });
+            Self {
+                server,
+                sessions: entry::Sessions::default(),
+                session_tasks: Mutex::new(JoinSet::new()),
+                origin,
+            }
+        })
     }
 
     /// Starts a session's task (and reaps the ones that have ended).

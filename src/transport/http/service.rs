@@ -83,7 +83,7 @@ impl Server {
     /// sessions of its own; clone it to share them.
     pub fn http_service(&self) -> McpService {
         McpService {
-            http: Arc::new(Http::new(self.clone())),
+            http: Http::new(self.clone()),
         }
     }
 }

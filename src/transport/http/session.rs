@@ -35,7 +35,7 @@ use crate::protocol::jsonrpc::{ErrorObject, Incoming, RequestId, SERVER_AT_CAPAC
 use crate::protocol::params::Params;
 use crate::server::HttpRequest;
 use crate::server::engine::session::{Route, SessionState};
-use crate::server::store::{RecordCell, SessionOwner};
+use crate::server::store::{RecordCell, SessionEvent, SessionOwner};
 use crate::sync::{Arc, CancellationToken, Ordering, oneshot, random_fill};
 
 /// 128 random bits from the operating system, as 32 hex digits, after
@@ -106,7 +106,10 @@ pub(crate) async fn post(
     };
     entry.touch();
     if let Incoming::Response { id, outcome } = incoming {
-        if !entry.pending.complete(&id, outcome) {
+        if entry.record.is_some() && !entry.pending.waits_for(&id) {
+            // The call that waits for it may run in another replica.
+            http.announce(sid, &SessionEvent::Answered { id, outcome });
+        } else if !entry.pending.complete(&id, outcome) {
             let metrics = http.server.shared.core.metrics_ref();
             crate::metrics::incr(&metrics.responses_unmatched);
         }
@@ -246,6 +249,7 @@ pub(crate) async fn delete(http: &Arc<Http>, sid: &str, caller: Option<&Principa
     if let Err(refusal) = stored::forget(http, sid).await {
         return *refusal;
     }
+    http.announce(sid, &SessionEvent::Ended);
     match http.sessions.remove(sid) {
         Some(entry) => {
             entry.token.cancel();

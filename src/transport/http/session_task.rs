@@ -16,7 +16,7 @@ use super::sse::Slot;
 use crate::core::MailboxReceiver;
 use crate::protocol::jsonrpc::Incoming;
 use crate::server::engine::session::{Finished, Route, SessionState};
-use crate::server::store::RecordCell;
+use crate::server::store::{RecordCell, SessionRecord};
 use crate::sync::{Arc, oneshot};
 
 /// What reaches a session's task through its mailbox (always boxed there,
@@ -60,6 +60,8 @@ enum Event {
     Inbound(Box<Inbound>),
     /// Time to touch a stored session's record, if it is in use.
     Refresh,
+    /// Another replica saved a change to the session's record.
+    Changed(SessionRecord),
     Idle,
 }
 
@@ -82,6 +84,7 @@ pub(super) fn run(
         let idle: Duration = http.server.shared.config.http.session_idle_timeout;
         let timer = tokio::time::sleep(idle);
         tokio::pin!(timer);
+        let cell = record.clone();
         let mut keepalive = Keepalive::new(&http, record);
         let period = keepalive.as_ref().map_or(idle, Keepalive::period);
         let refresh = tokio::time::sleep(period);
@@ -99,6 +102,8 @@ pub(super) fn run(
                 Some(message) = inbound.recv(), if can_read => Event::Inbound(message),
                 // Cancel-safe: timers.
                 () = &mut refresh, if keepalive.is_some() => Event::Refresh,
+                // Cancel-safe: the record waits in the cell until taken.
+                record = arrival(cell.as_deref()) => Event::Changed(record),
                 () = &mut timer => Event::Idle,
             };
             match event {
@@ -110,6 +115,10 @@ pub(super) fn run(
                     }
                     refresh.as_mut().reset(Instant::now() + period);
                     // Not activity: the idle timer runs on.
+                    continue;
+                }
+                Event::Changed(record) => {
+                    state.apply(&record);
                     continue;
                 }
                 Event::Inbound(inbound) => match *inbound {
@@ -150,6 +159,15 @@ pub(super) fn run(
             crate::metrics::incr(&http.server.shared.core.metrics_ref().sessions_evicted);
             let _ = reply.send(true);
         }
+    }
+}
+
+/// A record another replica saved for this session; never, without a
+/// store.
+async fn arrival(cell: Option<&RecordCell>) -> SessionRecord {
+    match cell {
+        Some(cell) => cell.arrived().await,
+        None => std::future::pending().await,
     }
 }
 

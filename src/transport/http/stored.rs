@@ -20,7 +20,7 @@ use crate::auth::Principal;
 use crate::metrics::incr;
 use crate::protocol::jsonrpc::{ErrorObject, INTERNAL_ERROR, RequestId};
 use crate::server::engine::session::SessionState;
-use crate::server::store::{RecordCell, StoreError};
+use crate::server::store::{RecordCell, SessionEvent, StoreError};
 use crate::sync::Arc;
 
 /// The longest a request waits for the session store.
@@ -93,7 +93,12 @@ pub(super) async fn save(http: &Http, entry: &HttpSession, id: Option<&RequestId
     }
     let ttl = http.server.shared.config.http.session_idle_timeout;
     match tokio::time::timeout(STORE_WAIT, cell.flush(&**store, ttl)).await {
-        Ok(Ok(())) => Ok(()),
+        Ok(Ok(saved)) => {
+            if let Some(record) = saved {
+                http.announce(cell.sid(), &SessionEvent::Changed { record });
+            }
+            Ok(())
+        }
         Ok(Err(error)) => Err(unavailable(http, id, &error)),
         Err(_elapsed) => Err(unavailable(http, id, &late())),
     }

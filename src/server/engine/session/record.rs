@@ -63,6 +63,35 @@ impl SessionState {
         Some(state)
     }
 
+    /// Takes up `record`, which another replica saved after a change made
+    /// through it: the log level, `notifications/initialized`, the
+    /// subscriptions. (Without publishing it again: it is saved.)
+    pub(crate) fn apply(&mut self, record: &SessionRecord) {
+        let stored = self.stored.take();
+        if let Some(rank) = log_level_rank(&record.log_level) {
+            self.log_level = rank;
+        }
+        if record.initialized {
+            self.lifecycle.initialized();
+        }
+        if self.lifecycle.is_initialized() {
+            self.session.attrs().set_notify_gate(self.log_level);
+        }
+        let gone: Vec<String> = self
+            .resource_subs
+            .iter()
+            .filter(|uri| !record.subscriptions.contains(uri))
+            .cloned()
+            .collect();
+        for uri in gone {
+            let _ = self.subscribe(uri, false);
+        }
+        for uri in &record.subscriptions {
+            let _ = self.subscribe(uri.clone(), true);
+        }
+        self.stored = stored;
+    }
+
     /// Notes what the record keeps of `initialize`'s params.
     pub(super) fn note_initialize(&mut self, params: &Params<'_>) {
         if let Some(stored) = &mut self.stored {

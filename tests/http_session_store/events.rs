@@ -1,0 +1,81 @@
+//! What servers sharing a session store tell each other about a session
+//! they both hold: a DELETE through one ends the other's copy, a change
+//! through one reaches the other's copy, and a client's answer to a
+//! request one server sent it reaches that server through the other.
+
+use std::sync::Arc;
+
+use http::StatusCode;
+use mcp_server_core::server::store::{MemoryStore, SessionStore};
+use mcp_server_core::{Server, ServerConfig};
+use serde_json::json;
+
+use crate::support::http::Session;
+use crate::support::replicas::{
+    ask, ask_answered_elsewhere, at, call_tool, echo, eliciting_session, log_info, text,
+    until_info_is_silenced,
+};
+use crate::support::{TestServer, wait_until};
+
+/// A server over HTTP with `log_info` and `ask`, keeping sessions in `store`.
+async fn replica(store: &MemoryStore) -> TestServer {
+    let server = Server::builder()
+        .config(ServerConfig::default())
+        .builtin_tools()
+        .tool(log_info())
+        .tool(ask())
+        .session_store(Arc::new(store.clone()) as Arc<dyn SessionStore>)
+        .build();
+    TestServer::serve(server, true).await
+}
+
+crate::both_runtimes! {
+    /// **A DELETE ends every copy.** Both servers hold the session; a
+    /// DELETE through B ends A's copy too, so A answers 404 at once.
+    async fn a_delete_through_one_server_ends_the_copy_on_another() {
+        let store = MemoryStore::new();
+        let (a, b) = (replica(&store).await, replica(&store).await);
+        let session = Session::start(a.addr).await;
+        assert_eq!(at(&session, b.addr).post(&echo(1, "b")).await.status, StatusCode::OK);
+        assert_eq!((a.handle.sessions().len(), b.handle.sessions().len()), (1, 1));
+        assert_eq!(at(&session, b.addr).delete().await, StatusCode::OK);
+        wait_until("A's copy to end", || a.handle.sessions().is_empty()).await;
+        assert_eq!(session.post(&echo(2, "a")).await.status, StatusCode::NOT_FOUND);
+        a.stop().await;
+        b.stop().await;
+    }
+}
+
+crate::both_runtimes! {
+    /// **A change reaches every copy.** Both servers hold the session; a
+    /// `logging/setLevel` to `error` through B silences `info` logs on A.
+    async fn a_change_through_one_server_reaches_the_copy_on_another() {
+        let store = MemoryStore::new();
+        let (a, b) = (replica(&store).await, replica(&store).await);
+        let session = Session::start(a.addr).await;
+        assert_eq!(text(&call_tool(&session, 1, "log_info").await), "sent: true");
+        let on_b = at(&session, b.addr);
+        assert_eq!(on_b.request(2, "logging/setLevel", json!({"level": "error"})).await["result"], json!({}));
+        until_info_is_silenced(&session).await;
+        a.stop().await;
+        b.stop().await;
+    }
+}
+
+crate::both_runtimes! {
+    /// **An answer reaches the call that waits for it.** A tool on A asks
+    /// the client (elicitation, on the call's stream); the client POSTs
+    /// its answer to B, which holds no such request: B announces it and
+    /// the call on A completes with it.
+    async fn an_answer_posted_to_another_server_reaches_the_waiting_call() {
+        let store = MemoryStore::new();
+        let (a, b) = (replica(&store).await, replica(&store).await);
+        let session = eliciting_session(a.addr).await;
+        let result = ask_answered_elsewhere(&session, b.addr).await;
+        assert_eq!(result["id"], 1);
+        assert!(text(&result).contains("\"accept\""), "{result}");
+        assert_eq!(a.handle.metrics().responses_unmatched, 0);
+        a.stop().await;
+        b.stop().await;
+    }
+}

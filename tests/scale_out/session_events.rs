@@ -1,0 +1,68 @@
+//! Replicas with Redis session stores telling each other about sessions
+//! over Redis pub/sub: a DELETE ends every copy, a change reaches every
+//! copy, and a client's answer reaches the replica whose call waits for it.
+
+use std::sync::Arc;
+
+use http::StatusCode;
+use mcp_server_core::store::{RedisStore, RedisStoreConfig};
+use mcp_server_core::{Server, ServerConfig};
+use serde_json::json;
+
+use crate::support::replicas::{
+    ask, ask_answered_elsewhere, at, echo, eliciting_session, log_info, text, until_info_is_silenced,
+};
+use crate::support::services::Redis;
+use crate::support::{TestServer, wait_until};
+
+/// A replica with its own store on `redis`, once subscribed to events.
+async fn replica(redis: &Redis) -> (TestServer, Arc<RedisStore>) {
+    let store = RedisStore::start(&redis.url(), RedisStoreConfig::default()).expect("a Redis address");
+    wait_until("the store to connect and subscribe", || {
+        let m = store.metrics();
+        m.connected && m.subscribed
+    })
+    .await;
+    let server = Server::builder()
+        .config(ServerConfig::default())
+        .builtin_tools()
+        .tool(log_info())
+        .tool(ask())
+        .session_store(Arc::clone(&store) as _)
+        .build();
+    (TestServer::serve(server, true).await, store)
+}
+
+#[tokio::test]
+#[ignore = "needs redis-server: ci/scale-out.sh runs it"]
+async fn replicas_tell_each_other_about_sessions_over_redis() {
+    let redis = Redis::start();
+    let (a, a_store) = replica(&redis).await;
+    let (b, _b_store) = replica(&redis).await;
+
+    let session = eliciting_session(a.addr).await;
+    assert_eq!(
+        at(&session, b.addr).post(&echo(2, "b")).await.status,
+        StatusCode::OK
+    );
+    let result = ask_answered_elsewhere(&session, b.addr).await;
+    assert!(
+        text(&result).contains("\"accept\""),
+        "the answer crossed: {result}"
+    );
+
+    let level = at(&session, b.addr)
+        .request(3, "logging/setLevel", json!({"level": "error"}))
+        .await;
+    assert_eq!(level["result"], json!({}));
+    until_info_is_silenced(&session).await;
+
+    assert_eq!(at(&session, b.addr).delete().await, StatusCode::OK);
+    wait_until("A's copy to end", || a.handle.sessions().is_empty()).await;
+    assert_eq!(session.post(&echo(4, "a")).await.status, StatusCode::NOT_FOUND);
+    let m = a_store.metrics();
+    assert!(m.events_received >= 3, "answered, changed, ended: {m:?}");
+    assert_eq!(m.events_dropped, 0);
+    a.stop().await;
+    b.stop().await;
+}
