@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Scale-out: two replicas behind a real nginx (round-robin) sharing a real
+# Scale-out: replicas behind a real nginx (round-robin) sharing a real
 # Redis. Installs Debian's redis-server and nginx when they are missing,
 # then runs the Rust scale-out tests (tests/scale_out.rs, ignored by a plain
 # `cargo test` because they need both) and the official Python SDK through
-# nginx against two replicas of the release binary. Each test starts its
+# nginx against replicas of the release binary: two with affinity rules
+# (python_sdk_scale_out.py), and three with none at all, sharing a Redis
+# session store, one of them killed and Redis restarted mid-session
+# (python_sdk_round_robin.py). Each test starts its
 # own redis-server and nginx on free loopback ports and stops them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,6 +36,7 @@ cargo test --release --test scale_out -- --include-ignored
 source ci/python-venv.sh
 cargo build --release --quiet --bin mcp-server-core
 (cd ci/interop && timeout 180 "../../$VENV/bin/python" python_sdk_scale_out.py ../../target/release/mcp-server-core)
+(cd ci/interop && timeout 180 "../../$VENV/bin/python" python_sdk_round_robin.py ../../target/release/mcp-server-core)
 left="$(comm -13 <(echo "$before") <(running_servers))"
 if [ -n "$left" ]; then
     echo "scale-out: processes it started are still running:"

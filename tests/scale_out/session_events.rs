@@ -9,6 +9,7 @@ use mcp_server_core::store::{RedisStore, RedisStoreConfig};
 use mcp_server_core::{Server, ServerConfig};
 use serde_json::json;
 
+use crate::session_store::raw;
 use crate::support::replicas::{
     ask, ask_answered_elsewhere, at, echo, eliciting_session, log_info, text, until_info_is_silenced,
 };
@@ -63,6 +64,33 @@ async fn replicas_tell_each_other_about_sessions_over_redis() {
     let m = a_store.metrics();
     assert!(m.events_received >= 3, "answered, changed, ended: {m:?}");
     assert_eq!(m.events_dropped, 0);
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test]
+#[ignore = "needs redis-server: ci/scale-out.sh runs it"]
+async fn a_replica_back_on_the_channel_checks_what_it_missed() {
+    let redis = Redis::start();
+    let (a, a_store) = replica(&redis).await;
+    let (b, _b_store) = replica(&redis).await;
+    let session = eliciting_session(a.addr).await;
+    assert_eq!(
+        at(&session, b.addr).post(&echo(2, "b")).await.status,
+        StatusCode::OK
+    );
+    assert_eq!((a.handle.sessions().len(), b.handle.sessions().len()), (1, 1));
+    // Deleted while no event could say so: the record goes, unannounced,
+    // and then every subscription is cut.
+    let key = format!("mcp-server-core:session:{}", session.id);
+    assert_eq!(raw(&redis, &["DEL", &key]), ":1");
+    assert!(raw(&redis, &["CLIENT", "KILL", "TYPE", "pubsub"]).starts_with(':'));
+    wait_until("both copies to end once subscribed again", || {
+        a.handle.sessions().is_empty() && b.handle.sessions().is_empty()
+    })
+    .await;
+    assert!(a_store.metrics().subscribed, "subscribed again");
+    assert_eq!(session.post(&echo(3, "a")).await.status, StatusCode::NOT_FOUND);
     a.stop().await;
     b.stop().await;
 }

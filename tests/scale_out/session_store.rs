@@ -31,7 +31,7 @@ async fn store_on(redis: &Redis, config: RedisStoreConfig) -> Arc<RedisStore> {
 
 /// One command sent to `redis` as it is, on a connection of its own; the
 /// first line of the answer.
-fn raw(redis: &Redis, args: &[&str]) -> String {
+pub(crate) fn raw(redis: &Redis, args: &[&str]) -> String {
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", redis.port)).expect("connect to Redis");
     let mut command = format!("*{}\r\n", args.len());
     for arg in args {

@@ -148,6 +148,11 @@ pub enum SessionEvent {
 pub trait SessionEvents: Send + Sync + 'static {
     /// Acts on `event` about session `sid`; never waits.
     fn on_event(&self, sid: &str, event: SessionEvent);
+
+    /// The store may have missed events (its subscription was lost and is
+    /// back): every session held should be checked against its record.
+    /// Never waits. The default does nothing.
+    fn resync(&self) {}
 }
 
 /// Where a store's announcements go inside one process: every sink
@@ -174,6 +179,19 @@ impl Sinks {
         sinks.retain(|(_, sink)| sink.strong_count() > 0);
         sinks.push((origin, sink));
         origin
+    }
+
+    /// Asks every live sink to check its sessions against the store.
+    pub(crate) fn resync(&self) {
+        let live: Vec<Arc<dyn SessionEvents>> = self
+            .sinks
+            .lock()
+            .iter()
+            .filter_map(|(_, sink)| sink.upgrade())
+            .collect();
+        for sink in live {
+            sink.resync();
+        }
     }
 
     /// Hands `event` to every live sink but `from`'s (0: from elsewhere,

@@ -2,9 +2,10 @@
 //! sessions (`SessionEvent`: deleted, changed, a client's answer), over
 //! Redis pub/sub on `<prefix>events`. Best effort, like every pub/sub: an
 //! event published while a replica's subscription is down does not reach
-//! it (a deleted session's copy there then ends when it goes idle, a
-//! changed record is taken up when the copy is made again, and the call
-//! waiting for a lost answer ends with its timeout).
+//! it. Once the subscription is back, the replica checks every session it
+//! holds against its record (a deleted one ends, a changed one is taken
+//! up); a call that waited for an answer that was lost ends with its
+//! timeout.
 
 use std::time::Duration;
 
@@ -102,6 +103,9 @@ async fn subscription(link: &Link, origin: &str, sinks: &Sinks) -> String {
         Err(_) => return format!("no subscription within {wait:?}"),
     }
     link.counters.subscribed.store(1, Ordering::Relaxed);
+    // What was published while there was no subscription is lost: every
+    // session held here is checked against its record.
+    sinks.resync();
     let mut health = tokio::time::interval(link.config.health_interval);
     health.tick().await;
     loop {

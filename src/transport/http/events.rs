@@ -3,8 +3,11 @@
 //! deleted session's copy here ends, a changed record is taken up by the
 //! copy here, and a client's answer reaches the call here that waits for
 //! it. Each acts only on a session this service holds, and never waits.
+//! When the store may have missed events, every session held is checked
+//! against its record.
 
 use super::Http;
+use super::stored::STORE_WAIT;
 use crate::server::store::{SessionEvent, SessionEvents};
 
 impl SessionEvents for Http {
@@ -28,9 +31,45 @@ impl SessionEvents for Http {
             }
         }
     }
+
+    fn resync(&self) {
+        self.resync_all();
+    }
 }
 
 impl Http {
+    /// Checks every stored session held here against its record, in one
+    /// task, one load at a time: a session whose record is gone ends here,
+    /// one whose record changed takes it up.
+    fn resync_all(&self) {
+        let Some(store) = self.server.shared.session_store.clone() else {
+            return;
+        };
+        let held: Vec<_> = self
+            .sessions
+            .values()
+            .into_iter()
+            .filter_map(|entry| Some((entry.record?, entry.token)))
+            .collect();
+        if held.is_empty() {
+            return;
+        }
+        tokio::spawn(async move {
+            for (cell, token) in held {
+                match tokio::time::timeout(STORE_WAIT, store.load(cell.sid())).await {
+                    Ok(Ok(Some(record))) => cell.arrive(record),
+                    Ok(Ok(None)) => {
+                        tracing::debug!(mcp_session_id = %cell.sid(), "HTTP session gone from the store");
+                        token.cancel();
+                    }
+                    // Checked again after the next loss; the copy ends
+                    // when it goes idle in any case.
+                    Ok(Err(_)) | Err(_) => {}
+                }
+            }
+        });
+    }
+
     /// Tells the other replicas (and services) sharing the session store
     /// `event` about session `sid`, if there is a store.
     pub(super) fn announce(&self, sid: &str, event: &SessionEvent) {

@@ -1,0 +1,206 @@
+"""The official Python SDK in legacy mode (2025-11-25 sessions) against
+three replicas of the binary behind nginx with no affinity rule at all
+(plain round robin), sharing a real Redis as their session store
+(--state-store, append-only file on, appendfsync always) and event bus.
+
+Usage: python_sdk_round_robin.py PATH_TO_SERVER_BINARY
+
+One session throughout:
+1. its requests are answered by several replicas (nginx's access log), an
+   elicitation included (the client's answer lands on whichever replica
+   nginx picks and reaches the call that waits for it);
+2. one replica is killed (SIGKILL) and the session goes on on the others;
+3. Redis is restarted, then the killed replica is started again: it has no
+   copy of the session, loads it from the restarted Redis, and serves it.
+After the client closes the session (DELETE), no replica still holds it
+and no gauge of any replica is left up. Exits non-zero on any mismatch.
+"""
+
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+from mcp import Client
+from mcp.types import ElicitResult
+
+from python_sdk_client import free_port, stop, wait_for_port
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "nginx"))
+from replicas import round_robin  # noqa: E402
+
+
+def answered_by(directory: str) -> "list[tuple[str, str]]":
+    """(the replica that answered, status) of each request nginx logged."""
+    rows = []
+    with open(os.path.join(directory, "access.log")) as f:
+        for line in f:
+            if not line.strip():
+                continue
+            fields = line.split()
+            # "$upstream_addr $http_mcp_method $status": a request retried
+            # on another replica lists each one tried, the last answered.
+            rows.append((fields[-3].rstrip(",") if len(fields) >= 3 else fields[0], fields[-1]))
+    return rows
+
+
+def scrape(port: int) -> "dict[str, float]":
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    values = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            values[name] = float(value)
+    return values
+
+
+class Cluster:
+    def __init__(self, binary: str, directory: str):
+        self.binary = binary
+        self.directory = directory
+        self.redis_port = free_port()
+        self.redis = None
+        self.replicas = {}  # port -> process
+        self.key = os.path.join(directory, "state.key")
+        with open(self.key, "w") as f:
+            f.write(os.urandom(32).hex())
+
+    def start_redis(self) -> None:
+        self.redis = subprocess.Popen(
+            [os.environ.get("MCP_REDIS_SERVER", "redis-server"), "--port", str(self.redis_port),
+             "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--appendfsync", "always",
+             "--dir", self.directory, "--loglevel", "warning"],
+            stdout=subprocess.DEVNULL)
+        wait_for_port(self.redis_port)
+
+    def restart_redis(self) -> None:
+        self.redis.terminate()
+        self.redis.wait(timeout=20)
+        self.start_redis()
+
+    def start_replica(self, port: int) -> None:
+        redis = f"redis://127.0.0.1:{self.redis_port}/"
+        self.replicas[port] = subprocess.Popen(
+            [self.binary, "--http", f"127.0.0.1:{port}", "--state-key-file", self.key,
+             "--state-store", redis, "--event-bus", redis, "--http-metrics"],
+            env={"RUST_LOG": "warn"})
+        wait_for_port(port)
+
+    def kill_replica(self, port: int) -> None:
+        self.replicas[port].send_signal(signal.SIGKILL)
+        self.replicas[port].wait(timeout=20)
+
+
+async def run(url: str, cluster: Cluster, ports: "list[int]") -> None:
+    directory = cluster.directory
+    asked = []
+
+    async def on_elicit(context, params) -> ElicitResult:
+        asked.append(params.message)
+        return ElicitResult(action="accept", content={"yes": True})
+
+    async with Client(url, mode="legacy", elicitation_callback=on_elicit) as client:
+        names = sorted(t.name for t in (await client.list_tools()).tools)
+        assert "echo" in names and "confirm" in names, f"tools {names}"
+        for i in range(6):
+            echoed = await client.call_tool("echo", {"text": f"call {i}"})
+            assert echoed.content[0].text == f"call {i}", f"echo returned {echoed.content}"
+        confirmed = await client.call_tool("confirm", {"question": "Across replicas?"})
+        assert confirmed.content[0].text == "yes", f"confirm returned {confirmed.content}"
+        assert asked == ["Across replicas?"], f"elicitations {asked}"
+        served = {upstream for upstream, _ in answered_by(directory)}
+        assert len(served) >= 2, f"the session's requests reached only {served}"
+        print(f"round robin: one session served by {len(served)} replicas, elicitation included")
+
+        victim = ports[2]
+        cluster.kill_replica(victim)
+        for i in range(6):
+            echoed = await client.call_tool("echo", {"text": f"after kill {i}"})
+            assert echoed.content[0].text == f"after kill {i}", f"echo returned {echoed.content}"
+        print(f"round robin: replica :{victim} killed (SIGKILL), the session went on")
+
+        cluster.restart_redis()
+        cluster.start_replica(victim)
+        # nginx tries the replica again once its second of failure is over
+        # (counted in whole seconds).
+        time.sleep(2.5)
+        before = len(answered_by(directory))
+        for i in range(9):
+            echoed = await client.call_tool("echo", {"text": f"after restart {i}"})
+            assert echoed.content[0].text == f"after restart {i}", f"echo returned {echoed.content}"
+        late = answered_by(directory)[before:]
+        assert f"127.0.0.1:{victim}" in {u for u, _ in late}, f"the restarted replica served none of {late}"
+        assert all(status == "200" for _, status in late), f"statuses after the restarts: {late}"
+        print(f"round robin: Redis restarted, replica :{victim} started again and served the session from it")
+    # The client's DELETE ended the session on the replica it reached,
+    # which told the others.
+    deadline = time.monotonic() + 10
+    while True:
+        gauges = {port: scrape(port) for port in ports}
+        up = {port: {name: value for name, value in g.items()
+                     if name.startswith(("mcp_requests_in_flight", "mcp_client_requests_pending",
+                                         "mcp_http_streams_parked", "mcp_listen_streams"))
+                     and value != 0}
+              for port, g in gauges.items()}
+        held = {port: g["mcp_admission_permits"] - g["mcp_admission_permits_available"]
+                for port, g in gauges.items()}
+        if not any(up.values()) and not any(held.values()):
+            break
+        assert time.monotonic() < deadline, f"left up after the session ended: {up}, sessions held {held}"
+        time.sleep(0.1)
+    print("round robin: after the DELETE no replica holds the session and no gauge is left up")
+
+
+def main() -> None:
+    binary = sys.argv[1]
+    directory = tempfile.mkdtemp(prefix="mcp-round-robin-")
+    cluster = Cluster(binary, directory)
+    nginx = None
+    try:
+        cluster.start_redis()
+        ports = [free_port() for _ in range(3)]
+        for port in ports:
+            cluster.start_replica(port)
+        lb_port = free_port()
+        with open(os.path.join(directory, "nginx.conf"), "w") as f:
+            f.write(round_robin(directory, lb_port, ports))
+        nginx = subprocess.Popen(
+            [os.environ.get("MCP_NGINX", "nginx"), "-p", directory, "-c", os.path.join(directory, "nginx.conf"),
+             "-e", os.path.join(directory, "error.log")],
+            start_new_session=True)
+        wait_for_port(lb_port)
+        asyncio.run(run(f"http://127.0.0.1:{lb_port}/mcp", cluster, ports))
+        for process in cluster.replicas.values():
+            stop(process)
+    finally:
+        if nginx is not None:
+            # Its own process group: stop the master, and if it has not
+            # exited in time, kill the group so no worker outlives it.
+            os.killpg(nginx.pid, signal.SIGTERM)
+            try:
+                nginx.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(nginx.pid, signal.SIGKILL)
+                nginx.wait()
+        for process in [*cluster.replicas.values(), cluster.redis]:
+            if process is not None and process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+        if os.environ.get("MCP_KEEP"):
+            print("kept", directory)
+        else:
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
