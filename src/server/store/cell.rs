@@ -19,6 +19,8 @@ pub(crate) struct RecordCell {
     owner: Option<SessionOwner>,
     /// The latest record and its revision (counting from 1; 0: none yet).
     latest: Mutex<(u64, Option<SessionRecord>)>,
+    /// The latest revision, read without the lock (written under it).
+    revision: AtomicU64,
     /// The revision the store last saved.
     saved: AtomicU64,
     /// Held by the one save in progress.
@@ -36,6 +38,7 @@ impl RecordCell {
             sid,
             owner,
             latest: Mutex::new((0, None)),
+            revision: AtomicU64::new(0),
             saved: AtomicU64::new(0),
             saving: AsyncMutex::new(()),
             arrived: Mutex::new(None),
@@ -50,6 +53,7 @@ impl RecordCell {
             sid,
             owner: record.owner.clone(),
             latest: Mutex::new((0, Some(record))),
+            revision: AtomicU64::new(0),
             saved: AtomicU64::new(0),
             saving: AsyncMutex::new(()),
             arrived: Mutex::new(None),
@@ -68,6 +72,7 @@ impl RecordCell {
         let mut latest = self.latest.lock();
         latest.0 += 1;
         latest.1 = Some(record);
+        self.revision.store(latest.0, Ordering::Release);
     }
 
     /// Takes up `record`, which another replica saved: it is the latest
@@ -78,6 +83,7 @@ impl RecordCell {
             latest.0 += 1;
             latest.1 = Some(record.clone());
             self.saved.store(latest.0, Ordering::Release);
+            self.revision.store(latest.0, Ordering::Release);
         }
         *self.arrived.lock() = Some(record);
         self.arrival.notify_one();
@@ -95,7 +101,7 @@ impl RecordCell {
 
     /// True if the latest record is newer than what the store has.
     pub(crate) fn unsaved(&self) -> bool {
-        self.latest.lock().0 > self.saved.load(Ordering::Acquire)
+        self.revision.load(Ordering::Acquire) > self.saved.load(Ordering::Acquire)
     }
 
     /// Saves the latest record for `ttl`, unless the store has it already.

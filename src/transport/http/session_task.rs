@@ -11,12 +11,12 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::Http;
-use super::keepalive::Keepalive;
+use super::keepalive::{Due, Upkeep, next_due, on_activity};
 use super::sse::Slot;
 use crate::core::MailboxReceiver;
 use crate::protocol::jsonrpc::Incoming;
 use crate::server::engine::session::{Finished, Route, SessionState};
-use crate::server::store::{RecordCell, SessionRecord};
+use crate::server::store::RecordCell;
 use crate::sync::{Arc, oneshot};
 
 /// What reaches a session's task through its mailbox (always boxed there,
@@ -58,10 +58,8 @@ enum Event {
     Cancelled,
     Finished(Finished),
     Inbound(Box<Inbound>),
-    /// Time to touch a stored session's record, if it is in use.
-    Refresh,
-    /// Another replica saved a change to the session's record.
-    Changed(SessionRecord),
+    /// The upkeep of a stored session.
+    Upkeep(Due),
     Idle,
 }
 
@@ -84,11 +82,7 @@ pub(super) fn run(
         let idle: Duration = http.server.shared.config.http.session_idle_timeout;
         let timer = tokio::time::sleep(idle);
         tokio::pin!(timer);
-        let cell = record.clone();
-        let mut keepalive = Keepalive::new(&http, record);
-        let period = keepalive.as_ref().map_or(idle, Keepalive::period);
-        let refresh = tokio::time::sleep(period);
-        tokio::pin!(refresh);
+        let mut upkeep = Upkeep::new(&http, record);
         let mut evicted = None;
         let reason = loop {
             let can_read = state.can_read();
@@ -100,34 +94,32 @@ pub(super) fn run(
                 done = state.next_finished() => Event::Finished(done),
                 // Cancel-safe: mpsc::Receiver::recv never loses a message.
                 Some(message) = inbound.recv(), if can_read => Event::Inbound(message),
-                // Cancel-safe: timers.
-                () = &mut refresh, if keepalive.is_some() => Event::Refresh,
-                // Cancel-safe: the record waits in the cell until taken.
-                record = arrival(cell.as_deref()) => Event::Changed(record),
+                // Cancel-safe: the upkeep keeps its timer and arrival.
+                due = next_due(&mut upkeep) => Event::Upkeep(due),
+                // Cancel-safe: a timer.
                 () = &mut timer => Event::Idle,
             };
             match event {
                 Event::Cancelled => break QuitReason::Cancelled,
                 Event::Finished(done) => state.on_finished(done),
-                Event::Refresh => {
-                    if let Some(keepalive) = keepalive.as_mut().filter(|_| !is_idle(&state, &standalone)) {
-                        keepalive.touch();
+                Event::Upkeep(Due::Refresh) => {
+                    if let Some(upkeep) = upkeep.as_mut().filter(|_| !is_idle(&state, &standalone)) {
+                        upkeep.touch();
                     }
-                    refresh.as_mut().reset(Instant::now() + period);
                     // Not activity: the idle timer runs on.
                     continue;
                 }
-                Event::Changed(record) => {
+                Event::Upkeep(Due::Changed(record)) => {
                     state.apply(&record);
                     continue;
                 }
                 Event::Inbound(inbound) => match *inbound {
                     Inbound::Message { message, route } => {
-                        keepalive.as_mut().map(Keepalive::on_activity);
+                        on_activity(&mut upkeep);
                         state.on_incoming(Ok(message), &route);
                     }
                     Inbound::Notification { message, taken } => {
-                        keepalive.as_mut().map(Keepalive::on_activity);
+                        on_activity(&mut upkeep);
                         state.on_incoming(Ok(message), &Route::Session);
                         let _ = taken.send(());
                     }
@@ -159,15 +151,6 @@ pub(super) fn run(
             crate::metrics::incr(&http.server.shared.core.metrics_ref().sessions_evicted);
             let _ = reply.send(true);
         }
-    }
-}
-
-/// A record another replica saved for this session; never, without a
-/// store.
-async fn arrival(cell: Option<&RecordCell>) -> SessionRecord {
-    match cell {
-        Some(cell) => cell.arrived().await,
-        None => std::future::pending().await,
     }
 }
 
