@@ -182,6 +182,7 @@ impl Sinks {
     }
 
     /// Asks every live sink to check its sessions against the store.
+    #[cfg(all(feature = "redis-bus", not(shuttle)))]
     pub(crate) fn resync(&self) {
         let live: Vec<Arc<dyn SessionEvents>> = self
             .sinks
