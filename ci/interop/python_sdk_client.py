@@ -169,6 +169,18 @@ def stop(server: subprocess.Popen) -> None:
     assert code == 0, f"the HTTP server exited with {code} after SIGTERM"
 
 
+def stop_nginx(nginx: subprocess.Popen) -> None:
+    """Stops an nginx started in its own process group (start_new_session):
+    the master first, and if it has not exited in time, the whole group,
+    so that no worker outlives it."""
+    os.killpg(nginx.pid, signal.SIGTERM)
+    try:
+        nginx.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(nginx.pid, signal.SIGKILL)
+        nginx.wait()
+
+
 _ports = itertools.count(os.getpid() % 12_000)
 
 

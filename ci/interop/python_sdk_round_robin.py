@@ -29,7 +29,7 @@ import urllib.request
 from mcp import Client
 from mcp.types import ElicitResult
 
-from python_sdk_client import free_port, stop, wait_for_port
+from python_sdk_client import free_port, stop, stop_nginx, wait_for_port
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "nginx"))
 from replicas import round_robin  # noqa: E402
@@ -180,14 +180,7 @@ def main() -> None:
             stop(process)
     finally:
         if nginx is not None:
-            # Its own process group: stop the master, and if it has not
-            # exited in time, kill the group so no worker outlives it.
-            os.killpg(nginx.pid, signal.SIGTERM)
-            try:
-                nginx.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(nginx.pid, signal.SIGKILL)
-                nginx.wait()
+            stop_nginx(nginx)
         for process in [*cluster.replicas.values(), cluster.redis]:
             if process is not None and process.poll() is None:
                 process.terminate()

@@ -16,7 +16,6 @@ says which replica answered each request. Exits non-zero on any mismatch.
 import asyncio
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -24,7 +23,7 @@ import tempfile
 from mcp import Client
 from mcp.types import ElicitResult
 
-from python_sdk_client import free_port, stop, wait_for_port
+from python_sdk_client import free_port, stop, stop_nginx, wait_for_port
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "nginx"))
 from replicas import config as nginx_config  # noqa: E402
@@ -102,14 +101,7 @@ def main() -> None:
             for mode in ("auto", "legacy"):
                 asyncio.run(run(f"http://127.0.0.1:{lb_port}/mcp", mode, directory))
         finally:
-            # Its own process group: stop the master, and if it has not
-            # exited in time, kill the group so no worker outlives it.
-            os.killpg(nginx.pid, signal.SIGTERM)
-            try:
-                nginx.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(nginx.pid, signal.SIGKILL)
-                nginx.wait()
+            stop_nginx(nginx)
         for replica in processes[1:]:
             stop(replica)
     finally:

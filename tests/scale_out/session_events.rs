@@ -10,6 +10,7 @@ use mcp_server_core::{Server, ServerConfig};
 use serde_json::json;
 
 use crate::session_store::raw;
+use crate::support::http::Session;
 use crate::support::replicas::{
     ask, ask_answered_elsewhere, at, echo, eliciting_session, log_info, text, until_info_is_silenced,
 };
@@ -34,18 +35,46 @@ async fn replica(redis: &Redis) -> (TestServer, Arc<RedisStore>) {
     (TestServer::serve(server, true).await, store)
 }
 
-#[tokio::test]
-#[ignore = "needs redis-server: ci/scale-out.sh runs it"]
-async fn replicas_tell_each_other_about_sessions_over_redis() {
+/// Redis, two replicas on it, and a session opened on A (whose client
+/// answers elicitations) and held by B too.
+struct Pair {
+    redis: Redis,
+    a: TestServer,
+    a_store: Arc<RedisStore>,
+    b: TestServer,
+    session: Session,
+}
+
+async fn both_holding_a_session() -> Pair {
     let redis = Redis::start();
     let (a, a_store) = replica(&redis).await;
-    let (b, _b_store) = replica(&redis).await;
-
+    let (b, _) = replica(&redis).await;
     let session = eliciting_session(a.addr).await;
     assert_eq!(
         at(&session, b.addr).post(&echo(2, "b")).await.status,
         StatusCode::OK
     );
+    assert_eq!((a.handle.sessions().len(), b.handle.sessions().len()), (1, 1));
+    Pair {
+        redis,
+        a,
+        a_store,
+        b,
+        session,
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs redis-server: ci/scale-out.sh runs it"]
+async fn replicas_tell_each_other_about_sessions_over_redis() {
+    // `_redis`, not `..`: Redis runs until the end of the test.
+    let Pair {
+        redis: _redis,
+        a,
+        a_store,
+        b,
+        session,
+    } = both_holding_a_session().await;
     let result = ask_answered_elsewhere(&session, b.addr).await;
     assert!(
         text(&result).contains("\"accept\""),
@@ -71,15 +100,13 @@ async fn replicas_tell_each_other_about_sessions_over_redis() {
 #[tokio::test]
 #[ignore = "needs redis-server: ci/scale-out.sh runs it"]
 async fn a_replica_back_on_the_channel_checks_what_it_missed() {
-    let redis = Redis::start();
-    let (a, a_store) = replica(&redis).await;
-    let (b, _b_store) = replica(&redis).await;
-    let session = eliciting_session(a.addr).await;
-    assert_eq!(
-        at(&session, b.addr).post(&echo(2, "b")).await.status,
-        StatusCode::OK
-    );
-    assert_eq!((a.handle.sessions().len(), b.handle.sessions().len()), (1, 1));
+    let Pair {
+        redis,
+        a,
+        a_store,
+        b,
+        session,
+    } = both_holding_a_session().await;
     // Deleted while no event could say so: the record goes, unannounced,
     // and then every subscription is cut.
     let key = format!("mcp-server-core:session:{}", session.id);
