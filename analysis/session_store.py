@@ -167,6 +167,17 @@ def record_memory(sessions=500):
                 "record": json.loads(value)}
 
 
+def paired(before, after):
+    """Medians, over runs made one after the other, of `after`'s calls per
+    second and CPU per call against `before`'s."""
+    pairs = list(zip(before, after))
+    return {
+        "rps_ratio": statistics.median(b["requests_per_s"] / a["requests_per_s"] for a, b in pairs),
+        "cpu_per_call_ratio": statistics.median(
+            b["replicas_cpu_us_per_call"] / a["replicas_cpu_us_per_call"] for a, b in pairs),
+    }
+
+
 def main():
     setups = os.environ.get("SETUPS", "direct direct-store rr-1 rr-2 rr-3").split()
     runs = {setup: [] for setup in setups}
@@ -188,22 +199,11 @@ def main():
             "failed": sum(r["failed"] for r in rs),
         }
         print(setup, {k: v for k, v in out[setup].items() if k != "runs"}, flush=True)
-    if "direct" in runs and "direct-store" in runs:
-        pairs = list(zip(runs["direct"], runs["direct-store"]))
-        out["store_vs_none"] = {
-            "rps_ratio": statistics.median(b["requests_per_s"] / a["requests_per_s"] for a, b in pairs),
-            "cpu_per_call_ratio": statistics.median(
-                b["replicas_cpu_us_per_call"] / a["replicas_cpu_us_per_call"] for a, b in pairs),
-        }
-        print("store vs none (medians of paired runs)", out["store_vs_none"], flush=True)
-    if "direct" in runs and "base" in runs:
-        pairs = list(zip(runs["base"], runs["direct"]))
-        out["now_vs_base"] = {
-            "rps_ratio": statistics.median(b["requests_per_s"] / a["requests_per_s"] for a, b in pairs),
-            "cpu_per_call_ratio": statistics.median(
-                b["replicas_cpu_us_per_call"] / a["replicas_cpu_us_per_call"] for a, b in pairs),
-        }
-        print("no store, this build vs the base (medians of paired runs)", out["now_vs_base"], flush=True)
+    for key, before, after, what in (("store_vs_none", "direct", "direct-store", "store vs none"),
+                                     ("now_vs_base", "base", "direct", "no store, this build vs the base")):
+        if before in runs and after in runs:
+            out[key] = paired(runs[before], runs[after])
+            print(f"{what} (medians of paired runs)", out[key], flush=True)
     out["record_memory"] = record_memory()
     print("record memory", {k: v for k, v in out["record_memory"].items() if k != "record"}, flush=True)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

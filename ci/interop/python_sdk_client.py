@@ -169,6 +169,19 @@ def stop(server: subprocess.Popen) -> None:
     assert code == 0, f"the HTTP server exited with {code} after SIGTERM"
 
 
+def terminate_all(processes) -> None:
+    """Ends every process of `processes` (None skipped) still running:
+    SIGTERM, then SIGKILL after 5 s."""
+    for process in processes:
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
 def stop_nginx(nginx: subprocess.Popen) -> None:
     """Stops an nginx started in its own process group (start_new_session):
     the master first, and if it has not exited in time, the whole group,

@@ -29,7 +29,7 @@ import urllib.request
 from mcp import Client
 from mcp.types import ElicitResult
 
-from python_sdk_client import free_port, stop, stop_nginx, wait_for_port
+from python_sdk_client import free_port, stop, stop_nginx, terminate_all, wait_for_port
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "nginx"))
 from replicas import round_robin  # noqa: E402
@@ -181,14 +181,7 @@ def main() -> None:
     finally:
         if nginx is not None:
             stop_nginx(nginx)
-        for process in [*cluster.replicas.values(), cluster.redis]:
-            if process is not None and process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+        terminate_all([*cluster.replicas.values(), cluster.redis])
         if os.environ.get("MCP_KEEP"):
             print("kept", directory)
         else:

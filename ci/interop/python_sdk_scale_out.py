@@ -23,7 +23,7 @@ import tempfile
 from mcp import Client
 from mcp.types import ElicitResult
 
-from python_sdk_client import free_port, stop, stop_nginx, wait_for_port
+from python_sdk_client import free_port, stop, stop_nginx, terminate_all, wait_for_port
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "nginx"))
 from replicas import config as nginx_config  # noqa: E402
@@ -105,14 +105,7 @@ def main() -> None:
         for replica in processes[1:]:
             stop(replica)
     finally:
-        for process in reversed(processes):
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+        terminate_all(reversed(processes))
         shutil.rmtree(directory, ignore_errors=True)
 
 
