@@ -11,6 +11,8 @@
 
 #[path = "http_session_store/events.rs"]
 mod events;
+#[path = "http_session_store/streams.rs"]
+mod streams;
 mod support;
 
 use std::sync::Arc;

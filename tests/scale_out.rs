@@ -14,6 +14,8 @@ mod held_and_lost;
 mod session_events;
 #[path = "scale_out/session_store.rs"]
 mod session_store;
+#[path = "scale_out/stream_log.rs"]
+mod stream_log;
 mod support;
 
 use std::collections::HashSet;

@@ -103,6 +103,9 @@ pub(crate) struct Shared {
     pub(crate) tasks: Tasks,
     /// Where 2025 sessions are kept for other replicas, if anywhere.
     pub(crate) session_store: Option<Arc<dyn store::SessionStore>>,
+    /// Where the events of 2025 sessions' streams are kept for other
+    /// replicas, if anywhere.
+    pub(crate) event_store: Option<Arc<dyn store::EventStore>>,
 }
 
 /// Builds a [`Server`].
@@ -112,6 +115,7 @@ pub struct ServerBuilder {
     catalog: Catalog,
     bus: Option<Arc<dyn EventBus>>,
     session_store: Option<Arc<dyn store::SessionStore>>,
+    event_store: Option<Arc<dyn store::EventStore>>,
     name: Option<String>,
     version: Option<String>,
     title: Option<String>,
@@ -216,6 +220,15 @@ impl ServerBuilder {
         self
     }
 
+    /// Appends the events of 2025 sessions' SSE streams to `store` too, so
+    /// that any server that shares it resumes a broken stream
+    /// (`Last-Event-ID`) another one wrote (default: none; a stream is
+    /// resumed only where it was written). See [`store`].
+    pub fn event_store(mut self, store: Arc<dyn store::EventStore>) -> Self {
+        self.event_store = Some(store);
+        self
+    }
+
     /// Sets the `instructions` reported to clients.
     pub fn instructions(mut self, instructions: impl Into<String>) -> Self {
         self.instructions = Some(instructions.into());
@@ -259,6 +272,7 @@ impl ServerBuilder {
                 bus,
                 instructions: self.instructions,
                 session_store: self.session_store,
+                event_store: self.event_store,
                 state_keys: if self.config.request_state_keys.is_empty() {
                     let mut bytes = [0u8; 32];
                     crate::sync::random_fill(&mut bytes);

@@ -129,8 +129,8 @@ mod app {
         let store = match &args.state_store {
             Some(url) => {
                 let store = RedisStore::start(url, RedisStoreConfig::default())?;
-                tracing::info!(%url, "2025 sessions kept in Redis");
-                builder = builder.session_store(store.clone());
+                tracing::info!(%url, "2025 sessions and their streams' events kept in Redis");
+                builder = builder.session_store(store.clone()).event_store(store.clone());
                 Some(store)
             }
             None => None,

@@ -3,19 +3,26 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use super::{SessionEvent, SessionEvents, SessionRecord, SessionStore, Sinks, StoreError, StoreFuture};
+use bytes::Bytes;
+
+use super::{
+    EventStore, LoggedStream, SessionEvent, SessionEvents, SessionRecord, SessionStore, Sinks, StoreError,
+    StoreFuture, StreamKind, StreamLog,
+};
 use crate::sync::{Arc, Mutex, RandomState, Weak, now_ms};
 
 /// Records at most; a save past it fails (the session is then not shared).
 pub const DEFAULT_MEMORY_STORE_RECORDS: usize = 100_000;
 
-/// Session records in this process's memory, each until its time to live
-/// runs out. Clones share the records: give one to several servers in one
+/// Session records and the events of their streams in this process's
+/// memory, each until its time to live runs out. Clones share the records: give one to several servers in one
 /// process and each serves the others' sessions (its events reach every
 /// server at once).
 ///
-/// Bounded: at most [`MemoryStore::with_capacity`] records (expired ones
-/// are swept when it is reached).
+/// Bounded: at most [`MemoryStore::with_capacity`] records and as many
+/// sessions' event logs (expired ones are swept when it is reached; an
+/// append past it is dropped), each bounded as
+/// [`StreamLog`] is.
 #[derive(Debug, Clone)]
 pub struct MemoryStore {
     inner: Arc<Inner>,
@@ -24,6 +31,8 @@ pub struct MemoryStore {
 #[derive(Debug)]
 struct Inner {
     records: Mutex<HashMap<String, Kept, RandomState>>,
+    /// The streams' events of each session, and when they lapse.
+    logs: Mutex<HashMap<String, (Arc<StreamLog>, u64), RandomState>>,
     capacity: usize,
     /// The servers that share the store, for its events.
     sinks: Sinks,
@@ -53,6 +62,7 @@ impl MemoryStore {
         Self {
             inner: Arc::new(Inner {
                 records: Mutex::new(HashMap::default()),
+                logs: Mutex::new(HashMap::default()),
                 capacity: capacity.max(1),
                 sinks: Sinks::default(),
             }),
@@ -137,6 +147,45 @@ impl SessionStore for MemoryStore {
     }
 }
 
+impl EventStore for MemoryStore {
+    fn append(&self, sid: &str, stream: u64, kind: StreamKind, seq: u64, event: &Bytes, ttl: Duration) {
+        let now = now_ms();
+        let until = now.saturating_add(ttl.as_millis() as u64);
+        let log = {
+            let mut logs = self.inner.logs.lock();
+            if logs.len() >= self.inner.capacity && !logs.contains_key(sid) {
+                logs.retain(|_, (_, until_ms)| *until_ms > now);
+                if logs.len() >= self.inner.capacity {
+                    return;
+                }
+            }
+            let (log, until_ms) = logs
+                .entry(sid.to_owned())
+                .or_insert_with(|| (Arc::new(StreamLog::default()), until));
+            *until_ms = until;
+            Arc::clone(log)
+        };
+        log.record(stream, kind, seq, event);
+    }
+
+    fn stream<'a>(&'a self, sid: &'a str, stream: u64) -> StoreFuture<'a, Option<LoggedStream>> {
+        let now = now_ms();
+        let log = self
+            .inner
+            .logs
+            .lock()
+            .get(sid)
+            .filter(|(_, until_ms)| *until_ms > now)
+            .map(|(log, _)| Arc::clone(log));
+        let kept = log.and_then(|log| log.stream(stream));
+        Box::pin(async move { Ok(kept) })
+    }
+
+    fn forget(&self, sid: &str) {
+        self.inner.logs.lock().remove(sid);
+    }
+}
+
 #[cfg(test)]
 #[cfg(not(shuttle))]
 mod tests {
@@ -200,5 +249,25 @@ mod tests {
         store.remove("b").await.unwrap();
         assert_eq!(store.load("b").await.unwrap(), None);
         assert_eq!(store.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn keeps_events_until_they_lapse_or_the_session_is_forgotten() {
+        let store = MemoryStore::with_capacity(1);
+        let event = Bytes::from("id: 5-1\ndata: {}\n\n");
+        let short = Duration::from_millis(50);
+        store.append("a", 5, StreamKind::Request, 1, &event, short);
+        let kept = store.stream("a", 5).await.unwrap().expect("kept");
+        assert_eq!((kept.kind, kept.events.len()), (StreamKind::Request, 1));
+        assert_eq!(kept.events[0].event, event);
+        assert!(store.stream("a", 6).await.unwrap().is_none());
+        store.append("b", 5, StreamKind::Request, 1, &event, short);
+        assert!(store.stream("b", 5).await.unwrap().is_none(), "full: dropped");
+        tokio::time::sleep(Duration::from_millis(80)).await;
+        assert!(store.stream("a", 5).await.unwrap().is_none(), "lapsed");
+        store.append("b", 5, StreamKind::Standalone, 1, &event, Duration::from_secs(60));
+        assert!(store.stream("b", 5).await.unwrap().is_some(), "room made");
+        store.forget("b");
+        assert!(store.stream("b", 5).await.unwrap().is_none(), "forgotten");
     }
 }

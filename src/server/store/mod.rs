@@ -18,11 +18,16 @@
 //! Activity extends the record's life ([`SessionStore::touch`], at most a
 //! few times per idle timeout, never waited for).
 //!
+//! The event store ([`EventStore`], see its module) keeps the events of
+//! sessions' SSE streams, so that a broken stream can be resumed on any
+//! replica.
+//!
 //! - [`MemoryStore`]: a store in this process's memory, shared by the
 //!   servers given the same one (several servers in one process, tests).
 //! - `RedisStore` (feature `redis-bus`): a store several processes share.
 
 mod cell;
+mod log;
 mod memory;
 
 use std::fmt;
@@ -36,6 +41,10 @@ use serde_json::Value;
 pub(crate) use cell::RecordCell;
 
 use crate::sync::{Arc, AtomicU64, Mutex, Ordering, Weak};
+pub use log::{
+    EventStore, LOGGED_EVENTS_PER_STREAM, LOGGED_STREAMS_PER_SESSION, LoggedEvent, LoggedStream, StreamKind,
+    StreamLog,
+};
 pub use memory::{DEFAULT_MEMORY_STORE_RECORDS, MemoryStore};
 
 /// What a store call returns.

@@ -29,105 +29,36 @@
 //! disk before Redis answers it; with `appendfsync everysec`, a crash of
 //! Redis (not a clean restart) can lose the last second of saves.
 
+mod config;
 mod events;
 mod link;
+mod log;
 
 use std::time::Duration;
 
+use bytes::Bytes;
 use redis::RedisError;
+use tokio::sync::mpsc;
 
 use crate::bus::RedisConnector;
 use crate::bus::redis::dial::Dial;
 use crate::server::store::{
-    SessionEvent, SessionEvents, SessionRecord, SessionStore, Sinks, StoreError, StoreFuture,
+    EventStore, LoggedStream, SessionEvent, SessionEvents, SessionRecord, SessionStore, Sinks, StoreError,
+    StoreFuture, StreamKind,
 };
 use crate::sync::{Arc, AtomicU8, AtomicU64, CancellationToken, Mutex, Notify, Ordering, Semaphore, Weak};
+pub use config::{
+    DEFAULT_STORE_COMMAND_TIMEOUT, DEFAULT_STORE_MAX_EVENT_BYTES, DEFAULT_STORE_MAX_OUTSTANDING,
+    DEFAULT_STORE_MAX_QUEUED_APPENDS, DEFAULT_STORE_MAX_RECORD_BYTES, DEFAULT_STORE_PREFIX, RedisStoreConfig,
+};
 use link::Link;
-
-/// Default [`RedisStoreConfig::prefix`].
-pub const DEFAULT_STORE_PREFIX: &str = "mcp-server-core:session:";
-/// Default [`RedisStoreConfig::command_timeout`].
-pub const DEFAULT_STORE_COMMAND_TIMEOUT: Duration = Duration::from_secs(1);
-/// Default [`RedisStoreConfig::max_outstanding`].
-pub const DEFAULT_STORE_MAX_OUTSTANDING: usize = 1024;
-/// Default [`RedisStoreConfig::max_record_bytes`].
-pub const DEFAULT_STORE_MAX_RECORD_BYTES: usize = 64 * 1024;
-
-/// How a [`RedisStore`] connects and how much it holds.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct RedisStoreConfig {
-    /// Put before every session id to make its key; replicas that share it
-    /// share sessions.
-    pub prefix: String,
-    /// Longest wait for a connection and for the answer to a command.
-    pub command_timeout: Duration,
-    /// Longest wait between two attempts to connect.
-    pub max_backoff: Duration,
-    /// How often the connection is checked with a `PING`.
-    pub health_interval: Duration,
-    /// Commands in flight at most; one more fails at once.
-    pub max_outstanding: usize,
-    /// The largest record saved, encoded; a larger one fails to save.
-    pub max_record_bytes: usize,
-}
-
-impl Default for RedisStoreConfig {
-    fn default() -> Self {
-        Self {
-            prefix: DEFAULT_STORE_PREFIX.to_owned(),
-            command_timeout: DEFAULT_STORE_COMMAND_TIMEOUT,
-            max_backoff: Duration::from_secs(5),
-            health_interval: Duration::from_secs(5),
-            max_outstanding: DEFAULT_STORE_MAX_OUTSTANDING,
-            max_record_bytes: DEFAULT_STORE_MAX_RECORD_BYTES,
-        }
-    }
-}
-
-impl RedisStoreConfig {
-    /// Sets [`RedisStoreConfig::prefix`].
-    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.prefix = prefix.into();
-        self
-    }
-
-    /// Sets [`RedisStoreConfig::command_timeout`].
-    pub fn command_timeout(mut self, timeout: Duration) -> Self {
-        self.command_timeout = timeout;
-        self
-    }
-
-    /// Sets [`RedisStoreConfig::max_backoff`].
-    pub fn max_backoff(mut self, backoff: Duration) -> Self {
-        self.max_backoff = backoff;
-        self
-    }
-
-    /// Sets [`RedisStoreConfig::health_interval`].
-    pub fn health_interval(mut self, interval: Duration) -> Self {
-        self.health_interval = interval;
-        self
-    }
-
-    /// Sets [`RedisStoreConfig::max_outstanding`] (at least 1).
-    pub fn max_outstanding(mut self, n: usize) -> Self {
-        self.max_outstanding = n.max(1);
-        self
-    }
-
-    /// Sets [`RedisStoreConfig::max_record_bytes`].
-    pub fn max_record_bytes(mut self, bytes: usize) -> Self {
-        self.max_record_bytes = bytes;
-        self
-    }
-}
 
 /// The store's counters, shared with its keeper.
 #[derive(Debug, Default)]
 pub(super) struct Counters {
     commands_failed: AtomicU64,
     touches_dropped: AtomicU64,
+    appends_dropped: AtomicU64,
     events_dropped: AtomicU64,
     events_received: AtomicU64,
     connected: AtomicU8,
@@ -149,6 +80,9 @@ pub struct StoreMetrics {
     /// Touches not sent (no connection, or too many commands in flight)
     /// or failed.
     pub touches_dropped: u64,
+    /// Stream events not kept for other replicas (too large, too many
+    /// queued, no connection, or failed).
+    pub appends_dropped: u64,
     /// Session events (deleted, changed, a client's answer) this store
     /// could not publish.
     pub events_dropped: u64,
@@ -171,6 +105,8 @@ pub struct RedisStore {
     origin: String,
     /// The services of this process that take its events.
     sinks: Arc<Sinks>,
+    /// Stream events and forgotten sessions, for the appender.
+    appends: mpsc::Sender<log::Work>,
     /// Ends the keeper; cancelled when the store is dropped.
     stop: CancellationToken,
 }
@@ -223,7 +159,9 @@ impl RedisStore {
         });
         let mut origin = [0u8; 8];
         crate::sync::random_fill(&mut origin);
+        let (appends, queued) = mpsc::channel(link.config.max_queued_appends.max(1));
         let store = Self {
+            appends,
             link,
             runtime: tokio::runtime::Handle::current(),
             origin: origin.iter().map(|b| format!("{b:02x}")).collect(),
@@ -240,6 +178,8 @@ impl RedisStore {
             store.stop.clone(),
         );
         store.runtime.spawn(subscriber);
+        let appender = log::run(Arc::clone(&store.link), queued, store.stop.clone());
+        store.runtime.spawn(appender);
         Arc::new(store)
     }
 
@@ -249,6 +189,7 @@ impl RedisStore {
         StoreMetrics {
             commands_failed: c.commands_failed.load(Ordering::Relaxed),
             touches_dropped: c.touches_dropped.load(Ordering::Relaxed),
+            appends_dropped: c.appends_dropped.load(Ordering::Relaxed),
             events_dropped: c.events_dropped.load(Ordering::Relaxed),
             events_received: c.events_received.load(Ordering::Relaxed),
             connected: c.connected.load(Ordering::Relaxed) == 1,
@@ -364,5 +305,33 @@ impl SessionStore for RedisStore {
     fn announce(&self, origin: u64, sid: &str, event: &SessionEvent) {
         self.sinks.deliver(origin, sid, event);
         events::publish(&self.link, &self.runtime, &self.origin, sid, event);
+    }
+}
+
+impl EventStore for RedisStore {
+    fn append(&self, sid: &str, stream: u64, kind: StreamKind, seq: u64, event: &Bytes, ttl: Duration) {
+        let work = log::Work::Append {
+            sid: sid.to_owned(),
+            stream,
+            kind,
+            seq,
+            event: event.clone(),
+            ttl_ms: millis(ttl),
+        };
+        log::queue(&self.link, &self.appends, work);
+    }
+
+    fn stream<'a>(&'a self, sid: &'a str, stream: u64) -> StoreFuture<'a, Option<LoggedStream>> {
+        Box::pin(async move {
+            let mut range = redis::cmd("XRANGE");
+            let key = format!("{}{stream}", log::stream_prefix(&self.link.config.prefix, sid));
+            range.arg(key).arg("-").arg("+");
+            log::read(self.query(range).await?, sid)
+        })
+    }
+
+    fn forget(&self, sid: &str) {
+        let work = log::Work::Forget { sid: sid.to_owned() };
+        log::queue(&self.link, &self.appends, work);
     }
 }

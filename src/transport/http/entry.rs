@@ -92,6 +92,15 @@ pub(super) fn serves(owner: Option<&Principal>, caller: Option<&Principal>) -> b
     }
 }
 
+/// The number of a session copy's first stream: random in its upper half,
+/// so that the streams of copies of one session on several replicas never
+/// share a number (an event id names its stream).
+fn first_stream() -> u64 {
+    let mut bits = [0u8; 4];
+    crate::sync::random_fill(&mut bits);
+    (u64::from(u32::from_le_bytes(bits) >> 1) << 32) | 1
+}
+
 /// Microseconds on a clock that only goes forward.
 fn clock_us() -> u64 {
     static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
@@ -127,8 +136,14 @@ pub(super) fn start(
         inbound: tx,
         standalone: Arc::new(Mutex::new(Some(outbox))),
         attrs: Arc::clone(session.attrs()),
-        streams: Arc::new(AtomicU64::new(1)),
-        replay: Arc::new(ReplayLog::default()),
+        streams: Arc::new(AtomicU64::new(first_stream())),
+        replay: Arc::new(match &http.server.shared.event_store {
+            Some(store) => {
+                let ttl = http.server.shared.config.http.session_idle_timeout;
+                ReplayLog::shared(Arc::clone(store), &sid, ttl)
+            }
+            None => ReplayLog::default(),
+        }),
         parked: Arc::new(Parked::new(Arc::clone(http.server.shared.core.metrics_ref()))),
         pending: state.pending(),
         owner,

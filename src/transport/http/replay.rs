@@ -2,38 +2,19 @@
 //! so that a client whose stream broke can ask, with `Last-Event-ID` on a
 //! GET, for what it missed.
 //!
-//! Bounded twice: [`REPLAY_EVENTS`] events per stream and [`REPLAY_STREAMS`]
-//! streams per session; older ones are forgotten. A replay that asks for an
-//! event already forgotten gets what is left, and the events it cannot have
-//! are counted (`replay_lost`). An idle session's log holds nothing.
+//! The replica keeps what it wrote itself (bounded: see
+//! [`StreamLog`]); with an event store, it appends every event there too
+//! and asks the store for a stream it did not write (another replica did).
+//! A replay that asks for an event already forgotten gets what is left,
+//! and the events it cannot have are counted (`replay_lost`). An idle
+//! session's log holds nothing.
 
-use std::collections::VecDeque;
+use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::sync::Mutex;
-
-/// Events kept per stream for replay.
-pub(crate) const REPLAY_EVENTS: usize = 64;
-/// Streams kept per session for replay (the most recent).
-pub(crate) const REPLAY_STREAMS: usize = 8;
-
-/// What a stream carried.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum StreamKind {
-    /// The session's standalone (GET) stream: a replay continues it live.
-    Standalone,
-    /// One request's stream: a replay ends with what was kept.
-    Request,
-}
-
-#[derive(Debug)]
-struct Stream {
-    id: u64,
-    kind: StreamKind,
-    /// `(sequence number, the whole SSE event)`, oldest first.
-    events: VecDeque<(u64, Bytes)>,
-}
+use crate::server::store::{EventStore, LoggedStream, StoreError, StreamKind, StreamLog};
+use crate::sync::Arc;
 
 /// A replay: the events after the one named, and how many are lost.
 #[derive(Debug)]
@@ -43,53 +24,79 @@ pub(crate) struct Replay {
     pub(crate) lost: u64,
 }
 
+impl Replay {
+    /// The events of `logged` after `after`.
+    fn of(logged: LoggedStream, after: u64) -> Self {
+        let oldest = logged.events.first().map_or(after + 1, |e| e.seq);
+        Self {
+            kind: logged.kind,
+            events: logged
+                .events
+                .into_iter()
+                .filter(|e| e.seq > after)
+                .map(|e| e.event)
+                .collect(),
+            lost: oldest.saturating_sub(after + 1),
+        }
+    }
+}
+
+/// Where a session's events also go for other replicas.
+#[derive(Debug)]
+struct Shared {
+    store: Arc<dyn EventStore>,
+    sid: String,
+    ttl: Duration,
+}
+
 /// The replay log of one session.
 #[derive(Debug, Default)]
 pub(crate) struct ReplayLog {
-    streams: Mutex<VecDeque<Stream>>,
+    local: StreamLog,
+    shared: Option<Shared>,
 }
 
 impl ReplayLog {
-    /// Records event `seq` of stream `stream`.
-    pub(crate) fn record(&self, stream: u64, kind: StreamKind, seq: u64, event: &Bytes) {
-        let mut streams = self.streams.lock();
-        let position = streams.iter().position(|s| s.id == stream);
-        let entry = match position {
-            Some(i) => &mut streams[i],
-            None => {
-                if streams.len() == REPLAY_STREAMS {
-                    streams.pop_front();
-                }
-                streams.push_back(Stream {
-                    id: stream,
-                    kind,
-                    events: VecDeque::new(),
-                });
-                streams.back_mut().expect("just pushed")
-            }
-        };
-        if entry.events.len() == REPLAY_EVENTS {
-            entry.events.pop_front();
+    /// A log of session `sid` that also appends to `store`, each stream
+    /// kept there for `ttl` after its last event.
+    pub(crate) fn shared(store: Arc<dyn EventStore>, sid: &str, ttl: Duration) -> Self {
+        Self {
+            local: StreamLog::default(),
+            shared: Some(Shared {
+                store,
+                sid: sid.to_owned(),
+                ttl,
+            }),
         }
-        entry.events.push_back((seq, event.clone()));
     }
 
-    /// The events of `stream` after `after`; `None` if the stream is not
-    /// (or no longer) known.
+    /// Records event `seq` of stream `stream`.
+    pub(crate) fn record(&self, stream: u64, kind: StreamKind, seq: u64, event: &Bytes) {
+        self.local.record(stream, kind, seq, event);
+        if let Some(shared) = &self.shared {
+            shared
+                .store
+                .append(&shared.sid, stream, kind, seq, event, shared.ttl);
+        }
+    }
+
+    /// The events of a stream this replica wrote after `after`; `None` if
+    /// it did not write it (or no longer knows it).
     pub(crate) fn after(&self, stream: u64, after: u64) -> Option<Replay> {
-        let streams = self.streams.lock();
-        let entry = streams.iter().find(|s| s.id == stream)?;
-        let oldest = entry.events.front().map_or(after + 1, |(seq, _)| *seq);
-        Some(Replay {
-            kind: entry.kind,
-            events: entry
-                .events
-                .iter()
-                .filter(|(seq, _)| *seq > after)
-                .map(|(_, event)| event.clone())
-                .collect(),
-            lost: oldest.saturating_sub(after + 1),
-        })
+        self.local.stream(stream).map(|logged| Replay::of(logged, after))
+    }
+
+    /// The events of `stream` after `after`, from this replica's log or
+    /// else the event store; `None` if neither knows the stream.
+    pub(crate) async fn find(&self, stream: u64, after: u64) -> Result<Option<Replay>, StoreError> {
+        if let Some(replay) = self.after(stream, after) {
+            return Ok(Some(replay));
+        }
+        let Some(shared) = &self.shared else {
+            return Ok(None);
+        };
+        let logged = shared.store.stream(&shared.sid, stream).await?;
+        Ok(logged.map(|logged| Replay::of(logged, after)))
     }
 }
 
@@ -103,30 +110,39 @@ pub(crate) fn parse_event_id(id: &str) -> Option<(u64, u64)> {
 #[cfg(not(shuttle))]
 mod tests {
     use super::*;
+    use crate::server::store::{LOGGED_EVENTS_PER_STREAM, MemoryStore};
 
     #[test]
-    fn keeps_the_last_events_and_counts_what_is_lost() {
+    fn replays_after_an_event_and_counts_what_is_lost() {
         let log = ReplayLog::default();
-        for seq in 1..=(REPLAY_EVENTS as u64 + 10) {
+        for seq in 1..=(LOGGED_EVENTS_PER_STREAM as u64 + 10) {
             log.record(3, StreamKind::Standalone, seq, &Bytes::from(seq.to_string()));
         }
         let replay = log.after(3, 0).unwrap();
         assert_eq!(replay.lost, 10);
-        assert_eq!(replay.events.len(), REPLAY_EVENTS);
+        assert_eq!(replay.events.len(), LOGGED_EVENTS_PER_STREAM);
         assert_eq!(replay.events[0], Bytes::from("11"));
-        let tail = log.after(3, REPLAY_EVENTS as u64 + 8).unwrap();
+        let tail = log.after(3, LOGGED_EVENTS_PER_STREAM as u64 + 8).unwrap();
         assert_eq!((tail.events.len(), tail.lost), (2, 0));
         assert!(log.after(4, 0).is_none());
     }
 
-    #[test]
-    fn keeps_the_last_streams() {
-        let log = ReplayLog::default();
-        for stream in 0..(REPLAY_STREAMS as u64 + 2) {
-            log.record(stream, StreamKind::Request, 1, &Bytes::from("e"));
+    #[tokio::test]
+    async fn a_stream_another_replica_wrote_comes_from_the_store() {
+        let store: Arc<dyn EventStore> = Arc::new(MemoryStore::new());
+        let ttl = Duration::from_secs(60);
+        let writer = ReplayLog::shared(Arc::clone(&store), "s", ttl);
+        for seq in 1..=3 {
+            writer.record(7, StreamKind::Request, seq, &Bytes::from(seq.to_string()));
         }
-        assert!(log.after(0, 0).is_none() && log.after(1, 0).is_none());
-        assert_eq!(log.after(2, 0).unwrap().kind, StreamKind::Request);
+        let other = ReplayLog::shared(Arc::clone(&store), "s", ttl);
+        assert!(other.after(7, 1).is_none(), "not written here");
+        let replay = other.find(7, 1).await.unwrap().expect("in the store");
+        assert_eq!(replay.kind, StreamKind::Request);
+        assert_eq!(replay.events, vec![Bytes::from("2"), Bytes::from("3")]);
+        assert!(other.find(8, 0).await.unwrap().is_none());
+        let unshared = ReplayLog::default();
+        assert!(unshared.find(7, 0).await.unwrap().is_none());
     }
 
     #[test]

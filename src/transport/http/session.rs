@@ -25,7 +25,6 @@ use super::Http;
 use super::body::{self, Body};
 use super::cancel::CancelOnDrop;
 use super::entry::{HttpSession, caller, not_found, primes, start};
-use super::replay::StreamKind;
 use super::session_task::Inbound;
 use super::sse::{self, Sse};
 use super::stored;
@@ -35,7 +34,7 @@ use crate::protocol::jsonrpc::{ErrorObject, Incoming, RequestId, SERVER_AT_CAPAC
 use crate::protocol::params::Params;
 use crate::server::HttpRequest;
 use crate::server::engine::session::{Route, SessionState};
-use crate::server::store::{RecordCell, SessionEvent, SessionOwner};
+use crate::server::store::{RecordCell, SessionEvent, SessionOwner, StreamKind};
 use crate::sync::{Arc, CancellationToken, Ordering, oneshot, random_fill};
 
 /// 128 random bits from the operating system, as 32 hex digits, after

@@ -7,10 +7,11 @@ use http::StatusCode;
 use super::Http;
 use super::body::{self, Body};
 use super::entry::primes;
-use super::replay::{StreamKind, parse_event_id};
+use super::replay::parse_event_id;
 use super::sse::Sse;
 use crate::auth::Principal;
 use crate::protocol::jsonrpc::ErrorObject;
+use crate::server::store::StreamKind;
 use crate::sync::{Arc, Ordering};
 
 /// A GET: the session's standalone stream (one at a time: 409 for a
@@ -43,7 +44,13 @@ pub(crate) async fn standalone(
             .logged(Arc::clone(&entry.replay), StreamKind::Request)
             .response();
     }
-    let replay = named.and_then(|(stream, seq)| entry.replay.after(stream, seq));
+    let replay = match named {
+        Some((stream, seq)) => match super::stored::replay(http, &entry, stream, seq).await {
+            Ok(replay) => replay,
+            Err(refusal) => return *refusal,
+        },
+        None => None,
+    };
     let count_lost = |lost| {
         let metrics = http.server.shared.core.metrics_ref();
         metrics.replay_lost.fetch_add(lost, Ordering::Relaxed);

@@ -1,6 +1,7 @@
 //! 2025 sessions kept in a session store (`crate::server::store`):
 //! finding one this replica does not hold, saving a session's record before
-//! the POST that changed it is answered, and forgetting it on DELETE.
+//! the POST that changed it is answered, forgetting it on DELETE, and
+//! finding a stream another replica wrote in the event store.
 //! (`keepalive.rs` keeps a record alive while its session is used here.)
 //!
 //! Without a store every function here is a lookup in the directory or
@@ -16,6 +17,7 @@ use super::Http;
 use super::body::{self, Body};
 use super::entry::{self, HttpSession, not_found};
 use super::evict;
+use super::replay::Replay;
 use crate::auth::Principal;
 use crate::metrics::incr;
 use crate::protocol::jsonrpc::{ErrorObject, INTERNAL_ERROR, RequestId};
@@ -104,14 +106,34 @@ pub(super) async fn save(http: &Http, entry: &HttpSession, id: Option<&RequestId
     }
 }
 
-/// Removes session `sid` from the session store (a DELETE). `Err` with a
-/// 503 when the store cannot; the session then goes on.
+/// Removes session `sid` from the session store (a DELETE), and its
+/// streams' events from the event store. `Err` with a 503 when the session
+/// store cannot; the session then goes on.
 pub(super) async fn forget(http: &Http, sid: &str) -> Result<(), Refusal> {
-    let Some(store) = &http.server.shared.session_store else {
-        return Ok(());
-    };
-    match tokio::time::timeout(STORE_WAIT, store.remove(sid)).await {
-        Ok(Ok(())) => Ok(()),
+    if let Some(store) = &http.server.shared.session_store {
+        match tokio::time::timeout(STORE_WAIT, store.remove(sid)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => return Err(unavailable(http, None, &error)),
+            Err(_elapsed) => return Err(unavailable(http, None, &late())),
+        }
+    }
+    if let Some(events) = &http.server.shared.event_store {
+        events.forget(sid);
+    }
+    Ok(())
+}
+
+/// The events of stream `stream` of `entry`'s session after event `after`,
+/// from this replica's log or else the event store. `Err` with a 503 when
+/// the store cannot answer.
+pub(super) async fn replay(
+    http: &Http,
+    entry: &HttpSession,
+    stream: u64,
+    after: u64,
+) -> Result<Option<Replay>, Refusal> {
+    match tokio::time::timeout(STORE_WAIT, entry.replay.find(stream, after)).await {
+        Ok(Ok(replay)) => Ok(replay),
         Ok(Err(error)) => Err(unavailable(http, None, &error)),
         Err(_elapsed) => Err(unavailable(http, None, &late())),
     }

@@ -1,0 +1,128 @@
+//! Streams resumed on a server that did not write them: servers that share
+//! an event store (as well as a session store) append every event of a
+//! session's streams to it, so that a client whose stream broke may send
+//! its `Last-Event-ID` to any of them.
+
+use std::sync::Arc;
+
+use http::StatusCode;
+use mcp_server_core::server::store::{EventStore, MemoryStore, SessionStore, StreamKind};
+use mcp_server_core::{Notification, Server, ServerConfig};
+
+use crate::support::http::{Open, Session};
+use crate::support::replicas::{at, call, log_info};
+use crate::support::{TestServer, wait_until};
+
+/// A server over HTTP with `log_info`, keeping sessions and their streams'
+/// events in `store`.
+async fn replica(store: &MemoryStore) -> TestServer {
+    let server = Server::builder()
+        .config(ServerConfig::default())
+        .builtin_tools()
+        .tool(log_info())
+        .session_store(Arc::new(store.clone()) as Arc<dyn SessionStore>)
+        .event_store(Arc::new(store.clone()) as Arc<dyn EventStore>)
+        .build();
+    TestServer::serve(server, true).await
+}
+
+/// The stream number of an event id `<stream>-<n>`.
+fn stream_of(id: &str) -> &str {
+    id.split('-').next().expect("an event id")
+}
+
+/// The next event of `open`: its id and data.
+async fn next(open: &mut Open) -> (String, String) {
+    let (id, data) = open.event().await.expect("an event");
+    (id.expect("an event id"), data)
+}
+
+crate::both_runtimes! {
+    /// **A request's stream, resumed elsewhere.** A call's stream on A
+    /// carries the tool's log, then its result; a GET with the log's id
+    /// sent to B replays the result (from the store: B never held the
+    /// stream) and ends, as a request's stream does.
+    async fn a_request_stream_written_on_one_server_is_resumed_on_another() {
+        let store = MemoryStore::new();
+        let (a, b) = (replica(&store).await, replica(&store).await);
+        let session = Session::start(a.addr).await;
+        let mut answer = session.post(&call(1, "log_info")).await;
+        assert_eq!(answer.headers["content-type"], "text/event-stream");
+        let (priming, _) = next(&mut answer).await;
+        let stream = stream_of(&priming).to_owned();
+        let (log_id, log) = next(&mut answer).await;
+        assert!(log.contains("notifications/message"), "{log}");
+        let (result_id, result) = next(&mut answer).await;
+        assert!(result.contains("sent: true"), "{result}");
+        assert_eq!((log_id.as_str(), result_id.as_str()), (&*format!("{stream}-1"), &*format!("{stream}-2")));
+
+        let mut resumed = at(&session, b.addr).resume(&log_id).await;
+        assert_eq!(resumed.status, StatusCode::OK);
+        let (id, data) = next(&mut resumed).await;
+        assert_eq!((id, data), (result_id, result), "the result, as A sent it");
+        assert!(resumed.event().await.is_none(), "a request's stream ends with what was logged");
+        let metrics = b.handle.metrics();
+        assert_eq!((metrics.sessions_resumed, metrics.replay_lost), (1, 0));
+        let kept = store.stream(&session.id, stream.parse().unwrap()).await.unwrap();
+        assert_eq!(kept.expect("in the store").kind, StreamKind::Request);
+        a.stop().await;
+        b.stop().await;
+    }
+}
+
+crate::both_runtimes! {
+    /// **The standalone stream, resumed elsewhere.** A's standalone stream
+    /// carried two notifications; resumed on B after the first, B's new
+    /// standalone stream replays the second and then goes on live with
+    /// B's own, numbered as a stream of B's (never one of A's numbers).
+    async fn a_standalone_stream_written_on_one_server_goes_on_live_on_another() {
+        let store = MemoryStore::new();
+        let (a, b) = (replica(&store).await, replica(&store).await);
+        let session = Session::start(a.addr).await;
+        let mut listening = session.listen().await;
+        let (priming, _) = next(&mut listening).await;
+        let stream = stream_of(&priming).to_owned();
+        let note = Notification::new("notifications/tools/list_changed", None);
+        a.handle.broadcast(&note);
+        a.handle.broadcast(&note);
+        let (first, _) = next(&mut listening).await;
+        let (second, _) = next(&mut listening).await;
+        drop(listening);
+
+        let mut resumed = at(&session, b.addr).resume(&first).await;
+        assert_eq!(resumed.status, StatusCode::OK);
+        let (priming, empty) = next(&mut resumed).await;
+        assert_eq!(empty, "", "B's new stream primes first");
+        let new_stream = stream_of(&priming).to_owned();
+        assert_ne!(new_stream, stream);
+        let (replayed, data) = next(&mut resumed).await;
+        assert_eq!(replayed, second);
+        assert!(data.contains("tools/list_changed"));
+        wait_until("B to hold the session", || b.handle.sessions().len() == 1).await;
+        b.handle.broadcast(&note);
+        let (live, data) = next(&mut resumed).await;
+        assert_eq!(live, format!("{new_stream}-1"));
+        assert!(data.contains("tools/list_changed"));
+        a.stop().await;
+        b.stop().await;
+    }
+}
+
+crate::both_runtimes! {
+    /// **DELETE forgets the streams.** Once the session is deleted
+    /// (through B), the store keeps none of its events.
+    async fn a_delete_forgets_the_sessions_streams() {
+        let store = MemoryStore::new();
+        let (a, b) = (replica(&store).await, replica(&store).await);
+        let session = Session::start(a.addr).await;
+        let mut answer = session.post(&call(1, "log_info")).await;
+        let (priming, _) = next(&mut answer).await;
+        let stream: u64 = stream_of(&priming).parse().unwrap();
+        while answer.event().await.is_some() {}
+        assert!(store.stream(&session.id, stream).await.unwrap().is_some());
+        assert_eq!(at(&session, b.addr).delete().await, StatusCode::OK);
+        assert!(store.stream(&session.id, stream).await.unwrap().is_none());
+        a.stop().await;
+        b.stop().await;
+    }
+}

@@ -1,0 +1,211 @@
+//! The Redis event store against a real `redis-server`: each SSE stream a
+//! capped Redis Stream, a session's streams capped, both with the session's
+//! time to live; a stream written by one replica resumed on another; and
+//! Redis frozen, stopped and restarted (durable) under a replica that keeps
+//! answering.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::StatusCode;
+use mcp_server_core::store::{EventStore, RedisStore, RedisStoreConfig, StreamKind};
+use mcp_server_core::{Server, ServerConfig};
+
+use crate::session_store::raw;
+use crate::support::TestServer;
+use crate::support::http::{Open, Session};
+use crate::support::replicas::{at, call, echo, log_info};
+use crate::support::services::Redis;
+use crate::support::wait_until;
+
+/// A store on `redis` with short waits, once connected.
+async fn store_on(redis: &Redis, config: RedisStoreConfig) -> Arc<RedisStore> {
+    let config = config
+        .command_timeout(Duration::from_millis(500))
+        .max_backoff(Duration::from_millis(200))
+        .health_interval(Duration::from_millis(200));
+    let store = RedisStore::start(&redis.url(), config).expect("a Redis address");
+    wait_until("the store to connect", || store.metrics().connected).await;
+    store
+}
+
+/// Waits until `store` keeps `events` events of stream `stream` of `sid`.
+async fn until_kept(store: &RedisStore, sid: &str, stream: u64, events: usize) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let kept = store.stream(sid, stream).await.expect("Redis answers");
+        if kept.as_ref().is_some_and(|k| k.events.len() == events) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "stream {stream} never held {events} events"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs redis-server: ci/scale-out.sh runs it"]
+async fn the_redis_event_store_keeps_bounded_streams_for_their_time_to_live() {
+    let redis = Redis::start();
+    let config = RedisStoreConfig::default()
+        .max_events_per_stream(5)
+        .max_streams_per_session(3)
+        .max_event_bytes(100);
+    let store = store_on(&redis, config).await;
+    let ttl = Duration::from_secs(30);
+    let event = |seq: u64| Bytes::from(format!("id: 1-{seq}\ndata: {{}}\n\n"));
+    for seq in 1..=8 {
+        store.append("s", 1, StreamKind::Request, seq, &event(seq), ttl);
+    }
+    until_kept(&store, "s", 1, 5).await;
+    let kept = store.stream("s", 1).await.unwrap().unwrap();
+    let seqs: Vec<u64> = kept.events.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, [4, 5, 6, 7, 8], "MAXLEN kept the last five, in order");
+    assert_eq!(
+        (kept.kind, &kept.events[4].event),
+        (StreamKind::Request, &event(8))
+    );
+    let pttl: i64 = raw(&redis, &["PTTL", "mcp-server-core:session:{s}:stream:1"])[1..]
+        .parse()
+        .unwrap();
+    assert!(
+        (1..=30_000).contains(&pttl),
+        "the stream has the session's TTL: {pttl}"
+    );
+
+    for stream in 2..=4 {
+        store.append("s", stream, StreamKind::Standalone, 1, &event(1), ttl);
+    }
+    until_kept(&store, "s", 4, 1).await;
+    assert!(
+        store.stream("s", 1).await.unwrap().is_none(),
+        "a fourth stream deleted the first"
+    );
+    assert_eq!(
+        store.stream("s", 2).await.unwrap().unwrap().kind,
+        StreamKind::Standalone
+    );
+    assert_eq!(
+        raw(&redis, &["LLEN", "mcp-server-core:session:{s}:streams"]),
+        ":3"
+    );
+
+    store.append(
+        "s",
+        2,
+        StreamKind::Standalone,
+        2,
+        &Bytes::from("x".repeat(101)),
+        ttl,
+    );
+    assert_eq!(store.metrics().appends_dropped, 1, "over the size limit: dropped");
+    store.forget("s");
+    wait_until("the session's streams to go", || {
+        raw(&redis, &["EXISTS", "mcp-server-core:session:{s}:streams"]) == ":0"
+    })
+    .await;
+    for stream in 2..=4 {
+        assert!(store.stream("s", stream).await.unwrap().is_none());
+    }
+    assert_eq!(store.metrics().commands_failed, 0);
+}
+
+/// A server over HTTP with `log_info`, keeping sessions and their streams
+/// in `store`.
+async fn replica(store: Arc<RedisStore>) -> TestServer {
+    let server = Server::builder()
+        .config(ServerConfig::default())
+        .builtin_tools()
+        .tool(log_info())
+        .session_store(store.clone())
+        .event_store(store)
+        .build();
+    TestServer::serve(server, true).await
+}
+
+/// Calls `log_info` on `session` and reads its whole stream: the ids of
+/// its log and of its result, and the result event's data.
+async fn logged_call(session: &Session, id: u64) -> (String, String, String) {
+    let mut answer: Open = session.post(&call(id, "log_info")).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    let _priming = answer.event().await.expect("priming");
+    let (log, _) = answer.event().await.expect("the log");
+    let (result, data) = answer.event().await.expect("the result");
+    (log.unwrap(), result.unwrap(), data)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs redis-server: ci/scale-out.sh runs it"]
+async fn a_stream_is_resumed_on_another_replica_through_redis_frozen_and_restarted() {
+    let mut redis = Redis::start_durable();
+    let a = replica(store_on(&redis, RedisStoreConfig::default()).await).await;
+    let b = replica(store_on(&redis, RedisStoreConfig::default()).await).await;
+    let session = Session::start(a.addr).await;
+    assert_eq!(
+        at(&session, b.addr).post(&echo(1, "b holds it")).await.status,
+        StatusCode::OK
+    );
+    let (log, result, data) = logged_call(&session, 2).await;
+    let resume_on_b = || async {
+        let mut resumed = at(&session, b.addr).resume(&log).await;
+        assert_eq!(resumed.status, StatusCode::OK);
+        let replayed = resumed.event().await.expect("the result, replayed");
+        assert!(resumed.event().await.is_none(), "and the stream ends");
+        replayed
+    };
+    let mut replayed = resume_on_b().await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while replayed.0.as_ref() != Some(&result) {
+        // The append may not have reached Redis yet: an empty replay.
+        assert!(Instant::now() < deadline, "the stream never reached Redis");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        replayed = resume_on_b().await;
+    }
+    assert_eq!(replayed.1, data);
+
+    // Frozen: A's calls are answered as fast as ever (appends never
+    // wait), and a resumption B cannot read is refused at once, counted.
+    redis.pause();
+    let started = Instant::now();
+    let (_, _, frozen) = logged_call(&session, 3).await;
+    assert!(frozen.contains("sent: true"));
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    let started = Instant::now();
+    let refused = at(&session, b.addr).resume(&log).await;
+    assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        started.elapsed() < Duration::from_millis(2500),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(refused.headers["retry-after"], "1");
+    assert!(b.handle.metrics().store_failures >= 1);
+    redis.resume();
+
+    // Stopped and restarted from its append-only file: the stream is still
+    // there.
+    redis.stop();
+    redis.restart();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let resumed = at(&session, b.addr).resume(&log).await;
+        if resumed.status == StatusCode::OK {
+            let mut resumed = resumed;
+            let replayed = resumed.event().await.expect("the result, replayed");
+            assert_eq!(replayed, (Some(result), data), "kept through the restart");
+            break;
+        }
+        assert_eq!(resumed.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(Instant::now() < deadline, "Redis never came back");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    a.stop().await;
+    b.stop().await;
+}
