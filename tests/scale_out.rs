@@ -17,6 +17,8 @@ mod session_store;
 #[path = "scale_out/stream_log.rs"]
 mod stream_log;
 mod support;
+#[path = "scale_out/task_store.rs"]
+mod task_store;
 
 use std::collections::HashSet;
 use std::sync::Arc;

@@ -16,10 +16,9 @@ use std::time::Duration;
 
 use mcp_server_core::{Server, ServerConfig, TaskSupport, Tool, ToolOutput};
 use serde_json::{Value, json};
+use support::tasks::{TASKS, ask};
 use support::wire::{Way, Wire};
 use support::{TestServer, error_code, wait_until};
-
-const TASKS: &str = "io.modelcontextprotocol/tasks";
 
 /// `work {ms}`: sleeps, then answers; records if its work was stopped.
 fn work(stopped: Arc<AtomicBool>) -> Tool {
@@ -37,24 +36,6 @@ fn work(stopped: Arc<AtomicBool>) -> Tool {
         }
     })
     .task_support(TaskSupport::Optional)
-}
-
-/// `ask`: waits a moment (so it runs as a task), then asks a question.
-fn ask() -> Tool {
-    Tool::new(
-        "ask",
-        "asks while it runs",
-        json!({"type": "object"}),
-        |_, ctx| async move {
-            tokio::task::yield_now().await;
-            let answer = ctx.elicit("Name?", json!({"type": "object"})).await?;
-            Ok(ToolOutput::text(format!(
-                "hello {}",
-                answer["content"]["name"].as_str().unwrap_or("?")
-            )))
-        },
-    )
-    .task_support(TaskSupport::Required)
 }
 
 fn server(config: ServerConfig, stopped: &Arc<AtomicBool>) -> Server {

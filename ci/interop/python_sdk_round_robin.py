@@ -13,10 +13,19 @@ One session throughout:
 3. Redis is restarted, then the killed replica is started again: it has no
    copy of the session, loads it from the restarted Redis, and serves it.
 After the client closes the session (DELETE), no replica still holds it
-and no gauge of any replica is left up. Exits non-zero on any mismatch.
+and no gauge of any replica is left up.
+
+Beside it, tasks (2026-07-28 requests of the tasks extension, sent as they
+are: the Python SDK has no tasks): started before the kill on every
+replica, each `tasks/get` through the round robin; after the kill, the
+killed replica's tasks are reported failed by the others, the others'
+are cancelled through whichever replica nginx picks, a finished one is
+still completed, and all of it is still so after the Redis restart.
+Exits non-zero on any mismatch.
 """
 
 import asyncio
+import json
 import os
 import shutil
 import signal
@@ -60,6 +69,90 @@ def scrape(port: int) -> "dict[str, float]":
     return values
 
 
+TASKS = "io.modelcontextprotocol/tasks"
+
+
+def stateless(url: str, method: str, name: str, params: dict) -> dict:
+    """A 2026-07-28 request through nginx from a client that declares the
+    tasks extension; its JSON-RPC response."""
+    params = dict(params)
+    params["_meta"] = {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {"extensions": {TASKS: {}}},
+        "io.modelcontextprotocol/clientInfo": {"name": "round-robin", "version": "0"},
+    }
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).encode()
+    request = urllib.request.Request(url, data=body, method="POST", headers={
+        "content-type": "application/json", "accept": "application/json, text/event-stream",
+        "mcp-protocol-version": "2026-07-28", "mcp-method": method, "mcp-name": name})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        text = response.read().decode()
+    if response.headers.get("content-type", "").startswith("text/event-stream"):
+        data = [line[5:].strip() for line in text.splitlines() if line.startswith("data:")]
+        text = [d for d in data if d][-1]
+    return json.loads(text)
+
+
+def task_status(url: str, task: str) -> dict:
+    answer = stateless(url, "tasks/get", task, {"taskId": task})
+    assert "result" in answer, f"tasks/get {task}: {answer}"
+    return answer["result"]
+
+
+def until_task(url: str, task: str, want: str, within: float) -> dict:
+    deadline = time.monotonic() + within
+    while True:
+        shown = task_status(url, task)
+        if shown["status"] == want:
+            return shown
+        assert time.monotonic() < deadline, f"task {task} is {shown['status']}, never {want}: {shown}"
+        time.sleep(0.2)
+
+
+def start_tasks(url: str) -> "tuple[list[str], str]":
+    """Long sleeps as tasks (nginx spreads them over the replicas) and one
+    short one, waited for: the long ones' ids and the short one's."""
+    long = []
+    for _ in range(6):
+        created = stateless(url, "tools/call", "sleep", {"name": "sleep", "arguments": {"ms": 600000}})
+        assert created["result"]["resultType"] == "task", f"not a task: {created}"
+        long.append(created["result"]["taskId"])
+    short = stateless(url, "tools/call", "sleep", {"name": "sleep", "arguments": {"ms": 300}})
+    short = short["result"]["taskId"]
+    done = until_task(url, short, "completed", 15)
+    assert done["result"]["content"][0]["text"] == "slept 300 ms", f"short task: {done}"
+    for task in long:
+        assert task_status(url, task)["status"] == "working", f"task {task} not working"
+    return long, short
+
+
+def after_kill(url: str, victim: str, long: "list[str]", short: str) -> None:
+    """The killed replica's tasks fail (their lease lapses: 10 s), the
+    others' are cancelled through any replica."""
+    lost = [t for t in long if t.startswith(victim + ".")]
+    kept = [t for t in long if not t.startswith(victim + ".")]
+    assert lost and kept, f"the tasks did not spread: {long}"
+    for task in lost:
+        failed = until_task(url, task, "failed", 30)
+        assert "the server running it stopped" in failed["error"]["message"], f"failed how? {failed}"
+    for task in kept:
+        assert task_status(url, task)["status"] == "working"
+        ack = stateless(url, "tasks/cancel", task, {"taskId": task})
+        assert "result" in ack, f"tasks/cancel: {ack}"
+        until_task(url, task, "cancelled", 15)
+    assert task_status(url, short)["status"] == "completed"
+    print(f"round robin: {len(lost)} tasks of the killed replica reported failed, "
+          f"{len(kept)} others cancelled through the round robin")
+
+
+def tasks_kept(url: str, victim: str, long: "list[str]", short: str) -> None:
+    for task in long:
+        want = "failed" if task.startswith(victim + ".") else "cancelled"
+        assert task_status(url, task)["status"] == want, f"task {task} lost its status"
+    assert task_status(url, short)["status"] == "completed"
+    print("round robin: every task kept its status through the Redis restart")
+
+
 class Cluster:
     def __init__(self, binary: str, directory: str):
         self.binary = binary
@@ -88,6 +181,7 @@ class Cluster:
         redis = f"redis://127.0.0.1:{self.redis_port}/"
         self.replicas[port] = subprocess.Popen(
             [self.binary, "--http", f"127.0.0.1:{port}", "--state-key-file", self.key,
+             "--replica-id", f"r{port}",
              "--state-store", redis, "--event-bus", redis, "--http-metrics"],
             env={"RUST_LOG": "warn"})
         wait_for_port(port)
@@ -118,12 +212,14 @@ async def run(url: str, cluster: Cluster, ports: "list[int]") -> None:
         assert len(served) >= 2, f"the session's requests reached only {served}"
         print(f"round robin: one session served by {len(served)} replicas, elicitation included")
 
+        long, short = start_tasks(url)
         victim = ports[2]
         cluster.kill_replica(victim)
         for i in range(6):
             echoed = await client.call_tool("echo", {"text": f"after kill {i}"})
             assert echoed.content[0].text == f"after kill {i}", f"echo returned {echoed.content}"
         print(f"round robin: replica :{victim} killed (SIGKILL), the session went on")
+        after_kill(url, f"r{victim}", long, short)
 
         cluster.restart_redis()
         cluster.start_replica(victim)
@@ -138,6 +234,7 @@ async def run(url: str, cluster: Cluster, ports: "list[int]") -> None:
         assert f"127.0.0.1:{victim}" in {u for u, _ in late}, f"the restarted replica served none of {late}"
         assert all(status == "200" for _, status in late), f"statuses after the restarts: {late}"
         print(f"round robin: Redis restarted, replica :{victim} started again and served the session from it")
+        tasks_kept(url, f"r{victim}", long, short)
     # The client's DELETE ended the session on the replica it reached,
     # which told the others.
     deadline = time.monotonic() + 10

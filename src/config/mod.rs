@@ -42,6 +42,8 @@ pub const DEFAULT_REQUEST_STATE_TTL: Duration = Duration::from_secs(600);
 pub const DEFAULT_MAX_TASKS: usize = 1024;
 /// Default [`ServerConfig::task_ttl`].
 pub const DEFAULT_TASK_TTL: Duration = Duration::from_secs(3600);
+/// Default [`ServerConfig::task_lease`].
+pub const DEFAULT_TASK_LEASE: Duration = Duration::from_secs(10);
 /// Default [`ServerConfig::page_size`].
 pub const DEFAULT_PAGE_SIZE: usize = 100;
 /// Default [`ServerConfig::list_cache_ttl`].
@@ -118,6 +120,11 @@ pub struct ServerConfig {
     pub max_tasks: usize,
     /// How long a task is kept from its creation (its `ttlMs`).
     pub task_ttl: Duration,
+    /// With a task store: how long other replicas take a running task's
+    /// replica to be alive after it last said so (it says so every third
+    /// of this). A running task whose replica has been silent longer is
+    /// reported failed.
+    pub task_lease: Duration,
     /// How long a TCP connection may take to send `initialize` (or a
     /// 2026-07-28 request, which needs none) before it is closed and
     /// counted in `handshake_timeouts`. stdio has no such limit: its client
@@ -159,6 +166,7 @@ impl Default for ServerConfig {
             request_state_ttl: DEFAULT_REQUEST_STATE_TTL,
             max_tasks: DEFAULT_MAX_TASKS,
             task_ttl: DEFAULT_TASK_TTL,
+            task_lease: DEFAULT_TASK_LEASE,
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
             write_stall_timeout: DEFAULT_WRITE_STALL_TIMEOUT,
             replica_id: None,
@@ -279,6 +287,12 @@ impl ServerConfig {
     /// Sets [`ServerConfig::task_ttl`].
     pub fn task_ttl(mut self, ttl: Duration) -> Self {
         self.task_ttl = ttl;
+        self
+    }
+
+    /// Sets [`ServerConfig::task_lease`] (at least 30 ms).
+    pub fn task_lease(mut self, lease: Duration) -> Self {
+        self.task_lease = lease.max(Duration::from_millis(30));
         self
     }
 

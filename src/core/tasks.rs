@@ -270,6 +270,12 @@ impl TaskTable {
         tokens.iter().for_each(CancellationToken::cancel);
     }
 
+    /// True once [`TaskTable::close`] ran: a task's status read after this
+    /// says false may still be a closing cancel's.
+    pub fn is_closed(&self) -> bool {
+        self.inner.lock().closed
+    }
+
     /// Removes the tasks past their TTL at `now_ms` and stops their work,
     /// as every `create` and `get` does first; the tasks held after.
     pub fn sweep(&self, now_ms: u64) -> usize {

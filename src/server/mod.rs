@@ -106,6 +106,11 @@ pub(crate) struct Shared {
     /// Where the events of 2025 sessions' streams are kept for other
     /// replicas, if anywhere.
     pub(crate) event_store: Option<Arc<dyn store::EventStore>>,
+    /// Where tasks are kept for other replicas, if anywhere.
+    pub(crate) task_store: Option<Arc<dyn store::TaskStore>>,
+    /// What this server's task events are marked with (see
+    /// [`store::TaskStore::attach_tasks`]).
+    pub(crate) task_origin: u64,
 }
 
 /// Builds a [`Server`].
@@ -116,6 +121,7 @@ pub struct ServerBuilder {
     bus: Option<Arc<dyn EventBus>>,
     session_store: Option<Arc<dyn store::SessionStore>>,
     event_store: Option<Arc<dyn store::EventStore>>,
+    task_store: Option<Arc<dyn store::TaskStore>>,
     name: Option<String>,
     version: Option<String>,
     title: Option<String>,
@@ -229,6 +235,15 @@ impl ServerBuilder {
         self
     }
 
+    /// Keeps the tasks of the tasks extension in `store` too, so that any
+    /// server that shares it answers `tasks/get`, `tasks/update` and
+    /// `tasks/cancel` for them (default: none; a task is known only to the
+    /// server that runs it). See [`store`].
+    pub fn task_store(mut self, store: Arc<dyn store::TaskStore>) -> Self {
+        self.task_store = Some(store);
+        self
+    }
+
     /// Sets the `instructions` reported to clients.
     pub fn instructions(mut self, instructions: impl Into<String>) -> Self {
         self.instructions = Some(instructions.into());
@@ -255,8 +270,9 @@ impl ServerBuilder {
         let listeners = Arc::new(Listeners::default());
         let bus = self.bus.unwrap_or_else(|| Arc::new(InProcessBus));
         bus.attach(Arc::clone(&listeners));
+        let task_store = self.task_store;
         Server {
-            shared: Arc::new(Shared {
+            shared: Arc::new_cyclic(|me: &crate::sync::Weak<Shared>| Shared {
                 core: Core::new(&self.config),
                 tasks: Tasks::new(
                     self.config.max_tasks,
@@ -273,6 +289,12 @@ impl ServerBuilder {
                 instructions: self.instructions,
                 session_store: self.session_store,
                 event_store: self.event_store,
+                task_origin: task_store.as_ref().map_or(0, |store| {
+                    // Other servers' task events reach this one's tasks.
+                    let sink: crate::sync::Weak<dyn store::TaskEvents> = me.clone();
+                    store.attach_tasks(sink)
+                }),
+                task_store,
                 state_keys: if self.config.request_state_keys.is_empty() {
                     let mut bytes = [0u8; 32];
                     crate::sync::random_fill(&mut bytes);

@@ -9,21 +9,12 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use mcp_server_core::{TaskSupport, Tool, ToolOutput};
+use mcp_server_core::{Tool, ToolOutput};
 use serde_json::json;
 
 /// `work {ms}`: works for `ms` (stopping when cancelled); a task if the
 /// client declares the tasks extension.
-pub fn work() -> Tool {
-    Tool::new("work", "works for ms", json!({"type": "object"}), |args, ctx| async move {
-        let ms = args["ms"].as_u64().unwrap_or(0);
-        tokio::select! {
-            () = tokio::time::sleep(Duration::from_millis(ms)) => Ok(ToolOutput::text(format!("worked {ms} ms"))),
-            () = ctx.cancelled() => Ok(ToolOutput::text("stopped")),
-        }
-    })
-    .task_support(TaskSupport::Optional)
-}
+pub use crate::support::tasks::work;
 
 /// `sample {text}`: asks the client's model (sampling) about `text` and
 /// says what it answered, or why it could not ask.

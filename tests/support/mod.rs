@@ -7,6 +7,7 @@ pub mod http;
 pub mod openmetrics;
 pub mod replicas;
 pub mod services;
+pub mod tasks;
 pub mod wire;
 
 use std::collections::VecDeque;

@@ -150,10 +150,10 @@ pub(crate) struct Args {
     #[arg(long, value_name = "NAME", default_value = DEFAULT_BUS_CHANNEL, requires = "event_bus")]
     pub(crate) bus_channel: String,
 
-    /// Keep 2025 HTTP sessions and their streams' events in this Redis
-    /// server (redis://HOST:PORT/DB), so that any replica that names the
-    /// same one serves any session, resumes any of its streams, and the
-    /// balancer needs no affinity. Without it, a session lives only in
+    /// Keep 2025 HTTP sessions, their streams' events and tasks in this
+    /// Redis server (redis://HOST:PORT/DB), so that any replica that names
+    /// the same one serves any session, resumes any of its streams and
+    /// answers for any task, and the balancer needs no affinity. Without it, a session lives only in
     /// the replica that opened it.
     #[arg(long, value_name = "URL")]
     pub(crate) state_store: Option<String>,

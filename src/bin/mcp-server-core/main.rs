@@ -129,8 +129,11 @@ mod app {
         let store = match &args.state_store {
             Some(url) => {
                 let store = RedisStore::start(url, RedisStoreConfig::default())?;
-                tracing::info!(%url, "2025 sessions and their streams' events kept in Redis");
-                builder = builder.session_store(store.clone()).event_store(store.clone());
+                tracing::info!(%url, "2025 sessions, their streams' events and tasks kept in Redis");
+                builder = builder
+                    .session_store(store.clone())
+                    .event_store(store.clone())
+                    .task_store(store.clone());
                 Some(store)
             }
             None => None,

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::protocol::mcp::{LOG_LEVELS, log_level_rank};
 use crate::server::Notification;
-use crate::server::{RequestContext, Tool, ToolError, ToolOutput};
+use crate::server::{RequestContext, TaskSupport, Tool, ToolError, ToolOutput};
 
 /// Longest `sleep` accepted, in milliseconds (one hour).
 pub const MAX_SLEEP_MS: u64 = 3_600_000;
@@ -70,7 +70,9 @@ pub fn echo() -> Tool {
 }
 
 /// `sleep`: waits `ms` milliseconds, stopping early when cancelled, and
-/// reports progress when the request carries a `progressToken`.
+/// reports progress when the request carries a `progressToken`. For a
+/// client that declares the tasks extension, a sleep that waits runs as a
+/// task.
 pub fn sleep() -> Tool {
     Tool::new(
         "sleep",
@@ -116,6 +118,7 @@ pub fn sleep() -> Tool {
             Ok(ToolOutput::text(format!("slept {ms} ms")))
         },
     )
+    .task_support(TaskSupport::Optional)
 }
 
 /// `broadcast`: sends a `notifications/message` to every client that may

@@ -22,6 +22,9 @@ use crate::server::api::tools::ToolOutput;
 pub(crate) enum Answer {
     /// A result built as JSON (`completion/complete`, ...).
     Json(Value),
+    /// A result sent exactly as it is, in either generation (`tasks/*`,
+    /// a task's creation).
+    Plain(Value),
     /// A tool's output (`tools/call`).
     Tool(ToolOutput),
     /// A page of a list (`tools/list`, ...).
@@ -53,7 +56,7 @@ impl Answer {
     /// so).
     pub(crate) fn into_value(self) -> Value {
         match self {
-            Self::Json(value) => value,
+            Self::Json(value) | Self::Plain(value) => value,
             Self::Tool(output) => output.into_result(),
             Self::Page(page) => page.to_value(),
             Self::Contents(contents) => contents.to_value(),
@@ -70,6 +73,7 @@ impl Answer {
         });
         match self {
             Self::Json(value) => encode_result(id, finish_result(generation, value, &shared.info)),
+            Self::Plain(value) => encode_result(id, value),
             Self::Tool(output) => finished(id, &output, stateless),
             Self::Page(page) => finished(id, &page, stateless),
             Self::Contents(contents) => finished(id, &contents, stateless),

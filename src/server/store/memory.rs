@@ -7,20 +7,20 @@ use bytes::Bytes;
 
 use super::{
     EventStore, LoggedStream, SessionEvent, SessionEvents, SessionRecord, SessionStore, Sinks, StoreError,
-    StoreFuture, StreamKind, StreamLog,
+    StoreFuture, StreamKind, StreamLog, TaskEvent, TaskEvents, TaskRecord, TaskStore,
 };
 use crate::sync::{Arc, Mutex, RandomState, Weak, now_ms};
 
 /// Records at most; a save past it fails (the session is then not shared).
 pub const DEFAULT_MEMORY_STORE_RECORDS: usize = 100_000;
 
-/// Session records and the events of their streams in this process's
-/// memory, each until its time to live runs out. Clones share the records: give one to several servers in one
+/// Session records, the events of their streams and task records in this
+/// process's memory, each until its time to live runs out. Clones share the records: give one to several servers in one
 /// process and each serves the others' sessions (its events reach every
 /// server at once).
 ///
-/// Bounded: at most [`MemoryStore::with_capacity`] records and as many
-/// sessions' event logs (expired ones are swept when it is reached; an
+/// Bounded: at most [`MemoryStore::with_capacity`] records, as many
+/// task records and as many sessions' event logs (expired ones are swept when it is reached; an
 /// append past it is dropped), each bounded as
 /// [`StreamLog`] is.
 #[derive(Debug, Clone)]
@@ -33,9 +33,13 @@ struct Inner {
     records: Mutex<HashMap<String, Kept, RandomState>>,
     /// The streams' events of each session, and when they lapse.
     logs: Mutex<HashMap<String, (Arc<StreamLog>, u64), RandomState>>,
+    /// Task records, and when they lapse.
+    tasks: Mutex<HashMap<String, (TaskRecord, u64), RandomState>>,
     capacity: usize,
     /// The servers that share the store, for its events.
     sinks: Sinks,
+    /// The same, for task events.
+    task_sinks: Sinks<dyn TaskEvents>,
 }
 
 #[derive(Debug)]
@@ -63,8 +67,10 @@ impl MemoryStore {
             inner: Arc::new(Inner {
                 records: Mutex::new(HashMap::default()),
                 logs: Mutex::new(HashMap::default()),
+                tasks: Mutex::new(HashMap::default()),
                 capacity: capacity.max(1),
                 sinks: Sinks::default(),
+                task_sinks: Sinks::default(),
             }),
         }
     }
@@ -186,6 +192,47 @@ impl EventStore for MemoryStore {
     }
 }
 
+impl TaskStore for MemoryStore {
+    fn save_task<'a>(&'a self, record: &'a TaskRecord, ttl: Duration) -> StoreFuture<'a, ()> {
+        let now = now_ms();
+        let mut tasks = self.inner.tasks.lock();
+        if tasks.len() >= self.inner.capacity && !tasks.contains_key(&record.id) {
+            tasks.retain(|_, (_, until_ms)| *until_ms > now);
+        }
+        let saved = if tasks.len() >= self.inner.capacity && !tasks.contains_key(&record.id) {
+            Err(StoreError(format!(
+                "the memory store holds its maximum of {} tasks",
+                self.inner.capacity
+            )))
+        } else {
+            let until = now.saturating_add(ttl.as_millis() as u64);
+            tasks.insert(record.id.clone(), (record.clone(), until));
+            Ok(())
+        };
+        Box::pin(async move { saved })
+    }
+
+    fn load_task<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Option<TaskRecord>> {
+        let now = now_ms();
+        let loaded = self
+            .inner
+            .tasks
+            .lock()
+            .get(id)
+            .filter(|(_, until_ms)| *until_ms > now)
+            .map(|(record, _)| record.clone());
+        Box::pin(async move { Ok(loaded) })
+    }
+
+    fn attach_tasks(&self, sink: Weak<dyn TaskEvents>) -> u64 {
+        self.inner.task_sinks.attach(sink)
+    }
+
+    fn announce_task(&self, origin: u64, event: &TaskEvent) {
+        self.inner.task_sinks.deliver_task(origin, event);
+    }
+}
+
 #[cfg(test)]
 #[cfg(not(shuttle))]
 mod tests {
@@ -269,5 +316,22 @@ mod tests {
         assert!(store.stream("b", 5).await.unwrap().is_some(), "room made");
         store.forget("b");
         assert!(store.stream("b", 5).await.unwrap().is_none(), "forgotten");
+    }
+
+    #[tokio::test]
+    async fn keeps_task_records_until_they_lapse_bounded() {
+        let store = MemoryStore::with_capacity(1);
+        let record = TaskRecord::new("t1", json!({"taskId": "t1", "status": "completed"}));
+        store.save_task(&record, Duration::from_millis(50)).await.unwrap();
+        assert_eq!(store.load_task("t1").await.unwrap(), Some(record.clone()));
+        let other = TaskRecord::new("t2", json!({}));
+        let full = store.save_task(&other, Duration::from_secs(60)).await;
+        assert!(full.unwrap_err().0.contains("maximum of 1 tasks"));
+        tokio::time::sleep(Duration::from_millis(80)).await;
+        assert_eq!(store.load_task("t1").await.unwrap(), None, "lapsed");
+        store
+            .save_task(&other, Duration::from_secs(60))
+            .await
+            .expect("a lapsed one made room");
     }
 }

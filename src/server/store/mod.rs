@@ -22,6 +22,10 @@
 //! sessions' SSE streams, so that a broken stream can be resumed on any
 //! replica.
 //!
+//! The task store ([`TaskStore`], see its module) keeps what tasks of the
+//! tasks extension are, so that any replica answers `tasks/get`,
+//! `tasks/update` and `tasks/cancel`.
+//!
 //! - [`MemoryStore`]: a store in this process's memory, shared by the
 //!   servers given the same one (several servers in one process, tests).
 //! - `RedisStore` (feature `redis-bus`): a store several processes share.
@@ -29,6 +33,7 @@
 mod cell;
 mod log;
 mod memory;
+mod tasks;
 
 use std::fmt;
 use std::future::Future;
@@ -46,6 +51,7 @@ pub use log::{
     StreamLog,
 };
 pub use memory::{DEFAULT_MEMORY_STORE_RECORDS, MemoryStore};
+pub use tasks::{TaskEvent, TaskEvents, TaskRecord, TaskStore};
 
 /// What a store call returns.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
@@ -126,7 +132,7 @@ impl From<&crate::auth::Principal> for SessionOwner {
 /// Why a store call failed. Every failure is worth retrying later: the
 /// store was unreachable, slow, or answered with something unreadable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("session store: {0}")]
+#[error("state store: {0}")]
 pub struct StoreError(pub String);
 
 /// What one replica tells the others about a session it serves.
@@ -165,14 +171,23 @@ pub trait SessionEvents: Send + Sync + 'static {
 }
 
 /// Where a store's announcements go inside one process: every sink
-/// attached but the one that announced.
-#[derive(Default)]
-pub(crate) struct Sinks {
-    sinks: Mutex<Vec<(u64, Weak<dyn SessionEvents>)>>,
+/// attached but the one that announced. `S` is the kind of sink
+/// ([`SessionEvents`] or [`TaskEvents`]).
+pub(crate) struct Sinks<S: ?Sized = dyn SessionEvents> {
+    sinks: Mutex<Vec<(u64, Weak<S>)>>,
     next: AtomicU64,
 }
 
-impl fmt::Debug for Sinks {
+impl<S: ?Sized> Default for Sinks<S> {
+    fn default() -> Self {
+        Self {
+            sinks: Mutex::new(Vec::new()),
+            next: AtomicU64::new(0),
+        }
+    }
+}
+
+impl<S: ?Sized> fmt::Debug for Sinks<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Sinks")
             .field("attached", &self.sinks.lock().len())
@@ -180,9 +195,9 @@ impl fmt::Debug for Sinks {
     }
 }
 
-impl Sinks {
+impl<S: ?Sized> Sinks<S> {
     /// Adds `sink`; its origin (what its announcements are marked with).
-    pub(crate) fn attach(&self, sink: Weak<dyn SessionEvents>) -> u64 {
+    pub(crate) fn attach(&self, sink: Weak<S>) -> u64 {
         let origin = self.next.fetch_add(1, Ordering::Relaxed) + 1;
         let mut sinks = self.sinks.lock();
         sinks.retain(|(_, sink)| sink.strong_count() > 0);
@@ -190,16 +205,22 @@ impl Sinks {
         origin
     }
 
+    /// Every live sink but `from`'s (0: all of them).
+    fn live(&self, from: u64) -> Vec<Arc<S>> {
+        self.sinks
+            .lock()
+            .iter()
+            .filter(|(origin, _)| *origin != from)
+            .filter_map(|(_, sink)| sink.upgrade())
+            .collect()
+    }
+}
+
+impl Sinks<dyn SessionEvents> {
     /// Asks every live sink to check its sessions against the store.
     #[cfg(all(feature = "redis-bus", not(shuttle)))]
     pub(crate) fn resync(&self) {
-        let live: Vec<Arc<dyn SessionEvents>> = self
-            .sinks
-            .lock()
-            .iter()
-            .filter_map(|(_, sink)| sink.upgrade())
-            .collect();
-        for sink in live {
+        for sink in self.live(0) {
             sink.resync();
         }
     }
@@ -207,15 +228,18 @@ impl Sinks {
     /// Hands `event` to every live sink but `from`'s (0: from elsewhere,
     /// to all).
     pub(crate) fn deliver(&self, from: u64, sid: &str, event: &SessionEvent) {
-        let live: Vec<Arc<dyn SessionEvents>> = self
-            .sinks
-            .lock()
-            .iter()
-            .filter(|(origin, _)| *origin != from)
-            .filter_map(|(_, sink)| sink.upgrade())
-            .collect();
-        for sink in live {
+        for sink in self.live(from) {
             sink.on_event(sid, event.clone());
+        }
+    }
+}
+
+impl Sinks<dyn TaskEvents> {
+    /// Hands `event` to every live sink but `from`'s (0: from elsewhere,
+    /// to all).
+    pub(crate) fn deliver_task(&self, from: u64, event: &TaskEvent) {
+        for sink in self.live(from) {
+            sink.on_task_event(event.clone());
         }
     }
 }

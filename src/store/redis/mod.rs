@@ -1,5 +1,8 @@
-//! [`RedisStore`]: session records in Redis, shared by every replica that
-//! names the same Redis and key prefix.
+//! [`RedisStore`]: session records, the events of sessions' streams (see
+//! `log.rs`) and task records in Redis, shared by every replica that names
+//! the same Redis and key prefix. A task record is one string key,
+//! `<prefix>task:<id>`, saved (`SET .. PX`) by the replica running the
+//! task and read (`GET`) by the others.
 //!
 //! A record is one string key, `<prefix><session id>`, holding the record
 //! as JSON with a time to live: `SET .. PX` on a save, `GET` on a load
@@ -43,8 +46,8 @@ use tokio::sync::mpsc;
 use crate::bus::RedisConnector;
 use crate::bus::redis::dial::Dial;
 use crate::server::store::{
-    EventStore, LoggedStream, SessionEvent, SessionEvents, SessionRecord, SessionStore, Sinks, StoreError,
-    StoreFuture, StreamKind,
+    EventStore, LoggedStream, SessionEvent, SessionEvents, SessionRecord, SessionStore, StoreError,
+    StoreFuture, StreamKind, TaskEvent, TaskEvents, TaskRecord, TaskStore,
 };
 use crate::sync::{Arc, AtomicU8, AtomicU64, CancellationToken, Mutex, Notify, Ordering, Semaphore, Weak};
 pub use config::{
@@ -104,7 +107,7 @@ pub struct RedisStore {
     /// Random per store: tells its own events from other replicas'.
     origin: String,
     /// The services of this process that take its events.
-    sinks: Arc<Sinks>,
+    sinks: Arc<events::Receivers>,
     /// Stream events and forgotten sessions, for the appender.
     appends: mpsc::Sender<log::Work>,
     /// Ends the keeper; cancelled when the store is dropped.
@@ -201,6 +204,49 @@ impl RedisStore {
         format!("{}{sid}", self.link.config.prefix)
     }
 
+    fn task_key(&self, id: &str) -> String {
+        format!("{}task:{id}", self.link.config.prefix)
+    }
+
+    /// Saves `record` (of a `what`) as JSON under `key` for `ttl`; refused
+    /// over the size limit.
+    async fn put(
+        &self,
+        key: String,
+        record: &impl serde::Serialize,
+        ttl: Duration,
+        what: &str,
+    ) -> Result<(), StoreError> {
+        let encoded = serde_json::to_vec(record).map_err(|e| StoreError(e.to_string()))?;
+        let max = self.link.config.max_record_bytes;
+        if encoded.len() > max {
+            return Err(StoreError(format!(
+                "a {what} record of {} bytes is over the store's {max}",
+                encoded.len()
+            )));
+        }
+        let mut set = redis::cmd("SET");
+        set.arg(key).arg(encoded).arg("PX").arg(millis(ttl));
+        self.query::<()>(set).await
+    }
+
+    /// The JSON record under `key` (of `what` `id`), if there is one.
+    async fn fetch<T: serde::de::DeserializeOwned>(
+        &self,
+        key: String,
+        what: &str,
+        id: &str,
+    ) -> Result<Option<T>, StoreError> {
+        let mut get = redis::cmd("GET");
+        get.arg(key);
+        let Some(bytes) = self.query::<Option<Vec<u8>>>(get).await? else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| StoreError(format!("the record of {what} {id} is unreadable: {e}")))
+    }
+
     /// Runs `command` within the command timeout.
     async fn query<T: redis::FromRedisValue>(&self, command: redis::Cmd) -> Result<T, StoreError> {
         let (mut connection, _permit) = self.link.take()?;
@@ -224,7 +270,7 @@ impl Drop for RedisStore {
 }
 
 fn address(url: &str, why: &str) -> StoreError {
-    StoreError(format!("session store address {url:?}: {why}"))
+    StoreError(format!("state store address {url:?}: {why}"))
 }
 
 fn timed_out() -> RedisError {
@@ -241,32 +287,11 @@ fn millis(ttl: Duration) -> u64 {
 
 impl SessionStore for RedisStore {
     fn save<'a>(&'a self, sid: &'a str, record: &'a SessionRecord, ttl: Duration) -> StoreFuture<'a, ()> {
-        Box::pin(async move {
-            let encoded = serde_json::to_vec(record).map_err(|e| StoreError(e.to_string()))?;
-            let max = self.link.config.max_record_bytes;
-            if encoded.len() > max {
-                return Err(StoreError(format!(
-                    "a session record of {} bytes is over the store's {max}",
-                    encoded.len()
-                )));
-            }
-            let mut set = redis::cmd("SET");
-            set.arg(self.key(sid)).arg(encoded).arg("PX").arg(millis(ttl));
-            self.query::<()>(set).await
-        })
+        Box::pin(self.put(self.key(sid), record, ttl, "session"))
     }
 
     fn load<'a>(&'a self, sid: &'a str) -> StoreFuture<'a, Option<SessionRecord>> {
-        Box::pin(async move {
-            let mut get = redis::cmd("GET");
-            get.arg(self.key(sid));
-            let Some(bytes) = self.query::<Option<Vec<u8>>>(get).await? else {
-                return Ok(None);
-            };
-            serde_json::from_slice(&bytes)
-                .map(Some)
-                .map_err(|e| StoreError(format!("the record of session {sid} is unreadable: {e}")))
-        })
+        Box::pin(self.fetch(self.key(sid), "session", sid))
     }
 
     fn remove<'a>(&'a self, sid: &'a str) -> StoreFuture<'a, ()> {
@@ -299,11 +324,11 @@ impl SessionStore for RedisStore {
     }
 
     fn attach(&self, sink: Weak<dyn SessionEvents>) -> u64 {
-        self.sinks.attach(sink)
+        self.sinks.sessions.attach(sink)
     }
 
     fn announce(&self, origin: u64, sid: &str, event: &SessionEvent) {
-        self.sinks.deliver(origin, sid, event);
+        self.sinks.sessions.deliver(origin, sid, event);
         events::publish(&self.link, &self.runtime, &self.origin, sid, event);
     }
 }
@@ -333,5 +358,24 @@ impl EventStore for RedisStore {
     fn forget(&self, sid: &str) {
         let work = log::Work::Forget { sid: sid.to_owned() };
         log::queue(&self.link, &self.appends, work);
+    }
+}
+
+impl TaskStore for RedisStore {
+    fn save_task<'a>(&'a self, record: &'a TaskRecord, ttl: Duration) -> StoreFuture<'a, ()> {
+        Box::pin(self.put(self.task_key(&record.id), record, ttl, "task"))
+    }
+
+    fn load_task<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Option<TaskRecord>> {
+        Box::pin(self.fetch(self.task_key(id), "task", id))
+    }
+
+    fn attach_tasks(&self, sink: Weak<dyn TaskEvents>) -> u64 {
+        self.sinks.tasks.attach(sink)
+    }
+
+    fn announce_task(&self, origin: u64, event: &TaskEvent) {
+        self.sinks.tasks.deliver_task(origin, event);
+        events::publish_task(&self.link, &self.runtime, &self.origin, event);
     }
 }

@@ -13,6 +13,7 @@ mod lists;
 mod running;
 mod settle;
 mod skills;
+mod tasks;
 
 use serde_json::{Value, json};
 
@@ -352,27 +353,7 @@ pub(crate) fn dispatch(
             }
         }
         Method::TasksGet | Method::TasksUpdate | Method::TasksCancel => {
-            let params = json(params);
-            if generation.is_stateless() && !declares_tasks(client_capabilities(params.as_ref())) {
-                return Dispatch::Reply(Err(tasks_required()));
-            }
-            let id = match required_str(params.as_ref(), "taskId", method) {
-                Ok(id) => id.to_owned(),
-                Err(error) => return Dispatch::Reply(Err(error)),
-            };
-            let key = caller.map(Principal::caller_key);
-            let caller = key.as_deref();
-            let answer = match known {
-                Method::TasksGet => shared.tasks.get(&id, caller),
-                Method::TasksCancel => shared.tasks.cancel(shared, &id, caller),
-                _ => match params.as_ref().and_then(|p| p.get("inputResponses")) {
-                    Some(Value::Object(responses)) => shared.tasks.update(&id, caller, responses),
-                    _ => Err(ErrorObject::invalid_params(
-                        "tasks/update: inputResponses (object) is required",
-                    )),
-                },
-            };
-            reply(answer)
+            tasks::steer(shared, known, json(params), generation, caller)
         }
         Method::SetLogLevel => {
             let params = json(params);

@@ -11,6 +11,7 @@
 use bytes::Bytes;
 use serde_json::json;
 
+use super::as_task::Begun;
 use super::{Call, Dispatch};
 use crate::metrics::requests::Outcome;
 use crate::protocol::jsonrpc::{ErrorObject, RequestId, encode_error, encode_result};
@@ -72,7 +73,12 @@ pub(crate) fn settle(shared: &Arc<Shared>, host: &mut impl Host, id: RequestId, 
         Dispatch::Subscribe { uri, on, generation } => host
             .subscribe(uri, on)
             .map(|()| finish_result(generation, json!({}), &shared.info)),
-        Dispatch::Task(call, capabilities) => call.start_as_task(shared, capabilities, host.http_request()),
+        Dispatch::Task(call, capabilities) => {
+            match call.start_as_task(shared, capabilities, host.http_request()) {
+                Begun::Now(answer) => answer,
+                Begun::Later(saving) => return host.run(id, saving),
+            }
+        }
     };
     match done {
         Ok(result) => {

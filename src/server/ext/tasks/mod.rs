@@ -25,40 +25,32 @@ use crate::server::Shared;
 use crate::server::ext::client_requests::{InputError, check_capabilities};
 use crate::sync::{Arc, CancellationToken, Mutex, RandomState, now_ms, oneshot};
 
+pub(crate) mod stored;
+mod view;
+
 pub use crate::protocol::tasks::TASKS_EXTENSION;
+use view::{detailed, unknown};
 /// How often clients are asked to poll.
 pub const TASK_POLL_INTERVAL_MS: u64 = 500;
 /// Questions one task may wait on at once.
 const MAX_TASK_QUESTIONS: usize = 16;
-
-/// `ms` since the epoch as ISO 8601 (`2026-11-27T10:30:00.000Z`).
-fn iso8601(ms: u64) -> String {
-    let secs = ms / 1000;
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        ms % 1000
-    )
-}
 
 /// The questions a running task waits on, by key.
 #[derive(Debug, Default)]
 pub(crate) struct TaskQuestions {
     waiting: Mutex<HashMap<String, (Value, oneshot::Sender<Value>), RandomState>>,
     next: crate::sync::AtomicU64,
+    /// Told when the task's status changes (its record is saved again).
+    changed: crate::sync::Notify,
+}
+
+/// How a call that may become a task is answered.
+pub(crate) enum Started {
+    /// Now, with this.
+    Now(Result<Value, ErrorObject>),
+    /// When this is ready: the call became a task, and the task store must
+    /// have its record before the client hears of it.
+    Saved(futures_util::future::BoxFuture<'static, Result<Value, ErrorObject>>),
 }
 
 /// A call that may become a task: empty until it does.
@@ -179,7 +171,7 @@ impl Tasks {
         generation: Generation,
         starter: Starter,
         mut run: F,
-    ) -> Result<Value, ErrorObject>
+    ) -> Started
     where
         F: Future<Output = std::thread::Result<Result<Value, ErrorObject>>> + Send + Unpin + 'static,
     {
@@ -188,22 +180,31 @@ impl Tasks {
             std::pin::Pin::new(&mut run).poll(&mut cx)
         };
         if let Poll::Ready(done) = first {
-            return match done {
+            return Started::Now(match done {
                 Ok(result) => result.map(|r| finish_result(generation, r, &shared.info)),
                 Err(_panic) => Err(ErrorObject::internal("the handler panicked")),
-            };
+            });
         }
         let now = now_ms();
-        let id = self
+        let created = self
             .table
-            .create_owned(&token, starter.owner, now, self.ttl.as_millis() as u64)
-            .map_err(|refusal| {
+            .create_owned(&token, starter.owner, now, self.ttl.as_millis() as u64);
+        let id = match created {
+            Ok(id) => id,
+            Err(refusal) => {
                 token.cancel();
                 crate::metrics::incr(&shared.core.metrics_ref().tasks_rejected);
-                ErrorObject::new(crate::protocol::jsonrpc::SERVER_AT_CAPACITY, refusal.to_string())
-            })?;
+                let refused =
+                    ErrorObject::new(crate::protocol::jsonrpc::SERVER_AT_CAPACITY, refusal.to_string());
+                return Started::Now(Err(refused));
+            }
+        };
         let questions = Arc::new(TaskQuestions::default());
         self.questions.lock().insert(id.clone(), Arc::clone(&questions));
+        let first_save = shared.task_store.clone().map(|store| {
+            let first = stored::keep(shared, store, id.clone(), Arc::clone(&questions));
+            (Arc::clone(shared), first)
+        });
         *link.slot.lock() = Some(ActiveTask {
             id: id.clone(),
             questions,
@@ -270,7 +271,22 @@ impl Tasks {
         let snapshot = self.table.get(&id, now).expect("a task is held once created");
         let mut result = detailed(&snapshot);
         result["resultType"] = json!("task");
-        Ok(result)
+        match first_save {
+            Some((shared, first)) => Started::Saved(stored::answer_once_saved(&shared, id, result, first)),
+            None => Started::Now(Ok(result)),
+        }
+    }
+
+    /// True if task `id` is held here.
+    pub(crate) fn holds(&self, id: &str) -> bool {
+        self.table.get(id, now_ms()).is_some()
+    }
+
+    /// Tells task `id`'s record keeper that its status changed.
+    fn changed(&self, id: &str) {
+        if let Some(task) = self.questions.lock().get(id) {
+            task.changed.notify_one();
+        }
     }
 
     /// Moves task `id` to `status` and tells the listen streams that named
@@ -279,6 +295,7 @@ impl Tasks {
         if self.table.set(id, status, now_ms())
             && let Some(snapshot) = self.table.get(id, now_ms())
         {
+            self.changed(id);
             announce(shared, &snapshot);
         }
     }
@@ -333,6 +350,7 @@ impl Tasks {
             .table
             .cancel_by(id, caller, now_ms())
             .ok_or_else(|| unknown(id))?;
+        self.changed(id);
         self.questions.lock().remove(id);
         if snapshot.status == TaskStatus::Cancelled {
             announce(shared, &snapshot);
@@ -358,40 +376,4 @@ fn announce(shared: &Shared, snapshot: &TaskSnapshot) {
     shared
         .bus
         .publish("notifications/tasks", Some(&params), &shared.listeners);
-}
-
-fn unknown(id: &str) -> ErrorObject {
-    ErrorObject::invalid_params(format!("unknown task: {id}")).with_data(json!({"taskId": id}))
-}
-
-/// A task as `tasks/get` and `notifications/tasks` show it.
-fn detailed(s: &TaskSnapshot) -> Value {
-    let mut task = json!({
-        "taskId": s.id,
-        "status": s.status.name(),
-        "createdAt": iso8601(s.created_ms),
-        "lastUpdatedAt": iso8601(s.updated_ms),
-        "ttlMs": s.ttl_ms,
-        "pollIntervalMs": TASK_POLL_INTERVAL_MS,
-    });
-    match &s.status {
-        TaskStatus::InputRequired(asked) => task["inputRequests"] = asked.clone(),
-        TaskStatus::Completed(result) => task["result"] = result.clone(),
-        TaskStatus::Failed(error) => task["error"] = error.clone(),
-        TaskStatus::Working | TaskStatus::Cancelled => {}
-    }
-    task
-}
-
-#[cfg(test)]
-#[cfg(not(shuttle))]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn timestamps_are_iso_8601() {
-        assert_eq!(iso8601(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(iso8601(1_795_781_445_123), "2026-11-27T12:10:45.123Z");
-        assert_eq!(iso8601(951_782_400_000), "2000-02-29T00:00:00.000Z");
-    }
 }

@@ -1,0 +1,92 @@
+//! The Redis task store against a real `redis-server`: replicas follow,
+//! cancel and answer each other's tasks through it (records, and events
+//! over pub/sub), a task whose replica stopped is reported failed, and a
+//! Redis restart (durable) keeps every task record.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use mcp_server_core::store::{RedisStore, RedisStoreConfig};
+use mcp_server_core::{Server, ServerConfig};
+use serde_json::{Value, json};
+
+use crate::support::TestServer;
+use crate::support::services::Redis;
+use crate::support::tasks::{rpc, until_status, work};
+use crate::support::wait_until;
+
+/// A replica over HTTP with `work`, keeping tasks in a Redis store.
+async fn replica(redis: &Redis, config: ServerConfig) -> TestServer {
+    let store_config = RedisStoreConfig::default()
+        .command_timeout(Duration::from_millis(500))
+        .max_backoff(Duration::from_millis(200))
+        .health_interval(Duration::from_millis(200));
+    let store = RedisStore::start(&redis.url(), store_config).expect("a Redis address");
+    wait_until("the store to connect and subscribe", || {
+        let m = store.metrics();
+        m.connected && m.subscribed
+    })
+    .await;
+    let server = Server::builder()
+        .config(config)
+        .tool(work())
+        .task_store(store)
+        .build();
+    TestServer::serve(server, true).await
+}
+
+/// Starts `work` for `ms` on `addr`: the task's id.
+async fn start(addr: SocketAddr, ms: u64) -> Value {
+    let created = rpc(
+        addr,
+        "tools/call",
+        json!({"name": "work", "arguments": {"ms": ms}}),
+    )
+    .await;
+    assert_eq!(created["result"]["resultType"], "task", "{created}");
+    created["result"]["taskId"].clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs redis-server: ci/scale-out.sh runs it"]
+async fn replicas_follow_cancel_and_outlive_each_others_tasks_through_redis() {
+    let mut redis = Redis::start_durable();
+    let lease = ServerConfig::default().task_lease(Duration::from_millis(600));
+    let a = replica(&redis, lease.clone()).await;
+    let b = replica(&redis, ServerConfig::default()).await;
+
+    let quick = start(a.addr, 200).await;
+    assert_eq!(
+        rpc(b.addr, "tasks/get", json!({"taskId": quick})).await["result"]["status"],
+        "working"
+    );
+    let done = until_status(b.addr, &quick, "completed").await;
+    assert_eq!(done["result"]["content"][0]["text"], "worked 200 ms");
+
+    let cancelled = start(a.addr, 60_000).await;
+    let ack = rpc(b.addr, "tasks/cancel", json!({"taskId": cancelled})).await;
+    assert_eq!(ack["result"]["resultType"], "complete", "{ack}");
+    until_status(b.addr, &cancelled, "cancelled").await;
+
+    // Redis killed and restarted from its append-only file: every record
+    // is still there, and the running task's lease is renewed again.
+    let running = start(a.addr, 60_000).await;
+    redis.stop();
+    redis.restart();
+    until_status(b.addr, &quick, "completed").await;
+    until_status(b.addr, &cancelled, "cancelled").await;
+    until_status(b.addr, &running, "working").await;
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    let renewed = rpc(b.addr, "tasks/get", json!({"taskId": running})).await;
+    assert_eq!(
+        renewed["result"]["status"], "working",
+        "its lease is renewed: {renewed}"
+    );
+
+    // The replica that runs it stops: its task is reported failed.
+    a.stop().await;
+    let failed = until_status(b.addr, &running, "failed").await;
+    let message = failed["error"]["message"].as_str().unwrap();
+    assert!(message.contains("the server running it stopped"), "{message}");
+    b.stop().await;
+}
