@@ -133,10 +133,10 @@ def fig_fanout():
     return {"runs": runs, "median": summary}
 
 
-def load(url, protocol):
+def load(url, protocol, extra=()):
     out = Path(tempfile.mkstemp(suffix=".json")[1])
     subprocess.run([str(REL / "mcp-load"), "--http", url, "--protocol", protocol, "-c", "64", "--duration", "5",
-                    "--json", str(out)], check=True, timeout=120,
+                    "--json", str(out), *extra], check=True, timeout=120,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     report = json.loads(out.read_text())
     out.unlink()

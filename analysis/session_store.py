@@ -1,17 +1,20 @@
 #!/usr/bin/env python3
-"""Measures what the Redis session store costs (analysis/scale-out.md,
-"2025 sessions in Redis"). Standard library only.
+"""Measures what the Redis store (sessions, streams) costs (analysis/scale-out.md,
+"2025 sessions, their streams and tasks in Redis"). Standard library only.
 
 Needs redis-server and nginx (as analysis/scale_out.py) and the release
 builds:
 
     cargo build --release --bins
-    python3 analysis/session_store.py        # about 2 minutes
+    python3 analysis/session_store.py        # about 4 minutes
 
 mcp-load's closed-loop `echo` calls over 2025-11-25 sessions (C = 64, 5 s):
 one replica straight (no store, then --state-store), and nginx with no
 affinity rule (round robin per request) in front of one, two and three
-replicas sharing the store. For each run: calls/s, latency, the replicas'
+replicas sharing the store. Then calls answered over SSE (`sleep` 10 ms
+with a progressToken: ten progress events and the result, each one event
+the store keeps): one replica straight, without and with the store
+(setups sse, sse-store). For each run: calls/s, latency, the replicas'
 CPU per call, and the Redis commands the run caused (INFO commandstats,
 before and after), per call and per session; and the memory of one
 session's record in Redis (MEMORY USAGE of each key). SCALE_RUNS times
@@ -79,14 +82,15 @@ def commandstats(port):
 
 def one_setup(setup):
     """`setup`: 'direct' (no store), 'direct-store', 'base' (MCP_BASE_BINARY,
-    no store), or 'rr-N' (nginx, no affinity, N replicas sharing the
-    store)."""
+    no store), 'rr-N' (nginx, no affinity, N replicas sharing the store),
+    or 'sse' / 'sse-store' (as 'direct' / 'direct-store', each call
+    answered over SSE)."""
     with Processes() as ps:
         redis_port = free_port()
         ps.start([REDIS, "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
                  redis_port)
         url_redis = f"redis://127.0.0.1:{redis_port}/"
-        store = [] if setup in ("direct", "base") else ["--state-store", url_redis]
+        store = [] if setup in ("direct", "base", "sse") else ["--state-store", url_redis]
         count = int(setup.split("-")[1]) if setup.startswith("rr-") else 1
         directory = tempfile.mkdtemp(prefix="mcp-store-")
         ports, replica_pids, lb_pids = [], set(), set()
@@ -107,7 +111,8 @@ def one_setup(setup):
             url = f"http://127.0.0.1:{ports[0]}/mcp"
         time.sleep(0.3)
         before_cpu, before_cmds = cpu_s(replica_pids), commandstats(redis_port)
-        report = load(url, "2025-11-25")
+        sse = ["--tool", "sleep", "--arguments", '{"ms":10}', "--progress"] if setup.startswith("sse") else []
+        report = load(url, "2025-11-25", sse)
         after = commandstats(redis_port)
         calls = max(report["requests_ok"], 1)
         sessions = max(report.get("sessions_admitted", 64), 1)
@@ -167,6 +172,33 @@ def record_memory(sessions=500):
                 "record": json.loads(value)}
 
 
+def stream_memory():
+    """Redis memory of one request's SSE stream as the event store keeps it:
+    a `sleep` of 10 ms with a progressToken (ten progress events and the
+    result), MEMORY USAGE of its Redis Stream, and of the session's list
+    of streams."""
+    with Processes() as ps:
+        redis_port = free_port()
+        ps.start([REDIS, "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+                 redis_port)
+        port = free_port()
+        ps.start([str(REL / "mcp-server-core"), "--http", f"127.0.0.1:{port}",
+                  "--state-store", f"redis://127.0.0.1:{redis_port}/"], port)
+        sid, _ = post(port, {"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "mcp", "version": "0"}}})
+        post(port, {"jsonrpc": "2.0", "method": "notifications/initialized"}, sid)
+        post(port, {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+            "name": "sleep", "arguments": {"ms": 10}, "_meta": {"progressToken": "p"}}}, sid)
+        time.sleep(0.5)
+        streams = redis(redis_port, "KEYS", "*:stream:*")
+        stream = streams[0]
+        events = redis(redis_port, "XLEN", stream)
+        size = redis(redis_port, "MEMORY", "USAGE", stream)
+        index = redis(redis_port, "MEMORY", "USAGE", redis(redis_port, "KEYS", "*:streams")[0])
+        return {"events": events, "stream_memory_usage": size, "per_event": size / events,
+                "streams_list_memory_usage": index}
+
+
 def paired(before, after):
     """Medians, over runs made one after the other, of `after`'s calls per
     second and CPU per call against `before`'s."""
@@ -179,7 +211,7 @@ def paired(before, after):
 
 
 def main():
-    setups = os.environ.get("SETUPS", "direct direct-store rr-1 rr-2 rr-3").split()
+    setups = os.environ.get("SETUPS", "direct direct-store rr-1 rr-2 rr-3 sse sse-store").split()
     runs = {setup: [] for setup in setups}
     # Interleaved, so that the machine's drift touches every setup alike.
     for _ in range(RUNS):
@@ -200,12 +232,15 @@ def main():
         }
         print(setup, {k: v for k, v in out[setup].items() if k != "runs"}, flush=True)
     for key, before, after, what in (("store_vs_none", "direct", "direct-store", "store vs none"),
+                                     ("sse_store_vs_none", "sse", "sse-store", "SSE calls: store vs none"),
                                      ("now_vs_base", "base", "direct", "no store, this build vs the base")):
         if before in runs and after in runs:
             out[key] = paired(runs[before], runs[after])
             print(f"{what} (medians of paired runs)", out[key], flush=True)
     out["record_memory"] = record_memory()
     print("record memory", {k: v for k, v in out["record_memory"].items() if k != "record"}, flush=True)
+    out["stream_memory"] = stream_memory()
+    print("stream memory", out["stream_memory"], flush=True)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(out, indent=1) + "\n")
 

@@ -5,8 +5,8 @@
 # `cargo test` because they need both) and the official Python SDK through
 # nginx against replicas of the release binary: two with affinity rules
 # (python_sdk_scale_out.py), and three with none at all, sharing a Redis
-# session store, one of them killed and Redis restarted mid-session
-# (python_sdk_round_robin.py). Each test starts its
+# session store, one of them killed and Redis restarted mid-session, the
+# TypeScript SDK's session through them too (python_sdk_round_robin.py). Each test starts its
 # own redis-server and nginx on free loopback ports and stops them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,6 +34,8 @@ before="$(running_servers)"
 
 cargo test --release --test scale_out -- --include-ignored
 source ci/python-venv.sh
+# shellcheck source=ci/ts-sdk-install.sh
+. ci/ts-sdk-install.sh
 cargo build --release --quiet --bin mcp-server-core
 (cd ci/interop && timeout 180 "../../$VENV/bin/python" python_sdk_scale_out.py ../../target/release/mcp-server-core)
 (cd ci/interop && timeout 180 "../../$VENV/bin/python" python_sdk_round_robin.py ../../target/release/mcp-server-core)

@@ -7,13 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SDK_VERSION="${MCP_TS_SDK_VERSION:-1.32.2}"
-DIR=ci/interop
-installed=$(node -e "console.log(require('./$DIR/node_modules/@modelcontextprotocol/sdk/package.json').version)" 2>/dev/null || true)
-if [ "$installed" != "$SDK_VERSION" ]; then
-    echo "ts-sdk: installing @modelcontextprotocol/sdk@$SDK_VERSION into $DIR/node_modules"
-    npm install --silent --no-save --no-package-lock --prefix "$DIR" "@modelcontextprotocol/sdk@$SDK_VERSION" >/dev/null
-fi
+# shellcheck source=ci/ts-sdk-install.sh
+. ci/ts-sdk-install.sh
 
 cargo build --release --quiet --bin mcp-server-core
 # Once with the built-in tools, once with the conformance fixtures.

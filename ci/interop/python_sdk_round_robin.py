@@ -15,6 +15,10 @@ One session throughout:
 After the client closes the session (DELETE), no replica still holds it
 and no gauge of any replica is left up.
 
+Then the official TypeScript SDK (ts_sdk_round_robin.mjs, installed by
+ci/ts-sdk-install.sh) runs a session of its own through the same round
+robin, an elicitation included, and is served by several replicas.
+
 Beside it, tasks (2026-07-28 requests of the tasks extension, sent as they
 are: the Python SDK has no tasks): started before the kill on every
 replica, each `tasks/get` through the round robin; after the kill, the
@@ -252,6 +256,12 @@ async def run(url: str, cluster: Cluster, ports: "list[int]") -> None:
         assert time.monotonic() < deadline, f"left up after the session ended: {up}, sessions held {held}"
         time.sleep(0.1)
     print("round robin: after the DELETE no replica holds the session and no gauge is left up")
+
+    before = len(answered_by(directory))
+    subprocess.run(["node", "ts_sdk_round_robin.mjs", url], check=True, timeout=120)
+    served = {upstream for upstream, _ in answered_by(directory)[before:]}
+    assert len(served) >= 2, f"the TypeScript session's requests reached only {served}"
+    print(f"round robin: the TypeScript SDK's session was served by {len(served)} replicas")
 
 
 def main() -> None:

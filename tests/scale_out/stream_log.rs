@@ -206,6 +206,24 @@ async fn a_stream_is_resumed_on_another_replica_through_redis_frozen_and_restart
         assert!(Instant::now() < deadline, "Redis never came back");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // Appends go on after the restart (Redis forgot the script: loaded
+    // again).
+    let (log, result, _) = logged_call(&session, 4).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while resume_on_b_after(&session, b.addr, &log).await.as_ref() != Some(&result) {
+        assert!(
+            Instant::now() < deadline,
+            "a stream written after the restart never reached Redis"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     a.stop().await;
     b.stop().await;
+}
+
+/// The id of the first event a resumption after `log` on `addr` replays.
+async fn resume_on_b_after(session: &Session, addr: std::net::SocketAddr, log: &str) -> Option<String> {
+    let mut resumed = at(session, addr).resume(log).await;
+    assert_eq!(resumed.status, StatusCode::OK);
+    resumed.event().await.and_then(|(id, _)| id)
 }

@@ -54,6 +54,11 @@ pub(crate) struct Args {
     #[arg(long, value_name = "JSON", default_value = r#"{"text":"hello"}"#)]
     pub(crate) arguments: String,
 
+    /// Ask for progress (`_meta.progressToken` on every call): a tool that
+    /// reports progress then answers over an SSE stream (HTTP).
+    #[arg(long)]
+    pub(crate) progress: bool,
+
     /// Protocol version: a handshake version (initialize), or 2026-07-28
     /// (stateless: no handshake, server/discover first, _meta on every call).
     #[arg(long, default_value = "2025-11-25")]

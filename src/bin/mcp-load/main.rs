@@ -124,6 +124,9 @@ mod run {
                 if conn.stateless() {
                     params["_meta"] = meta(conn.protocol());
                 }
+                if args.progress {
+                    params["_meta"]["progressToken"] = json!("load");
+                }
                 let params = serde_json::to_string(&params)?;
                 let bar = bar.clone();
                 let depth = usize::from(args.pipeline);

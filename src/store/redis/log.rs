@@ -12,7 +12,8 @@
 //!   a new stream past the cap deletes the oldest.
 //!
 //! Both live for the session's idle timeout after the last append. One Lua
-//! script makes an append (cap, trim, expiry) a single round trip.
+//! script (`EVALSHA`, loaded once per connection's Redis, again after
+//! `NOSCRIPT`) makes an append (cap, trim, expiry) a single round trip.
 //!
 //! Appends never wait: they go into a bounded queue that one task sends in
 //! order, many per pipeline. A full queue, no connection, an event over
@@ -101,10 +102,17 @@ pub(super) fn queue(link: &Link, queue: &mpsc::Sender<Work>, work: Work) {
     }
 }
 
+/// The scripts' SHA1 digests, as `SCRIPT LOAD` gave them.
+struct Loaded {
+    append: String,
+    forget: String,
+}
+
 /// Sends what `queue` yields until `stop`, in order, up to [`BATCH`] per
 /// pipeline.
 pub(super) async fn run(link: Arc<Link>, mut queue: mpsc::Receiver<Work>, stop: CancellationToken) {
     let mut batch = Vec::with_capacity(BATCH);
+    let mut scripts = None;
     loop {
         let first = tokio::select! {
             biased;
@@ -122,26 +130,63 @@ pub(super) async fn run(link: Arc<Link>, mut queue: mpsc::Receiver<Work>, stop: 
                 Err(_) => break,
             }
         }
-        send(&link, &batch).await;
+        send(&link, &batch, &mut scripts).await;
         batch.clear();
     }
 }
 
-/// Sends `batch` as one pipeline (the scripts by their text: Redis keeps
-/// each compiled once, and nothing is lost when its script cache is empty
-/// after a restart).
-async fn send(link: &Link, batch: &[Work]) {
+/// Sends `batch` as one pipeline of `EVALSHA`s, the scripts loaded first
+/// when they are not yet (or no longer: Redis restarted, `NOSCRIPT`, and
+/// the batch is sent again once).
+async fn send(link: &Link, batch: &[Work], scripts: &mut Option<Loaded>) {
     let appends = batch.iter().filter(|w| matches!(w, Work::Append { .. })).count() as u64;
-    let drop_all = || {
+    let dropped = |error: &redis::RedisError| {
         link.counters
             .appends_dropped
             .fetch_add(appends, crate::sync::Ordering::Relaxed);
+        drop(link.failed(error));
     };
     let Ok((mut connection, _permit)) = link.take() else {
-        drop_all();
+        link.counters
+            .appends_dropped
+            .fetch_add(appends, crate::sync::Ordering::Relaxed);
         return;
     };
-    let config = &link.config;
+    for attempt in 0..2 {
+        let loaded = match scripts {
+            Some(loaded) => loaded,
+            None => match timeout(link.config.command_timeout, load(&mut connection)).await {
+                Ok(Ok(loaded)) => scripts.insert(loaded),
+                Ok(Err(error)) => return dropped(&error),
+                Err(_elapsed) => return dropped(&super::timed_out()),
+            },
+        };
+        let pipe = pipeline(&link.config, batch, loaded);
+        match timeout(
+            link.config.command_timeout,
+            pipe.query_async::<()>(&mut connection),
+        )
+        .await
+        {
+            Ok(Ok(())) => return,
+            Ok(Err(error)) if error.code() == Some("NOSCRIPT") && attempt == 0 => *scripts = None,
+            Ok(Err(error)) => return dropped(&error),
+            Err(_elapsed) => return dropped(&super::timed_out()),
+        }
+    }
+}
+
+/// Loads both scripts into Redis's script cache.
+async fn load(connection: &mut redis::aio::MultiplexedConnection) -> redis::RedisResult<Loaded> {
+    let mut pipe = redis::pipe();
+    pipe.cmd("SCRIPT").arg("LOAD").arg(APPEND);
+    pipe.cmd("SCRIPT").arg("LOAD").arg(FORGET);
+    let (append, forget): (String, String) = pipe.query_async(connection).await?;
+    Ok(Loaded { append, forget })
+}
+
+/// The pipeline that does `batch`.
+fn pipeline(config: &super::RedisStoreConfig, batch: &[Work], loaded: &Loaded) -> redis::Pipeline {
     let mut pipe = redis::pipe();
     for work in batch {
         match work {
@@ -154,8 +199,8 @@ async fn send(link: &Link, batch: &[Work]) {
                 ttl_ms,
             } => {
                 let prefix = stream_prefix(&config.prefix, sid);
-                pipe.cmd("EVAL")
-                    .arg(APPEND)
+                pipe.cmd("EVALSHA")
+                    .arg(&loaded.append)
                     .arg(2)
                     .arg(format!("{prefix}{stream}"))
                     .arg(streams_key(&config.prefix, sid))
@@ -170,8 +215,8 @@ async fn send(link: &Link, batch: &[Work]) {
                     .ignore();
             }
             Work::Forget { sid } => {
-                pipe.cmd("EVAL")
-                    .arg(FORGET)
+                pipe.cmd("EVALSHA")
+                    .arg(&loaded.forget)
                     .arg(1)
                     .arg(streams_key(&config.prefix, sid))
                     .arg(stream_prefix(&config.prefix, sid))
@@ -179,17 +224,7 @@ async fn send(link: &Link, batch: &[Work]) {
             }
         }
     }
-    match timeout(config.command_timeout, pipe.query_async::<()>(&mut connection)).await {
-        Ok(Ok(())) => {}
-        Ok(Err(error)) => {
-            drop_all();
-            drop(link.failed(&error));
-        }
-        Err(_elapsed) => {
-            drop_all();
-            drop(link.failed(&super::timed_out()));
-        }
-    }
+    pipe
 }
 
 /// Reads the entries of one Redis Stream (`XRANGE`), oldest first.
