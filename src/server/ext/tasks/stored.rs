@@ -235,6 +235,34 @@ impl TaskEvents for Shared {
 #[cfg(not(shuttle))]
 mod tests {
     use super::*;
+    use crate::server::store::MemoryStore;
+
+    #[tokio::test]
+    async fn another_callers_task_is_unknown_and_is_not_steered() {
+        let store = MemoryStore::new();
+        let server = crate::Server::builder()
+            .task_store(Arc::new(store.clone()))
+            .build();
+        let mut record = TaskRecord::new("t", json!({"taskId": "t", "status": "working"}));
+        record.owner = Some("alice".into());
+        record.lease_until_ms = Some(u64::MAX);
+        store.save_task(&record, Duration::from_secs(60)).await.unwrap();
+        let shared = || Arc::clone(&server.shared);
+        let as_caller =
+            |who: Option<&str>| get(shared(), Arc::new(store.clone()), "t".into(), who.map(Into::into));
+        assert_eq!(as_caller(Some("alice")).await.unwrap()["status"], "working");
+        for other in [Some("bob"), None] {
+            let error = as_caller(other).await.unwrap_err();
+            assert_eq!(error.code, crate::protocol::jsonrpc::INVALID_PARAMS, "{other:?}");
+            let cancel = TaskEvent::Cancel {
+                id: "t".into(),
+                caller: other.map(Into::into),
+            };
+            assert!(steer(shared(), Arc::new(store.clone()), cancel).await.is_err());
+        }
+        let unknown = get(shared(), Arc::new(store.clone()), "u".into(), None).await;
+        assert!(unknown.unwrap_err().message.contains("unknown task: u"));
+    }
 
     #[test]
     fn a_running_task_whose_lease_lapsed_shows_failed() {
