@@ -1,7 +1,8 @@
 //! The Redis task store against a real `redis-server`: replicas follow,
 //! cancel and answer each other's tasks through it (records, and events
 //! over pub/sub), a task whose replica stopped is reported failed, and a
-//! Redis restart (durable) keeps every task record.
+//! Redis restart (durable) keeps every task record; under load, with Redis
+//! frozen, killed and restarted, every task acknowledged is kept.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -88,5 +89,95 @@ async fn replicas_follow_cancel_and_outlive_each_others_tasks_through_redis() {
     let failed = until_status(b.addr, &running, "failed").await;
     let message = failed["error"]["message"].as_str().unwrap();
     assert!(message.contains("the server running it stopped"), "{message}");
+    b.stop().await;
+}
+
+/// What one round of the load saw: a task acknowledged (its id), or a
+/// refusal (the store's retryable error) and how long it took.
+#[derive(Debug)]
+enum Round {
+    Started(Value),
+    Refused(Duration),
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs redis-server: ci/scale-out.sh runs it"]
+async fn redis_stopped_frozen_and_restarted_under_load_loses_no_acknowledged_task() {
+    let mut redis = Redis::start_durable();
+    let a = replica(&redis, ServerConfig::default()).await;
+    let b = replica(&redis, ServerConfig::default()).await;
+    let addr = a.addr;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load = {
+        let stop = std::sync::Arc::clone(&stop);
+        tokio::spawn(async move {
+            let mut rounds = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let started = std::time::Instant::now();
+                let created = rpc(
+                    addr,
+                    "tools/call",
+                    json!({"name": "work", "arguments": {"ms": 50}}),
+                )
+                .await;
+                rounds.push(match created["result"]["taskId"].clone() {
+                    Value::String(id) => Round::Started(Value::String(id)),
+                    _ => {
+                        assert_eq!(
+                            created["error"]["code"], -32603,
+                            "only a task or the store's error: {created}"
+                        );
+                        Round::Refused(started.elapsed())
+                    }
+                });
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            rounds
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    redis.pause(); // SIGSTOP: connections stay open, nothing answers
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    redis.resume();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    redis.stop(); // SIGKILL
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    redis.restart();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let rounds = load.await.expect("the load ran");
+
+    let started: Vec<&Value> = rounds
+        .iter()
+        .filter_map(|r| match r {
+            Round::Started(id) => Some(id),
+            Round::Refused(_) => None,
+        })
+        .collect();
+    let slowest = rounds
+        .iter()
+        .filter_map(|r| match r {
+            Round::Refused(took) => Some(*took),
+            Round::Started(_) => None,
+        })
+        .max();
+    eprintln!(
+        "tasks through the outages: {} acknowledged, {} refused (slowest {slowest:?})",
+        started.len(),
+        rounds.len() - started.len()
+    );
+    assert!(started.len() >= 10, "the load ran: {} tasks", started.len());
+    let slowest = slowest.expect("the outages were felt");
+    assert!(
+        slowest < Duration::from_millis(2500),
+        "every refusal came fast: {slowest:?}"
+    );
+    // Every task acknowledged, from before, during and after the outages,
+    // is known to the other replica, and ends completed.
+    for id in started {
+        let done = until_status(b.addr, id, "completed").await;
+        assert_eq!(done["result"]["content"][0]["text"], "worked 50 ms");
+    }
+    a.stop().await;
     b.stop().await;
 }
