@@ -213,20 +213,21 @@ fn shown(record: TaskRecord, now: u64) -> Value {
     detail
 }
 
+/// Every replica hears every task event; one that does not run the task
+/// finds it unknown and does nothing.
 impl TaskEvents for Shared {
     fn on_task_event(&self, event: TaskEvent) {
         match event {
-            TaskEvent::Cancel { id, caller } if self.tasks.holds(&id) => {
+            TaskEvent::Cancel { id, caller } => {
                 let _ = self.tasks.cancel(self, &id, caller.as_deref());
             }
             TaskEvent::Update {
                 id,
                 caller,
                 responses,
-            } if self.tasks.holds(&id) => {
+            } => {
                 let _ = self.tasks.update(&id, caller.as_deref(), &responses);
             }
-            _ => {}
         }
     }
 }
