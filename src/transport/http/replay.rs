@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::server::store::{EventStore, LoggedStream, StoreError, StreamKind, StreamLog};
+pub(crate) use crate::server::store::StreamKind;
+use crate::server::store::{EventStore, LoggedStream, StoreError, StreamLog};
 use crate::sync::Arc;
 
 /// A replay: the events after the one named, and how many are lost.

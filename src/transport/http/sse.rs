@@ -26,9 +26,8 @@ use hyper::body::Frame;
 use super::body::{Body, json};
 use super::cancel::CancelOnDrop;
 use super::parked::{Parked, ParkedStream};
-use super::replay::ReplayLog;
+use super::replay::{ReplayLog, StreamKind};
 use crate::core::{Envelope, OutboxReceiver};
-use crate::server::store::StreamKind;
 use crate::sync::{Arc, CancellationToken, Mutex};
 
 /// The reconnection delay an SSE stream tells its client, in milliseconds.
