@@ -19,7 +19,7 @@ use crate::support::services::Redis;
 use crate::support::{TestServer, wait_until};
 
 /// A store on `redis` with short waits, once connected.
-async fn store_on(redis: &Redis, config: RedisStoreConfig) -> Arc<RedisStore> {
+pub(crate) async fn store_on(redis: &Redis, config: RedisStoreConfig) -> Arc<RedisStore> {
     let config = config
         .command_timeout(Duration::from_millis(500))
         .max_backoff(Duration::from_millis(200))

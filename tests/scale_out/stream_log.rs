@@ -12,23 +12,12 @@ use http::StatusCode;
 use mcp_server_core::store::{EventStore, RedisStore, RedisStoreConfig, StreamKind};
 use mcp_server_core::{Server, ServerConfig};
 
-use crate::session_store::raw;
+use crate::session_store::{raw, store_on};
 use crate::support::TestServer;
 use crate::support::http::{Open, Session};
 use crate::support::replicas::{at, call, echo, log_info};
 use crate::support::services::Redis;
 use crate::support::wait_until;
-
-/// A store on `redis` with short waits, once connected.
-async fn store_on(redis: &Redis, config: RedisStoreConfig) -> Arc<RedisStore> {
-    let config = config
-        .command_timeout(Duration::from_millis(500))
-        .max_backoff(Duration::from_millis(200))
-        .health_interval(Duration::from_millis(200));
-    let store = RedisStore::start(&redis.url(), config).expect("a Redis address");
-    wait_until("the store to connect", || store.metrics().connected).await;
-    store
-}
 
 /// Waits until `store` keeps `events` events of stream `stream` of `sid`.
 async fn until_kept(store: &RedisStore, sid: &str, stream: u64, events: usize) {

@@ -22,13 +22,13 @@
 //! event (and counts it as lost, as for one trimmed).
 
 use bytes::Bytes;
-use tokio::sync::mpsc;
 use tokio::time::timeout;
 
 use super::Counters;
 use super::link::Link;
 use crate::server::store::{LoggedEvent, LoggedStream, StoreError, StreamKind};
-use crate::sync::{Arc, CancellationToken};
+use crate::sync::mpsc::error::TrySendError;
+use crate::sync::{Arc, CancellationToken, mpsc};
 
 /// Appends sent in one pipeline at most.
 const BATCH: usize = 64;
@@ -95,8 +95,8 @@ pub(super) fn queue(link: &Link, queue: &mpsc::Sender<Work>, work: Work) {
         Counters::add(&link.counters.appends_dropped);
         return;
     }
-    if let Err(refused) = queue.try_send(work)
-        && matches!(refused.into_inner(), Work::Append { .. })
+    if let Err(TrySendError::Full(refused) | TrySendError::Closed(refused)) = queue.try_send(work)
+        && matches!(refused, Work::Append { .. })
     {
         Counters::add(&link.counters.appends_dropped);
     }

@@ -41,7 +41,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use redis::RedisError;
-use tokio::sync::mpsc;
 
 use crate::bus::RedisConnector;
 use crate::bus::redis::dial::Dial;
@@ -49,7 +48,9 @@ use crate::server::store::{
     EventStore, LoggedStream, SessionEvent, SessionEvents, SessionRecord, SessionStore, StoreError,
     StoreFuture, StreamKind, TaskEvent, TaskEvents, TaskRecord, TaskStore,
 };
-use crate::sync::{Arc, AtomicU8, AtomicU64, CancellationToken, Mutex, Notify, Ordering, Semaphore, Weak};
+use crate::sync::{
+    Arc, AtomicU8, AtomicU64, CancellationToken, Mutex, Notify, Ordering, Semaphore, Weak, mpsc,
+};
 pub use config::{
     DEFAULT_STORE_COMMAND_TIMEOUT, DEFAULT_STORE_MAX_EVENT_BYTES, DEFAULT_STORE_MAX_OUTSTANDING,
     DEFAULT_STORE_MAX_QUEUED_APPENDS, DEFAULT_STORE_MAX_RECORD_BYTES, DEFAULT_STORE_PREFIX, RedisStoreConfig,
