@@ -187,7 +187,12 @@ async fn capabilities_are_exactly_what_is_registered() {
     let bare = Server::builder().builtin_tools().build();
     let full = surface();
     for (server, expected) in [
-        (bare, json!({"tools": {"listChanged": true}, "logging": {}})),
+        // The built-in `sleep` may run as a task: the tasks extension.
+        (
+            bare,
+            json!({"tools": {"listChanged": true}, "logging": {},
+                   "extensions": {"io.modelcontextprotocol/tasks": {}}}),
+        ),
         (
             full,
             json!({
@@ -196,6 +201,7 @@ async fn capabilities_are_exactly_what_is_registered() {
                 "prompts": {"listChanged": true},
                 "completions": {},
                 "logging": {},
+                "extensions": {"io.modelcontextprotocol/tasks": {}},
             }),
         ),
     ] {
