@@ -7,19 +7,26 @@ use std::sync::Arc;
 
 use http::StatusCode;
 use mcp_server_core::server::store::{EventStore, MemoryStore, SessionStore, StreamKind};
-use mcp_server_core::{Notification, Server, ServerConfig};
+use mcp_server_core::{Notification, Server, ServerConfig, Tool};
+use tokio::sync::Semaphore;
 
 use crate::support::http::{Open, Session};
-use crate::support::replicas::{at, call, log_info};
+use crate::support::replicas::{at, call, log_info, pause, paused_call};
 use crate::support::{TestServer, wait_until};
 
 /// A server over HTTP with `log_info`, keeping sessions and their streams'
 /// events in `store`.
 async fn replica(store: &MemoryStore) -> TestServer {
+    replica_with(store, log_info()).await
+}
+
+/// A server over HTTP with `tool`, keeping sessions and their streams'
+/// events in `store`.
+async fn replica_with(store: &MemoryStore, tool: Tool) -> TestServer {
     let server = Server::builder()
         .config(ServerConfig::default())
         .builtin_tools()
-        .tool(log_info())
+        .tool(tool)
         .session_store(Arc::new(store.clone()) as Arc<dyn SessionStore>)
         .event_store(Arc::new(store.clone()) as Arc<dyn EventStore>)
         .build();
@@ -122,6 +129,54 @@ crate::both_runtimes! {
         assert!(store.stream(&session.id, stream).await.unwrap().is_some());
         assert_eq!(at(&session, b.addr).delete().await, StatusCode::OK);
         assert!(store.stream(&session.id, stream).await.unwrap().is_none());
+        a.stop().await;
+        b.stop().await;
+    }
+}
+
+crate::both_runtimes! {
+    /// **A request still running elsewhere, followed live.** A call on A
+    /// closes its stream after progress 1 and goes on. Resumed on B with
+    /// progress 1's id: A writes the rest of the parked stream to the
+    /// store and B sends it as it comes, with A's event ids, until the
+    /// answer, then ends.
+    async fn a_stream_parked_on_one_server_is_followed_live_on_another() {
+        let store = MemoryStore::new();
+        let go = Arc::new(Semaphore::new(0));
+        let a = replica_with(&store, pause(Arc::clone(&go))).await;
+        let b = replica_with(&store, pause(Arc::clone(&go))).await;
+        let session = Session::start(a.addr).await;
+        let mut post = session.post(&paused_call(1)).await;
+        let (priming, _) = next(&mut post).await;
+        let stream = stream_of(&priming).to_owned();
+        let (first, data) = next(&mut post).await;
+        assert!(data.contains("\"progress\":1"), "{data}");
+        assert!(post.event().await.is_none(), "the handler closed the stream");
+        wait_until("A to park the stream", || a.handle.metrics().http_streams_parked == 1).await;
+
+        let mut resumed = at(&session, b.addr).resume(&first).await;
+        assert_eq!(resumed.status, StatusCode::OK);
+        wait_until("A to write the stream to the store", || {
+            a.handle.metrics().http_streams_parked == 0
+        })
+        .await;
+        go.add_permits(1);
+        let (id, data) = next(&mut resumed).await;
+        assert_eq!(id, format!("{stream}-2"), "A's stream, numbered on");
+        assert!(data.contains("\"progress\":2"), "{data}");
+        go.add_permits(1);
+        let (id, data) = next(&mut resumed).await;
+        assert_eq!(id, format!("{stream}-3"));
+        assert!(data.contains("done") && data.contains("\"id\":1"), "{data}");
+        assert!(resumed.event().await.is_none(), "the stream ends with the answer");
+
+        // Resumed again after the answer: the store has it, B replays it
+        // and ends at once.
+        let mut again = at(&session, b.addr).resume(&first).await;
+        let events: Vec<_> = [next(&mut again).await, next(&mut again).await].into();
+        assert_eq!(events[1].0, format!("{stream}-3"));
+        assert!(again.event().await.is_none());
+        assert_eq!(b.handle.metrics().replay_lost, 0);
         a.stop().await;
         b.stop().await;
     }

@@ -10,14 +10,23 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http::StatusCode;
 use mcp_server_core::store::{EventStore, RedisStore, RedisStoreConfig, StreamKind};
-use mcp_server_core::{Server, ServerConfig};
+use mcp_server_core::{Server, ServerConfig, Tool};
+use tokio::sync::Semaphore;
 
 use crate::session_store::{raw, store_on};
 use crate::support::TestServer;
 use crate::support::http::{Open, Session};
-use crate::support::replicas::{at, call, echo, log_info};
+use crate::support::replicas::{at, call, echo, log_info, pause, paused_call};
 use crate::support::services::Redis;
 use crate::support::wait_until;
+
+/// The stream of event id `<stream>-<n>`.
+fn stream_of(id: &str) -> u64 {
+    id.split('-')
+        .next()
+        .and_then(|s| s.parse().ok())
+        .expect("an event id")
+}
 
 /// Waits until `store` keeps `events` events of stream `stream` of `sid`.
 async fn until_kept(store: &RedisStore, sid: &str, stream: u64, events: usize) {
@@ -105,10 +114,16 @@ async fn the_redis_event_store_keeps_bounded_streams_for_their_time_to_live() {
 /// A server over HTTP with `log_info`, keeping sessions and their streams
 /// in `store`.
 async fn replica(store: Arc<RedisStore>) -> TestServer {
+    replica_with(store, log_info()).await
+}
+
+/// A server over HTTP with `tool`, keeping sessions and their streams in
+/// `store`.
+async fn replica_with(store: Arc<RedisStore>, tool: Tool) -> TestServer {
     let server = Server::builder()
         .config(ServerConfig::default())
         .builtin_tools()
-        .tool(log_info())
+        .tool(tool)
         .session_store(store.clone())
         .event_store(store)
         .build();
@@ -130,7 +145,8 @@ async fn logged_call(session: &Session, id: u64) -> (String, String, String) {
 #[ignore = "needs redis-server: ci/scale-out.sh runs it"]
 async fn a_stream_is_resumed_on_another_replica_through_redis_frozen_and_restarted() {
     let mut redis = Redis::start_durable();
-    let a = replica(store_on(&redis, RedisStoreConfig::default()).await).await;
+    let written = store_on(&redis, RedisStoreConfig::default()).await;
+    let a = replica(Arc::clone(&written)).await;
     let b = replica(store_on(&redis, RedisStoreConfig::default()).await).await;
     let session = Session::start(a.addr).await;
     assert_eq!(
@@ -138,6 +154,8 @@ async fn a_stream_is_resumed_on_another_replica_through_redis_frozen_and_restart
         StatusCode::OK
     );
     let (log, result, data) = logged_call(&session, 2).await;
+    // Appends never wait: resumed once Redis has both events.
+    until_kept(&written, &session.id, stream_of(&log), 2).await;
     let resume_on_b = || async {
         let mut resumed = at(&session, b.addr).resume(&log).await;
         assert_eq!(resumed.status, StatusCode::OK);
@@ -145,14 +163,8 @@ async fn a_stream_is_resumed_on_another_replica_through_redis_frozen_and_restart
         assert!(resumed.event().await.is_none(), "and the stream ends");
         replayed
     };
-    let mut replayed = resume_on_b().await;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while replayed.0.as_ref() != Some(&result) {
-        // The append may not have reached Redis yet: an empty replay.
-        assert!(Instant::now() < deadline, "the stream never reached Redis");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        replayed = resume_on_b().await;
-    }
+    let replayed = resume_on_b().await;
+    assert_eq!(replayed.0.as_ref(), Some(&result));
     assert_eq!(replayed.1, data);
 
     // Frozen: A's calls are answered as fast as ever (appends never
@@ -198,14 +210,8 @@ async fn a_stream_is_resumed_on_another_replica_through_redis_frozen_and_restart
     // Appends go on after the restart (Redis forgot the script: loaded
     // again).
     let (log, result, _) = logged_call(&session, 4).await;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while resume_on_b_after(&session, b.addr, &log).await.as_ref() != Some(&result) {
-        assert!(
-            Instant::now() < deadline,
-            "a stream written after the restart never reached Redis"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until_kept(&written, &session.id, stream_of(&log), 2).await;
+    assert_eq!(resume_on_b_after(&session, b.addr, &log).await, Some(result));
     a.stop().await;
     b.stop().await;
 }
@@ -215,4 +221,52 @@ async fn resume_on_b_after(session: &Session, addr: std::net::SocketAddr, log: &
     let mut resumed = at(session, addr).resume(log).await;
     assert_eq!(resumed.status, StatusCode::OK);
     resumed.event().await.and_then(|(id, _)| id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs redis-server: ci/scale-out.sh runs it"]
+async fn a_request_running_on_one_replica_is_followed_live_on_another_through_redis() {
+    let redis = Redis::start();
+    let go = Arc::new(Semaphore::new(0));
+    let a = replica_with(
+        store_on(&redis, RedisStoreConfig::default()).await,
+        pause(Arc::clone(&go)),
+    )
+    .await;
+    let b = replica_with(
+        store_on(&redis, RedisStoreConfig::default()).await,
+        pause(Arc::clone(&go)),
+    )
+    .await;
+    let session = Session::start(a.addr).await;
+    let mut post = session.post(&paused_call(1)).await;
+    let (priming, _) = post.event().await.expect("priming");
+    let stream = priming.unwrap().split('-').next().unwrap().to_owned();
+    let (first, _) = post.event().await.expect("progress 1");
+    assert!(post.event().await.is_none(), "the handler closed the stream");
+    wait_until("A to park the stream", || {
+        a.handle.metrics().http_streams_parked == 1
+    })
+    .await;
+
+    // Resumed on B: the Follow reaches A over pub/sub, A writes the rest
+    // of the stream to Redis, B reads it from there as it comes.
+    let mut resumed = at(&session, b.addr).resume(&first.unwrap()).await;
+    assert_eq!(resumed.status, StatusCode::OK);
+    wait_until("A to write the stream to Redis", || {
+        a.handle.metrics().http_streams_parked == 0
+    })
+    .await;
+    go.add_permits(1);
+    let (id, data) = resumed.event().await.expect("progress 2, live");
+    assert_eq!(id.unwrap(), format!("{stream}-2"));
+    assert!(data.contains("\"progress\":2"), "{data}");
+    go.add_permits(1);
+    let (id, data) = resumed.event().await.expect("the answer, live");
+    assert_eq!(id.unwrap(), format!("{stream}-3"));
+    assert!(data.contains("done"), "{data}");
+    assert!(resumed.event().await.is_none(), "the stream ends with the answer");
+    assert_eq!(b.handle.metrics().replay_lost, 0);
+    a.stop().await;
+    b.stop().await;
 }

@@ -3,10 +3,12 @@
 //! client), and a session's requests sent to another server.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use http::StatusCode;
 use mcp_server_core::{Tool, ToolOutput};
 use serde_json::{Value, json};
+use tokio::sync::Semaphore;
 
 use super::http::{self as client, Session};
 
@@ -35,6 +37,34 @@ pub fn ask() -> Tool {
             Ok(ToolOutput::text(answer.to_string()))
         },
     )
+}
+
+/// `pause`: reports progress 1, closes its stream (for the client to poll),
+/// then takes a permit of `go` before progress 2 and another before its
+/// answer, `done`.
+pub fn pause(go: Arc<Semaphore>) -> Tool {
+    Tool::new(
+        "pause",
+        "closes its stream",
+        json!({"type": "object"}),
+        move |_, ctx| {
+            let go = Arc::clone(&go);
+            async move {
+                ctx.progress(1.0, None, None).ok();
+                assert!(ctx.close_stream(), "the stream can be resumed");
+                go.acquire().await.expect("never closed").forget();
+                ctx.progress(2.0, None, None).ok();
+                go.acquire().await.expect("never closed").forget();
+                Ok(ToolOutput::text("done"))
+            }
+        },
+    )
+}
+
+/// A call of `pause` with a progress token.
+pub fn paused_call(id: u64) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+           "params": {"name": "pause", "arguments": {}, "_meta": {"progressToken": "p"}}})
 }
 
 /// The same session, its requests sent to `addr`.

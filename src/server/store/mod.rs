@@ -156,6 +156,14 @@ pub enum SessionEvent {
         /// Its `result`, or its `error`.
         outcome: Result<Value, crate::protocol::jsonrpc::ErrorObject>,
     },
+    /// A client resumed request stream `stream` on a replica that did not
+    /// write it, while its request may still run: the replica holding the
+    /// stream (parked, its handler closed it) writes the rest of it to the
+    /// event store, where the resuming replica reads it.
+    Follow {
+        /// The stream's number in its session.
+        stream: u64,
+    },
 }
 
 /// What a replica does with the events other replicas announce (the HTTP

@@ -1,8 +1,9 @@
 //! What this service does with the events other replicas announce about
 //! 2025 sessions through the session store (`crate::server::store`): a
 //! deleted session's copy here ends, a changed record is taken up by the
-//! copy here, and a client's answer reaches the call here that waits for
-//! it. Each acts only on a session this service holds, and never waits.
+//! copy here, a client's answer reaches the call here that waits for it,
+//! and a stream parked here that another replica follows is written to the
+//! event store (`follow.rs`). Each acts only on a session this service holds, and never waits.
 //! When the store may have missed events, every session held is checked
 //! against its record.
 
@@ -27,6 +28,13 @@ impl SessionEvents for Http {
             SessionEvent::Answered { id, outcome } => {
                 if let Some(entry) = self.sessions.get(sid) {
                     entry.pending.complete(&id, outcome);
+                }
+            }
+            SessionEvent::Follow { stream } => {
+                if let Some(entry) = self.sessions.get(sid)
+                    && super::follow::drain(&entry, stream)
+                {
+                    tracing::debug!(mcp_session_id = %sid, stream, "parked HTTP stream followed through another replica");
                 }
             }
         }

@@ -29,6 +29,7 @@ mod cancel;
 mod entry;
 mod events;
 mod evict;
+mod follow;
 mod headers;
 mod keepalive;
 mod listen;

@@ -23,12 +23,15 @@ pub(crate) struct Replay {
     pub(crate) kind: StreamKind,
     pub(crate) events: Vec<Bytes>,
     pub(crate) lost: u64,
+    /// The number of the last event replayed (the one named, if none).
+    pub(crate) last: u64,
 }
 
 impl Replay {
     /// The events of `logged` after `after`.
     fn of(logged: LoggedStream, after: u64) -> Self {
         let oldest = logged.events.first().map_or(after + 1, |e| e.seq);
+        let last = logged.events.last().map_or(after, |e| e.seq.max(after));
         Self {
             kind: logged.kind,
             events: logged
@@ -38,6 +41,7 @@ impl Replay {
                 .map(|e| e.event)
                 .collect(),
             lost: oldest.saturating_sub(after + 1),
+            last,
         }
     }
 }
@@ -123,8 +127,15 @@ mod tests {
         assert_eq!(replay.lost, 10);
         assert_eq!(replay.events.len(), LOGGED_EVENTS_PER_STREAM);
         assert_eq!(replay.events[0], Bytes::from("11"));
+        assert_eq!(replay.last, LOGGED_EVENTS_PER_STREAM as u64 + 10);
         let tail = log.after(3, LOGGED_EVENTS_PER_STREAM as u64 + 8).unwrap();
         assert_eq!((tail.events.len(), tail.lost), (2, 0));
+        let none = log.after(3, 1_000).unwrap();
+        assert_eq!(
+            (none.events.len(), none.last),
+            (0, 1_000),
+            "nothing after the one named"
+        );
         assert!(log.after(4, 0).is_none());
     }
 

@@ -15,15 +15,11 @@
 //! unless the server closed the stream for the client to poll (SEP-1699,
 //! see `parked.rs`): then the rest of it waits, parked, for a GET.
 
-use std::convert::Infallible;
-
 use bytes::{BufMut, Bytes, BytesMut};
 use futures_util::stream;
-use http::{HeaderValue, Response, StatusCode, header};
-use http_body_util::{BodyExt, StreamBody};
-use hyper::body::Frame;
+use http::{Response, StatusCode};
 
-use super::body::{Body, json};
+use super::body::{Body, event_stream, json};
 use super::cancel::CancelOnDrop;
 use super::parked::{Parked, ParkedStream};
 use super::replay::{ReplayLog, StreamKind};
@@ -133,11 +129,6 @@ impl Sse {
     /// ended by `stop`.
     pub(crate) fn new(rx: OutboxReceiver, stream: u64, stop: CancellationToken) -> Self {
         Self::with(Some(rx), stream, stop)
-    }
-
-    /// A stream of `events` replayed, and nothing after them.
-    pub(crate) fn replay_only(events: Vec<Bytes>, stream: u64, stop: CancellationToken) -> Self {
-        Self::with(None, stream, stop).replaying(events)
     }
 
     fn with(rx: Option<OutboxReceiver>, stream: u64, stop: CancellationToken) -> Self {
@@ -310,27 +301,18 @@ impl Sse {
         Some(event)
     }
 
-    /// The next event (for the fuzz targets).
-    #[cfg(fuzzing)]
+    /// The next event (for the fuzz targets, and for a stream written
+    /// only to its log: `follow.rs`).
     pub(crate) async fn next_event(&mut self) -> Option<Bytes> {
         self.next().await
     }
 
     /// The response: `200`, `text/event-stream`, unbuffered.
     pub(crate) fn response(self) -> Response<Body> {
-        let events = stream::unfold(self, |mut sse| async move {
+        event_stream(stream::unfold(self, |mut sse| async move {
             let event = sse.next().await?;
-            Some((Ok::<_, Infallible>(Frame::data(event)), sse))
-        });
-        let mut response = Response::new(BodyExt::boxed_unsync(StreamBody::new(events)));
-        let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/event-stream"),
-        );
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-        headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
-        response
+            Some((event, sse))
+        }))
     }
 }
 

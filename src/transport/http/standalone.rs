@@ -16,9 +16,10 @@ use crate::sync::{Arc, Ordering};
 
 /// A GET: the session's standalone stream (one at a time: 409 for a
 /// second). With `Last-Event-ID`, the events of that stream after it come
-/// first: a standalone stream then goes on live; a request's stream ends
-/// with them, unless its handler closed it while it runs (it is parked):
-/// then it goes on live until the answer.
+/// first: a standalone stream then goes on live; a request's stream goes
+/// on until its answer, live from its request's outbox if it is parked
+/// here (its handler closed it while it runs), else from the session's log
+/// (`follow.rs`), and ends with what was logged if its answer is in it.
 pub(crate) async fn standalone(
     http: &Arc<Http>,
     sid: &str,
@@ -55,13 +56,11 @@ pub(crate) async fn standalone(
         let metrics = http.server.shared.core.metrics_ref();
         metrics.replay_lost.fetch_add(lost, Ordering::Relaxed);
     };
-    let replay = match replay {
-        Some(replay) if replay.kind == StreamKind::Request => {
-            count_lost(replay.lost);
-            let stream = entry.streams.fetch_add(1, Ordering::Relaxed);
-            return Sse::replay_only(replay.events, stream, entry.token.clone()).response();
+    let replay = match (named, replay) {
+        (Some((stream, _)), Some(replay)) if replay.kind == StreamKind::Request => {
+            return super::follow::follow(http, sid, &entry, stream, replay);
         }
-        standalone => standalone,
+        (_, standalone) => standalone,
     };
     // The standalone stream first: a GET refused (409, the previous stream
     // still closing) counts nothing as lost, so its retry does not count

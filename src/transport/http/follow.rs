@@ -1,0 +1,188 @@
+//! A request's stream followed live on a replica that did not write it.
+//!
+//! A handler that closes its stream (SEP-1699 polling, `parked.rs`) leaves
+//! the rest of it parked on its replica until the client resumes it with
+//! `Last-Event-ID`. When that GET lands on another replica (sessions in a
+//! store, no affinity), that replica replays what the event store has and,
+//! unless the answer is among it, tells the writer
+//! ([`SessionEvent::Follow`]) and follows the store:
+//!
+//! - the writer ([`drain`]) takes the parked stream and writes each of its
+//!   events to the session's log (its own and the event store) as they
+//!   come, until the answer;
+//! - the follower ([`follow`]) reads the stream from the store after the
+//!   last event it sent, every [`POLL_MIN`] at first and up to every
+//!   [`POLL_MAX`] while nothing new comes, and sends what is new. It ends
+//!   after the answer, when the session ends, when the store fails, and
+//!   after [`QUIET`] with nothing new: the client resumes it again (it was
+//!   told `retry`), on whichever replica.
+//!
+//! A lost `Follow` (pub/sub keeps nothing) or a writer that died leaves the
+//! store's stream as it was: the follower ends after [`QUIET`], and the
+//! client's next resumption asks again.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::stream;
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+
+use super::Http;
+use super::body::{Body, event_stream};
+use super::entry::HttpSession;
+use super::replay::{Replay, ReplayLog, StreamKind};
+use super::sse::Sse;
+use super::stored::STORE_WAIT;
+use crate::metrics::Metrics;
+use crate::server::store::SessionEvent;
+use crate::sync::{Arc, CancellationToken, Ordering};
+
+/// The first wait between two reads of a followed stream.
+pub(crate) const POLL_MIN: Duration = Duration::from_millis(50);
+/// The longest wait between two reads of a followed stream.
+pub(crate) const POLL_MAX: Duration = Duration::from_secs(1);
+/// A followed stream with nothing new for this long ends.
+pub(crate) const QUIET: Duration = Duration::from_secs(10);
+
+/// The writer's side: if `entry`'s request stream `stream` is parked here,
+/// writes the rest of it to the session's log, in a task, until its answer
+/// (or the session's end). False if it is not parked here.
+pub(super) fn drain(entry: &HttpSession, stream: u64) -> bool {
+    let Some(parked) = entry.parked.take(stream) else {
+        return false;
+    };
+    let mut sse = Sse::resumed(parked, Arc::clone(&entry.parked), entry.token.clone())
+        .logged(Arc::clone(&entry.replay), StreamKind::Request);
+    tokio::spawn(async move { while sse.next_event().await.is_some() {} });
+    true
+}
+
+/// The follower's side: the stream of `replay` (request stream `stream` of
+/// session `sid`, which `entry` serves here), then of what the store gets
+/// of it next, until its answer. Asks the writer to write it there.
+pub(super) fn follow(
+    http: &Http,
+    sid: &str,
+    entry: &HttpSession,
+    stream: u64,
+    replay: Replay,
+) -> http::Response<Body> {
+    let metrics = Arc::clone(http.server.shared.core.metrics_ref());
+    metrics.replay_lost.fetch_add(replay.lost, Ordering::Relaxed);
+    let answered = replay.events.last().is_some_and(|event| carries_answer(event));
+    if !answered {
+        http.announce(sid, &SessionEvent::Follow { stream });
+    }
+    let follower = Follower {
+        log: Arc::clone(&entry.replay),
+        stop: entry.token.clone(),
+        stream,
+        last: replay.last,
+        queue: replay.events.into(),
+        done: answered,
+        metrics,
+    };
+    event_stream(stream::unfold(follower, |mut follower| async move {
+        let event = follower.next().await?;
+        Some((event, follower))
+    }))
+}
+
+/// A followed stream.
+struct Follower {
+    log: Arc<ReplayLog>,
+    /// The session's token.
+    stop: CancellationToken,
+    stream: u64,
+    /// The number of the last event sent (or named by the client).
+    last: u64,
+    /// Events read, not yet sent.
+    queue: VecDeque<Bytes>,
+    /// True once the answer is queued, or the stream must end.
+    done: bool,
+    metrics: Arc<Metrics>,
+}
+
+impl Follower {
+    async fn next(&mut self) -> Option<Bytes> {
+        let mut wait = POLL_MIN;
+        let mut quiet = Duration::ZERO;
+        loop {
+            if let Some(event) = self.queue.pop_front() {
+                if carries_answer(&event) {
+                    self.done = true;
+                    self.queue.clear();
+                }
+                return Some(event);
+            }
+            if self.done || quiet >= QUIET {
+                return None;
+            }
+            tokio::select! {
+                biased;
+                // Cancel-safe: only waits.
+                () = self.stop.cancelled() => return None,
+                // Cancel-safe: a timer.
+                () = tokio::time::sleep(wait) => {}
+            }
+            quiet += wait;
+            let read = tokio::time::timeout(STORE_WAIT, self.log.find(self.stream, self.last)).await;
+            match read {
+                Ok(Ok(Some(replay))) if !replay.events.is_empty() => {
+                    self.metrics.replay_lost.fetch_add(replay.lost, Ordering::Relaxed);
+                    self.last = replay.last;
+                    self.queue = replay.events.into();
+                }
+                Ok(Ok(_)) => wait = (wait * 2).min(POLL_MAX),
+                // The store failed or is slow: the client resumes later.
+                Ok(Err(_)) | Err(_) => return None,
+            }
+        }
+    }
+}
+
+/// True if `event` (a framed SSE event) carries the answer to a request:
+/// a response or an error, not a notification or a request to the client.
+fn carries_answer(event: &[u8]) -> bool {
+    #[derive(Deserialize)]
+    struct Message {
+        method: Option<IgnoredAny>,
+        result: Option<IgnoredAny>,
+        error: Option<IgnoredAny>,
+    }
+    let data = event
+        .split(|&b| b == b'\n')
+        .find_map(|line| line.strip_prefix(b"data: "));
+    match data.map(serde_json::from_slice::<Message>) {
+        Some(Ok(message)) => {
+            message.method.is_none() && (message.result.is_some() || message.error.is_some())
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+#[cfg(not(shuttle))]
+mod tests {
+    use super::carries_answer;
+
+    #[test]
+    fn answers_are_told_from_notifications_and_requests() {
+        let answer = b"id: 3-4\ndata: {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}\n\n";
+        let error =
+            b"id: 3-4\ndata: {\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":-1,\"message\":\"x\"}}\n\n";
+        let note = b"id: 3-1\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\"}\n\n";
+        let ask = b"id: 3-2\ndata: {\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"elicitation/create\"}\n\n";
+        assert!(carries_answer(answer));
+        assert!(carries_answer(error));
+        assert!(!carries_answer(note));
+        assert!(!carries_answer(ask));
+        assert!(
+            !carries_answer(b"id: 3-0\nretry: 1000\ndata: \n\n"),
+            "a priming event"
+        );
+        assert!(!carries_answer(b": keep-alive\n\n"));
+    }
+}
