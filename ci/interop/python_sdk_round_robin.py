@@ -9,8 +9,16 @@ One session throughout:
 1. its requests are answered by several replicas (nginx's access log), an
    elicitation included (the client's answer lands on whichever replica
    nginx picks and reaches the call that waits for it);
-2. one replica is killed (SIGKILL) and the session goes on on the others;
-3. Redis is restarted, then the killed replica is started again: it has no
+2. calls of `sleep` with `poll` close their streams (SEP-1699): the SDK
+   resumes each with Last-Event-ID, nginx sends that GET to another
+   replica, which follows the call from Redis (progress, then the answer);
+3. log messages raised by `broadcast` on whichever replica nginx picks
+   reach the client once each, through the replica that holds its GET
+   stream;
+4. the replica holding that stream is killed (SIGKILL): the SDK resumes
+   the stream elsewhere with Last-Event-ID, and the session goes on on the
+   others, its log messages included;
+5. Redis is restarted, then the killed replica is started again: it has no
    copy of the session, loads it from the restarted Redis, and serves it.
 After the client closes the session (DELETE), no replica still holds it
 and no gauge of any replica is left up.
@@ -187,7 +195,8 @@ class Cluster:
             [self.binary, "--http", f"127.0.0.1:{port}", "--state-key-file", self.key,
              "--replica-id", f"r{port}",
              "--state-store", redis, "--event-bus", redis, "--http-metrics"],
-            env={"RUST_LOG": "warn"})
+            env={"RUST_LOG": os.environ.get("MCP_REPLICA_LOG", "warn")},
+            stderr=open(os.path.join(self.directory, f"replica-{port}.log"), "a") if os.environ.get("MCP_KEEP") else None)
         wait_for_port(port)
 
     def kill_replica(self, port: int) -> None:
@@ -195,15 +204,70 @@ class Cluster:
         self.replicas[port].wait(timeout=20)
 
 
+def total(ports: "list[int]", metric: str) -> float:
+    return sum(scrape(port).get(metric, 0) for port in ports)
+
+
+async def polled_calls(client, ports: "list[int]") -> None:
+    """Calls `sleep` with `poll` three times: each answered through a
+    resumption, at least one followed on a replica that did not run it."""
+    followed = total(ports, "mcp_http_streams_followed_total")
+    for i in range(3):
+        progress = []
+
+        async def on_progress(done, whole, message) -> None:
+            progress.append(done)
+
+        slept = await client.call_tool("sleep", {"ms": 1500, "poll": True}, progress_callback=on_progress)
+        assert slept.content[0].text == "slept 1500 ms", f"sleep returned {slept.content}"
+        assert progress and progress[-1] == 10, f"call {i}: progress {progress}"
+    followed = total(ports, "mcp_http_streams_followed_total") - followed
+    assert followed >= 1, "no resumption was followed on another replica"
+    print(f"round robin: 3 calls that closed their streams resumed through nginx, {followed:.0f} followed "
+          f"on another replica until the answer")
+
+
+async def broadcasts(client, logged: "list[str]", tag: str) -> None:
+    """Raises six log messages with `broadcast`, through the round robin:
+    each reaches the client's GET stream once."""
+    sent = [f"{tag} {i}" for i in range(6)]
+    for message in sent:
+        await client.call_tool("broadcast", {"message": message})
+    deadline = time.monotonic() + 10
+    while sorted(m for m in logged if m.startswith(tag)) != sorted(sent):
+        got = [m for m in logged if m.startswith(tag)]
+        assert len(got) <= len(sent), f"a log message came twice: {got}"
+        assert time.monotonic() < deadline, f"log messages {got}, raised {sent}"
+        await asyncio.sleep(0.05)
+    print(f"round robin: {len(sent)} log messages raised on the replicas nginx picked ({tag}) reached the "
+          f"client's GET stream once each")
+
+
+async def listening(ports: "list[int]") -> int:
+    """The replica that holds the client's GET stream (waiting, without
+    holding up the client's own tasks, for the stream to open)."""
+    deadline = time.monotonic() + 10
+    while True:
+        open_here = [port for port in ports if scrape(port).get("mcp_http_standalone_streams", 0) > 0]
+        if len(open_here) == 1:
+            return open_here[0]
+        assert time.monotonic() < deadline, f"GET streams open on {open_here}"
+        await asyncio.sleep(0.1)
+
+
 async def run(url: str, cluster: Cluster, ports: "list[int]") -> None:
     directory = cluster.directory
     asked = []
+    logged = []
 
     async def on_elicit(context, params) -> ElicitResult:
         asked.append(params.message)
         return ElicitResult(action="accept", content={"yes": True})
 
-    async with Client(url, mode="legacy", elicitation_callback=on_elicit) as client:
+    async def on_log(params) -> None:
+        logged.append(str(params.data))
+
+    async with Client(url, mode="legacy", elicitation_callback=on_elicit, logging_callback=on_log) as client:
         names = sorted(t.name for t in (await client.list_tools()).tools)
         assert "echo" in names and "confirm" in names, f"tools {names}"
         for i in range(6):
@@ -216,13 +280,19 @@ async def run(url: str, cluster: Cluster, ports: "list[int]") -> None:
         assert len(served) >= 2, f"the session's requests reached only {served}"
         print(f"round robin: one session served by {len(served)} replicas, elicitation included")
 
+        await polled_calls(client, ports)
+        await broadcasts(client, logged, "before")
+
         long, short = start_tasks(url)
-        victim = ports[2]
+        victim = await listening(ports)
         cluster.kill_replica(victim)
         for i in range(6):
             echoed = await client.call_tool("echo", {"text": f"after kill {i}"})
             assert echoed.content[0].text == f"after kill {i}", f"echo returned {echoed.content}"
-        print(f"round robin: replica :{victim} killed (SIGKILL), the session went on")
+        resumed_on = await listening([port for port in ports if port != victim])
+        print(f"round robin: replica :{victim}, which held the GET stream, killed (SIGKILL); the session "
+              f"went on, its stream resumed on :{resumed_on}")
+        await broadcasts(client, logged, "after kill")
         after_kill(url, f"r{victim}", long, short)
 
         cluster.restart_redis()
@@ -246,7 +316,8 @@ async def run(url: str, cluster: Cluster, ports: "list[int]") -> None:
         gauges = {port: scrape(port) for port in ports}
         up = {port: {name: value for name, value in g.items()
                      if name.startswith(("mcp_requests_in_flight", "mcp_client_requests_pending",
-                                         "mcp_http_streams_parked", "mcp_listen_streams"))
+                                         "mcp_http_streams_parked", "mcp_http_standalone_streams",
+                                         "mcp_listen_streams"))
                      and value != 0}
               for port, g in gauges.items()}
         held = {port: g["mcp_admission_permits"] - g["mcp_admission_permits_available"]

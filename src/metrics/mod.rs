@@ -1,10 +1,10 @@
 //! Server-wide counters: atomic, lock-free, readable as a snapshot.
 //!
 //! Every counter only grows except `sessions_active`, `requests_in_flight`,
-//! `http_connections_open`, `client_requests_pending` and
-//! `http_streams_parked`, which are gauges. Relaxed ordering is
-//! enough: a snapshot is a set of independent readings, not a consistent
-//! cut. Requests by method and outcome, and handler latencies, are in
+//! `http_connections_open`, `client_requests_pending`,
+//! `http_streams_parked` and `http_standalone_streams`, which are gauges.
+//! Relaxed ordering is enough: a snapshot is a set of independent
+//! readings, not a consistent cut. Requests by method and outcome, and handler latencies, are in
 //! [`requests`] (outside the model builds, which never run a request);
 //! HTTP answers by status in `statuses.rs`; what a shared event bus counts
 //! in `bus.rs`. `openmetrics.rs` (feature `metrics`) names and encodes
@@ -44,6 +44,7 @@ pub(crate) struct Metrics {
     pub(crate) requests_rejected: AtomicU64,
     pub(crate) connections_rejected: AtomicU64,
     pub(crate) replay_lost: AtomicU64,
+    pub(crate) http_streams_followed: AtomicU64,
     pub(crate) sessions_resumed: AtomicU64,
     pub(crate) store_failures: AtomicU64,
     pub(crate) responses_unmatched: AtomicU64,
@@ -58,6 +59,7 @@ pub(crate) struct Metrics {
     pub(crate) http_clients_vanished: AtomicU64,
     pub(crate) client_requests_pending: AtomicU64,
     pub(crate) http_streams_parked: AtomicU64,
+    pub(crate) http_standalone_streams: AtomicU64,
     /// Requests by method and outcome; handler latencies.
     #[cfg(not(loom))]
     pub(crate) requests: requests::RequestStats,
@@ -96,6 +98,7 @@ impl Metrics {
             requests_rejected: read(&self.requests_rejected),
             connections_rejected: read(&self.connections_rejected),
             replay_lost: read(&self.replay_lost),
+            http_streams_followed: read(&self.http_streams_followed),
             sessions_resumed: read(&self.sessions_resumed),
             store_failures: read(&self.store_failures),
             responses_unmatched: read(&self.responses_unmatched),
@@ -110,6 +113,7 @@ impl Metrics {
             http_clients_vanished: read(&self.http_clients_vanished),
             client_requests_pending: read(&self.client_requests_pending),
             http_streams_parked: read(&self.http_streams_parked),
+            http_standalone_streams: read(&self.http_standalone_streams),
         }
     }
 }
@@ -150,6 +154,9 @@ pub struct MetricsSnapshot {
     pub connections_rejected: u64,
     /// Events a `Last-Event-ID` replay asked for that were no longer kept.
     pub replay_lost: u64,
+    /// Request streams resumed on a replica that did not write them and
+    /// followed there from the event store while their request ran on.
+    pub http_streams_followed: u64,
     /// 2025 HTTP sessions this process took up from the session store (a
     /// request for a session it did not hold).
     pub sessions_resumed: u64,
@@ -193,4 +200,6 @@ pub struct MetricsSnapshot {
     /// HTTP request streams closed by their handler and waiting to be
     /// resumed with `Last-Event-ID` (SEP-1699 polling).
     pub http_streams_parked: u64,
+    /// 2025 sessions' standalone (GET) streams open now.
+    pub http_standalone_streams: u64,
 }

@@ -87,7 +87,7 @@ impl Collector for Reading {
         let m = &r.counters;
         let e = &mut encoder;
 
-        let counters: [(&str, &str, u64); 21] = [
+        let counters: [(&str, &str, u64); 22] = [
             (
                 "sessions_admitted",
                 "Sessions admitted since start.",
@@ -180,6 +180,11 @@ impl Collector for Reading {
                 m.replay_lost,
             ),
             (
+                "http_streams_followed",
+                "Request streams resumed on another replica and followed there from the event store.",
+                m.http_streams_followed,
+            ),
+            (
                 "sessions_resumed",
                 "HTTP sessions taken up from the session store by this process.",
                 m.sessions_resumed,
@@ -242,7 +247,7 @@ impl Collector for Reading {
                 .encode(family.encode_family(&[("protocol_version", *version)])?)?;
         }
 
-        let gauges: [(&str, &str, u64); 13] = [
+        let gauges: [(&str, &str, u64); 14] = [
             (
                 "requests_in_flight",
                 "Requests running now.",
@@ -290,6 +295,11 @@ impl Collector for Reading {
                 "http_streams_parked",
                 "HTTP request streams closed by their handler, waiting to be resumed.",
                 m.http_streams_parked,
+            ),
+            (
+                "http_standalone_streams",
+                "2025 HTTP sessions' standalone (GET) streams open now.",
+                m.http_standalone_streams,
             ),
             (
                 "shutting_down",

@@ -11,7 +11,7 @@ use mcp_server_core::{Notification, Server, ServerConfig, Tool};
 use tokio::sync::Semaphore;
 
 use crate::support::http::{Open, Session};
-use crate::support::replicas::{at, call, log_info, pause, paused_call};
+use crate::support::replicas::{at, call, echo, log_info, pause, paused_call};
 use crate::support::{TestServer, wait_until};
 
 /// A server over HTTP with `log_info`, keeping sessions and their streams'
@@ -169,6 +169,7 @@ crate::both_runtimes! {
         assert_eq!(id, format!("{stream}-3"));
         assert!(data.contains("done") && data.contains("\"id\":1"), "{data}");
         assert!(resumed.event().await.is_none(), "the stream ends with the answer");
+        assert_eq!(b.handle.metrics().http_streams_followed, 1);
 
         // Resumed again after the answer: the store has it, B replays it
         // and ends at once.
@@ -177,6 +178,100 @@ crate::both_runtimes! {
         assert_eq!(events[1].0, format!("{stream}-3"));
         assert!(again.event().await.is_none());
         assert_eq!(b.handle.metrics().replay_lost, 0);
+        assert_eq!(b.handle.metrics().http_streams_followed, 1, "an answered stream is not followed");
+        a.stop().await;
+        b.stop().await;
+    }
+}
+
+crate::both_runtimes! {
+    /// **The standalone stream's messages reach the replica that holds
+    /// it.** B opens the standalone stream of a session A holds too: what
+    /// A had queued for it, and what A raises while B holds it, reach it,
+    /// relayed by A's copy. Opened next on A (after B's ended), A takes its
+    /// receiver back from its relay and what B raises reaches A's stream,
+    /// each message once.
+    async fn what_a_copy_has_for_the_standalone_stream_reaches_the_replica_holding_it() {
+        let store = MemoryStore::new();
+        let (a, b) = (replica(&store).await, replica(&store).await);
+        let session = Session::start(a.addr).await;
+        assert_eq!(at(&session, b.addr).post(&echo(1, "b holds it")).await.status, StatusCode::OK);
+        let tools = Notification::new("notifications/tools/list_changed", None);
+        let prompts = Notification::new("notifications/prompts/list_changed", None);
+        assert_eq!(a.handle.broadcast(&tools).queued, 1, "queued on A's copy");
+
+        let mut on_b = at(&session, b.addr).listen().await;
+        assert_eq!(on_b.status, StatusCode::OK);
+        let (_, priming) = next(&mut on_b).await;
+        assert_eq!(priming, "");
+        let (_, queued) = next(&mut on_b).await;
+        assert!(queued.contains("tools/list_changed"), "A's queue, relayed: {queued}");
+        a.handle.broadcast(&prompts);
+        let (_, live) = next(&mut on_b).await;
+        assert!(live.contains("prompts/list_changed"), "raised on A, live: {live}");
+        drop(on_b);
+        // What B raises while its stream is still open goes to that stream.
+        wait_until("B's stream to end", || b.handle.metrics().http_connections_open == 0).await;
+
+        let mut on_a = session.listen().await;
+        assert_eq!(on_a.status, StatusCode::OK, "A took its receiver back");
+        let _priming = next(&mut on_a).await;
+        b.handle.broadcast(&tools);
+        let (_, relayed) = next(&mut on_a).await;
+        assert!(relayed.contains("tools/list_changed"), "raised on B: {relayed}");
+        a.handle.broadcast(&prompts);
+        let (_, own) = next(&mut on_a).await;
+        assert!(own.contains("prompts/list_changed"), "A's own, once: {own}");
+        a.stop().await;
+        b.stop().await;
+    }
+}
+
+crate::both_runtimes! {
+    /// **A copy taken up after the stream opened relays too.** A's client
+    /// listens on A; B takes the session up later (a POST) and hears from
+    /// A where the stream is: what B raises reaches A's stream.
+    async fn a_copy_taken_up_after_the_stream_opened_relays_to_it() {
+        let store = MemoryStore::new();
+        let (a, b) = (replica(&store).await, replica(&store).await);
+        let session = Session::start(a.addr).await;
+        let mut on_a = session.listen().await;
+        let _priming = next(&mut on_a).await;
+        assert_eq!(a.handle.metrics().http_standalone_streams, 1);
+        assert_eq!(at(&session, b.addr).post(&echo(1, "b takes it up")).await.status, StatusCode::OK);
+        b.handle.broadcast(&Notification::new("notifications/tools/list_changed", None));
+        let (_, relayed) = next(&mut on_a).await;
+        assert!(relayed.contains("tools/list_changed"), "raised on B: {relayed}");
+        assert_eq!(b.handle.metrics().http_standalone_streams, 0);
+        drop(on_a);
+        wait_until("A's stream to end", || a.handle.metrics().http_standalone_streams == 0).await;
+        a.stop().await;
+        b.stop().await;
+    }
+}
+
+crate::both_runtimes! {
+    /// **The standalone stream resumed on a relaying copy.** B held the
+    /// stream (A relayed to it) and the client lost it: resumed on A with
+    /// `Last-Event-ID`, A takes its receiver back from its relay and the
+    /// stream goes on live there (as after B's death).
+    async fn a_standalone_stream_resumed_on_a_relaying_copy_goes_on_there() {
+        let store = MemoryStore::new();
+        let (a, b) = (replica(&store).await, replica(&store).await);
+        let session = Session::start(a.addr).await;
+        assert_eq!(at(&session, b.addr).post(&echo(1, "b holds it")).await.status, StatusCode::OK);
+        let tools = Notification::new("notifications/tools/list_changed", None);
+        let mut on_b = at(&session, b.addr).listen().await;
+        let _ = next(&mut on_b).await;
+        a.handle.broadcast(&tools);
+        let (last, _) = next(&mut on_b).await;
+        drop(on_b);
+        let mut on_a = session.resume(&last).await;
+        assert_eq!(on_a.status, StatusCode::OK);
+        let _priming = next(&mut on_a).await;
+        a.handle.broadcast(&tools);
+        let (_, data) = next(&mut on_a).await;
+        assert!(data.contains("tools/list_changed"));
         a.stop().await;
         b.stop().await;
     }

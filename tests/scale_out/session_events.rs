@@ -1,12 +1,13 @@
 //! Replicas with Redis session stores telling each other about sessions
 //! over Redis pub/sub: a DELETE ends every copy, a change reaches every
-//! copy, and a client's answer reaches the replica whose call waits for it.
+//! copy, a client's answer reaches the replica whose call waits for it, and
+//! what a copy has for the standalone stream reaches the replica holding it.
 
 use std::sync::Arc;
 
 use http::StatusCode;
 use mcp_server_core::store::{RedisStore, RedisStoreConfig};
-use mcp_server_core::{Server, ServerConfig};
+use mcp_server_core::{Notification, Server, ServerConfig};
 use serde_json::json;
 
 use crate::session_store::raw;
@@ -118,6 +119,47 @@ async fn a_replica_back_on_the_channel_checks_what_it_missed() {
     .await;
     assert!(a_store.metrics().subscribed, "subscribed again");
     assert_eq!(session.post(&echo(3, "a")).await.status, StatusCode::NOT_FOUND);
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test]
+#[ignore = "needs redis-server: ci/scale-out.sh runs it"]
+async fn the_standalone_streams_messages_cross_to_the_replica_holding_it() {
+    let Pair {
+        redis: _redis,
+        a,
+        a_store,
+        b,
+        session,
+    } = both_holding_a_session().await;
+    let tools = Notification::new("notifications/tools/list_changed", None);
+    let prompts = Notification::new("notifications/prompts/list_changed", None);
+    let mut on_b = at(&session, b.addr).listen().await;
+    assert_eq!(on_b.status, StatusCode::OK);
+    // Raised on A: queued on A's copy until B's word reaches A, then
+    // relayed.
+    a.handle.broadcast(&tools);
+    let relayed = on_b.message().await.expect("A's message on B's stream");
+    assert_eq!(relayed["method"], "notifications/tools/list_changed");
+    drop(on_b);
+    wait_until("B's stream to end", || {
+        b.handle.metrics().http_connections_open == 0
+    })
+    .await;
+
+    let mut on_a = session.listen().await;
+    assert_eq!(on_a.status, StatusCode::OK);
+    b.handle.broadcast(&prompts);
+    let relayed = on_a.message().await.expect("B's message on A's stream");
+    assert_eq!(relayed["method"], "notifications/prompts/list_changed");
+    a.handle.broadcast(&tools);
+    let own = on_a.message().await.expect("A's own message");
+    assert_eq!(
+        own["method"], "notifications/tools/list_changed",
+        "once each: {own}"
+    );
+    assert_eq!(a_store.metrics().events_dropped, 0);
     a.stop().await;
     b.stop().await;
 }

@@ -70,9 +70,11 @@ pub fn echo() -> Tool {
 }
 
 /// `sleep`: waits `ms` milliseconds, stopping early when cancelled, and
-/// reports progress when the request carries a `progressToken`. For a
-/// client that declares the tasks extension, a sleep that waits runs as a
-/// task.
+/// reports progress when the request carries a `progressToken`. With
+/// `poll`, it closes its request's SSE stream after its first progress
+/// report (at once without progress), for the client to resume it with
+/// `Last-Event-ID` (SEP-1699). For a client that declares the tasks
+/// extension, a sleep that waits runs as a task.
 pub fn sleep() -> Tool {
     Tool::new(
         "sleep",
@@ -80,10 +82,17 @@ pub fn sleep() -> Tool {
          reports progress when asked.",
         json!({
             "type": "object",
-            "properties": {"ms": {
-                "type": "integer", "minimum": 0, "maximum": MAX_SLEEP_MS,
-                "description": "How long to wait, in milliseconds."
-            }},
+            "properties": {
+                "ms": {
+                    "type": "integer", "minimum": 0, "maximum": MAX_SLEEP_MS,
+                    "description": "How long to wait, in milliseconds."
+                },
+                "poll": {
+                    "type": "boolean", "default": false,
+                    "description": "Close the request's stream after the first progress report (at once without \
+                                    progress); the client resumes it for the rest (HTTP, SEP-1699)."
+                }
+            },
             "required": ["ms"],
         }),
         |args: Value, ctx: RequestContext| async move {
@@ -94,11 +103,15 @@ pub fn sleep() -> Tool {
                 .ok_or_else(|| {
                     ToolError::InvalidArguments(format!("ms must be an integer from 0 to {MAX_SLEEP_MS}"))
                 })?;
+            let poll = args.get("poll").and_then(Value::as_bool).unwrap_or(false);
             let steps = if ctx.wants_progress() {
                 SLEEP_PROGRESS_STEPS.min(ms.max(1))
             } else {
                 1
             };
+            if poll && !ctx.wants_progress() {
+                ctx.close_stream();
+            }
             let total = Duration::from_millis(ms);
             let start = tokio::time::Instant::now();
             for step in 1..=steps {
@@ -114,6 +127,9 @@ pub fn sleep() -> Tool {
                     Some(steps as f64),
                     Some(&format!("slept {step}/{steps}")),
                 );
+                if poll && step == 1 {
+                    ctx.close_stream();
+                }
             }
             Ok(ToolOutput::text(format!("slept {ms} ms")))
         },

@@ -156,6 +156,20 @@ pub enum SessionEvent {
         /// Its `result`, or its `error`.
         outcome: Result<Value, crate::protocol::jsonrpc::ErrorObject>,
     },
+    /// A replica opened the session's standalone stream: every other copy
+    /// relays what it has for that stream.
+    Listening,
+    /// A replica took the session up from the store (a new copy): the
+    /// replica holding its standalone stream says [`SessionEvent::Listening`]
+    /// again, for the new copy.
+    Joined,
+    /// A message for the session's standalone stream, relayed by a copy
+    /// whose replica does not hold the stream: the copy that does not
+    /// relay takes it.
+    Relayed {
+        /// The JSON-RPC message.
+        message: String,
+    },
     /// A client resumed request stream `stream` on a replica that did not
     /// write it, while its request may still run: the replica holding the
     /// stream (parked, its handler closed it) writes the rest of it to the

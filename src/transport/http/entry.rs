@@ -8,16 +8,16 @@ use tracing::Instrument;
 use super::Http;
 use super::body::{self, Body};
 use super::parked::Parked;
+use super::relay::{RelayTo, Slot, Standalone};
 use super::replay::ReplayLog;
 use super::session_task::{Inbound, run};
-use super::sse::Slot;
 use crate::auth::Principal;
 use crate::core::{Directory, Mailbox, OutboxReceiver, SessionAttrs, SessionId, mailbox};
 use crate::protocol::jsonrpc::ErrorObject;
 use crate::server::engine::session::SessionState;
 use crate::server::ext::client_requests::Pending;
 use crate::server::store::RecordCell;
-use crate::sync::{Arc, AtomicU64, CancellationToken, Mutex, Ordering};
+use crate::sync::{Arc, AtomicU64, CancellationToken, Ordering};
 
 /// The version from which SSE streams start with a priming event (older
 /// clients choke on its empty data).
@@ -134,7 +134,11 @@ pub(super) fn start(
         core_id: session.id(),
         token: session.token().clone(),
         inbound: tx,
-        standalone: Arc::new(Mutex::new(Some(outbox))),
+        standalone: Standalone::new(
+            outbox,
+            relay_to(http, &sid, &state, record.is_some()),
+            Arc::clone(http.server.shared.core.metrics_ref()),
+        ),
         attrs: Arc::clone(session.attrs()),
         streams: Arc::new(AtomicU64::new(first_stream())),
         replay: Arc::new(match &http.server.shared.event_store {
@@ -164,6 +168,18 @@ pub(super) fn start(
     http.spawn_session(task.instrument(span));
     tracing::debug!(session = %entry.core_id, "HTTP session started");
     Ok(entry)
+}
+
+/// Where session `sid`'s copy relays its standalone messages when another
+/// replica holds the stream: only for a session kept in a store.
+fn relay_to(http: &Http, sid: &str, state: &SessionState, stored: bool) -> Option<RelayTo> {
+    let store = http.server.shared.session_store.as_ref().filter(|_| stored)?;
+    Some(RelayTo {
+        store: Arc::clone(store),
+        origin: http.origin,
+        sid: sid.to_owned(),
+        stop: state.session().token().clone(),
+    })
 }
 
 /// True if the session's client gets priming events.

@@ -30,6 +30,30 @@ impl SessionEvents for Http {
                     entry.pending.complete(&id, outcome);
                 }
             }
+            SessionEvent::Listening => {
+                if let Some(entry) = self.sessions.get(sid)
+                    && entry.standalone.listened_elsewhere()
+                {
+                    tracing::debug!(mcp_session_id = %sid, "standalone messages relayed to another replica");
+                }
+            }
+            SessionEvent::Joined => {
+                if self
+                    .sessions
+                    .get(sid)
+                    .is_some_and(|entry| entry.standalone.is_open())
+                {
+                    self.announce(sid, &SessionEvent::Listening);
+                }
+            }
+            SessionEvent::Relayed { message } => {
+                if let Some(entry) = self.sessions.get(sid)
+                    && let Some(frame) = entry.standalone.take(message)
+                {
+                    // A full outbox counts the message as dropped.
+                    let _ = self.server.shared.core.notify(entry.core_id, frame);
+                }
+            }
             SessionEvent::Follow { stream } => {
                 if let Some(entry) = self.sessions.get(sid)
                     && super::follow::drain(&entry, stream)

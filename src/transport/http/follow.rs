@@ -35,7 +35,7 @@ use super::entry::HttpSession;
 use super::replay::{Replay, ReplayLog, StreamKind};
 use super::sse::Sse;
 use super::stored::STORE_WAIT;
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, incr};
 use crate::server::store::SessionEvent;
 use crate::sync::{Arc, CancellationToken, Ordering};
 
@@ -73,6 +73,7 @@ pub(super) fn follow(
     metrics.replay_lost.fetch_add(replay.lost, Ordering::Relaxed);
     let answered = replay.events.last().is_some_and(|event| carries_answer(event));
     if !answered {
+        incr(&metrics.http_streams_followed);
         http.announce(sid, &SessionEvent::Follow { stream });
     }
     let follower = Follower {

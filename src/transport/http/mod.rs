@@ -36,6 +36,7 @@ mod listen;
 #[cfg(feature = "metrics")]
 mod metrics;
 mod parked;
+mod relay;
 mod replay;
 mod service;
 mod session;

@@ -12,7 +12,7 @@ use tokio::time::Instant;
 
 use super::Http;
 use super::keepalive::{Due, Upkeep, next_due, on_activity};
-use super::sse::Slot;
+use super::relay::Slot;
 use crate::core::MailboxReceiver;
 use crate::protocol::jsonrpc::Incoming;
 use crate::server::engine::session::{Finished, Route, SessionState};
@@ -156,7 +156,5 @@ pub(super) fn run(
 
 /// True if nothing of the session runs: no request, no standalone stream.
 fn is_idle(state: &SessionState, standalone: &Slot) -> bool {
-    // The stream holds the outbox's receiver while it is open.
-    let stream_open = standalone.lock().is_none();
-    !state.is_busy() && !stream_open
+    !state.is_busy() && !standalone.is_open()
 }

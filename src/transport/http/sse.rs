@@ -22,9 +22,10 @@ use http::{Response, StatusCode};
 use super::body::{Body, event_stream, json};
 use super::cancel::CancelOnDrop;
 use super::parked::{Parked, ParkedStream};
+use super::relay::Slot;
 use super::replay::{ReplayLog, StreamKind};
 use crate::core::{Envelope, OutboxReceiver};
-use crate::sync::{Arc, CancellationToken, Mutex};
+use crate::sync::{Arc, CancellationToken};
 
 /// The reconnection delay an SSE stream tells its client, in milliseconds.
 pub(crate) const SSE_RETRY_MS: u64 = 1_000;
@@ -76,9 +77,6 @@ pub(crate) async fn answer_or_stream(
     }
     Some(stream(rx, Some(first)).response())
 }
-
-/// Where a stream's outbox goes back when it ends (the standalone stream, for a later GET).
-pub(crate) type Slot = Arc<Mutex<Option<OutboxReceiver>>>;
 
 /// An SSE stream being built.
 pub(crate) struct Sse {
@@ -220,7 +218,8 @@ impl Sse {
         sse
     }
 
-    /// Puts the receiver back into `slot` when the stream ends.
+    /// Puts the receiver back into `slot` when the stream ends (the
+    /// standalone stream's, for a later GET).
     pub(crate) fn returning_to(mut self, slot: Slot) -> Self {
         self.slot = Some(slot);
         self
@@ -321,7 +320,7 @@ impl Drop for Sse {
         if let Some(slot) = self.slot.take()
             && let Some(rx) = self.rx.take()
         {
-            *slot.lock() = Some(rx);
+            slot.put_back(rx);
         }
         // A request stream closed by its handler, or a resumed one that
         // ended before the answer, waits for the client to come back.

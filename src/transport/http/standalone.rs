@@ -11,7 +11,7 @@ use super::replay::parse_event_id;
 use super::sse::Sse;
 use crate::auth::Principal;
 use crate::protocol::jsonrpc::ErrorObject;
-use crate::server::store::StreamKind;
+use crate::server::store::{SessionEvent, StreamKind};
 use crate::sync::{Arc, Ordering};
 
 /// A GET: the session's standalone stream (one at a time: 409 for a
@@ -52,6 +52,7 @@ pub(crate) async fn standalone(
         },
         None => None,
     };
+    tracing::debug!(mcp_session_id = %sid, ?named, replayed = ?replay.as_ref().map(|r| r.kind), "standalone GET");
     let count_lost = |lost| {
         let metrics = http.server.shared.core.metrics_ref();
         metrics.replay_lost.fetch_add(lost, Ordering::Relaxed);
@@ -65,7 +66,7 @@ pub(crate) async fn standalone(
     // The standalone stream first: a GET refused (409, the previous stream
     // still closing) counts nothing as lost, so its retry does not count
     // the same events twice.
-    let Some(rx) = entry.standalone.lock().take() else {
+    let Some(rx) = entry.standalone.open().await else {
         return body::error(
             StatusCode::CONFLICT,
             None,
@@ -75,6 +76,10 @@ pub(crate) async fn standalone(
             ),
         );
     };
+    if entry.record.is_some() {
+        // Other replicas' copies relay what they have for this stream.
+        http.announce(sid, &SessionEvent::Listening);
+    }
     let stream = entry.streams.fetch_add(1, Ordering::Relaxed);
     let replayed = replay.map_or_else(Vec::new, |replay| {
         count_lost(replay.lost);

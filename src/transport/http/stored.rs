@@ -72,6 +72,8 @@ pub(super) async fn find(
         Ok(entry) => {
             incr(&http.server.shared.core.metrics_ref().sessions_resumed);
             tracing::debug!(mcp_session_id = %sid, "HTTP session resumed from the store");
+            // The replica holding its standalone stream, if any, tells the new copy.
+            http.announce(sid, &SessionEvent::Joined);
             Ok(entry)
         }
         // Another request resumed it first.
