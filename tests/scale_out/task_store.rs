@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use mcp_server_core::store::{RedisStore, RedisStoreConfig};
-use mcp_server_core::{Server, ServerConfig};
+use mcp_server_core::{Server, ServerConfig, TaskSupport, Tool, ToolOutput};
 use serde_json::{Value, json};
 
 use crate::support::TestServer;
@@ -18,7 +18,18 @@ use crate::support::wait_until;
 
 /// A replica over HTTP with `work`, keeping tasks in a Redis store.
 async fn replica(redis: &Redis, config: ServerConfig) -> TestServer {
-    let store_config = RedisStoreConfig::default()
+    replica_with(redis, config, RedisStoreConfig::default(), work()).await
+}
+
+/// A replica over HTTP with `tool`, keeping tasks in a Redis store
+/// configured by `store_config` (with short timeouts).
+async fn replica_with(
+    redis: &Redis,
+    config: ServerConfig,
+    store_config: RedisStoreConfig,
+    tool: Tool,
+) -> TestServer {
+    let store_config = store_config
         .command_timeout(Duration::from_millis(500))
         .max_backoff(Duration::from_millis(200))
         .health_interval(Duration::from_millis(200));
@@ -30,7 +41,7 @@ async fn replica(redis: &Redis, config: ServerConfig) -> TestServer {
     .await;
     let server = Server::builder()
         .config(config)
-        .tool(work())
+        .tool(tool)
         .task_store(store)
         .build();
     TestServer::serve(server, true).await
@@ -89,6 +100,42 @@ async fn replicas_follow_cancel_and_outlive_each_others_tasks_through_redis() {
     let failed = until_status(b.addr, &running, "failed").await;
     let message = failed["error"]["message"].as_str().unwrap();
     assert!(message.contains("the server running it stopped"), "{message}");
+    b.stop().await;
+}
+
+/// `big`: after a moment (so that it runs as a task), answers 4 KiB of
+/// text.
+fn big() -> Tool {
+    Tool::new("big", "answers 4 KiB", json!({"type": "object"}), |_, _| async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        Ok(ToolOutput::text("x".repeat(4096)))
+    })
+    .task_support(TaskSupport::Optional)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs redis-server: ci/scale-out.sh runs it"]
+async fn an_outcome_too_large_for_the_store_is_reported_as_such_elsewhere() {
+    let redis = Redis::start();
+    let small = || RedisStoreConfig::default().max_record_bytes(2048);
+    let a = replica_with(&redis, ServerConfig::default(), small(), big()).await;
+    let b = replica_with(&redis, ServerConfig::default(), small(), big()).await;
+    let created = rpc(a.addr, "tools/call", json!({"name": "big", "arguments": {}})).await;
+    assert_eq!(created["result"]["resultType"], "task", "{created}");
+    let id = created["result"]["taskId"].clone();
+    let here = until_status(a.addr, &id, "completed").await;
+    assert_eq!(
+        here["result"]["content"][0]["text"].as_str().map(str::len),
+        Some(4096)
+    );
+    // Not "the server running it stopped" once its lease lapses: why.
+    let elsewhere = until_status(b.addr, &id, "failed").await;
+    let message = elsewhere["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("its outcome was not kept") && message.contains("2048"),
+        "{message}"
+    );
+    a.stop().await;
     b.stop().await;
 }
 

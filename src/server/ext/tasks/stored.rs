@@ -6,7 +6,9 @@
 //!   (the client is told the task exists only once the store has it), at
 //!   every change of its status, and every third of its lease while it
 //!   runs, one save at a time ([`keep`]). An ended task's record is saved
-//!   until the store takes it.
+//!   until the store takes it; one the store refuses while it takes a
+//!   smaller record (a result over its size limit) is kept as failed,
+//!   saying so.
 //! - **Another replica** reads the record. A running task whose lease
 //!   lapsed (its replica stopped, or lost the store) is shown failed, with
 //!   a message that says so. A cancel or an update is checked against the
@@ -40,6 +42,38 @@ fn record_of(snapshot: &TaskSnapshot, lease: Duration) -> TaskRecord {
     record.lease_until_ms =
         (!snapshot.status.is_terminal()).then(|| now_ms().saturating_add(lease.as_millis() as u64));
     record
+}
+
+/// Ended task `snapshot`, whose record the store refused with `error`:
+/// saves in its place the task as failed, saying its outcome was not kept.
+/// True if the store took that (so the refusal was the record's, one too
+/// large, not the store's); the whole record is then tried once more, in
+/// case the store was only briefly away. Other replicas then report why,
+/// not that the task's server stopped.
+async fn kept_instead(
+    store: &dyn TaskStore,
+    snapshot: &TaskSnapshot,
+    lease: Duration,
+    ttl: Duration,
+    error: &StoreError,
+) -> bool {
+    let mut record = record_of(snapshot, lease);
+    let message = format!(
+        "task {}: its outcome was not kept for other servers: {error}",
+        snapshot.id
+    );
+    record.detail["status"] = json!("failed");
+    record.detail["error"] =
+        serde_json::to_value(ErrorObject::internal(message)).expect("an error object is JSON");
+    if let Some(task) = record.detail.as_object_mut() {
+        task.remove("result");
+    }
+    if bounded(store.save_task(&record, ttl)).await.is_err() {
+        return false;
+    }
+    tracing::warn!(%error, task = %snapshot.id, "task store: an ended task kept as failed instead");
+    let _ = bounded(store.save_task(&record_of(snapshot, lease), ttl)).await;
+    true
 }
 
 /// Runs `call` within [`STORE_WAIT`].
@@ -103,8 +137,12 @@ pub(super) fn keep(
                 incr(&shared.core.metrics_ref().store_failures);
                 tracing::warn!(%error, task = %id, "task store: a task's record was not saved");
             }
-            if snapshot.status.is_terminal() && saved.is_ok() {
-                return;
+            if snapshot.status.is_terminal() {
+                match &saved {
+                    Ok(()) => return,
+                    Err(error) if kept_instead(&*store, &snapshot, lease, ttl, error).await => return,
+                    Err(_) => {}
+                }
             }
             let wait = if saved.is_ok() {
                 lease / 3
