@@ -1,8 +1,9 @@
 //! The Redis event store against a real `redis-server`: each SSE stream a
 //! capped Redis Stream, a session's streams capped, both with the session's
-//! time to live; a stream written by one replica resumed on another; and
-//! Redis frozen, stopped and restarted (durable) under a replica that keeps
-//! answering.
+//! time to live; a stream written by one replica resumed on another, and
+//! followed there while its request runs; and Redis frozen, stopped and
+//! restarted (durable) under a replica that keeps answering, every event
+//! kept or counted as dropped.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -28,12 +29,16 @@ fn stream_of(id: &str) -> u64 {
         .expect("an event id")
 }
 
-/// Waits until `store` keeps `events` events of stream `stream` of `sid`.
+/// Waits until `store` keeps `events` events of stream `stream` of `sid`
+/// (a store that fails, reconnecting, is asked again).
 async fn until_kept(store: &RedisStore, sid: &str, stream: u64, events: usize) {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let kept = store.stream(sid, stream).await.expect("Redis answers");
-        if kept.as_ref().is_some_and(|k| k.events.len() == events) {
+        let kept = store.stream(sid, stream).await;
+        if kept
+            .as_ref()
+            .is_ok_and(|k| k.as_ref().is_some_and(|k| k.events.len() == events))
+        {
             return;
         }
         assert!(
@@ -208,10 +213,25 @@ async fn a_stream_is_resumed_on_another_replica_through_redis_frozen_and_restart
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     // Appends go on after the restart (Redis forgot the script: loaded
-    // again).
-    let (log, result, _) = logged_call(&session, 4).await;
-    until_kept(&written, &session.id, stream_of(&log), 2).await;
-    assert_eq!(resume_on_b_after(&session, b.addr, &log).await, Some(result));
+    // again). Those made while the store was still reconnecting were
+    // dropped (and counted): calls go on until one's stream is kept.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    for id in 4.. {
+        let (log, result, _) = logged_call(&session, id).await;
+        let kept = tokio::time::timeout(
+            Duration::from_secs(2),
+            until_kept(&written, &session.id, stream_of(&log), 2),
+        )
+        .await;
+        if kept.is_ok() {
+            assert_eq!(resume_on_b_after(&session, b.addr, &log).await, Some(result));
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no stream reached Redis after the restart"
+        );
+    }
     a.stop().await;
     b.stop().await;
 }
@@ -267,6 +287,98 @@ async fn a_request_running_on_one_replica_is_followed_live_on_another_through_re
     assert!(data.contains("done"), "{data}");
     assert!(resumed.event().await.is_none(), "the stream ends with the answer");
     assert_eq!(b.handle.metrics().replay_lost, 0);
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs redis-server: ci/scale-out.sh runs it"]
+async fn under_load_through_redis_outages_every_event_is_kept_or_counted() {
+    let mut redis = Redis::start_durable();
+    // Room for every stream of the run in one session.
+    let config = || RedisStoreConfig::default().max_streams_per_session(100_000);
+    let written = store_on(&redis, config()).await;
+    let a = replica(Arc::clone(&written)).await;
+    let b = replica(store_on(&redis, config()).await).await;
+    let session = Session::start(a.addr).await;
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load = {
+        let (stop, session) = (Arc::clone(&stop), at(&session, session.addr));
+        tokio::spawn(async move {
+            let mut calls = Vec::new();
+            let mut id = 10;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                id += 1;
+                let started = Instant::now();
+                let (log, result, data) = logged_call(&session, id).await;
+                assert!(data.contains("sent: true"), "{data}");
+                calls.push((log, result, started.elapsed()));
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            calls
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    redis.stop(); // SIGKILL
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    redis.restart();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    redis.pause(); // SIGSTOP
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    redis.resume();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let calls = load.await.expect("the load ran");
+    let slowest = calls.iter().map(|(_, _, took)| *took).max().unwrap();
+    assert!(calls.len() >= 20, "the load ran: {} calls", calls.len());
+    assert!(
+        slowest < Duration::from_secs(1),
+        "appends never held a call up: {slowest:?}"
+    );
+
+    // Settled: every event of every call is in Redis, or its append was
+    // counted as dropped; what is kept is resumed on B.
+    let mut last = None;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let (missing, kept) = loop {
+        let (mut missing, mut kept) = (0, Vec::new());
+        for (log, result, _) in &calls {
+            let logged = written
+                .stream(&session.id, stream_of(log))
+                .await
+                .expect("Redis answers");
+            let events = logged.map_or(0, |l| l.events.len());
+            missing += 2 - events;
+            if events == 2 {
+                kept.push((log, result));
+            }
+        }
+        if last == Some(missing) || Instant::now() > deadline {
+            break (missing, kept);
+        }
+        last = Some(missing);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    let dropped = written.metrics().appends_dropped;
+    eprintln!(
+        "{} calls through the outages (slowest {slowest:?}): {missing} events not in Redis, {dropped} appends counted as dropped",
+        calls.len()
+    );
+    assert!(dropped >= 1, "the outages were felt");
+    assert!(missing as u64 <= dropped, "every event not kept was counted");
+    // Outside the outages (about half the run) the streams are kept.
+    assert!(
+        kept.len() * 4 >= calls.len(),
+        "calls' streams kept: {} of {}",
+        kept.len(),
+        calls.len()
+    );
+    for (log, result) in kept {
+        assert_eq!(
+            resume_on_b_after(&session, b.addr, log).await.as_ref(),
+            Some(result)
+        );
+    }
     a.stop().await;
     b.stop().await;
 }
