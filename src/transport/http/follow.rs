@@ -167,7 +167,91 @@ fn carries_answer(event: &[u8]) -> bool {
 #[cfg(test)]
 #[cfg(not(shuttle))]
 mod tests {
-    use super::carries_answer;
+    use std::fmt;
+
+    use super::*;
+    use crate::ServerConfig;
+    use crate::core::Core;
+    use crate::server::store::{EventStore, LoggedStream, MemoryStore, StoreFuture};
+    use crate::sync::AtomicU64;
+
+    /// A memory event store that counts reads.
+    struct Counting {
+        inner: MemoryStore,
+        reads: AtomicU64,
+    }
+
+    impl fmt::Debug for Counting {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("Counting")
+        }
+    }
+
+    impl EventStore for Counting {
+        fn append(&self, sid: &str, stream: u64, kind: StreamKind, seq: u64, event: &Bytes, ttl: Duration) {
+            self.inner.append(sid, stream, kind, seq, event, ttl);
+        }
+
+        fn stream<'a>(&'a self, sid: &'a str, stream: u64) -> StoreFuture<'a, Option<LoggedStream>> {
+            let reads = self.reads.fetch_add(1, Ordering::Relaxed);
+            assert!(reads < 1_000, "busy polling");
+            self.inner.stream(sid, stream)
+        }
+
+        fn forget(&self, sid: &str) {
+            self.inner.forget(sid);
+        }
+    }
+
+    fn follower(store: &Arc<Counting>, queue: Vec<Bytes>) -> Follower {
+        let store: Arc<dyn EventStore> = Arc::clone(store) as _;
+        Follower {
+            log: Arc::new(ReplayLog::shared(store, "s", Duration::from_secs(60))),
+            stop: CancellationToken::new(),
+            stream: 7,
+            last: 0,
+            queue: queue.into(),
+            done: false,
+            metrics: Arc::clone(Core::new(&ServerConfig::default()).metrics_ref()),
+        }
+    }
+
+    /// A followed stream with nothing new backs off to a read a second
+    /// (no busy polling), and ends after its quiet time.
+    #[tokio::test(start_paused = true)]
+    async fn a_quiet_stream_is_read_ever_less_often_then_ends() {
+        let store = Arc::new(Counting {
+            inner: MemoryStore::new(),
+            reads: AtomicU64::new(0),
+        });
+        // The store knows the stream, with nothing after the event sent.
+        let sent = Bytes::from_static(b"id: 7-1\ndata: {}\n\n");
+        store.append("s", 7, StreamKind::Request, 1, &sent, Duration::from_secs(60));
+        let mut quiet = follower(&store, Vec::new());
+        quiet.last = 1;
+        let started = tokio::time::Instant::now();
+        assert!(quiet.next().await.is_none());
+        let (took, reads) = (started.elapsed(), store.reads.load(Ordering::Relaxed));
+        assert!(took >= QUIET && took < QUIET + POLL_MAX, "{took:?}");
+        // 50 + 100 + 200 + 400 + 800 ms, then one a second.
+        assert!((10..=16).contains(&reads), "{reads} reads in {took:?}");
+    }
+
+    /// The answer ends the stream at once: no read after it.
+    #[tokio::test(start_paused = true)]
+    async fn the_answer_ends_the_stream_at_once() {
+        let store = Arc::new(Counting {
+            inner: MemoryStore::new(),
+            reads: AtomicU64::new(0),
+        });
+        let answer = Bytes::from_static(b"id: 7-1\ndata: {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}\n\n");
+        let mut answered = follower(&store, vec![answer.clone()]);
+        let started = tokio::time::Instant::now();
+        assert_eq!(answered.next().await, Some(answer));
+        assert!(answered.next().await.is_none());
+        assert_eq!(started.elapsed(), Duration::ZERO);
+        assert_eq!(store.reads.load(Ordering::Relaxed), 0);
+    }
 
     #[test]
     fn answers_are_told_from_notifications_and_requests() {
@@ -185,5 +269,9 @@ mod tests {
             "a priming event"
         );
         assert!(!carries_answer(b": keep-alive\n\n"));
+        assert!(
+            !carries_answer(b"id: 3-5\ndata: {\"jsonrpc\":\"2.0\"}\n\n"),
+            "neither"
+        );
     }
 }

@@ -254,6 +254,20 @@ mod tests {
             "nobody listens elsewhere: kept here"
         );
 
+        // A copy that ends while a stream opens (its receiver gone with a
+        // relay that never handed it back) counts no stream open.
+        let rx = slot.open().await.expect("here");
+        assert_eq!(core.metrics().http_standalone_streams, 1);
+        drop(slot);
+        for _ in 0..100 {
+            if core.metrics().http_standalone_streams == 0 {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(core.metrics().http_standalone_streams, 0);
+        drop(rx);
+
         let (_, rx) = core.admit().and_then(|p| core.register(p)).unwrap();
         let unstored = Standalone::new(rx, None, Arc::clone(core.metrics_ref()));
         assert!(
