@@ -57,6 +57,7 @@ ENGINE_CASES=(
     "held_answers_not_flushed|session_end_writes_what_was_answered"
     "answer_dropped_at_session_end|session_end_writes_what_was_answered"
     "engagement_ignored|handshake_cuts_only_the_silent"
+    "task_answer_shown_late|task_questions_answered_in_part"
 )
 
 caught=0
@@ -73,7 +74,7 @@ run_case() {
     rc=$?
     ms=$(( ($(date +%s%N) - start) / 1000000 ))
     if [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && grep -qE "deadlock|panicked|failing schedule" "$log"; then
-        why=$(grep -m1 -oE "deadlock|a session [a-z ]+|a permit [a-z ]+|session work [a-z ]+|a message was lost silently|session id [0-9]+ given twice|a session stayed in the directory|a listen stream stayed subscribed|a task ended twice|work goes on for a task nobody can see|Arc leaked|[0-9]+ (sessions live|registered) with max_sessions = [0-9]+|admitted with nobody leaving|[0-9]+ handlers at once|a request is still in flight|an update reached a session that ended|[0-9]+ handlers started, [0-9]+ ended|task ended [a-z]+, then was [a-z]+|a notification before the acknowledgement|answered after [0-9]+ of its [0-9]+ notifications|a request answered at once went unwritten|a message queued for the client was dropped|[0-9]+ answered, the rest not counted as cancelled|an engaged connection was cut at the handshake's deadline|[0-9]+ handshake timeouts counted" "$log" | head -1)
+        why=$(grep -m1 -oE "deadlock|a session [a-z ]+|a permit [a-z ]+|session work [a-z ]+|a message was lost silently|session id [0-9]+ given twice|a session stayed in the directory|a listen stream stayed subscribed|a task ended twice|work goes on for a task nobody can see|Arc leaked|[0-9]+ (sessions live|registered) with max_sessions = [0-9]+|admitted with nobody leaving|[0-9]+ handlers at once|a request is still in flight|an update reached a session that ended|[0-9]+ handlers started, [0-9]+ ended|task ended [a-z]+, then was [a-z]+|a notification before the acknowledgement|answered after [0-9]+ of its [0-9]+ notifications|a request answered at once went unwritten|a message queued for the client was dropped|[0-9]+ answered, the rest not counted as cancelled|an engaged connection was cut at the handshake's deadline|[0-9]+ handshake timeouts counted|after (answering a|both answers)" "$log" | head -1)
         printf "caught  %-8s %-30s by %-52s (%5d ms) %s\n" "$checker" "$bug" "$model" "$ms" "$why"
         caught=$((caught + 1))
     else

@@ -52,6 +52,11 @@ fn tasks_race_cancel_and_shutdown() {
 }
 
 #[test]
+fn task_questions_answered_in_part() {
+    check(engine::tasks::task_questions_answered_in_part);
+}
+
+#[test]
 fn handshake_cuts_only_the_silent() {
     check(engine::handshake::handshake_cuts_only_the_silent);
 }

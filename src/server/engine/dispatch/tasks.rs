@@ -77,7 +77,7 @@ pub(super) fn steer(
         (Method::TasksCancel, _) => shared.tasks.cancel(shared, &id, caller),
         (_, responses) => shared
             .tasks
-            .update(&id, caller, responses.expect("checked above")),
+            .update(shared, &id, caller, responses.expect("checked above")),
     };
     Dispatch::Reply(answer.map(|r| finish_result(generation, r, &shared.info)))
 }

@@ -94,28 +94,47 @@ impl ActiveTask {
             }
             waiting.insert(key.to_owned(), (json!({"method": method, "params": params}), tx));
         }
-        self.show_questions();
+        self.questions.show(&self.shared, &self.id);
         let answer = rx.await.map_err(|_| InputError::Ended);
         self.questions.waiting.lock().remove(key);
-        self.show_questions();
+        self.questions.show(&self.shared, &self.id);
         answer
     }
+}
 
-    /// Sets the task's status from its outstanding questions.
-    fn show_questions(&self) {
-        let asked: Map<String, Value> = self
-            .questions
-            .waiting
-            .lock()
-            .iter()
-            .map(|(k, (q, _))| (k.clone(), q.clone()))
-            .collect();
+impl TaskQuestions {
+    /// Sets task `id`'s status from the questions it waits on. The status
+    /// is set under their lock, so the last one set is drawn from the
+    /// latest questions, whoever changed them.
+    fn show(&self, shared: &Shared, id: &str) {
+        let waiting = self.waiting.lock();
+        let asked: Map<String, Value> = waiting.iter().map(|(k, (q, _))| (k.clone(), q.clone())).collect();
         let status = if asked.is_empty() {
             TaskStatus::Working
         } else {
             TaskStatus::InputRequired(Value::Object(asked))
         };
-        self.shared.tasks.set(&self.shared, &self.id, status);
+        shared.tasks.set(shared, id, status);
+    }
+
+    /// Hands the answers among `responses` to the questions they answer
+    /// (others are ignored), and takes those questions off the task's
+    /// status at once: a `tasks/get` right after `tasks/update` shows only
+    /// what is still unanswered, whenever the handler next runs.
+    fn answer(&self, shared: &Shared, id: &str, responses: &Map<String, Value>) {
+        let mut answered = false;
+        {
+            let mut waiting = self.waiting.lock();
+            for (key, response) in responses {
+                if let Some((_, tx)) = waiting.remove(key) {
+                    let _ = tx.send(response.clone());
+                    answered = true;
+                }
+            }
+        }
+        if answered && !crate::sync::mutant("task_answer_shown_late") {
+            self.show(shared, id);
+        }
     }
 }
 
@@ -320,6 +339,7 @@ impl Tasks {
     /// task waits on; others are ignored.
     pub(crate) fn update(
         &self,
+        shared: &Shared,
         id: &str,
         caller: Option<&str>,
         responses: &Map<String, Value>,
@@ -329,12 +349,7 @@ impl Tasks {
         }
         let questions = self.questions.lock().get(id).cloned();
         if let Some(questions) = questions {
-            let mut waiting = questions.waiting.lock();
-            for (key, response) in responses {
-                if let Some((_, tx)) = waiting.remove(key) {
-                    let _ = tx.send(response.clone());
-                }
-            }
+            questions.answer(shared, id, responses);
         }
         Ok(json!({}))
     }

@@ -264,7 +264,7 @@ impl TaskEvents for Shared {
                 caller,
                 responses,
             } => {
-                let _ = self.tasks.update(&id, caller.as_deref(), &responses);
+                let _ = self.tasks.update(self, &id, caller.as_deref(), &responses);
             }
         }
     }
