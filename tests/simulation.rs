@@ -7,7 +7,8 @@
 //! faults strike in between: latency and jitter, held links, partitions,
 //! connections reset mid-call, clients crashing mid-request, a session cut
 //! off past its idle timeout, the server host crashing and coming back,
-//! shutdown under load. Every run checks that no request gets a second
+//! shutdown under load; and replicas sharing an event bus, or a session
+//! store across which one replica crashes. Every run checks that no request gets a second
 //! answer or another request's answer, that clients the faults spared get
 //! every answer, and that once the clients have left every gauge of the
 //! server is back to zero.
@@ -46,6 +47,8 @@ mod resets;
 mod resume;
 #[path = "simulation/scenarios.rs"]
 mod scenarios;
+#[path = "simulation/stored.rs"]
+mod stored;
 #[path = "simulation/tools.rs"]
 mod tools;
 #[path = "simulation/workers.rs"]
@@ -73,6 +76,14 @@ fn partitions_heal_and_nothing_leaks() {
 #[test]
 fn the_server_crashes_and_comes_back() {
     each_seed("the_server_crashes_and_comes_back", scenarios::crash);
+}
+
+#[test]
+fn sessions_outlive_a_replica_crash() {
+    each_seed(
+        "sessions_outlive_a_replica_crash",
+        stored::sessions_outlive_a_replica,
+    );
 }
 
 #[test]
@@ -124,15 +135,25 @@ fn a_seed_replays_exactly() {
     }
 }
 
-/// A run with a host crash replays exactly in a new process, which is how
+/// A run with a host crash (Redis's, a replica's) replays exactly in a new process, which is how
 /// `MCP_SIM_SEED` replays one. (Twice in one process it need not: tokio
 /// numbers tasks process-wide, and a crashed host's tasks, with their
 /// sockets, are dropped in an order that follows those numbers.)
 #[test]
 fn a_crash_replays_in_a_new_process() {
+    for test in [
+        "replicas_share_events_over_the_bus",
+        "sessions_outlive_a_replica_crash",
+    ] {
+        replays_in_a_new_process(test);
+    }
+}
+
+/// Runs `test` in new processes: twice with each seed, once with the next.
+fn replays_in_a_new_process(test: &str) {
     let trace = |seed: u64| {
         let out = std::process::Command::new(std::env::current_exe().expect("the test binary"))
-            .args(["--exact", "replicas_share_events_over_the_bus", "--nocapture"])
+            .args(["--exact", test, "--nocapture"])
             .env("MCP_SIM_SEED", seed.to_string())
             .env_remove("MCP_SIM_TRACE")
             .output()

@@ -63,7 +63,17 @@ pub struct Reply {
 
 /// One HTTP request on a new simulated connection, its body read whole.
 pub async fn http(method: &str, headers: &[(&str, &str)], body: Option<&Value>) -> io::Result<Reply> {
-    let response = send(method, headers, body).await?;
+    http_at(SERVER, method, headers, body).await
+}
+
+/// As [`http`], to the server host named `host`.
+pub async fn http_at(
+    host: &str,
+    method: &str,
+    headers: &[(&str, &str)],
+    body: Option<&Value>,
+) -> io::Result<Reply> {
+    let response = send_to(host, method, headers, body).await?;
     let status = response.status().as_u16();
     let session = response
         .headers()
@@ -154,7 +164,12 @@ pub async fn open_events_at(host: &str, headers: &[(&str, &str)], body: &Value) 
 
 /// A GET (a 2025 session's standalone stream), read as a stream of events.
 pub async fn open_get(headers: &[(&str, &str)]) -> io::Result<Events> {
-    Ok(Events::of(send("GET", headers, None).await?))
+    open_get_at(SERVER, headers).await
+}
+
+/// As [`open_get`], to the server host named `host`.
+pub async fn open_get_at(host: &str, headers: &[(&str, &str)]) -> io::Result<Events> {
+    Ok(Events::of(send_to(host, "GET", headers, None).await?))
 }
 
 impl Events {

@@ -111,18 +111,18 @@ pub async fn poll_worker(crew: Crew, who: String, mut rng: Rng, ops: usize) -> t
 
 /// One polled call, across its streams.
 #[derive(Default)]
-struct Call {
+pub struct Call {
     ids: HashSet<String>,
     /// The last event id read (the priming event's included).
-    last: Option<String>,
+    pub last: Option<String>,
     progress: u64,
-    answered: bool,
-    streams: usize,
+    pub answered: bool,
+    pub streams: usize,
 }
 
 impl Call {
     /// Reads `stream` to its end, its answer, or (`cut`) that many events.
-    async fn read(&mut self, book: &mut Book, stream: &mut Events, cut: Option<usize>) {
+    pub async fn read(&mut self, book: &mut Book, stream: &mut Events, cut: Option<usize>) {
         self.streams += 1;
         let mut read = 0;
         loop {

@@ -29,7 +29,7 @@ use super::http_client::{open_events_at, stateless_headers, stateless_params};
 use super::redis::{REDIS, redis_host};
 use super::support::openmetrics;
 use super::workers::{Crew, WAIT};
-use super::world::{Ledger, Rng, SERVER, ServerSide, Shared, replica_host};
+use super::world::{Ledger, Rng, SERVER, ServerSide, Shared, replica_host, sim, step_through};
 
 /// The replicas' host names; round `r` is raised on `REPLICAS[r % 2]`.
 pub const REPLICAS: [&str; 2] = [SERVER, "replica1"];
@@ -289,16 +289,11 @@ pub fn replicas(seed: u64) -> Ledger {
     let ledger = Shared::default();
     let crew = Crew::new(Rc::clone(&ledger), false);
     let mut rng = Rng::new(seed);
-    let mut sim = turmoil::Builder::new()
-        .rng_seed(seed)
-        .simulation_duration(Duration::from_secs(600))
-        .min_message_latency(Duration::from_millis(1))
-        .max_message_latency(Duration::from_millis(20))
-        .build();
+    let mut sim = sim(seed, 1, 20);
     redis_host(&mut sim);
     let sides: [Rc<RefCell<ServerSide>>; 2] = Default::default();
     for (name, side) in REPLICAS.iter().zip(&sides) {
-        replica_host(&mut sim, name, Rc::clone(side), true);
+        replica_host(&mut sim, name, Rc::clone(side), true, None);
     }
     let board = Board::default();
     let asks = [
@@ -320,31 +315,20 @@ pub fn replicas(seed: u64) -> Ledger {
         );
     }
     let mut back_at: Option<Duration> = None;
-    loop {
-        match sim.step() {
-            Ok(true) => break,
-            Ok(false) => {}
-            Err(e) => {
-                ledger.borrow_mut().violation("sim", e);
-                break;
-            }
+    step_through(&mut sim, &ledger, |sim, now| match (board.crash.get(), back_at) {
+        (Some(down), None) => {
+            sim.crash(REDIS);
+            ledger.borrow_mut().event_at(now, "sim", "redis crashed");
+            back_at = Some(now + down);
         }
-        let now = sim.elapsed();
-        match (board.crash.get(), back_at) {
-            (Some(down), None) => {
-                sim.crash(REDIS);
-                ledger.borrow_mut().event_at(now, "sim", "redis crashed");
-                back_at = Some(now + down);
-            }
-            (Some(_), Some(at)) if now >= at => {
-                sim.bounce(REDIS);
-                ledger.borrow_mut().event_at(now, "sim", "redis back");
-                back_at = None;
-                board.crash.set(None);
-            }
-            _ => {}
+        (Some(_), Some(at)) if now >= at => {
+            sim.bounce(REDIS);
+            ledger.borrow_mut().event_at(now, "sim", "redis back");
+            back_at = None;
+            board.crash.set(None);
         }
-    }
+        _ => {}
+    });
     drop(sim);
     std::mem::take(&mut *ledger.borrow_mut())
 }

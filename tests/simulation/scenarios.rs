@@ -14,17 +14,7 @@ use super::polls::poll_worker;
 use super::resets::reset_worker;
 use super::resume::resume_worker;
 use super::workers::{Crew, http_worker, line_worker, stateless_worker};
-use super::world::{self, Ledger, Rng, SERVER, ServerSide, Shared, server_host};
-
-/// A simulation seeded with `seed`, messages taking `lo..=hi` ms.
-fn sim(seed: u64, lo: u64, hi: u64) -> turmoil::Sim<'static> {
-    turmoil::Builder::new()
-        .rng_seed(seed)
-        .simulation_duration(Duration::from_secs(600))
-        .min_message_latency(Duration::from_millis(lo))
-        .max_message_latency(Duration::from_millis(hi))
-        .build()
-}
+use super::world::{self, Ledger, Rng, SERVER, ServerSide, Shared, server_host, sim};
 
 /// The hosts every scenario has: the server, three TCP sessions, two HTTP
 /// sessions and two 2026-07-28 clients making `ops` calls each, and the

@@ -16,8 +16,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::clients::{Book, Line, initialize_params, request};
-use super::http_client::{http, stateless_headers, stateless_params};
-use super::world::{Rng, Shared};
+use super::http_client::{http, http_at, stateless_headers, stateless_params};
+use super::world::{Rng, SERVER, Shared};
 
 /// How long a worker waits for one answer.
 pub const WAIT: Duration = Duration::from_secs(10);
@@ -238,9 +238,14 @@ pub async fn end_session(crew: &Crew, book: &Book, sid: &str) {
 
 /// `initialize` and `notifications/initialized` over HTTP; the session id.
 pub async fn http_initialize(book: &mut Book) -> io::Result<String> {
+    http_initialize_at(book, SERVER).await
+}
+
+/// As [`http_initialize`], with the server host named `host`.
+pub async fn http_initialize_at(book: &mut Book, host: &str) -> io::Result<String> {
     let id = book.open();
     let init = request(&id, "initialize", initialize_params());
-    let reply = match tokio::time::timeout(WAIT, http("POST", &[], Some(&init))).await {
+    let reply = match tokio::time::timeout(WAIT, http_at(host, "POST", &[], Some(&init))).await {
         Ok(reply) => reply,
         Err(_) => Err(io::Error::new(io::ErrorKind::TimedOut, "initialize")),
     };
@@ -256,7 +261,7 @@ pub async fn http_initialize(book: &mut Book) -> io::Result<String> {
         ("mcp-session-id", sid.as_str()),
         ("mcp-protocol-version", "2025-11-25"),
     ];
-    tokio::time::timeout(WAIT, http("POST", &headers, Some(&note)))
+    tokio::time::timeout(WAIT, http_at(host, "POST", &headers, Some(&note)))
         .await
         .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "initialized"))??;
     Ok(sid)

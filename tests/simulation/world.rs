@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use mcp_server_core::bus::{RedisBus, RedisBusConfig};
 use mcp_server_core::config::HttpConfig;
+use mcp_server_core::server::store::{EventStore, MemoryStore, SessionStore, TaskStore};
 use mcp_server_core::{Server, ServerConfig, ServerHandle, ShutdownReport};
 
 use super::net::SimListener;
@@ -127,6 +128,37 @@ impl Ledger {
     }
 }
 
+/// A simulation seeded with `seed`, messages taking `lo..=hi` ms.
+pub fn sim(seed: u64, lo: u64, hi: u64) -> turmoil::Sim<'static> {
+    turmoil::Builder::new()
+        .rng_seed(seed)
+        .simulation_duration(Duration::from_secs(600))
+        .min_message_latency(Duration::from_millis(lo))
+        .max_message_latency(Duration::from_millis(hi))
+        .build()
+}
+
+/// Steps `sim` to its end, calling `each` after every step with the
+/// simulated time; an error of the simulation is a violation.
+pub fn step_through<'a>(
+    sim: &mut turmoil::Sim<'a>,
+    ledger: &Shared,
+    mut each: impl FnMut(&mut turmoil::Sim<'a>, Duration),
+) {
+    loop {
+        match sim.step() {
+            Ok(true) => return,
+            Ok(false) => {}
+            Err(e) => {
+                ledger.borrow_mut().violation("sim", e);
+                return;
+            }
+        }
+        let now = sim.elapsed();
+        each(sim, now);
+    }
+}
+
 /// The server's configuration in the simulation: short timers, so expiry
 /// and shutdown happen within a run.
 pub fn config() -> ServerConfig {
@@ -183,15 +215,23 @@ impl ServerSide {
 
 /// Adds the server host to `sim`; a bounce builds a new `Server`.
 pub fn server_host(sim: &mut turmoil::Sim<'_>, side: Rc<RefCell<ServerSide>>) {
-    replica_host(sim, SERVER, side, false);
+    replica_host(sim, SERVER, side, false, None);
 }
 
 /// Adds a server host named `name` to `sim`, sharing the Redis bus of
-/// `redis.rs` with the other replicas when `bus`; a bounce builds a new
-/// `Server` (and bus).
-pub fn replica_host(sim: &mut turmoil::Sim<'_>, name: &str, side: Rc<RefCell<ServerSide>>, bus: bool) {
+/// `redis.rs` with the other replicas when `bus`, and keeping its
+/// sessions, their streams' events and its tasks in `store` when given
+/// (held outside every host, as a Redis would be); a bounce builds a new
+/// `Server` (and bus) over the same store.
+pub fn replica_host(
+    sim: &mut turmoil::Sim<'_>,
+    name: &str,
+    side: Rc<RefCell<ServerSide>>,
+    bus: bool,
+    store: Option<MemoryStore>,
+) {
     sim.host(name, move || {
-        let side = Rc::clone(&side);
+        let (side, store) = (Rc::clone(&side), store.clone());
         async move {
             let running = Arc::clone(&side.borrow().running);
             let mut builder = Server::builder()
@@ -205,6 +245,12 @@ pub fn replica_host(sim: &mut turmoil::Sim<'_>, name: &str, side: Rc<RefCell<Ser
                 let bus = RedisBus::start_with("redis://sim/", Arc::new(SimRedis), bus_config())?;
                 side.borrow_mut().bus = Some(Arc::clone(&bus));
                 builder = builder.event_bus(bus);
+            }
+            if let Some(store) = store {
+                builder = builder
+                    .session_store(Arc::new(store.clone()) as Arc<dyn SessionStore>)
+                    .event_store(Arc::new(store.clone()) as Arc<dyn EventStore>)
+                    .task_store(Arc::new(store) as Arc<dyn TaskStore>);
             }
             let server = builder.build();
             let handle = server.handle();
