@@ -42,3 +42,46 @@ crate::both_runtimes! {
         server.stop().await;
     }
 }
+
+crate::both_runtimes! {
+    /// A POST that finds no room within the request timeout gets 503,
+    /// naming its own request. At `max_in_flight_per_session` = 1 and a
+    /// request timeout of 1 s: a call runs (it outlasts the timeout), one
+    /// waits in the session's mailbox, and two more POSTs wait for room.
+    /// When the first call times out, the mailbox's request starts and one
+    /// waiter takes its place; the other's wait ends first: 503, its error
+    /// carrying its request's id. (With the id left out of the refusal, as
+    /// a mutant of `answer` did, the error's id is null.)
+    async fn a_post_with_no_room_in_time_gets_503_naming_its_request() {
+        let config = ServerConfig::default()
+            .max_in_flight_per_session(1)
+            .request_timeout(Duration::from_secs(1));
+        let server = TestServer::start_http(config, vec![]).await;
+        let session = Arc::new(Session::start(server.addr).await);
+        let post = |id: u64| {
+            let session = Arc::clone(&session);
+            tokio::spawn(async move {
+                let open = session.post(&call(id, "sleep", json!({"ms": 5000}))).await;
+                (id, open.status, open.json().await)
+            })
+        };
+        let running = post(1);
+        wait_until("the call to run", || server.handle.metrics().requests_in_flight == 1).await;
+        let calls: Vec<_> = (2..=4).map(post).collect();
+        let mut refused = Vec::new();
+        for task in std::iter::once(running).chain(calls) {
+            let (id, status, answer) = task.await.unwrap();
+            if status == StatusCode::SERVICE_UNAVAILABLE {
+                assert_eq!(answer["id"], id, "a refusal names its request: {answer}");
+                assert!(answer["error"]["message"].as_str().unwrap().contains("session busy"), "{answer}");
+                refused.push(id);
+            } else {
+                assert_eq!(status, StatusCode::OK, "{answer}");
+                assert_eq!(answer["id"], id, "{answer}");
+            }
+        }
+        assert_eq!(refused.len(), 1, "one waiter finds no room in time: {refused:?}");
+        assert_ne!(refused[0], 1, "the running call is not refused");
+        server.stop().await;
+    }
+}
