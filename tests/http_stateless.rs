@@ -322,3 +322,43 @@ crate::both_runtimes! {
         server.stop().await;
     }
 }
+
+crate::both_runtimes! {
+    /// A tool parameter mirrored into a header (`x-mcp-header`): the
+    /// `Mcp-Param-*` header must agree with the body, or the call is 400
+    /// with -32020 (a header left out, or one that differs); and a call
+    /// the client lacks a capability for is 400 with -32021. (cargo-mutants
+    /// left both unchecked: the parameter check applied to every method
+    /// but `tools/call`, and -32021 answered 200.)
+    async fn mirrored_parameters_and_missing_capabilities_are_400() {
+        let region = mcp_server_core::Tool::new(
+            "region",
+            "names its region",
+            json!({"type": "object", "properties": {"region": {"type": "string", "x-mcp-header": "Region"}}}),
+            |args, _ctx| async move {
+                Ok(mcp_server_core::ToolOutput::text(args["region"].as_str().unwrap_or("?").to_owned()))
+            },
+        );
+        let tools = vec![region, support::tasks::ask()];
+        let server = TestServer::start_http(ServerConfig::default(), tools).await;
+        let call = json!({"name": "region", "arguments": {"region": "eu"}});
+        let post = |headers: &'static [(&'static str, &'static str)]| {
+            client::stateless_with(server.addr, "tools/call", Some("region"), call.clone(), headers)
+        };
+        let agreed = post(&[("mcp-param-region", "eu")]).await;
+        assert_eq!(agreed.status, StatusCode::OK);
+        assert_eq!(agreed.json().await["result"]["content"][0]["text"], "eu");
+        for (what, headers) in [
+            ("no header", &[][..]),
+            ("a header that differs", &[("mcp-param-region", "us")][..]),
+        ] {
+            let refused = post(headers).await;
+            assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{what}");
+            assert_eq!(refused.json().await["error"]["code"], -32020, "{what}");
+        }
+        let unable = stateless(server.addr, "tools/call", Some("ask"), json!({"name": "ask"})).await;
+        assert_eq!(unable.status, StatusCode::BAD_REQUEST);
+        assert_eq!(unable.json().await["error"]["code"], -32021);
+        server.stop().await;
+    }
+}
