@@ -163,6 +163,7 @@ pub(super) fn start(
         state,
         rx,
         entry.standalone.clone(),
+        Arc::clone(&entry.parked),
         entry.record.clone(),
     );
     http.spawn_session(task.instrument(span));

@@ -32,6 +32,7 @@ use serde::de::IgnoredAny;
 use super::Http;
 use super::body::{Body, event_stream};
 use super::entry::HttpSession;
+use super::parked::Following;
 use super::replay::{Replay, ReplayLog, StreamKind};
 use super::sse::Sse;
 use super::stored::STORE_WAIT;
@@ -77,6 +78,7 @@ pub(super) fn follow(
         http.announce(sid, &SessionEvent::Follow { stream });
     }
     let follower = Follower {
+        _following: entry.parked.following(),
         log: Arc::clone(&entry.replay),
         stop: entry.token.clone(),
         stream,
@@ -93,6 +95,8 @@ pub(super) fn follow(
 
 /// A followed stream.
 struct Follower {
+    /// Keeps the session in use while the stream is followed.
+    _following: Following,
     log: Arc<ReplayLog>,
     /// The session's token.
     stop: CancellationToken,
@@ -174,6 +178,7 @@ mod tests {
     use crate::core::Core;
     use crate::server::store::{EventStore, LoggedStream, MemoryStore, StoreFuture};
     use crate::sync::AtomicU64;
+    use crate::transport::http::parked::Parked;
 
     /// A memory event store that counts reads.
     struct Counting {
@@ -205,14 +210,16 @@ mod tests {
 
     fn follower(store: &Arc<Counting>, queue: Vec<Bytes>) -> Follower {
         let store: Arc<dyn EventStore> = Arc::clone(store) as _;
+        let metrics = Arc::clone(Core::new(&ServerConfig::default()).metrics_ref());
         Follower {
+            _following: Arc::new(Parked::new(Arc::clone(&metrics))).following(),
             log: Arc::new(ReplayLog::shared(store, "s", Duration::from_secs(60))),
             stop: CancellationToken::new(),
             stream: 7,
             last: 0,
             queue: queue.into(),
             done: false,
-            metrics: Arc::clone(Core::new(&ServerConfig::default()).metrics_ref()),
+            metrics,
         }
     }
 

@@ -14,13 +14,17 @@
 //! drops the oldest, which cancels its request (its guard goes with it) and
 //! counts what it still held as dropped. A parked stream ends with its
 //! session.
+//!
+//! The same holder counts the session's request streams followed here
+//! from a store (`follow.rs`: written by another replica): while one is
+//! followed, the session is in use, as with a standalone stream open.
 
 use std::collections::VecDeque;
 
 use super::cancel::CancelOnDrop;
 use crate::core::OutboxReceiver;
 use crate::metrics::{Metrics, decr, incr};
-use crate::sync::{Arc, Mutex, Ordering};
+use crate::sync::{Arc, AtomicU64, Mutex, Ordering};
 
 /// Streams parked per session at most.
 pub(crate) const MAX_PARKED: usize = 8;
@@ -41,6 +45,17 @@ pub(crate) struct Parked {
     /// Where the parked streams of every session are counted
     /// (`http_streams_parked`).
     metrics: Arc<Metrics>,
+    /// Request streams followed here now.
+    followed: AtomicU64,
+}
+
+/// One request stream followed here, until dropped.
+pub(crate) struct Following(Arc<Parked>);
+
+impl Drop for Following {
+    fn drop(&mut self) {
+        self.0.followed.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl std::fmt::Debug for Parked {
@@ -57,7 +72,19 @@ impl Parked {
         Self {
             streams: Mutex::default(),
             metrics,
+            followed: AtomicU64::new(0),
         }
+    }
+
+    /// Counts a request stream followed here until the guard drops.
+    pub(crate) fn following(self: &Arc<Self>) -> Following {
+        self.followed.fetch_add(1, Ordering::Relaxed);
+        Following(Arc::clone(self))
+    }
+
+    /// True while a request stream of the session is followed here.
+    pub(crate) fn is_followed(&self) -> bool {
+        self.followed.load(Ordering::Relaxed) > 0
     }
 
     /// Parks `parked`, dropping the oldest if the session has
@@ -156,5 +183,17 @@ mod tests {
             0,
             "a session's end takes what it parked"
         );
+    }
+
+    #[test]
+    fn a_session_is_followed_while_any_of_its_followers_lives() {
+        let core = Core::new(&ServerConfig::default());
+        let parked = Arc::new(Parked::new(Arc::clone(core.metrics_ref())));
+        assert!(!parked.is_followed());
+        let (first, second) = (parked.following(), parked.following());
+        drop(first);
+        assert!(parked.is_followed(), "one follower is left");
+        drop(second);
+        assert!(!parked.is_followed());
     }
 }

@@ -12,6 +12,7 @@ use tokio::time::Instant;
 
 use super::Http;
 use super::keepalive::{Due, Upkeep, next_due, on_activity};
+use super::parked::Parked;
 use super::relay::Slot;
 use crate::core::MailboxReceiver;
 use crate::protocol::jsonrpc::Incoming;
@@ -75,6 +76,7 @@ pub(super) fn run(
     mut state: SessionState,
     mut inbound: MailboxReceiver<Box<Inbound>>,
     standalone: Slot,
+    parked: Arc<Parked>,
     record: Option<Arc<RecordCell>>,
 ) -> impl Future<Output = ()> {
     async move {
@@ -103,7 +105,7 @@ pub(super) fn run(
                 Event::Cancelled => break QuitReason::Cancelled,
                 Event::Finished(done) => state.on_finished(done),
                 Event::Upkeep(Due::Refresh) => {
-                    if let Some(upkeep) = upkeep.as_mut().filter(|_| !is_idle(&state, &standalone)) {
+                    if let Some(upkeep) = upkeep.as_mut().filter(|_| !is_idle(&state, &standalone, &parked)) {
                         upkeep.touch();
                     }
                     // Not activity: the idle timer runs on.
@@ -123,7 +125,7 @@ pub(super) fn run(
                         state.on_incoming(Ok(message), &Route::Session);
                         let _ = taken.send(());
                     }
-                    Inbound::Evict(reply) if is_idle(&state, &standalone) => {
+                    Inbound::Evict(reply) if is_idle(&state, &standalone, &parked) => {
                         evicted = Some(reply);
                         break QuitReason::Evicted;
                     }
@@ -132,7 +134,7 @@ pub(super) fn run(
                     }
                 },
                 Event::Idle => {
-                    if is_idle(&state, &standalone) {
+                    if is_idle(&state, &standalone, &parked) {
                         break QuitReason::Expired;
                     }
                 }
@@ -154,7 +156,8 @@ pub(super) fn run(
     }
 }
 
-/// True if nothing of the session runs: no request, no standalone stream.
-fn is_idle(state: &SessionState, standalone: &Slot) -> bool {
-    !state.is_busy() && !standalone.is_open()
+/// True if nothing of the session runs here: no request, no standalone
+/// stream, no request stream followed from the store.
+fn is_idle(state: &SessionState, standalone: &Slot, parked: &Parked) -> bool {
+    !state.is_busy() && !standalone.is_open() && !parked.is_followed()
 }
