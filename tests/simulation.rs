@@ -49,6 +49,8 @@ mod resume;
 mod scenarios;
 #[path = "simulation/stored.rs"]
 mod stored;
+#[path = "simulation/stored_tasks.rs"]
+mod stored_tasks;
 #[path = "simulation/tools.rs"]
 mod tools;
 #[path = "simulation/workers.rs"]

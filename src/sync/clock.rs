@@ -2,7 +2,8 @@
 //! a client request's, the handshake's, the shutdown grace) and its wall
 //! clock (`now_ms`: a task's expiry, a `requestState`'s).
 //!
-//! Ordinary builds: tokio's timers and the system clock. Under shuttle:
+//! Ordinary builds: tokio's timers and the system clock (or a simulation's,
+//! set with [`set_wall_clock`]). Under shuttle:
 //! a model clock, one per test thread (shuttle runs a test's tasks on the
 //! thread that checks it). It starts at a fixed instant and moves only
 //! when a scenario calls [`advance_model_clock`]; a timer ends once the
@@ -14,9 +15,33 @@
 #[cfg(not(shuttle))]
 pub(crate) use tokio::time::{sleep, timeout};
 
-/// Milliseconds since the Unix epoch: the system's clock.
+/// A wall clock read in place of the system's wherever it answers: the
+/// milliseconds since the Unix epoch, or `None` where it has no time (for
+/// a simulation's clock, outside the simulation).
+#[cfg(not(shuttle))]
+pub type WallClock = fn() -> Option<u64>;
+
+#[cfg(not(shuttle))]
+static WALL_CLOCK: std::sync::OnceLock<WallClock> = std::sync::OnceLock::new();
+
+/// Makes `clock` the wall clock the engine reads (a task's expiry and its
+/// lease in a task store, a stored record's expiry in `MemoryStore`, a
+/// `requestState`'s age) wherever it answers; the system's elsewhere. For
+/// a simulation whose time is not the system's (turmoil's), so that what
+/// lapses by the wall clock lapses in simulated time. Once per process:
+/// false, and the first clock kept, if one was set before.
+#[cfg(not(shuttle))]
+pub fn set_wall_clock(clock: WallClock) -> bool {
+    WALL_CLOCK.set(clock).is_ok()
+}
+
+/// Milliseconds since the Unix epoch: the clock set by [`set_wall_clock`]
+/// where it answers, else the system's.
 #[cfg(not(shuttle))]
 pub(crate) fn now_ms() -> u64 {
+    if let Some(ms) = WALL_CLOCK.get().and_then(|clock| clock()) {
+        return ms;
+    }
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)

@@ -109,6 +109,8 @@ pub(crate) use imp::{AsyncMutex, Notify, oneshot};
 /// a model clock that moves only when a scenario moves it.
 #[cfg(not(loom))]
 mod clock;
+#[cfg(not(any(loom, shuttle)))]
+pub use clock::{WallClock, set_wall_clock};
 #[cfg(shuttle)]
 pub use clock::{advance_model_clock, reset_model_clock};
 #[cfg(not(loom))]

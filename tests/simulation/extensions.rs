@@ -13,7 +13,7 @@ use mcp_server_core::Notification;
 use serde_json::{Value, json};
 
 use super::clients::{Book, request};
-use super::http_client::{http, open_events, stateless_headers, stateless_params};
+use super::http_client::{http, mcp_name, open_events, stateless_headers, stateless_params};
 use super::workers::{Crew, WAIT};
 use super::world::{Rng, ServerSide, config};
 
@@ -139,11 +139,7 @@ async fn call(
 ) -> Option<Value> {
     params["_meta"] = json!({"io.modelcontextprotocol/clientCapabilities": capabilities});
     let id = book.open();
-    // `Mcp-Name` carries a tool's name, or a task's id for tasks/*.
-    let name = params["name"]
-        .as_str()
-        .or(params["taskId"].as_str())
-        .map(str::to_owned);
+    let name = mcp_name(&params);
     let headers = stateless_headers(method, name.as_deref());
     let body = request(&id, method, stateless_params(params));
     match tokio::time::timeout(WAIT, http("POST", &headers, Some(&body))).await {

@@ -123,6 +123,15 @@ pub fn stateless_params(mut extra: Value) -> Value {
     params
 }
 
+/// What a 2026-07-28 request with `params` names in `Mcp-Name`: a tool's
+/// name, or a task's id for `tasks/*`.
+pub fn mcp_name(params: &Value) -> Option<String> {
+    params["name"]
+        .as_str()
+        .or(params["taskId"].as_str())
+        .map(str::to_owned)
+}
+
 /// The headers of a 2026-07-28 request of `method` (`name` for `Mcp-Name`).
 pub fn stateless_headers<'a>(method: &'a str, name: Option<&'a str>) -> Vec<(&'a str, &'a str)> {
     let mut headers = vec![("mcp-protocol-version", "2026-07-28"), ("mcp-method", method)];

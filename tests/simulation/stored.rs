@@ -13,6 +13,9 @@
 //! each event once, progress only forward, and its answer, unless the
 //! replica running it crashed meanwhile; and every gauge of both replicas
 //! ends at zero.
+//!
+//! Beside the sessions, two clients make tasks on either replica and poll
+//! them on either (`stored_tasks.rs`).
 
 #![allow(unreachable_pub)]
 
@@ -28,28 +31,36 @@ use super::faults::audit;
 use super::http_client::{http_at, open_events_at, open_get_at};
 use super::polls::Call;
 use super::replicas::REPLICAS;
+use super::stored_tasks::stored_task_worker;
 use super::workers::{Crew, WAIT, http_initialize_at};
 use super::world::{Ledger, Rng, ServerSide, Shared, replica_host, sim, step_through};
 
 /// What the workers know of the replicas: which is down (a load
 /// balancer's health check), and how many crashes there have been.
 #[derive(Clone, Default)]
-struct Board {
+pub struct Board {
     down: Rc<Cell<Option<usize>>>,
-    crashes: Rc<Cell<u32>>,
+    /// The replica that crashed, once one has.
+    fallen: Rc<Cell<Option<usize>>>,
+    pub crashes: Rc<Cell<u32>>,
 }
 
 impl Board {
     /// A replica to send the next request to: either, but not one known
     /// to be down.
-    fn pick(&self, rng: &mut Rng) -> &'static str {
+    pub fn pick(&self, rng: &mut Rng) -> &'static str {
         let r = rng.below(2) as usize;
         REPLICAS[if self.down.get() == Some(r) { 1 - r } else { r }]
     }
 
+    /// True if replica `name` has crashed.
+    pub fn fell(&self, name: &str) -> bool {
+        self.fallen.get().is_some_and(|r| REPLICAS[r] == name)
+    }
+
     /// Gives up on `id`, lost for `why`: allowed only if a replica crashed
     /// since the request was sent (`crashes` then).
-    fn lost(&self, book: &mut Book, crashes: u32, id: &str, why: impl std::fmt::Display) {
+    pub fn lost(&self, book: &mut Book, crashes: u32, id: &str, why: impl std::fmt::Display) {
         book.abandon(id);
         if self.crashes.get() == crashes {
             book.violation(format_args!("{id} lost with no crash: {why}"));
@@ -235,6 +246,11 @@ pub fn sessions_outlive_a_replica(seed: u64) -> Ledger {
         let run = session_worker(crew.clone(), board.clone(), who.clone(), rng.fork(), 12);
         sim.client(who, run);
     }
+    for i in 0..2 {
+        let who = format!("tasks{i}");
+        let run = stored_task_worker(crew.clone(), board.clone(), who.clone(), rng.fork(), 6);
+        sim.client(who, run);
+    }
     for (i, side) in sides.iter().enumerate() {
         let run = audit(crew.clone(), Rc::clone(side), Duration::from_secs(20));
         sim.client(format!("auditor{i}"), run);
@@ -250,6 +266,7 @@ pub fn sessions_outlive_a_replica(seed: u64) -> Ledger {
                 sim.crash(name);
                 sides[victim].borrow_mut().handle = None;
                 board.down.set(Some(victim));
+                board.fallen.set(Some(victim));
                 board.crashes.set(board.crashes.get() + 1);
                 ledger
                     .borrow_mut()

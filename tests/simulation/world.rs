@@ -11,7 +11,7 @@ use std::fmt::Display;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use mcp_server_core::bus::{RedisBus, RedisBusConfig};
 use mcp_server_core::config::HttpConfig;
@@ -130,12 +130,27 @@ impl Ledger {
 
 /// A simulation seeded with `seed`, messages taking `lo..=hi` ms.
 pub fn sim(seed: u64, lo: u64, hi: u64) -> turmoil::Sim<'static> {
+    // What lapses by the wall clock (tasks, stored records, leases) lapses
+    // in simulated time; the same for every run of a seed.
+    mcp_server_core::sync::set_wall_clock(sim_clock);
     turmoil::Builder::new()
         .rng_seed(seed)
+        .epoch(sim_epoch())
         .simulation_duration(Duration::from_secs(600))
         .min_message_latency(Duration::from_millis(lo))
         .max_message_latency(Duration::from_millis(hi))
         .build()
+}
+
+/// Where the simulation's wall clock starts: 2026-07-28T00:00:00Z.
+fn sim_epoch() -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(1_785_196_800)
+}
+
+/// The simulation's wall clock, read by the server; `None` outside a
+/// simulated host (the system's clock is read then).
+fn sim_clock() -> Option<u64> {
+    turmoil::since_epoch().map(|d| d.as_millis() as u64)
 }
 
 /// Steps `sim` to its end, calling `each` after every step with the
@@ -169,6 +184,8 @@ pub fn config() -> ServerConfig {
         .client_request_timeout(Duration::from_secs(3))
         .shutdown_grace(Duration::from_secs(2))
         .task_ttl(Duration::from_secs(3))
+        // A crashed replica's stored tasks are shown failed within a run.
+        .task_lease(Duration::from_secs(1))
         .write_stall_timeout(Duration::from_secs(5))
         .http(
             HttpConfig::default()
