@@ -1,12 +1,14 @@
 //! What servers sharing a session store tell each other about a session
 //! they both hold: a DELETE through one ends the other's copy, a change
 //! through one reaches the other's copy, and a client's answer to a
-//! request one server sent it reaches that server through the other.
+//! request one server sent it reaches that server through the other; and
+//! a server whose store missed events checks its copies once told to.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
 
 use http::StatusCode;
-use mcp_server_core::server::store::{MemoryStore, SessionStore};
+use mcp_server_core::server::store::{MemoryStore, SessionEvents, SessionRecord, SessionStore, StoreFuture};
 use mcp_server_core::{Server, ServerConfig};
 use serde_json::json;
 
@@ -78,4 +80,76 @@ crate::both_runtimes! {
         a.stop().await;
         b.stop().await;
     }
+}
+
+/// A store that carries no events to its servers (as a Redis store whose
+/// subscription was lost), and tells them to check their sessions
+/// (`SessionEvents::resync`) when the test says the subscription is back.
+#[derive(Debug, Default)]
+struct Deaf {
+    records: MemoryStore,
+    sinks: Mutex<Vec<Weak<dyn SessionEvents>>>,
+}
+
+impl Deaf {
+    fn back(&self) {
+        let sinks = self.sinks.lock().unwrap().clone();
+        sinks
+            .iter()
+            .filter_map(Weak::upgrade)
+            .for_each(|sink| sink.resync());
+    }
+}
+
+impl SessionStore for Deaf {
+    fn save<'a>(&'a self, sid: &'a str, record: &'a SessionRecord, ttl: Duration) -> StoreFuture<'a, ()> {
+        self.records.save(sid, record, ttl)
+    }
+
+    fn load<'a>(&'a self, sid: &'a str) -> StoreFuture<'a, Option<SessionRecord>> {
+        self.records.load(sid)
+    }
+
+    fn remove<'a>(&'a self, sid: &'a str) -> StoreFuture<'a, ()> {
+        self.records.remove(sid)
+    }
+
+    fn touch(&self, sid: &str, ttl: Duration) {
+        self.records.touch(sid, ttl);
+    }
+
+    fn attach(&self, sink: Weak<dyn SessionEvents>) -> u64 {
+        self.sinks.lock().unwrap().push(sink);
+        0
+    }
+}
+
+crate::both_runtimes! {
+    /// **Missed events are made up for.** Both servers hold the session;
+    /// a DELETE through B while the store carries no events leaves A's
+    /// copy running, and once the store is back and asks A to resync, A
+    /// finds the record gone and ends its copy.
+    async fn a_server_that_missed_a_delete_ends_its_copy_on_resync() {
+        let store = Arc::new(Deaf::default());
+        let (a, b) = (deaf_replica(&store).await, deaf_replica(&store).await);
+        let session = Session::start(a.addr).await;
+        assert_eq!(at(&session, b.addr).post(&echo(1, "b")).await.status, StatusCode::OK);
+        assert_eq!(at(&session, b.addr).delete().await, StatusCode::OK);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(a.handle.sessions().len(), 1, "A heard nothing of the DELETE");
+        store.back();
+        wait_until("A's copy to end", || a.handle.sessions().is_empty()).await;
+        assert_eq!(session.post(&echo(2, "a")).await.status, StatusCode::NOT_FOUND);
+        a.stop().await;
+        b.stop().await;
+    }
+}
+
+async fn deaf_replica(store: &Arc<Deaf>) -> TestServer {
+    let server = Server::builder()
+        .config(ServerConfig::default())
+        .builtin_tools()
+        .session_store(Arc::clone(store) as Arc<dyn SessionStore>)
+        .build();
+    TestServer::serve(server, true).await
 }
