@@ -6,9 +6,10 @@
 //! What must hold: a task the client was told of is found on either
 //! replica until its TTL has passed (it is in the store before the client
 //! hears of it); its first terminal status never changes; it fails only if
-//! a replica crashed while it ran (its lease lapsed: the replica running
-//! it stopped), is cancelled only if the client cancelled it, and else
-//! completes with its own result; a task whose replica stayed up ends.
+//! its own replica crashed (its lease lapsed: the replica running it
+//! stopped), is cancelled only if the client cancelled it, and else
+//! completes with its own result; and it is shown ended within its TTL,
+//! even when its replica crashed (unless a poll of it was lost).
 //! The store's records and the tasks' leases lapse in simulated time (the
 //! simulation's wall clock, `world::sim`).
 
