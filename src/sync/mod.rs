@@ -143,9 +143,9 @@ pub(crate) type RandomState = std::hash::BuildHasherDefault<std::hash::DefaultHa
 ///
 /// The guard is `!Send` in every mode: a spawned task that holds it across an
 /// `.await` does not compile, while one that clones what it needs and drops
-/// the guard first does. `tests/compile_fail.rs` proves both with trybuild
-/// (`tests/compile-fail/guard_across_await.rs` must fail to compile, and
-/// `tests/compile-fail/guard_dropped_before_await.rs` must compile).
+/// the guard first does. `tests/compile_fail.rs` proves both: trybuild checks
+/// that `tests/compile-fail/guard_across_await.rs` fails to compile, and the
+/// file's second test, which drops the guard first, compiles and runs.
 #[derive(Debug)]
 pub struct Mutex<T>(imp::RawMutex<T>);
 
