@@ -210,3 +210,57 @@ async fn where_a_stream_cannot_be_resumed_it_stays_open() {
         server.stop().await;
     }
 }
+
+/// `closer`: closes its stream before it sends anything, waits for the
+/// test, then answers.
+fn closer(steps: Arc<Steps>) -> Tool {
+    Tool::new(
+        "closer",
+        "closes its stream at once",
+        json!({"type": "object"}),
+        move |_, ctx| {
+            let steps = Arc::clone(&steps);
+            async move {
+                steps.closed.store(ctx.close_stream(), Ordering::SeqCst);
+                steps.go.acquire().await.expect("never closed").forget();
+                Ok(ToolOutput::text("done"))
+            }
+        },
+    )
+}
+
+/// **A stream closed before anything was sent on it ends after its priming
+/// event**, while the handler still runs, and the answer comes on the
+/// resumed stream. Known-bad variant this catches (by hand, from the
+/// cargo-mutants run in `analysis/model-checking.md`): `Sse::next` closing
+/// a parked stream only after a real event (`self.seq > 0 && self.primed`),
+/// which keeps this stream open until the answer.
+#[tokio::test]
+async fn a_stream_closed_before_anything_was_sent_ends_after_its_priming_event() {
+    let steps = Steps::new();
+    let server = TestServer::serve(Server::builder().tool(closer(Arc::clone(&steps))).build(), true).await;
+    let session = Session::start(server.addr).await;
+    let call = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                      "params": {"name": "closer", "arguments": {}}});
+    let mut post = session.post(&call).await;
+    assert_eq!(post.status, StatusCode::OK);
+    let first = tokio::time::timeout(std::time::Duration::from_secs(10), drain(&mut post))
+        .await
+        .expect("the POST's stream ended while the handler waits");
+    assert!(
+        steps.closed.load(Ordering::SeqCst),
+        "close_stream said it could be resumed"
+    );
+    let kinds: Vec<&str> = first.iter().map(|(_, what)| what.as_str()).collect();
+    assert_eq!(kinds, ["priming"], "{first:?}");
+    steps.allow(1);
+    let mut resumed = session.resume(&first[0].0).await;
+    assert_eq!(resumed.status, StatusCode::OK);
+    let rest = drain(&mut resumed).await;
+    assert_eq!(
+        rest.iter().map(|(_, what)| what.as_str()).collect::<Vec<_>>(),
+        ["answer \"done\""],
+        "{rest:?}"
+    );
+    server.stop().await;
+}
