@@ -344,3 +344,15 @@ pub fn authorization(values: &[Vec<u8>], query: Option<&str>) -> &'static str {
 pub fn auth_claims(claims: &[u8]) {
     crate::auth::fuzzing::claims(claims);
 }
+
+/// The skill made of `files` at `path` ([`crate::Skill::new`]), as the
+/// entry `skills/list` gives for it; `Err` with the refusal's text.
+///
+/// # Errors
+///
+/// The skill was refused (its path, files, frontmatter or name).
+pub fn skill_entry(path: &str, files: Vec<(String, Vec<u8>)>) -> Result<serde_json::Value, String> {
+    crate::server::Skill::new(path, files)
+        .map(|skill| skill.entry().clone())
+        .map_err(|refused| refused.to_string())
+}

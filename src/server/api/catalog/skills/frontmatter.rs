@@ -97,6 +97,7 @@ mod tests {
             ("---\nname: a\n---\n", "`description`"),
             ("---\nname: 3\ndescription: b\n---\n", "`name`"),
             ("---\nname: \"\"\ndescription: b\n---\n", "`name`"),
+            ("---\nname: a\ndescription: \" \\t\"\n---\n", "`description`"),
         ] {
             let error = parse(text).unwrap_err();
             assert!(error.contains(why), "{text:?}: {error}");
