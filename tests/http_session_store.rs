@@ -136,6 +136,35 @@ crate::both_runtimes! {
     }
 }
 
+/// **Requests keep a record alive.** With a 1.5 s idle timeout, a session
+/// used only by short requests through A (one every 300 ms for three
+/// timeouts, no stream left open) is still served by B: each request that
+/// comes more than an eighth of the timeout after the last touch touches
+/// the record. Caught by it, from the cargo-mutants run in
+/// `analysis/model-checking.md`: `Upkeep::on_activity` doing nothing, or
+/// touching only when the last touch was recent (`>=` made `<`).
+#[tokio::test]
+async fn requests_keep_a_record_alive() {
+    let idle = Duration::from_millis(1500);
+    let store = MemoryStore::new();
+    let a = replica(Arc::new(store.clone()), idle_after(idle)).await;
+    let b = replica(Arc::new(store.clone()), idle_after(idle)).await;
+    let session = Session::start(a.addr).await;
+    for id in 1..=15 {
+        tokio::time::sleep(idle / 5).await;
+        let answer = session.post(&echo(id, "busy")).await;
+        assert_eq!(answer.status, StatusCode::OK);
+    }
+    let answer = at(&session, b.addr).post(&echo(16, "still here")).await;
+    assert_eq!(
+        answer.status,
+        StatusCode::OK,
+        "the requests kept the record alive"
+    );
+    a.stop().await;
+    b.stop().await;
+}
+
 /// A store that fails while `down` is set, and otherwise keeps records in
 /// a [`MemoryStore`].
 #[derive(Debug, Default)]
