@@ -174,7 +174,8 @@ crate::both_runtimes! {
 /// connection, with a half close (`shutdown`, still reading) or a full one:
 /// the call is cancelled and nothing is left held. hyper is told not to
 /// read while it answers (`half_close`); the connection's watch is what
-/// notices.
+/// notices, and counts (`http_clients_vanished`; without the count, a
+/// variant cargo-mutants left alive, the half close fails).
 async fn closing_during_one_post(server: &TestServer, session: Option<&str>, half: bool) {
     let before = server.handle.metrics();
     let mut client = TcpStream::connect(server.addr).await.unwrap();
@@ -192,6 +193,14 @@ async fn closing_during_one_post(server: &TestServer, session: Option<&str>, hal
     wait_until("everything back", || all_back(server)).await;
     let after = handle.metrics();
     assert_eq!(after.requests_cancelled - before.requests_cancelled, 1);
+    if half {
+        // Only the watch can notice a half close; it counts what it notices.
+        assert_eq!(
+            after.http_clients_vanished - before.http_clients_vanished,
+            1,
+            "the watch noticed the client gone"
+        );
+    }
 }
 
 crate::both_runtimes! {
