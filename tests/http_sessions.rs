@@ -60,6 +60,12 @@ crate::both_runtimes! {
             )
             .await;
         assert_eq!(echoed["result"]["content"][0]["text"], "hi");
+        // A JSON answer goes out with its length, not chunked.
+        let json = session.post(&call(9, "echo", json!({"text": "sized"}))).await;
+        assert_eq!(json.headers["content-type"], "application/json");
+        assert!(!json.headers.contains_key("transfer-encoding"), "{:?}", json.headers);
+        let length: usize = json.headers["content-length"].to_str().unwrap().parse().unwrap();
+        assert_eq!(length, json.bytes().await.len());
         let listed = session.request(2, "tools/list", json!({})).await;
         assert_eq!(listed["result"]["tools"].as_array().unwrap().len(), 4);
 
