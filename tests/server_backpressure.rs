@@ -319,12 +319,14 @@ crate::both_runtimes! {
         initialize_over(&mut pipe).await;
         let (queued, refused) = flood(&handle, 2_000).await;
         // On the multi-threaded runtime the flood can end before the writer
-        // has taken anything out of the outbox. Once it has taken more than
-        // the pipe holds (five notes of about 1 KiB), it is stalled mid-write
+        // has taken anything out of the outbox. Four notes (about 1,085
+        // bytes each) are more than the pipe holds: once the writer has
+        // taken four, in one batch or one at a time, it is stalled mid-write
         // with complete lines in the pipe; a second flood then refills the
-        // outbox behind it.
+        // outbox behind it. (Waiting for five hung whenever the writer took
+        // them one at a time: it stalls on the fourth.)
         let depth = || handle.sessions()[0].queue_depth as u64;
-        wait_until("the writer to stall on the full pipe", || queued - depth() > 4).await;
+        wait_until("the writer to stall on the full pipe", || queued - depth() >= 4).await;
         let (more, more_refused) = flood(&handle, 200).await;
         let (queued, refused) = (queued + more, refused + more_refused);
         assert!(more_refused > 0, "the stalled writer let the outbox fill");
