@@ -129,3 +129,118 @@ impl RecordCell {
         Ok(Some(record))
     }
 }
+
+#[cfg(test)]
+#[cfg(not(shuttle))]
+mod tests {
+    use std::sync::Arc;
+
+    use serde_json::json;
+    use tokio::sync::Semaphore;
+
+    use super::*;
+    use crate::server::store::{MemoryStore, StoreFuture};
+
+    const TTL: Duration = Duration::from_secs(60);
+
+    /// A record that says `level`, to tell records apart.
+    fn record(level: &str) -> SessionRecord {
+        SessionRecord {
+            protocol_version: "2025-11-25".into(),
+            initialized: true,
+            client_capabilities: json!({}),
+            client_info: json!({"name": "t", "version": "0"}),
+            log_level: level.into(),
+            subscriptions: Vec::new(),
+            owner: None,
+        }
+    }
+
+    /// A memory store whose saves each wait for a permit from the test.
+    #[derive(Debug)]
+    struct Gated {
+        inner: MemoryStore,
+        gate: Semaphore,
+        /// Saves that have started (and wait at the gate or went through).
+        started: Semaphore,
+    }
+
+    impl SessionStore for Gated {
+        fn save<'a>(&'a self, sid: &'a str, record: &'a SessionRecord, ttl: Duration) -> StoreFuture<'a, ()> {
+            Box::pin(async move {
+                self.started.add_permits(1);
+                self.gate.acquire().await.expect("gate open").forget();
+                self.inner.save(sid, record, ttl).await
+            })
+        }
+        fn load<'a>(&'a self, sid: &'a str) -> StoreFuture<'a, Option<SessionRecord>> {
+            self.inner.load(sid)
+        }
+        fn remove<'a>(&'a self, sid: &'a str) -> StoreFuture<'a, ()> {
+            self.inner.remove(sid)
+        }
+        fn touch(&self, sid: &str, ttl: Duration) {
+            self.inner.touch(sid, ttl);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_change_after_a_flush_is_saved_by_the_next_flush_and_only_once() {
+        let store = Gated {
+            inner: MemoryStore::new(),
+            gate: Semaphore::new(2),
+            started: Semaphore::new(0),
+        };
+        let cell = RecordCell::new("s".into(), None);
+        assert!(!cell.unsaved(), "nothing to save yet");
+        assert_eq!(cell.flush(&store, TTL).await.unwrap(), None);
+        cell.publish(record("info"));
+        assert!(cell.unsaved());
+        assert_eq!(cell.flush(&store, TTL).await.unwrap(), Some(record("info")));
+        assert!(!cell.unsaved());
+        assert_eq!(cell.flush(&store, TTL).await.unwrap(), None, "saved already");
+        cell.publish(record("debug"));
+        assert_eq!(cell.flush(&store, TTL).await.unwrap(), Some(record("debug")));
+        assert_eq!(store.load("s").await.unwrap(), Some(record("debug")));
+    }
+
+    /// **A record that arrives while a save is in flight.** Another
+    /// replica's record arrives (and is saved already) while this replica's
+    /// save of an older record waits on the store. A change made after both
+    /// must still count as unsaved and be saved by the next flush.
+    ///
+    /// Shown to catch: `arrive` taking the revision back (`latest.0 -= 1`,
+    /// a cargo-mutants survivor): the save in flight then marks as saved
+    /// the revision the next change takes again, and that change is never
+    /// saved. Planted by hand, this test failed; the other tests of the
+    /// store passed.
+    #[tokio::test]
+    async fn a_change_after_a_record_arrived_during_a_save_is_saved() {
+        let store = Arc::new(Gated {
+            inner: MemoryStore::new(),
+            gate: Semaphore::new(0),
+            started: Semaphore::new(0),
+        });
+        let cell = Arc::new(RecordCell::new("s".into(), None));
+        cell.publish(record("info"));
+        let flush = tokio::spawn({
+            let (store, cell) = (Arc::clone(&store), Arc::clone(&cell));
+            async move { cell.flush(&*store, TTL).await }
+        });
+        store.started.acquire().await.expect("open").forget();
+        // The save of "info" waits at the gate; another replica's record
+        // arrives.
+        cell.arrive(record("notice"));
+        assert!(!cell.unsaved(), "an arrived record is saved already");
+        assert_eq!(cell.arrived().await, record("notice"));
+        store.gate.add_permits(1);
+        assert_eq!(flush.await.unwrap().unwrap(), Some(record("info")));
+        // A change after both.
+        cell.publish(record("error"));
+        assert!(cell.unsaved(), "the change after the arrival is not saved yet");
+        store.gate.add_permits(1);
+        assert_eq!(cell.flush(&*store, TTL).await.unwrap(), Some(record("error")));
+        assert_eq!(store.load("s").await.unwrap(), Some(record("error")));
+        assert!(!cell.unsaved());
+    }
+}
