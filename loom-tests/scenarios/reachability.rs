@@ -11,6 +11,8 @@ use super::*;
 ///   `broadcast` and its own outbox's `try_send`; what is queued is
 ///   received in order and counted as sent once delivered.
 /// - `disconnect` cancels a live session and reports an unknown one.
+/// - A session whose outbox has closed but which is still registered is
+///   counted by a broadcast as gone (`BroadcastReport::gone`).
 /// - Dropping the session deregisters it and returns its permit.
 pub fn reachability() {
     // An outbox of 5 for 3 messages: no depth arithmetic lands on 3 by
@@ -58,6 +60,14 @@ pub fn reachability() {
         "disconnect did not cancel the session"
     );
     drop(outbox);
+    // Its outbox closed, the session is still registered until it drops:
+    // a broadcast in between finds it gone, and says so.
+    let report = core.broadcast(&FRAME, 0);
+    assert_eq!(
+        (report.queued, report.dropped, report.gone),
+        (0, 0, 1),
+        "a session whose outbox closed is counted as gone"
+    );
     drop(session);
     assert_eq!((core.live(), core.available_permits()), (0, 2));
 }
