@@ -1,6 +1,7 @@
 //! Shutdown with clients connected and requests in flight: every client sees
 //! its connection closed, every handler sees its cancellation, the registry
-//! empties, every permit comes back, and `serve_tcp` returns its report.
+//! empties, every permit comes back, and `serve_tcp` returns its report
+//! (its JSON form gives the time in milliseconds).
 
 #![cfg(not(any(loom, shuttle)))]
 
@@ -37,6 +38,16 @@ crate::both_runtimes! {
         let report = server.stop().await;
         assert_eq!(report.sessions_closed, 20);
         assert_eq!(report.sessions_aborted, 0);
+        // As JSON (what an operator logs or serves), the time in milliseconds.
+        let json = serde_json::to_value(report).expect("a report serializes");
+        assert_eq!(json["sessions_closed"], 20);
+        assert_eq!(json["sessions_aborted"], 0);
+        let ms = json["elapsed"].as_f64().expect("elapsed is a number");
+        assert!(
+            (ms - report.elapsed.as_secs_f64() * 1000.0).abs() < 1e-6 && report.elapsed.as_micros() > 0,
+            "elapsed {:?} as JSON: {ms}",
+            report.elapsed
+        );
         for client in &mut clients {
             client.expect_closed().await;
         }
