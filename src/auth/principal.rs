@@ -2,10 +2,12 @@
 //! engine (sessions, tasks, `requestState`) and the handler's context read
 //! without knowing how the caller was authenticated.
 
-use std::sync::{Arc, OnceLock};
-
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
+
+// The standard `Arc` and `OnceLock` in every build that has this module
+// (shuttle's `Arc` is std's), so the public `claims` field keeps its type.
+use crate::sync::{Arc, OnceLock};
 
 /// The authenticated caller of an HTTP request: what a
 /// [`TokenVerifier`](crate::auth::TokenVerifier) found in its bearer

@@ -133,13 +133,11 @@ impl RecordCell {
 #[cfg(test)]
 #[cfg(not(shuttle))]
 mod tests {
-    use std::sync::Arc;
-
     use serde_json::json;
-    use tokio::sync::Semaphore;
 
     use super::*;
     use crate::server::store::{MemoryStore, StoreFuture};
+    use crate::sync::{Arc, Semaphore};
 
     const TTL: Duration = Duration::from_secs(60);
 
