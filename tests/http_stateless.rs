@@ -171,6 +171,7 @@ crate::both_runtimes! {
         )
         .await;
         assert_eq!(get.status, StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(get.headers["allow"], "POST", "a stateless client may only POST");
         server.stop().await;
     }
 }

@@ -127,6 +127,25 @@ crate::both_runtimes! {
                 Some(-32600),
             ),
             (
+                "GET without a session from a 2025 client",
+                Method::GET,
+                vec![
+                    ("accept", "text/event-stream"),
+                    ("mcp-protocol-version", "2025-11-25"),
+                ],
+                String::new(),
+                StatusCode::BAD_REQUEST,
+                Some(-32600),
+            ),
+            (
+                "DELETE without a session from a 2025 client",
+                Method::DELETE,
+                vec![("mcp-protocol-version", "2025-06-18")],
+                String::new(),
+                StatusCode::BAD_REQUEST,
+                Some(-32600),
+            ),
+            (
                 "PUT",
                 Method::PUT,
                 vec![],
