@@ -1,9 +1,10 @@
 //! Clients that try to hold the server's resources without using them,
 //! over real sockets: a TCP connection that never initializes, HTTP
 //! headers that never finish (slowloris), a body that never ends, a body
-//! or headers over the limit. Each is bounded by a limit of the
-//! configuration, answered or disconnected, counted, and leaves nothing
-//! behind; well-behaved clients beside them are served throughout.
+//! or headers over the limit, a body whose chunked encoding breaks. Each
+//! is bounded by a limit of the configuration, answered or disconnected,
+//! counted, and leaves nothing behind; well-behaved clients beside them
+//! are served throughout.
 
 #![cfg(not(any(loom, shuttle)))]
 
@@ -176,6 +177,17 @@ crate::both_runtimes! {
         let _ = stream.write_all(request.as_bytes()).await;
         let answer = String::from_utf8_lossy(&until_closed(&mut stream).await).into_owned();
         assert!(answer.starts_with("HTTP/1.1 431"), "{answer:.200}");
+
+        // A body that breaks its chunked encoding is a bad request, not
+        // one over the limit.
+        let mut stream = TcpStream::connect(server.addr).await.unwrap();
+        let request = "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+                       Accept: application/json, text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n\
+                       zz\r\n{}\r\n0\r\n\r\n";
+        let _ = stream.write_all(request.as_bytes()).await;
+        let answer = String::from_utf8_lossy(&until_closed(&mut stream).await).into_owned();
+        assert!(answer.starts_with("HTTP/1.1 400"), "{answer:.300}");
+        assert!(answer.contains("reading the body failed"), "{answer:.300}");
         // Neither left a session or a connection behind.
         let session = Session::start(server.addr).await;
         assert_eq!(server.handle.sessions().len(), 1);
