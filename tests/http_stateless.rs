@@ -172,6 +172,15 @@ crate::both_runtimes! {
         .await;
         assert_eq!(get.status, StatusCode::METHOD_NOT_ALLOWED);
         assert_eq!(get.headers["allow"], "POST", "a stateless client may only POST");
+        // A notification or a response has no answer: 202 (a 2025 client's
+        // without a session is refused instead: tests/http_sessions).
+        for message in [
+            json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 1}}),
+            json!({"jsonrpc": "2.0", "id": 5, "result": {}}),
+        ] {
+            let posted = client::post(server.addr, &[("mcp-protocol-version", "2026-07-28")], &message).await;
+            assert_eq!(posted.status, StatusCode::ACCEPTED, "{message}");
+        }
         server.stop().await;
     }
 }

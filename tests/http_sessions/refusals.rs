@@ -75,6 +75,18 @@ crate::both_runtimes! {
                 Some(-32600),
             ),
             (
+                "a notification without a session id",
+                Method::POST,
+                vec![
+                    ("accept", client::ACCEPT_BOTH),
+                    ("content-type", "application/json"),
+                    ("mcp-protocol-version", "2025-11-25"),
+                ],
+                json!({"jsonrpc": "2.0", "method": "notifications/initialized"}).to_string(),
+                StatusCode::BAD_REQUEST,
+                Some(-32600),
+            ),
+            (
                 "an unknown session id",
                 Method::POST,
                 vec![
