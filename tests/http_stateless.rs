@@ -160,6 +160,7 @@ crate::both_runtimes! {
             assert_eq!(response.status, StatusCode::NOT_FOUND, "{method}");
             assert_eq!(response.json().await["error"]["code"], -32601, "{method}");
         }
+        assert!(server.handle.sessions().is_empty(), "a session was opened");
         // GET and DELETE do not exist without a session.
         let get = client::send(
             server.addr,
