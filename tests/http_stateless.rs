@@ -125,6 +125,15 @@ crate::both_runtimes! {
                 ),
                 -32022,
             ),
+            (
+                // No `Mcp-Method`, no `_meta`, but not a handshake version:
+                // taken as a stateless request (refused for its `_meta`),
+                // not as a 2025 request without a session (-32600).
+                "an unknown version in the header alone",
+                vec![("mcp-protocol-version", "2099-01-01")],
+                list(json!({})),
+                -32602,
+            ),
         ];
         for (what, headers, body, code) in cases {
             let response = client::post(addr, &headers, &body).await;
@@ -155,7 +164,16 @@ crate::both_runtimes! {
     async fn methods_the_generation_lacks_are_404() {
         let server = TestServer::start_http(ServerConfig::default(), vec![]).await;
         // `initialize` too: a request that names 2026-07-28 opens no session.
-        for method in ["ping", "logging/setLevel", "no/such/method", "initialize"] {
+        // And methods of the generation this server does not offer (no
+        // completer, no skills), which dispatch itself finds missing.
+        for method in [
+            "ping",
+            "logging/setLevel",
+            "no/such/method",
+            "initialize",
+            "completion/complete",
+            "skills/list",
+        ] {
             let response = stateless(server.addr, method, None, json!({})).await;
             assert_eq!(response.status, StatusCode::NOT_FOUND, "{method}");
             assert_eq!(response.json().await["error"]["code"], -32601, "{method}");

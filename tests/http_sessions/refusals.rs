@@ -75,6 +75,18 @@ crate::both_runtimes! {
                 Some(-32600),
             ),
             (
+                "a request without a session id, naming a 2025 version",
+                Method::POST,
+                vec![
+                    ("accept", client::ACCEPT_BOTH),
+                    ("content-type", "application/json"),
+                    ("mcp-protocol-version", "2025-11-25"),
+                ],
+                ping.clone(),
+                StatusCode::BAD_REQUEST,
+                Some(-32600),
+            ),
+            (
                 "a notification without a session id",
                 Method::POST,
                 vec![
