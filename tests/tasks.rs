@@ -162,6 +162,13 @@ crate::both_runtimes! {
         let full = rpc(&mut wire, "tools/call", long.clone(), true).await;
         assert_eq!(error_code(&full), -32000, "the cap answers at once: {full}");
         assert_eq!(server.handle.metrics().tasks_rejected, 1, "and is counted");
+        // Over HTTP the refusal is a 503.
+        let mut raw = long.clone();
+        raw["_meta"] = json!({"io.modelcontextprotocol/clientCapabilities": caps(true)});
+        let refused = support::http::stateless(server.addr, "tools/call", Some("work"), raw).await;
+        assert_eq!(refused.status, http::StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(error_code(&refused.json().await), -32000);
+        assert_eq!(server.handle.metrics().tasks_rejected, 2);
         let ack = rpc(&mut wire, "tasks/cancel", json!({"taskId": id}), true).await;
         assert_eq!(ack["result"]["resultType"], "complete");
         assert_eq!(status_of(&mut wire, &id).await["status"], "cancelled");
