@@ -102,6 +102,12 @@ crate::both_runtimes! {
         let bad = stateless(server.addr, "subscriptions/listen", None, json!({})).await;
         assert_eq!(bad.status, StatusCode::BAD_REQUEST);
         assert_eq!(bad.json().await["error"]["code"], -32602);
+        // The stream that opened counts as answered, the refusal as an error.
+        let text = server.handle.metrics_text();
+        for outcome in ["ok", "error"] {
+            let line = format!("mcp_requests_total{{method=\"subscriptions/listen\",outcome=\"{outcome}\"}} 1\n");
+            assert!(text.contains(&line), "no {line:?} in:\n{text}");
+        }
         server.stop().await;
     }
 }
