@@ -10,9 +10,10 @@
 mod support;
 
 use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use mcp_server_core::config::StateKey;
-use mcp_server_core::protocol::request_state::{StatePayload, seal};
+use mcp_server_core::protocol::request_state::{StateError, StatePayload, open, seal};
 use mcp_server_core::{InputError, Server, ServerConfig, Tool, ToolOutput};
 use serde_json::{Value, json};
 use support::wire::{Way, Wire};
@@ -274,5 +275,67 @@ crate::both_runtimes! {
             "{round3}"
         );
         retired.stop().await;
+    }
+}
+
+/// Seconds since the Unix epoch, by the test's own clock.
+fn epoch_secs() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+}
+
+crate::both_runtimes! {
+    /// A state is sealed to expire its time to live from now, by the wall
+    /// clock, and one is opened against the wall clock. Catches a clock in
+    /// other units than seconds (`now`'s `/ 1000` made `* 1000` or
+    /// `% 1000`: what the server seals expires centuries late, or what
+    /// expired a minute ago still opens) and an expiry of `now * ttl`,
+    /// which the other checks here, all on one server's clock, let by.
+    async fn a_state_expires_its_time_to_live_from_now_by_the_wall_clock() {
+        let ttl = Duration::from_secs(600);
+        let keys = [StateKey::new(KEY).unwrap()];
+        let config = ServerConfig::default().request_state_keys(keys).request_state_ttl(ttl);
+        let server = TestServer::serve(Server::builder().config(config).tool(wizard()).build(), false).await;
+        let mut wire = Wire::open(Way::Tcp2026, server.addr).await;
+        let caps = json!({"elicitation": {}});
+        let before = epoch_secs();
+        let round1 = call(&mut wire, "wizard", json!({}), caps.clone()).await;
+        let after = epoch_secs();
+        let state = round1["result"]["requestState"].as_str().unwrap().to_owned();
+        let request = ("tools/call", "wizard");
+        let payload = open(KEY, &state, request, None, after).expect("the state opens now");
+        assert!(
+            (before + 600..=after + 600).contains(&payload.expires),
+            "sealed to expire at {}, not {before}..={after} + 600",
+            payload.expires
+        );
+        assert!(
+            matches!(open(KEY, &state, request, None, after + 601), Err(StateError::Expired)),
+            "the state is past its time to live"
+        );
+
+        // The server opens what it is given against the wall clock.
+        let answer = json!({"input-1": {"action": "accept", "content": {"name": "Ada"}}});
+        for (expires, opens) in [(epoch_secs() + 60, true), (epoch_secs() - 60, false)] {
+            let payload = StatePayload {
+                method: "tools/call".into(),
+                name: "wizard".into(),
+                expires,
+                answers: BTreeMap::new(),
+                caller: None,
+            };
+            let response = call(
+                &mut wire,
+                "wizard",
+                json!({"requestState": seal(KEY, &payload), "inputResponses": answer}),
+                caps.clone(),
+            )
+            .await;
+            if opens {
+                assert_eq!(response["result"]["resultType"], "input_required", "expires in a minute: {response}");
+            } else {
+                assert_eq!(error_code(&response), -32602, "expired a minute ago: {response}");
+            }
+        }
+        server.stop().await;
     }
 }

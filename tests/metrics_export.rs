@@ -215,6 +215,16 @@ async fn a_scrape_reads_back_what_the_server_did() {
     assert!(m.value("mcp_http_responses_total", &[("status", "200")]) >= 2.0);
     assert_eq!(m.value("mcp_outbox_queued_messages", &[]), 0.0);
     assert_eq!(m.types["mcp_handler_duration_seconds"], "histogram");
+    // One process with the in-process bus has no shared bus to count
+    // (catches `EventBus::metrics`'s default made `Some(Default)`).
+    assert!(
+        m.types.keys().all(|family| !family.starts_with("mcp_bus_")),
+        "{:?}",
+        m.types
+            .keys()
+            .filter(|f| f.starts_with("mcp_bus"))
+            .collect::<Vec<_>>()
+    );
 
     // The same text on the MCP listener.
     let on_mcp = scrape(s.http).await;
