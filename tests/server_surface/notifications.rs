@@ -73,8 +73,10 @@ async fn a_2025_session_subscribes_and_hears_of_updates_until_it_unsubscribes() 
         .request(2, "resources/unsubscribe", json!({"uri": "mem://one"}))
         .await;
     assert_eq!(server.handle.resource_updated("mem://one").queued, 0);
-    // A session holds at most MAX_SUBSCRIBED_BYTES_PER_SESSION of URIs.
-    let big = format!("mem://{}", "x".repeat(MAX_SUBSCRIBED_BYTES_PER_SESSION - 16));
+    // A session holds at most 64 KiB of URIs, as the README says (written
+    // out here, not read from the constant, so that a smaller limit fails).
+    assert_eq!(MAX_SUBSCRIBED_BYTES_PER_SESSION, 64 * 1024);
+    let big = format!("mem://{}", "x".repeat(64 * 1024 - 16));
     let ok = client
         .request(10, "resources/subscribe", json!({"uri": big}))
         .await;
