@@ -82,6 +82,26 @@ crate::both_runtimes! {
     }
 }
 
+crate::both_runtimes! {
+    /// **An answer to this server's own call is taken here.** With a
+    /// store, the client POSTs its answer to the server whose call waits
+    /// for it: that server completes the call itself (a store announces
+    /// to every server but the one that announced, so an answer announced
+    /// instead would reach no one). Catches `Pending::waits_for` made
+    /// `false`, which the test above lets by.
+    async fn an_answer_posted_to_the_server_that_waits_is_taken_there() {
+        let store = MemoryStore::new();
+        let (a, b) = (replica(&store).await, replica(&store).await);
+        let session = eliciting_session(a.addr).await;
+        let result = ask_answered_elsewhere(&session, a.addr).await;
+        assert_eq!(result["id"], 1);
+        assert!(text(&result).contains("\"accept\""), "{result}");
+        assert_eq!(a.handle.metrics().responses_unmatched, 0);
+        a.stop().await;
+        b.stop().await;
+    }
+}
+
 /// A store that carries no events to its servers (as a Redis store whose
 /// subscription was lost), and tells them to check their sessions
 /// (`SessionEvents::resync`) when the test says the subscription is back.
