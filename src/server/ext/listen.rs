@@ -136,3 +136,77 @@ impl Listeners {
         self.streams.is_empty()
     }
 }
+
+#[cfg(test)]
+#[cfg(not(shuttle))]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::ServerConfig;
+    use crate::core::Core;
+    use crate::sync::CancellationToken;
+
+    /// `notify_client` to a listen stream's own session: what it asked for
+    /// goes on it, stamped; what it did not ask for goes nowhere; a full
+    /// outbox is `Dropped` and an ended stream `Gone`, each named by the
+    /// session; a session that is no listen stream of its own (or a stream
+    /// sharing a connection's session) is not this table's to answer.
+    /// Catches `deliver_to`'s outcome guards made `true` or `false` or
+    /// their `>` made `>=` or `==`, which no test over HTTP reaches (they
+    /// never fill a listen stream's outbox or race its end).
+    #[test]
+    fn a_notification_to_a_listen_streams_session_reports_what_became_of_it() {
+        let core = Core::new(&ServerConfig::default().outbox_capacity(1));
+        let listeners = Listeners::default();
+        let filter = |wanted: Value| ListenFilter::parse(Some(&json!({"notifications": wanted}))).unwrap();
+        let tools = || filter(json!({"toolsListChanged": true}));
+        let (session, other) = (SessionId(7), SessionId(8));
+        let (tx, mut rx) = core.request_outbox(session, CancellationToken::new());
+        let _stream = listeners.add(tools(), RequestId::Number(3), tx, true);
+        let (shared_tx, _shared_rx) = core.request_outbox(other, CancellationToken::new());
+        let _shared = listeners.add(tools(), RequestId::Number(4), shared_tx, false);
+        let changed = "notifications/tools/list_changed";
+
+        assert!(
+            listeners.deliver_to(other, changed, None).is_none(),
+            "a shared stream"
+        );
+        assert!(
+            listeners.deliver_to(SessionId(9), changed, None).is_none(),
+            "no stream"
+        );
+        let unwanted = "notifications/prompts/list_changed";
+        assert!(matches!(
+            listeners.deliver_to(session, unwanted, None),
+            Some(Ok(()))
+        ));
+        assert!(rx.try_recv().is_none(), "nothing it did not ask for");
+
+        assert!(matches!(
+            listeners.deliver_to(session, changed, None),
+            Some(Ok(()))
+        ));
+        let note: Value = serde_json::from_slice(rx.try_recv().expect("queued").frame()).unwrap();
+        assert_eq!(note["method"], changed);
+        assert_eq!(
+            note["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"],
+            3
+        );
+
+        assert!(matches!(
+            listeners.deliver_to(session, changed, None),
+            Some(Ok(()))
+        ));
+        assert!(
+            matches!(listeners.deliver_to(session, changed, None), Some(Err(NotifyError::Dropped(s))) if s == session),
+            "the outbox of one is full"
+        );
+        drop(rx);
+        assert!(
+            matches!(listeners.deliver_to(session, changed, None), Some(Err(NotifyError::Gone(s))) if s == session),
+            "the stream ended"
+        );
+        assert_eq!((listeners.len(), listeners.is_empty()), (2, false));
+    }
+}
