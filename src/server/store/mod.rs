@@ -302,3 +302,53 @@ pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
         let _ = (origin, sid, event);
     }
 }
+
+#[cfg(test)]
+#[cfg(not(shuttle))]
+mod tests {
+    use super::*;
+
+    /// A sink that writes down the sessions it hears of.
+    #[derive(Default)]
+    struct Heard(Mutex<Vec<String>>);
+
+    impl SessionEvents for Heard {
+        fn on_event(&self, sid: &str, _event: SessionEvent) {
+            self.0.lock().push(sid.to_owned());
+        }
+    }
+
+    fn attach(sinks: &Sinks, sink: &Arc<Heard>) -> u64 {
+        let weak: Weak<Heard> = Arc::downgrade(sink);
+        sinks.attach(weak)
+    }
+
+    /// Each sink announces under an origin of its own, never 0 (which
+    /// means "from elsewhere"); an announcement reaches every live sink
+    /// but its announcer's, and sinks that died leave the list when the
+    /// next one comes. Catches the origin counter made `* 1` (the first
+    /// sink announces as 0 and hears itself) and the pruning inverted or
+    /// made `>= 0` (live sinks lost, or dead ones kept for ever).
+    #[test]
+    fn an_announcement_reaches_every_live_sink_but_its_announcer() {
+        let sinks = Sinks::default();
+        let (a, b) = (Arc::new(Heard::default()), Arc::new(Heard::default()));
+        let (from_a, from_b) = (attach(&sinks, &a), attach(&sinks, &b));
+        assert!(
+            from_a != 0 && from_b != 0 && from_a != from_b,
+            "{from_a}, {from_b}"
+        );
+        sinks.deliver(from_a, "by-a", &SessionEvent::Ended);
+        sinks.deliver(from_b, "by-b", &SessionEvent::Ended);
+        sinks.deliver(0, "by-another-replica", &SessionEvent::Ended);
+        assert_eq!(*a.0.lock(), ["by-b", "by-another-replica"]);
+        assert_eq!(*b.0.lock(), ["by-a", "by-another-replica"]);
+        for _ in 0..3 {
+            attach(&sinks, &Arc::new(Heard::default()));
+        }
+        // a, b and the last one, which died after it was attached.
+        assert_eq!(format!("{sinks:?}"), "Sinks { attached: 3 }");
+        sinks.deliver(0, "later", &SessionEvent::Ended);
+        assert_eq!((a.0.lock().len(), b.0.lock().len()), (3, 3));
+    }
+}
