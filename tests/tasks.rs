@@ -263,3 +263,36 @@ crate::both_runtimes! {
         .await;
     }
 }
+
+/// `confirm`: waits a moment (so it runs as a task), then asks `sure`.
+fn confirm() -> Tool {
+    Tool::new(
+        "confirm",
+        "asks once it runs",
+        json!({"type": "object"}),
+        |_, ctx| async move {
+            tokio::task::yield_now().await;
+            let answer = ctx.elicit_as("sure", "Sure?", json!({"type": "object"})).await?;
+            Ok(ToolOutput::text(format!("sure: {}", answer["action"])))
+        },
+    )
+    .task_support(TaskSupport::Required)
+}
+
+crate::both_runtimes! {
+    /// An answer the request brought (a multi-round-trip exchange before
+    /// the task) answers the question the task then asks: the task ends
+    /// without waiting for input. Catches `InputRound::answer` made `None`
+    /// (the task asks again and waits for a `tasks/update` that never
+    /// comes).
+    async fn a_task_takes_an_answer_its_request_brought() {
+        let server = TestServer::serve(Server::builder().tool(confirm()).build(), true).await;
+        let mut wire = Wire::open(Way::Http2026, server.addr).await;
+        let params = json!({"name": "confirm", "inputResponses": {"sure": {"action": "accept", "content": {}}}});
+        let created = rpc(&mut wire, "tools/call", params, true).await;
+        assert_eq!(created["result"]["resultType"], "task", "{created}");
+        let done = until_status(&mut wire, &created["result"]["taskId"], "completed").await;
+        assert_eq!(done["result"]["content"][0]["text"], "sure: \"accept\"");
+        server.stop().await;
+    }
+}
