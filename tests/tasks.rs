@@ -296,3 +296,63 @@ crate::both_runtimes! {
         server.stop().await;
     }
 }
+
+/// `pair`: waits a moment (so it runs as a task), then asks two questions
+/// at once, neither with a key of its own.
+fn pair() -> Tool {
+    Tool::new(
+        "pair",
+        "asks two at once",
+        json!({"type": "object"}),
+        |_, ctx| async move {
+            tokio::task::yield_now().await;
+            let schema = json!({"type": "object"});
+            let (first, second) = tokio::join!(
+                ctx.elicit("First?", schema.clone()),
+                ctx.elicit("Second?", schema)
+            );
+            let (first, second) = (first?, second?);
+            Ok(ToolOutput::text(format!(
+                "{} {}",
+                first["content"]["v"], second["content"]["v"]
+            )))
+        },
+    )
+    .task_support(TaskSupport::Required)
+}
+
+crate::both_runtimes! {
+    /// A task that asks two questions at once shows both, each under a key
+    /// of its own, and takes each answer to its question. Catches
+    /// `ActiveTask::next_key` made a constant (the second question takes
+    /// the first's place, and the first's wait ends).
+    async fn a_task_asks_two_questions_at_once_under_keys_of_their_own() {
+        let server = TestServer::serve(Server::builder().tool(pair()).build(), true).await;
+        let mut wire = Wire::open(Way::Http2026, server.addr).await;
+        let created = rpc(&mut wire, "tools/call", json!({"name": "pair"}), true).await;
+        let id = created["result"]["taskId"].clone();
+        let mut asked = Value::Null;
+        for _ in 0..400 {
+            asked = status_of(&mut wire, &id).await;
+            if asked["inputRequests"].as_object().map_or(0, |q| q.len()) == 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        let Some(questions) = asked["inputRequests"].as_object() else {
+            panic!("the task asks nothing: {asked}");
+        };
+        assert_eq!(questions.len(), 2, "{asked}");
+        let answers: serde_json::Map<String, Value> = questions
+            .iter()
+            .map(|(key, q)| {
+                let v = q["params"]["message"].as_str().unwrap().trim_end_matches('?').to_lowercase();
+                (key.clone(), json!({"action": "accept", "content": {"v": v}}))
+            })
+            .collect();
+        rpc(&mut wire, "tasks/update", json!({"taskId": id, "inputResponses": answers}), true).await;
+        let done = until_status(&mut wire, &id, "completed").await;
+        assert_eq!(done["result"]["content"][0]["text"], "\"first\" \"second\"");
+        server.stop().await;
+    }
+}
