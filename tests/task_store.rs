@@ -34,10 +34,15 @@ async fn replica(store: Arc<dyn TaskStore>, config: ServerConfig) -> TestServer 
 
 crate::both_runtimes! {
     /// **Any server shows any task.** A task started on A is shown working
-    /// by B, then completed with its result, exactly as A shows it.
+    /// by B, then completed with its result, exactly as A shows it. A's
+    /// lease is long, so its record is renewed only after the test: the
+    /// completion reaches the store because A's keeper is told of it
+    /// (catches `Tasks::changed` made `()`, which the renewal every third
+    /// of a 10 s lease hid).
     async fn a_task_started_on_one_server_is_followed_on_another() {
         let store: Arc<dyn TaskStore> = Arc::new(MemoryStore::new());
-        let a = replica(Arc::clone(&store), ServerConfig::default()).await;
+        let long_lease = ServerConfig::default().task_lease(Duration::from_secs(300));
+        let a = replica(Arc::clone(&store), long_lease).await;
         let b = replica(Arc::clone(&store), ServerConfig::default()).await;
         let created = rpc(a.addr, "tools/call", json!({"name": "work", "arguments": {"ms": 300}})).await;
         assert_eq!(created["result"]["resultType"], "task", "{created}");
@@ -83,6 +88,34 @@ crate::both_runtimes! {
         assert_eq!(done["result"]["content"][0]["text"], "hello Ada");
         a.stop().await;
         b.stop().await;
+    }
+}
+
+crate::both_runtimes! {
+    /// **A cancel and an update sent to the running server are taken
+    /// there.** With a store, `tasks/update` and `tasks/cancel` to the
+    /// server that holds the task act on it at once (catches `Tasks::holds`
+    /// made `false`: they went through the store as if the task ran
+    /// elsewhere, and a store tells every server but the one that asked).
+    async fn a_cancel_and_an_update_sent_to_the_running_server_are_taken_there() {
+        let store: Arc<dyn TaskStore> = Arc::new(MemoryStore::new());
+        let a = replica(Arc::clone(&store), ServerConfig::default()).await;
+        let created = rpc(a.addr, "tools/call", json!({"name": "ask"})).await;
+        let id = created["result"]["taskId"].clone();
+        let waiting = until_status(a.addr, &id, "input_required").await;
+        let key = waiting["inputRequests"].as_object().unwrap().keys().next().unwrap().clone();
+        let answer = json!({"action": "accept", "content": {"name": "Ada"}});
+        rpc(a.addr, "tasks/update", json!({"taskId": id, "inputResponses": {key: answer}})).await;
+        let done = until_status(a.addr, &id, "completed").await;
+        assert_eq!(done["result"]["content"][0]["text"], "hello Ada");
+
+        let created = rpc(a.addr, "tools/call", json!({"name": "work", "arguments": {"ms": 60_000}})).await;
+        let id = created["result"]["taskId"].clone();
+        let ack = rpc(a.addr, "tasks/cancel", json!({"taskId": id})).await;
+        assert_eq!(ack["result"]["resultType"], "complete", "{ack}");
+        let now = rpc(a.addr, "tasks/get", json!({"taskId": id})).await;
+        assert_eq!(now["result"]["status"], "cancelled", "at once: {now}");
+        a.stop().await;
     }
 }
 
