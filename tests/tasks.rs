@@ -161,6 +161,9 @@ crate::both_runtimes! {
         let id = first["result"]["taskId"].clone();
         let full = rpc(&mut wire, "tools/call", long.clone(), true).await;
         assert_eq!(error_code(&full), -32000, "the cap answers at once: {full}");
+        // The gauge of tasks held (catches `Tasks::len` made 0, or 1 below).
+        let held = |n: u32| format!("\nmcp_tasks {n}\n");
+        assert!(server.handle.metrics_text().contains(&held(1)), "one task held");
         assert_eq!(server.handle.metrics().tasks_rejected, 1, "and is counted");
         // Over HTTP the refusal is a 503.
         let mut raw = long.clone();
@@ -193,6 +196,7 @@ crate::both_runtimes! {
         .await;
         let gone = rpc(&mut wire, "tasks/get", json!({"taskId": second_id}), true).await;
         assert_eq!(error_code(&gone), -32602, "expired: {gone}");
+        assert!(server.handle.metrics_text().contains(&held(0)), "none held");
         server.stop().await;
     }
 }
